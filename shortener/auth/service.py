@@ -1,0 +1,51 @@
+"""Accounts: registration, sign-in, look-up. No FastAPI here; errors are domain errors."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from shortener.auth.passwords import hash_password, verify_password
+from shortener.errors import Conflict
+from shortener.models import User
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def create_user(
+    session: AsyncSession, *, email: str, password: str, is_admin: bool = False
+) -> User:
+    user = User(
+        email=normalise_email(email),
+        password_hash=await hash_password(password),
+        is_admin=is_admin,
+    )
+    # A savepoint keeps the caller's transaction usable when the email is taken.
+    try:
+        async with session.begin_nested():
+            session.add(user)
+    except IntegrityError:
+        raise Conflict("an account with this email already exists") from None
+    return user
+
+
+async def get_by_email(session: AsyncSession, email: str) -> User | None:
+    result = await session.execute(select(User).where(col(User.email) == normalise_email(email)))
+    return result.scalar_one_or_none()
+
+
+async def authenticate(session: AsyncSession, *, email: str, password: str) -> User | None:
+    """The user when email and password match an active account; the same None otherwise."""
+    user = await get_by_email(session, email)
+    ok = await verify_password(password, user.password_hash if user else None)
+    if user is None or not ok or not user.is_active:
+        return None
+    return user
+
+
+async def count_users(session: AsyncSession) -> int:
+    return int((await session.execute(select(func.count()).select_from(User))).scalar_one())

@@ -1,0 +1,200 @@
+"""LinkCache: what a redirect needs to know about a key, from the nearest place that knows.
+
+Order: an in-process TTL LRU, then Redis (shared by every worker), then the database. Unknown
+keys are cached too, briefly, so scans of made-up keys stay off the database. A change to a
+link evicts it everywhere before the API call returns: the local LRU directly, Redis by DEL,
+and the other workers' LRUs through a pub/sub message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from shortener.models import Link, User
+from shortener.urls import to_ascii
+
+log = logging.getLogger(__name__)
+
+REDIS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
+
+
+@dataclass(frozen=True, slots=True)
+class CachedLink:
+    """The redirect's view of a link: no owner, no password hash, nothing it does not need."""
+
+    id: int
+    location: str
+    redirect_type: int
+    expires_at: float | None
+    max_clicks: int | None
+    has_password: bool
+    is_active: bool
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> CachedLink:
+        return cls(**orjson.loads(raw))
+
+    @classmethod
+    def of(cls, link: Link, *, owner_active: bool = True) -> CachedLink:
+        return cls(
+            id=link.id or 0,
+            location=to_ascii(link.url),
+            redirect_type=link.redirect_type,
+            expires_at=link.expires_at.timestamp() if link.expires_at else None,
+            max_clicks=link.max_clicks,
+            has_password=link.password_hash is not None,
+            is_active=link.is_active and owner_active,
+        )
+
+
+_MISSING = b"-"  # the Redis value for "no such key"
+
+
+class LinkCache:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        redis: Redis | None,
+        *,
+        prefix: str,
+        size: int,
+        ttl: float,
+        negative_ttl: float,
+        redis_ttl: int,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._redis = redis
+        self._prefix = prefix
+        self._channel = f"{prefix}link-invalidate"
+        self._size = size
+        self._ttl = ttl
+        self._negative_ttl = negative_ttl
+        self._redis_ttl = redis_ttl
+        self._lru: OrderedDict[str, tuple[float, CachedLink | None]] = OrderedDict()
+        # Bumped by every invalidation: a database read that started before it may be stale
+        # and must not be put back into the LRU.
+        self._epoch = 0
+        self.hits = {"local": 0, "redis": 0, "database": 0}
+
+    def _redis_key(self, key: str) -> str:
+        return f"{self._prefix}link:{key}"
+
+    async def get(self, key: str) -> CachedLink | None:
+        entry = self._lru.get(key)
+        now = time.monotonic()
+        if entry is not None and entry[0] > now:
+            self.hits["local"] += 1
+            return entry[1]
+        epoch = self._epoch
+        link, found = await self._from_redis(key)
+        if found:
+            self.hits["redis"] += 1
+        else:
+            self.hits["database"] += 1
+            link = await self._from_database(key)
+            await self._to_redis(key, link)
+        if epoch == self._epoch:
+            self._remember(key, link, now)
+        return link
+
+    def _remember(self, key: str, link: CachedLink | None, now: float) -> None:
+        ttl = self._ttl if link is not None else min(self._ttl, self._negative_ttl)
+        if self._size == 0 or ttl <= 0:
+            return
+        self._lru[key] = (now + ttl, link)
+        self._lru.move_to_end(key)
+        while len(self._lru) > self._size:
+            self._lru.popitem(last=False)
+
+    async def _from_redis(self, key: str) -> tuple[CachedLink | None, bool]:
+        if self._redis is None:
+            return None, False
+        try:
+            raw = await self._redis.get(self._redis_key(key))
+        except REDIS_ERRORS as exc:
+            log.warning("redis unavailable for link look-up, using the database: %s", exc)
+            return None, False
+        if raw is None:
+            return None, False
+        if raw == _MISSING:
+            return None, True
+        return CachedLink.from_json(raw), True
+
+    async def _to_redis(self, key: str, link: CachedLink | None) -> None:
+        if self._redis is None:
+            return
+        value, ttl = (
+            (link.to_json(), self._redis_ttl)
+            if link
+            else (_MISSING, max(1, int(self._negative_ttl)))
+        )
+        with contextlib.suppress(*REDIS_ERRORS):
+            await self._redis.set(self._redis_key(key), value, ex=ttl)
+
+    async def _from_database(self, key: str) -> CachedLink | None:
+        async with self._sessionmaker() as session:
+            row = (
+                await session.execute(
+                    select(Link, col(User.is_active))
+                    .join(User, col(User.id) == col(Link.owner_id))
+                    .where(col(Link.key) == key)
+                )
+            ).first()
+        if row is None:
+            return None
+        link, owner_active = row
+        return CachedLink.of(link, owner_active=owner_active)
+
+    def evict_local(self, key: str) -> None:
+        self._epoch += 1
+        self._lru.pop(key, None)
+
+    async def invalidate(self, key: str) -> None:
+        """Forget `key` in this worker, in Redis, and (by pub/sub) in every other worker."""
+        self.evict_local(key)
+        if self._redis is None:
+            return
+        try:
+            await self._redis.delete(self._redis_key(key))
+            await self._redis.publish(self._channel, key)
+        except REDIS_ERRORS as exc:
+            # The other workers' entries expire within link_cache_ttl; say so loudly.
+            log.error("could not invalidate %r in redis (%s); stale for up to the TTL", key, exc)
+
+    async def listen(self) -> None:
+        """Evict what other workers announce; runs for the app's lifetime."""
+        if self._redis is None:
+            return
+        while True:
+            try:
+                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                await pubsub.subscribe(self._channel)
+                # Whatever changed while we were not listening is unknown: start clean.
+                self._lru.clear()
+                self._epoch += 1
+                async for message in pubsub.listen():
+                    data: Any = message.get("data")
+                    if isinstance(data, bytes):
+                        self.evict_local(data.decode())
+            except asyncio.CancelledError:
+                raise
+            except REDIS_ERRORS as exc:
+                log.warning("link invalidation channel lost (%s); retrying", exc)
+                self._lru.clear()
+                await asyncio.sleep(1.0)

@@ -1,0 +1,136 @@
+"""The `shortener` console script."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from shortener.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("shortener")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        return int(args.func(args, settings) or 0)
+    except ConfigError as exc:
+        print(f"shortener: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shortener", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="apply migrations, then serve the app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        help="proxies whose X-Forwarded-For is trusted (default: uvicorn's, 127.0.0.1)",
+    )
+    serve.set_defaults(func=_serve)
+
+    migrate = commands.add_parser("migrate", help="bring the database schema up to date")
+    migrate.set_defaults(func=_migrate)
+
+    create_user = commands.add_parser("create-user", help="create an account")
+    create_user.add_argument("email")
+    create_user.add_argument("--admin", action="store_true", help="make it an administrator")
+    create_user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    create_user.set_defaults(func=_create_user)
+    return parser
+
+
+def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
+    from shortener.migrate import current_revision, upgrade
+
+    upgrade(settings.database_url)
+    print(f"database at revision {current_revision(settings.database_url)}")
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from shortener.migrate import upgrade
+
+    upgrade(settings.database_url)
+    if args.workers > 1 and not settings.redis_url:
+        # Without Redis no worker hears of another's changes: read links fresh every time.
+        log.warning(
+            "%d workers without REDIS_URL: the in-process link cache is off so every worker "
+            "sees changes at once; set REDIS_URL for speed.",
+            args.workers,
+        )
+        os.environ["LINK_CACHE_TTL"] = "0"
+    _ = settings.signing_key  # create the development key once, before the workers race for it
+    uvicorn.run(
+        "shortener.main:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        server_header=False,
+        timeout_graceful_shutdown=20,
+    )
+    return 0
+
+
+def _create_user(args: argparse.Namespace, settings: Settings) -> int:
+    from shortener.auth.schemas import UserCreate
+    from shortener.migrate import upgrade
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat the password: ") != password:
+            print("shortener: the passwords differ", file=sys.stderr)
+            return 1
+    try:
+        body = UserCreate(email=args.email, password=password)
+    except ValidationError as exc:
+        for err in exc.errors():
+            print(f"shortener: {err['loc'][0]}: {err['msg']}", file=sys.stderr)
+        return 1
+    upgrade(settings.database_url)
+    return asyncio.run(_insert_user(settings, body.email, body.password, args.admin))
+
+
+async def _insert_user(settings: Settings, email: str, password: str, admin: bool) -> int:
+    from shortener.auth.service import create_user
+    from shortener.db import make_engine, make_sessionmaker
+    from shortener.errors import Conflict
+
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            user = await create_user(session, email=email, password=password, is_admin=admin)
+        print(f"created user {user.id} <{user.email}>{' (admin)' if admin else ''}")
+        return 0
+    except Conflict as exc:
+        print(f"shortener: {exc.detail}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""The flusher: takes click batches off the queue and writes them, then acknowledges them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shortener.clicks.queue import ClickQueue
+from shortener.clicks.writer import write_clicks
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 30.0
+
+
+class Flusher:
+    def __init__(
+        self,
+        queue: ClickQueue,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        interval: float,
+        batch_size: int,
+    ) -> None:
+        self._queue = queue
+        self._sessionmaker = sessionmaker
+        self._interval = interval
+        self._batch_size = batch_size
+        self._stop = asyncio.Event()
+        self._failures = 0
+        self.flushed = 0
+        self.last_flush_at: float | None = None
+
+    async def flush_once(self) -> int:
+        """Write one batch; returns how many clicks it held (0 when the queue is empty)."""
+        batch = await self._queue.take(self._batch_size)
+        if not batch.clicks:
+            return 0
+        try:
+            async with self._sessionmaker() as session, session.begin():
+                written = await write_clicks(session, batch.clicks)
+        except Exception:
+            self._queue.write_failed()
+            raise
+        await self._queue.ack(batch)
+        self.flushed += written
+        self.last_flush_at = time.time()
+        return len(batch)
+
+    async def drain(self) -> None:
+        """Flush until the queue has nothing ready (used at shutdown and by tests)."""
+        while await self.flush_once():
+            pass
+
+    async def run(self) -> None:
+        while not self._stop.is_set():
+            delay = self._interval
+            try:
+                # Keep going while batches come back full, so a burst does not wait.
+                while await self.flush_once() >= self._batch_size:
+                    pass
+                self._failures = 0
+            except Exception as exc:
+                self._failures += 1
+                delay = min(MAX_BACKOFF, self._interval * 2**self._failures)
+                log.error("click flush failed (%s); retrying in %.1fs", exc, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=delay)
+
+    async def stop(self, *, drain_timeout: float = 10.0) -> None:
+        self._stop.set()
+        deadline = time.monotonic() + drain_timeout
+        while time.monotonic() < deadline:
+            try:
+                await self.drain()
+                return
+            except Exception as exc:
+                log.error("click flush at shutdown failed (%s); retrying", exc)
+                await asyncio.sleep(0.5)
+        log.error("shutdown: %d clicks could not be written", await self._queue.pending())

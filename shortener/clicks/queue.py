@@ -1,0 +1,189 @@
+"""The click queue: an in-process buffer, or a Redis stream read by a consumer group.
+
+Both hand the flusher batches that are removed only once acknowledged, after the database
+commit, so a failed write is retried and a crash between commit and acknowledgement is
+absorbed by the click id (the flusher inserts each id once).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from shortener.cache import REDIS_ERRORS
+from shortener.clicks.events import ClickRecord
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Batch:
+    clicks: list[ClickRecord]
+    local_count: int = 0  # how many came from the in-process buffer (front of it)
+    stream_ids: list[bytes] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.clicks)
+
+
+class ClickQueue(Protocol):
+    async def put(self, click: ClickRecord) -> None: ...
+    async def take(self, limit: int) -> Batch: ...
+    async def ack(self, batch: Batch) -> None: ...
+    def write_failed(self) -> None: ...
+    async def pending(self) -> int: ...
+    async def ready(self) -> bool: ...
+
+
+class LocalQueue:
+    """A process-local buffer. Drained on shutdown; lost only if the process is killed -9."""
+
+    def __init__(self) -> None:
+        self._items: deque[ClickRecord] = deque()
+
+    async def put(self, click: ClickRecord) -> None:
+        self._items.append(click)
+
+    def put_nowait(self, click: ClickRecord) -> None:
+        self._items.append(click)
+
+    async def take(self, limit: int) -> Batch:
+        n = min(limit, len(self._items))
+        clicks = [self._items[i] for i in range(n)]
+        return Batch(clicks=clicks, local_count=n)
+
+    async def ack(self, batch: Batch) -> None:
+        for _ in range(batch.local_count):
+            self._items.popleft()
+
+    def write_failed(self) -> None:
+        """Nothing to do: unacknowledged clicks stay at the front of the buffer."""
+
+    async def pending(self) -> int:
+        return len(self._items)
+
+    async def ready(self) -> bool:
+        return True
+
+
+class RedisStreamQueue:
+    """A Redis stream with a consumer group; entries are deleted once written to the database.
+
+    A worker that dies leaves its entries pending; another worker claims them after
+    `claim_idle_ms`. While Redis cannot be reached, clicks wait in a local buffer that the
+    flusher writes straight to the database, so none is lost.
+    """
+
+    GROUP = "flushers"
+
+    def __init__(self, redis: Redis, *, prefix: str, claim_idle_ms: int = 30_000) -> None:
+        self._redis = redis
+        self.stream = f"{prefix}clicks"
+        self._consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self._claim_idle_ms = claim_idle_ms
+        self._fallback = LocalQueue()
+        self._group_ready = False
+        self._read_own_pending = True
+
+    async def _ensure_group(self) -> None:
+        if self._group_ready:
+            return
+        try:
+            await self._redis.xgroup_create(self.stream, self.GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._group_ready = True
+
+    async def put(self, click: ClickRecord) -> None:
+        try:
+            await self._redis.xadd(self.stream, {"c": click.to_json()})
+        except REDIS_ERRORS as exc:
+            log.warning("redis unavailable for the click queue, buffering locally: %s", exc)
+            self._fallback.put_nowait(click)
+
+    async def take(self, limit: int) -> Batch:
+        batch = await self._fallback.take(limit)
+        room = limit - len(batch)
+        if room <= 0:
+            return batch
+        try:
+            await self._ensure_group()
+            entries = await self._read(room)
+        except REDIS_ERRORS as exc:
+            self._group_ready = False
+            log.warning("redis unavailable for reading clicks: %s", exc)
+            return batch
+        for entry_id, fields in entries:
+            raw = fields.get(b"c")
+            if raw is None:
+                continue
+            batch.clicks.append(ClickRecord.from_json(raw))
+            batch.stream_ids.append(entry_id)
+        return batch
+
+    async def _read(self, count: int) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        if self._read_own_pending:
+            # After a restart with the same consumer name (never, as names are unique) or a
+            # failed write, our own unacknowledged entries come first.
+            mine: Any = await self._redis.xreadgroup(
+                self.GROUP, self._consumer, {self.stream: "0"}, count=count
+            )
+            own = mine[0][1] if mine else []
+            if own:
+                return [(i, f) for i, f in own if f]
+            self._read_own_pending = False
+        claimed: Any = await self._redis.xautoclaim(
+            self.stream,
+            self.GROUP,
+            self._consumer,
+            min_idle_time=self._claim_idle_ms,
+            start_id="0-0",
+            count=count,
+        )
+        stolen = [(i, f) for i, f in claimed[1] if f]
+        if stolen:
+            return stolen
+        fresh: Any = await self._redis.xreadgroup(
+            self.GROUP, self._consumer, {self.stream: ">"}, count=count
+        )
+        return list(fresh[0][1]) if fresh else []
+
+    async def ack(self, batch: Batch) -> None:
+        await self._fallback.ack(batch)
+        if not batch.stream_ids:
+            return
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.xack(self.stream, self.GROUP, *batch.stream_ids)
+                pipe.xdel(self.stream, *batch.stream_ids)
+                await pipe.execute()
+        except REDIS_ERRORS as exc:
+            # Written but not acknowledged: they come back and the click ids make that harmless.
+            log.warning("could not acknowledge %d clicks: %s", len(batch.stream_ids), exc)
+            self._read_own_pending = True
+
+    def write_failed(self) -> None:
+        """The database refused the batch: read our pending entries again next time."""
+        self._read_own_pending = True
+
+    async def pending(self) -> int:
+        local = await self._fallback.pending()
+        try:
+            return local + int(await self._redis.xlen(self.stream))
+        except REDIS_ERRORS:
+            return local
+
+    async def ready(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except REDIS_ERRORS:
+            return False

@@ -1,0 +1,108 @@
+"""Settings, read once from the environment and `.env`; nothing else reads os.environ."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+DEV_SECRET_FILE = Path(".shortener-secret")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or contradicts another; the message says how to fix it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    environment: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite:///./shortener.db"
+    redis_url: str | None = None
+    # Every Redis key and channel starts with this, so several deployments (or test runs)
+    # can share one Redis.
+    redis_prefix: str = "shortener:"
+    secret_key: SecretStr | None = None
+    base_url: str = "http://127.0.0.1:8000"
+    access_token_expire_minutes: int = Field(60, ge=1)
+    click_flush_interval: float = Field(1.0, gt=0)
+    click_batch_size: int = Field(1000, ge=1)
+
+    # The in-process link cache: how many links, and how long before a re-check of Redis or the
+    # database. Invalidation is immediate; the TTL only bounds what a missed message costs.
+    link_cache_size: int = Field(10_000, ge=0)
+    link_cache_ttl: float = Field(30.0, ge=0)
+    # Unknown keys are remembered briefly so a scan of random keys does not reach the database.
+    negative_cache_ttl: float = Field(5.0, ge=0)
+    redis_link_ttl: int = Field(3600, ge=1)
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("BASE_URL must be an http(s) URL with a host, e.g. https://sho.rt")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _production_needs_secret(self) -> Settings:
+        if self.environment == "production" and self.secret_key is None:
+            raise ConfigError(
+                "SECRET_KEY is required when ENVIRONMENT=production. Generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` and set it "
+                "in the environment or in .env."
+            )
+        return self
+
+    @cached_property
+    def signing_key(self) -> str:
+        """SECRET_KEY, or in development a generated key kept in a local file."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        if DEV_SECRET_FILE.exists():
+            key = DEV_SECRET_FILE.read_text().strip()
+        else:
+            key = secrets.token_urlsafe(48)
+            DEV_SECRET_FILE.write_text(key + "\n")
+            DEV_SECRET_FILE.chmod(0o600)
+        log.warning(
+            "SECRET_KEY is not set: using a development key kept in %s. "
+            "Set SECRET_KEY before running in production.",
+            DEV_SECRET_FILE.resolve(),
+        )
+        return key
+
+    @property
+    def base_host(self) -> str:
+        return (urlsplit(self.base_url).hostname or "").lower()
+
+    @property
+    def cookie_secure(self) -> bool:
+        return self.base_url.startswith("https://")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings, turning validation problems into one readable ConfigError."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']).upper() or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from exc

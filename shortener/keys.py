@@ -1,0 +1,74 @@
+"""Short keys: random and MD5-derived keys, and the rules for custom aliases."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import string
+
+BASE62 = string.digits + string.ascii_letters
+KEY_LENGTH = 7
+ALIAS_RE = re.compile(r"[0-9A-Za-z_-]{3,64}")
+# Paths the service serves itself, plus a few that would confuse people or tools.
+RESERVED = frozenset(
+    {
+        "api",
+        "docs",
+        "redoc",
+        "static",
+        "login",
+        "logout",
+        "register",
+        "dashboard",
+        "healthz",
+        "readyz",
+        "metrics",
+        "openapi.json",
+        "favicon.ico",
+        "robots.txt",
+        "admin",
+        "settings",
+        "account",
+        "assets",
+        "well-known",
+        ".well-known",
+        "sitemap.xml",
+    }
+)
+
+
+def random_key(length: int = KEY_LENGTH) -> str:
+    return "".join(secrets.choice(BASE62) for _ in range(length))
+
+
+def md5_key(url: str, length: int = KEY_LENGTH) -> str:
+    """The first `length` base62 digits of the URL's MD5; longer prefixes resolve collisions."""
+    number = int.from_bytes(hashlib.md5(url.encode()).digest(), "big")  # noqa: S324 - not security
+    digits = []
+    while number:
+        number, rem = divmod(number, 62)
+        digits.append(BASE62[rem])
+    encoded = "".join(digits) or "0"
+    return encoded[:length]
+
+
+def md5_hex(url: str) -> str:
+    return hashlib.md5(url.encode()).hexdigest()  # noqa: S324 - an index, not a secret
+
+
+def alias_problem(alias: str) -> str | None:
+    """Why `alias` cannot be a key, or None when it can."""
+    if not ALIAS_RE.fullmatch(alias):
+        return "an alias is 3-64 characters of letters, digits, '_' and '-'"
+    if alias.lower() in RESERVED:
+        return f"'{alias}' is reserved"
+    return None
+
+
+def looks_like_key(path_segment: str) -> bool:
+    """Cheap test used on the redirect path before any lookup."""
+    return 1 <= len(path_segment) <= 64 and all(c in _KEY_CHARS for c in path_segment)
+
+
+_KEY_CHARS = frozenset(BASE62 + "_-")

@@ -1,0 +1,75 @@
+"""The links API: thin routes over links.service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from shortener.auth.deps import CurrentUser
+from shortener.db import SessionDep
+from shortener.links import service
+from shortener.links.deps import LinkContextDep
+from shortener.links.schemas import LinkCreate, LinkPage, LinkPublic, LinkUpdate
+
+router = APIRouter(prefix="/api/links", tags=["links"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=LinkPublic,
+    responses={200: {"description": "md5 strategy: this user's existing link for the URL"}},
+)
+async def create_link(
+    body: LinkCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    response: Response,
+) -> LinkPublic:
+    link, created = await service.create_link(session, owner=user, data=body, ctx=ctx)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return (await service.to_public(session, [link], ctx.base_url))[0]
+
+
+@router.get("", response_model=LinkPage)
+async def list_links(
+    user: CurrentUser,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    tag: Annotated[str | None, Query(max_length=64)] = None,
+) -> LinkPage:
+    links, total = await service.list_links(
+        session, user=user, limit=limit, offset=offset, q=q, tag=tag
+    )
+    items = await service.to_public(session, links, ctx.base_url)
+    return LinkPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/{key}", response_model=LinkPublic)
+async def get_link(
+    key: str, user: CurrentUser, session: SessionDep, ctx: LinkContextDep
+) -> LinkPublic:
+    link = await service.get_link(session, user=user, key=key)
+    return (await service.to_public(session, [link], ctx.base_url))[0]
+
+
+@router.patch("/{key}", response_model=LinkPublic)
+async def update_link(
+    key: str, body: LinkUpdate, user: CurrentUser, session: SessionDep, ctx: LinkContextDep
+) -> LinkPublic:
+    link = await service.update_link(session, user=user, key=key, data=body, ctx=ctx)
+    return (await service.to_public(session, [link], ctx.base_url))[0]
+
+
+@router.delete("/{key}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_link(
+    key: str, user: CurrentUser, session: SessionDep, ctx: LinkContextDep
+) -> Response:
+    await service.delete_link(session, user=user, key=key, ctx=ctx)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

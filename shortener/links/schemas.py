@@ -1,0 +1,100 @@
+"""Request and response models of the links API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from shortener.urls import MAX_URL_LENGTH
+
+RedirectType = Literal[301, 302, 307, 308]
+KeyStrategy = Literal["random", "md5"]
+MAX_TAGS = 20
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """Datetimes without a zone are taken as UTC; everything is stored as UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _tags(value: list[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    seen: dict[str, None] = {}
+    for raw in value:
+        tag = raw.strip()
+        if not tag:
+            raise ValueError("a tag cannot be empty")
+        if len(tag) > 64:
+            raise ValueError("a tag is at most 64 characters")
+        seen.setdefault(tag, None)
+    return list(seen)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_aware)]
+Tags = Annotated[list[str], Field(max_length=MAX_TAGS), AfterValidator(_tags)]
+Url = Annotated[str, Field(min_length=1, max_length=MAX_URL_LENGTH)]
+Title = Annotated[str, Field(max_length=300)]
+LinkPassword = Annotated[str, Field(min_length=1, max_length=1024)]
+MaxClicks = Annotated[int, Field(ge=1, le=2**62)]
+
+
+class _LinkFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("url", check_fields=False)
+    @classmethod
+    def _strip_url(cls, value: str | None) -> str | None:
+        return value.strip() if isinstance(value, str) else value
+
+
+class LinkCreate(_LinkFields):
+    url: Url
+    alias: str | None = Field(default=None, max_length=64)
+    key_strategy: KeyStrategy = "random"
+    title: Title | None = None
+    expires_at: UtcDatetime | None = None
+    max_clicks: MaxClicks | None = None
+    password: LinkPassword | None = None
+    redirect_type: RedirectType = 302
+    tags: Tags = Field(default_factory=list)
+
+
+class LinkUpdate(_LinkFields):
+    """Only the fields sent are changed; `null` clears the optional ones."""
+
+    url: Url | None = None
+    title: Title | None = None
+    expires_at: UtcDatetime | None = None
+    max_clicks: MaxClicks | None = None
+    password: LinkPassword | None = None
+    redirect_type: RedirectType | None = None
+    is_active: bool | None = None
+    tags: Tags | None = None
+
+
+class LinkPublic(BaseModel):
+    key: str
+    short_url: str
+    url: str
+    title: str | None
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime | None
+    max_clicks: int | None
+    redirect_type: int
+    has_password: bool
+    is_active: bool
+    tags: list[str]
+    clicks: int
+
+
+class LinkPage(BaseModel):
+    items: list[LinkPublic]
+    total: int
+    limit: int
+    offset: int

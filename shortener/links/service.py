@@ -1,0 +1,252 @@
+"""Links: create, list, read, change and delete, with ownership and cache invalidation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, func, or_, select, true
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from shortener.auth.passwords import hash_password
+from shortener.cache import LinkCache
+from shortener.db import after_commit
+from shortener.errors import Conflict, Invalid, NotFound
+from shortener.keys import alias_problem, md5_hex, md5_key, random_key
+from shortener.links.schemas import LinkCreate, LinkPublic, LinkUpdate
+from shortener.models import Link, LinkTag, User, utcnow
+from shortener.urls import url_problem
+
+RANDOM_KEY_ATTEMPTS = 8
+MD5_MAX_LENGTH = 22  # a 128-bit digest has at most 22 base62 digits
+
+
+@dataclass(frozen=True, slots=True)
+class LinkContext:
+    """What the links service needs from the app: where keys point and how to invalidate."""
+
+    base_url: str
+    own_host: str
+    cache: LinkCache
+
+
+def check_url(url: str, ctx: LinkContext) -> None:
+    problem = url_problem(url, own_host=ctx.own_host)
+    if problem:
+        raise Invalid(problem, field="url")
+
+
+def _not_in_past(value: datetime | None) -> None:
+    if value is not None and value <= datetime.now(UTC):
+        raise Invalid("expires_at must be in the future", field="expires_at")
+
+
+async def create_link(
+    session: AsyncSession, *, owner: User, data: LinkCreate, ctx: LinkContext
+) -> tuple[Link, bool]:
+    """The new link and True, or (md5 strategy) this user's existing link and False."""
+    check_url(data.url, ctx)
+    _not_in_past(data.expires_at)
+    if data.alias is not None:
+        problem = alias_problem(data.alias)
+        if problem:
+            raise Invalid(problem, field="alias")
+    url_hash = md5_hex(data.url)
+    if data.alias is None and data.key_strategy == "md5":
+        existing = await _existing_md5_link(session, owner, data.url, url_hash)
+        if existing is not None:
+            return existing, False
+    fields: dict[str, Any] = {
+        "url": data.url,
+        "url_md5": url_hash,
+        "owner_id": owner.id,
+        "title": data.title,
+        "expires_at": data.expires_at,
+        "max_clicks": data.max_clicks,
+        "redirect_type": data.redirect_type,
+        "password_hash": await hash_password(data.password) if data.password else None,
+    }
+    for key, strategy in _candidate_keys(data):
+        link = Link(key=key, key_strategy=strategy, **fields)
+        try:
+            # The unique constraint on key decides races; a savepoint keeps the
+            # transaction alive for the next candidate.
+            async with session.begin_nested():
+                session.add(link)
+                await session.flush()
+        except IntegrityError:
+            if data.alias is not None:
+                raise Conflict(f"the alias '{data.alias}' is already taken") from None
+            continue
+        await _set_tags(session, link, data.tags)
+        after_commit(session, partial(ctx.cache.invalidate, key))
+        return link, True
+    raise Conflict("could not find a free key; try again or choose an alias")
+
+
+def _candidate_keys(data: LinkCreate) -> Iterable[tuple[str, str]]:
+    if data.alias is not None:
+        yield data.alias, "alias"
+    elif data.key_strategy == "md5":
+        full = md5_key(data.url, MD5_MAX_LENGTH)
+        for length in range(7, len(full) + 1):
+            yield full[:length], "md5"
+    else:
+        for _ in range(RANDOM_KEY_ATTEMPTS):
+            yield random_key(), "random"
+
+
+async def _existing_md5_link(
+    session: AsyncSession, owner: User, url: str, url_hash: str
+) -> Link | None:
+    result = await session.execute(
+        select(Link)
+        .where(
+            col(Link.owner_id) == owner.id,
+            col(Link.url_md5) == url_hash,
+            col(Link.key_strategy) == "md5",
+        )
+        .order_by(col(Link.id))
+    )
+    return next((link for link in result.scalars() if link.url == url), None)
+
+
+async def _set_tags(session: AsyncSession, link: Link, tags: list[str]) -> None:
+    await session.execute(delete(LinkTag).where(col(LinkTag.link_id) == link.id))
+    session.add_all(LinkTag(link_id=link.id or 0, tag=tag) for tag in tags)
+    await session.flush()
+
+
+async def tags_of(session: AsyncSession, link_ids: list[int]) -> dict[int, list[str]]:
+    if not link_ids:
+        return {}
+    rows = await session.execute(
+        select(col(LinkTag.link_id), col(LinkTag.tag))
+        .where(col(LinkTag.link_id).in_(link_ids))
+        .order_by(col(LinkTag.tag))
+    )
+    tags: dict[int, list[str]] = {i: [] for i in link_ids}
+    for link_id, tag in rows:
+        tags[link_id].append(tag)
+    return tags
+
+
+def _visible_to(user: User) -> ColumnElement[bool]:
+    return true() if user.is_admin else col(Link.owner_id) == user.id
+
+
+async def get_link(session: AsyncSession, *, user: User, key: str) -> Link:
+    """The link, if `user` may see it; others' links do not exist for them."""
+    link = (
+        await session.execute(select(Link).where(col(Link.key) == key, _visible_to(user)))
+    ).scalar_one_or_none()
+    if link is None:
+        raise NotFound("link not found")
+    return link
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def list_links(
+    session: AsyncSession,
+    *,
+    user: User,
+    limit: int,
+    offset: int,
+    q: str | None = None,
+    tag: str | None = None,
+) -> tuple[list[Link], int]:
+    conditions: list[ColumnElement[bool]] = [_visible_to(user)]
+    if q:
+        pattern = f"%{_escape_like(q.lower())}%"
+        conditions.append(
+            or_(
+                func.lower(col(Link.url)).like(pattern, escape="\\"),
+                func.lower(col(Link.title)).like(pattern, escape="\\"),
+                func.lower(col(Link.key)).like(pattern, escape="\\"),
+            )
+        )
+    if tag:
+        conditions.append(
+            col(Link.id).in_(select(col(LinkTag.link_id)).where(col(LinkTag.tag) == tag))
+        )
+    total = (
+        await session.execute(select(func.count()).select_from(Link).where(*conditions))
+    ).scalar_one()
+    rows = await session.execute(
+        select(Link)
+        .where(*conditions)
+        .order_by(col(Link.created_at).desc(), col(Link.id).desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows.scalars()), int(total)
+
+
+_NOT_NULL = ("url", "redirect_type", "is_active")
+
+
+async def update_link(
+    session: AsyncSession, *, user: User, key: str, data: LinkUpdate, ctx: LinkContext
+) -> Link:
+    link = await get_link(session, user=user, key=key)
+    changes = data.model_dump(exclude_unset=True)
+    for name in _NOT_NULL:
+        if name in changes and changes[name] is None:
+            raise Invalid(f"{name} cannot be null", field=name)
+    if "url" in changes:
+        check_url(changes["url"], ctx)
+        link.url = changes["url"]
+        link.url_md5 = md5_hex(link.url)
+    if "expires_at" in changes:
+        _not_in_past(changes["expires_at"])
+        link.expires_at = changes["expires_at"]
+    if "password" in changes:
+        password = changes["password"]
+        link.password_hash = await hash_password(password) if password else None
+    for name in ("title", "max_clicks", "redirect_type", "is_active"):
+        if name in changes:
+            setattr(link, name, changes[name])
+    if "tags" in changes:
+        await _set_tags(session, link, changes["tags"] or [])
+    link.updated_at = utcnow()
+    session.add(link)
+    await session.flush()
+    after_commit(session, lambda: ctx.cache.invalidate(key))
+    return link
+
+
+async def delete_link(session: AsyncSession, *, user: User, key: str, ctx: LinkContext) -> None:
+    link = await get_link(session, user=user, key=key)
+    await session.delete(link)
+    await session.flush()
+    after_commit(session, lambda: ctx.cache.invalidate(key))
+
+
+async def to_public(session: AsyncSession, links: list[Link], base_url: str) -> list[LinkPublic]:
+    tags = await tags_of(session, [link.id or 0 for link in links])
+    return [
+        LinkPublic(
+            key=link.key,
+            short_url=f"{base_url}/{link.key}",
+            url=link.url,
+            title=link.title,
+            created_at=link.created_at,
+            updated_at=link.updated_at,
+            expires_at=link.expires_at,
+            max_clicks=link.max_clicks,
+            redirect_type=link.redirect_type,
+            has_password=link.password_hash is not None,
+            is_active=link.is_active,
+            tags=tags.get(link.id or 0, []),
+            clicks=link.clicks,
+        )
+        for link in links
+    ]

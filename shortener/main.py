@@ -1,0 +1,97 @@
+"""The app factory: the lifespan owns every client and background task; `app` is built here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from shortener import ops
+from shortener.auth.api import router as auth_router
+from shortener.cache import LinkCache
+from shortener.clicks.flusher import Flusher
+from shortener.clicks.queue import ClickQueue, LocalQueue, RedisStreamQueue
+from shortener.clicks.recorder import ClickRecorder
+from shortener.config import Settings, load_settings
+from shortener.db import make_engine, make_sessionmaker
+from shortener.errors import install_error_handlers
+from shortener.links.api import router as links_router
+from shortener.links.service import LinkContext
+from shortener.redirect import RedirectShortcut
+from shortener.templating import make_templates
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = app.state
+        _ = settings.signing_key  # fail (or warn about the dev key) at start, not on first login
+        state.engine = make_engine(settings.database_url)
+        state.sessionmaker = make_sessionmaker(state.engine)
+        state.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        state.link_cache = LinkCache(
+            state.sessionmaker,
+            state.redis,
+            prefix=settings.redis_prefix,
+            size=settings.link_cache_size,
+            ttl=settings.link_cache_ttl,
+            negative_ttl=settings.negative_cache_ttl,
+            redis_ttl=settings.redis_link_ttl,
+        )
+        queue: ClickQueue = (
+            RedisStreamQueue(state.redis, prefix=settings.redis_prefix)
+            if state.redis is not None
+            else LocalQueue()
+        )
+        state.click_queue = queue
+        state.click_recorder = ClickRecorder(queue)
+        state.flusher = Flusher(
+            queue,
+            state.sessionmaker,
+            interval=settings.click_flush_interval,
+            batch_size=settings.click_batch_size,
+        )
+        state.link_context = LinkContext(
+            base_url=settings.base_url, own_host=settings.base_host, cache=state.link_cache
+        )
+        tasks = [
+            asyncio.create_task(state.flusher.run(), name="click-flusher"),
+            asyncio.create_task(state.link_cache.listen(), name="link-invalidation"),
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            # The server has stopped taking requests: write what is still queued.
+            await state.flusher.stop()
+            if state.redis is not None:
+                await state.redis.aclose()
+            await state.engine.dispose()
+
+    app = FastAPI(
+        title="shortener",
+        summary="Short links with private, exact click analytics",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.templates = make_templates()
+    install_error_handlers(app)
+    app.include_router(ops.router)
+    app.include_router(auth_router)
+    app.include_router(links_router)
+    app.add_middleware(RedirectShortcut, state=app.state)
+    return app
+
+
+app = create_app()

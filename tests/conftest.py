@@ -1,0 +1,144 @@
+"""Test fixtures: every test that takes `client` runs in both storage modes.
+
+- sqlite: a migrated SQLite file per test, in-process cache and click queue;
+- postgres: a database of this run's own on TEST_DATABASE_URL, truncated per test, with Redis
+  at TEST_REDIS_URL under a key prefix of this test's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy.engine import make_url
+
+from shortener.config import Settings
+from shortener.main import create_app
+from shortener.migrate import upgrade
+from shortener.models import metadata
+
+RUN_ID = uuid.uuid4().hex[:8]
+BASE_URL = "http://short.test"
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("CI") and not (TEST_DATABASE_URL and TEST_REDIS_URL):
+        raise pytest.UsageError("CI needs TEST_DATABASE_URL and TEST_REDIS_URL (see .ci/run)")
+
+
+# ---- databases, made once per run -------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("db") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    if not TEST_DATABASE_URL:
+        pytest.skip("TEST_DATABASE_URL is not set (CI always sets it)")
+    name = f"shortener_test_{RUN_ID}"
+    admin_dsn = make_url(TEST_DATABASE_URL).set(drivername="postgresql")
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(admin_dsn.render_as_string(hide_password=False))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    url = admin_dsn.set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _truncate_postgres(url: str) -> None:
+    conn = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
+    try:
+        tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+        await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
+async def _drop_redis_prefix(url: str, prefix: str) -> None:
+    redis = Redis.from_url(url)
+    try:
+        keys = [key async for key in redis.scan_iter(match=f"{prefix}*", count=500)]
+        if keys:
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
+
+
+# ---- per-test settings, app and client --------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def make_settings(mode: str, request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Settings for this test's storage mode; keyword arguments override any field."""
+    if mode == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        db = tmp_path / "test.db"
+        shutil.copy(template, db)
+        base: dict[str, object] = {"database_url": f"sqlite:///{db}", "redis_url": None}
+    else:
+        url = request.getfixturevalue("postgres_url")
+        if not TEST_REDIS_URL:
+            pytest.skip("TEST_REDIS_URL is not set (CI always sets it)")
+        asyncio.run(_truncate_postgres(url))
+        prefix = f"shortener-test:{RUN_ID}:{uuid.uuid4().hex[:8]}:"
+        base = {"database_url": url, "redis_url": TEST_REDIS_URL, "redis_prefix": prefix}
+        request.addfinalizer(lambda: asyncio.run(_drop_redis_prefix(TEST_REDIS_URL, prefix)))
+
+    def build(**overrides: object) -> Settings:
+        fields = {
+            "environment": "test",
+            "secret_key": "test-secret-key-that-is-long-enough-for-hs256",
+            "base_url": BASE_URL,
+            "click_flush_interval": 0.05,
+            **base,
+            **overrides,
+        }
+        return Settings(**fields)  # type: ignore[arg-type]
+
+    return build
+
+
+@pytest.fixture
+def settings(make_settings) -> Settings:  # type: ignore[no-untyped-def]
+    return make_settings()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[object]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as c:
+        yield c
