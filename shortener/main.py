@@ -23,6 +23,7 @@ from shortener.links.api import router as links_router
 from shortener.links.service import LinkContext
 from shortener.redirect import RedirectShortcut
 from shortener.templating import make_templates
+from shortener.web import install_dashboard
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(links_router)
     app.add_middleware(RedirectShortcut, state=app.state)
+    install_dashboard(app)  # last: its HTML security headers wrap the redirect pages too
     return app
 
 

@@ -1,0 +1,31 @@
+"""The browser dashboard: pages, cookie sign-in, CSRF, SVG charts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import RedirectResponse, Response
+
+from shortener.web.security import HtmlSecurityHeaders
+from shortener.web.session import LoginRequired
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+def install_dashboard(app: FastAPI) -> None:
+    """Pages, /static and the HTML security headers. Call after every other middleware is added,
+    so the headers also reach the redirect path's 404/410 and password pages."""
+    from shortener.web.auth_pages import router as auth_pages
+    from shortener.web.dashboard import router as dashboard
+
+    async def login_required(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, LoginRequired)
+        return RedirectResponse(exc.location, status_code=303)
+
+    app.add_exception_handler(LoginRequired, login_required)
+    app.include_router(auth_pages)
+    app.include_router(dashboard)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(HtmlSecurityHeaders)

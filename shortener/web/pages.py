@@ -1,11 +1,23 @@
-"""HTML answers for browsers: the error pages the one error mapping uses."""
+"""HTML answers for browsers: the page renderer, redirects with a flash, the error pages."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from fastapi import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
+
+from shortener.models import User
+from shortener.web.csrf import apply_csrf_cookie, csrf_token
+from shortener.web.session import (
+    FLASH_COOKIE,
+    Flash,
+    FlashKind,
+    clear_cookie,
+    read_flash,
+    set_flash,
+)
 
 TITLES = {
     400: "Bad request",
@@ -19,6 +31,45 @@ TITLES = {
     422: "Please check your input",
     429: "Slow down",
 }
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    user: User | None = None,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """Render a page with what every page needs: the user, a CSRF token and the flash message."""
+    flash: Flash | None = read_flash(request)
+    full: dict[str, Any] = {
+        "user": user,
+        "csrf_token": csrf_token(request),
+        "flash": flash,
+        "errors": {},
+        "values": {},
+        **(context or {}),
+    }
+    response: Response = request.app.state.templates.TemplateResponse(
+        request, template, full, status_code=status, headers=dict(headers or {})
+    )
+    response.headers["cache-control"] = "no-store"
+    apply_csrf_cookie(request, response)
+    if flash is not None:
+        clear_cookie(response, request.app.state.settings, FLASH_COOKIE)
+    return response
+
+
+def redirect(
+    request: Request, location: str, flash: str | None = None, kind: FlashKind = "success"
+) -> Response:
+    """303 See Other after a form post, with an optional message for the next page."""
+    response = RedirectResponse(location, status_code=303)
+    if flash:
+        set_flash(response, request.app.state.settings, flash, kind)
+    return response
 
 
 def render_error_page(

@@ -1,0 +1,100 @@
+"""Sign-in pages: /register, /login, /logout. Thin routes over auth.service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from shortener.auth import service
+from shortener.auth.schemas import UserCreate
+from shortener.db import SessionDep
+from shortener.errors import Conflict
+from shortener.web.csrf import check_csrf
+from shortener.web.forms import form_values, validation_errors
+from shortener.web.pages import redirect, render
+from shortener.web.session import MaybeUser, PageUser, safe_next, sign_in, sign_out
+
+router = APIRouter(include_in_schema=False)
+Csrf = Depends(check_csrf)
+NextParam = Annotated[str | None, Query(max_length=2000)]
+AUTH_FIELDS = ("email", "password")
+
+
+@router.get("/")
+async def home(request: Request, user: MaybeUser) -> Response:
+    return redirect(request, "/dashboard" if user else "/login")
+
+
+@router.get("/login")
+async def login_page(request: Request, user: MaybeUser, next: NextParam = None) -> Response:
+    if user is not None:
+        return redirect(request, safe_next(next))
+    return render(request, "login.html", {"next": safe_next(next), "show_auth_links": True})
+
+
+@router.post("/login", dependencies=[Csrf])
+async def login(request: Request, session: SessionDep) -> Response:
+    form = await request.form()
+    values = form_values(form, (*AUTH_FIELDS, "next"))
+    next_path = safe_next(values["next"])
+    user = await service.authenticate(session, email=values["email"], password=values["password"])
+    if user is None:
+        return render(
+            request,
+            "login.html",
+            {
+                "next": next_path,
+                "values": values,
+                "form_error": "Incorrect email or password.",
+                "show_auth_links": True,
+            },
+            status=400,
+        )
+    response = redirect(request, next_path)
+    sign_in(response, request.app.state.settings, user)
+    return response
+
+
+@router.get("/register")
+async def register_page(request: Request, user: MaybeUser, next: NextParam = None) -> Response:
+    if user is not None:
+        return redirect(request, safe_next(next))
+    return render(request, "register.html", {"next": safe_next(next), "show_auth_links": True})
+
+
+@router.post("/register", dependencies=[Csrf])
+async def register(request: Request, session: SessionDep) -> Response:
+    form = await request.form()
+    values = form_values(form, (*AUTH_FIELDS, "next"))
+    next_path = safe_next(values["next"])
+    context = {"next": next_path, "values": values, "show_auth_links": True}
+    try:
+        body = UserCreate(email=values["email"], password=values["password"])
+        user = await service.create_user(session, email=body.email, password=body.password)
+        await session.flush()
+    except ValidationError as exc:
+        errors = validation_errors(exc, AUTH_FIELDS)
+        return render(request, "register.html", {**context, "errors": errors}, status=422)
+    except Conflict as exc:
+        return render(
+            request, "register.html", {**context, "errors": {"email": str(exc.detail)}}, status=409
+        )
+    response = redirect(request, next_path, "Welcome! Your account is ready.")
+    sign_in(response, request.app.state.settings, user)
+    return response
+
+
+@router.get("/logout")
+async def logout_page(request: Request, user: PageUser) -> Response:
+    # Signing out changes state, so it is a POST with a CSRF token; GET only asks.
+    return render(request, "logout.html", user=user)
+
+
+@router.post("/logout", dependencies=[Csrf])
+async def logout(request: Request) -> Response:
+    response = redirect(request, "/login", "You are signed out.", "info")
+    sign_out(response, request.app.state.settings)
+    return response

@@ -1,0 +1,228 @@
+"""Statistics as server-rendered SVG: pure functions over the stats API's data shapes.
+
+No JavaScript and nothing fetched: each function returns markup ready for a template. Colours
+come from CSS classes (so dark mode and the strict CSP apply); every piece of text that came
+from a visitor (a referrer, a browser name) is escaped here, because Markup is never escaped again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from markupsafe import Markup, escape
+
+Interval = Literal["hour", "day"]
+STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
+MAX_BARS = 120  # past this many buckets bars turn into slivers: draw a line instead
+
+
+def _when(value: Any) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def floor_to(moment: datetime, interval: Interval) -> datetime:
+    moment = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return moment.replace(hour=0) if interval == "day" else moment
+
+
+def series(
+    points: Iterable[Mapping[str, Any]],
+    interval: Interval,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[tuple[datetime, int]]:
+    """(bucket, clicks) in time order, with empty buckets between start and end filled with 0."""
+    counts: dict[datetime, int] = {}
+    for point in points:
+        bucket = floor_to(_when(point["t"]), interval)
+        counts[bucket] = counts.get(bucket, 0) + int(point["clicks"])
+    if start is None or end is None:
+        return sorted(counts.items())
+    step, bucket, last = STEP[interval], floor_to(start, interval), floor_to(end, interval)
+    filled = []
+    while bucket <= last:
+        filled.append((bucket, counts.get(bucket, 0)))
+        bucket += step
+    return filled
+
+
+def nice_ticks(peak: int, count: int = 4) -> list[int]:
+    """Round axis values from 0 to at least `peak`: 0, 5, 10, 15, 20 rather than 0, 4.75, 9.5..."""
+    if peak <= 0:
+        return [0, 1]
+    raw = peak / count
+    magnitude = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    step = max(1, int(step))
+    top = step * math.ceil(peak / step)
+    return list(range(0, top + 1, step))
+
+
+def _label(moment: datetime, interval: Interval, first: bool) -> str:
+    if interval == "day":
+        return moment.strftime("%b %-d")
+    if first or (moment.hour == 0 and moment.minute == 0):
+        return moment.strftime("%b %-d %H:%M")
+    return moment.strftime("%H:%M")
+
+
+def _num(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def count(value: int) -> str:
+    return f"{value:,}"
+
+
+def _plural(n: int) -> str:
+    return f"{count(n)} click" + ("" if n == 1 else "s")
+
+
+def timeseries_chart(
+    points: Iterable[Mapping[str, Any]],
+    *,
+    interval: Interval = "day",
+    start: datetime | None = None,
+    end: datetime | None = None,
+    width: int = 720,
+    height: int = 240,
+) -> Markup:
+    """Clicks over time: bars (a line past MAX_BARS buckets) with a y axis and time labels."""
+    data = series(points, interval, start, end)
+    if not data:
+        return Markup('<p class="chart-empty">No clicks in this window yet.</p>')
+    left, right, top, bottom = 44, 12, 10, 30
+    plot_w, plot_h = width - left - right, height - top - bottom
+    ticks = nice_ticks(max(c for _, c in data))
+    scale = plot_h / ticks[-1]
+    total = sum(c for _, c in data)
+    peak_at, peak = max(data, key=lambda item: item[1])
+    unit = "hour" if interval == "hour" else "day"
+    summary = f"Clicks per {unit}: {_plural(total)} in total"
+    if peak:
+        summary += f", at most {count(peak)} ({_label(peak_at, interval, True)} UTC)"
+    parts = [
+        f'<svg class="chart chart-timeseries" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(summary)}" preserveAspectRatio="xMidYMid meet">',
+        f"<title>{escape(summary)}</title>",
+    ]
+    for tick in ticks:
+        y = top + plot_h - tick * scale
+        parts.append(
+            f'<line class="grid-line" x1="{left}" x2="{width - right}" '
+            f'y1="{_num(y)}" y2="{_num(y)}"/>'
+            f'<text x="{left - 6}" y="{_num(y + 4)}" text-anchor="end">{count(tick)}</text>'
+        )
+    slot = plot_w / len(data)
+    if len(data) <= MAX_BARS:
+        bar_w = max(1.0, slot * 0.72)
+        for i, (moment, clicks) in enumerate(data):
+            if clicks == 0:
+                continue
+            h = clicks * scale
+            x = left + i * slot + (slot - bar_w) / 2
+            tip = f"{_label(moment, interval, True)} UTC: {_plural(clicks)}"
+            parts.append(
+                f'<rect class="bar" x="{_num(x)}" y="{_num(top + plot_h - h)}" '
+                f'width="{_num(bar_w)}" height="{_num(h)}" rx="2">'
+                f"<title>{escape(tip)}</title></rect>"
+            )
+    else:
+        coords = [
+            (left + (i + 0.5) * slot, top + plot_h - clicks * scale)
+            for i, (_, clicks) in enumerate(data)
+        ]
+        line = " ".join(f"{_num(x)},{_num(y)}" for x, y in coords)
+        base = top + plot_h
+        area = f"{_num(coords[0][0])},{base} {line} {_num(coords[-1][0])},{base}"
+        parts.append(
+            f'<polygon class="area" points="{area}"/><polyline class="line" points="{line}"/>'
+        )
+    baseline = top + plot_h
+    parts.append(
+        f'<line class="axis" x1="{left}" x2="{width - right}" y1="{baseline}" y2="{baseline}"/>'
+    )
+    every = max(1, math.ceil(len(data) / 7))
+    for i in range(0, len(data), every):
+        x = left + (i + 0.5) * slot
+        text = escape(_label(data[i][0], interval, i == 0))
+        parts.append(f'<text x="{_num(x)}" y="{height - 8}" text-anchor="middle">{text}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text above went through escape()
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def breakdown_chart(
+    items: Sequence[Mapping[str, Any]],
+    *,
+    title: str,
+    unknown: str = "Unknown",
+    limit: int = 8,
+    width: int = 360,
+) -> Markup:
+    """A breakdown ({value, clicks}, most first) as horizontal bars; the rest summed as 'Other'."""
+    rows = [
+        (str(item["value"]) if item.get("value") else unknown, int(item["clicks"]))
+        for item in items
+    ]
+    if not rows:
+        return Markup('<p class="chart-empty">No clicks in this window yet.</p>')
+    if len(rows) > limit:
+        rows = [*rows[: limit - 1], ("Other", sum(c for _, c in rows[limit - 1 :]))]
+    row_h, label_w, value_w = 28, 130, 48
+    height = row_h * len(rows)
+    bar_x, bar_max = label_w + 8, width - label_w - 8 - value_w
+    peak = max(c for _, c in rows) or 1
+    summary = f"{title}: " + ", ".join(f"{value} {count(clicks)}" for value, clicks in rows)
+    parts = [
+        f'<svg class="chart chart-breakdown" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(summary)}">',
+        f"<title>{escape(summary)}</title>",
+    ]
+    for i, (value, clicks) in enumerate(rows):
+        y = i * row_h
+        w = max(2.0, bar_max * clicks / peak) if clicks else 0.0
+        parts.append(
+            f"<g><title>{escape(value)}: {escape(_plural(clicks))}</title>"
+            f'<text class="hbar-label" x="0" y="{y + 18}">{escape(_shorten(value, 20))}</text>'
+            f'<rect class="hbar-track" x="{bar_x}" y="{y + 6}" width="{bar_max}" '
+            'height="16" rx="3"/>'
+            f'<rect class="bar" x="{bar_x}" y="{y + 6}" width="{_num(w)}" height="16" rx="3"/>'
+            f'<text class="hbar-value" x="{width}" y="{y + 18}" '
+            f'text-anchor="end">{count(clicks)}</text></g>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text above went through escape()
+
+
+def sparkline(
+    points: Iterable[Mapping[str, Any]],
+    *,
+    interval: Interval = "day",
+    start: datetime | None = None,
+    end: datetime | None = None,
+    width: int = 120,
+    height: int = 32,
+) -> Markup:
+    """A small trend line with no axes, for next to a total."""
+    data = series(points, interval, start, end)
+    total = sum(c for _, c in data)
+    label = escape(f"Trend: {_plural(total)} over {len(data)} {interval}s")
+    if len(data) < 2:
+        data = [*data, *data] if data else [(datetime.now(UTC), 0)] * 2
+    peak = max(c for _, c in data) or 1
+    step = (width - 2) / (len(data) - 1)
+    coords = [(1 + i * step, height - 2 - (height - 4) * c / peak) for i, (_, c) in enumerate(data)]
+    line = " ".join(f"{_num(x)},{_num(y)}" for x, y in coords)
+    area = f"1,{height} {line} {_num(coords[-1][0])},{height}"
+    return Markup(  # noqa: S704 - numbers and an escaped label only
+        f'<svg class="sparkline" viewBox="0 0 {width} {height}" role="img" aria-label="{label}">'
+        f'<polygon class="area" points="{area}"/><polyline class="line" points="{line}"/></svg>'
+    )

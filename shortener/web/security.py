@@ -1,0 +1,46 @@
+"""Security headers for every HTML answer (dashboard pages, error pages, the password form).
+
+Pure ASGI: it looks only at the response start message, adding headers when the body is HTML,
+so the redirect hot path pays one header scan and JSON answers are left as they are.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# Nothing inline: scripts and styles come from /static only; images from here or data: (QR).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+_HTML_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+]
+
+
+class HtmlSecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.get("headers") or []
+                if any(
+                    name.lower() == b"content-type" and value.startswith(b"text/html")
+                    for name, value in headers
+                ):
+                    present = {name.lower() for name, _ in headers}
+                    extra = [h for h in _HTML_HEADERS if h[0] not in present]
+                    message = {**message, "headers": [*headers, *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

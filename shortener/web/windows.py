@@ -1,0 +1,98 @@
+"""The statistics window a page shows: 24h / 7d / 30d or custom dates, by hour or by day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal, cast
+
+from shortener.web.charts import Interval
+
+WindowName = Literal["24h", "7d", "30d", "custom"]
+PRESETS: dict[str, tuple[timedelta, Interval]] = {
+    "24h": (timedelta(hours=24), "hour"),
+    "7d": (timedelta(days=7), "day"),
+    "30d": (timedelta(days=30), "day"),
+}
+DEFAULT: WindowName = "7d"
+MAX_DAYS = 366
+MAX_HOURLY_DAYS = 31  # 744 hourly buckets is as fine as a chart can usefully get
+
+
+@dataclass(frozen=True, slots=True)
+class StatsWindow:
+    name: WindowName
+    start: datetime  # inclusive, UTC
+    end: datetime  # exclusive, UTC
+    interval: Interval
+    error: str | None = None
+
+    @property
+    def first_day(self) -> str:
+        return self.start.date().isoformat()
+
+    @property
+    def last_day(self) -> str:
+        return (self.end - timedelta(microseconds=1)).date().isoformat()
+
+    def query(self, **changes: str) -> str:
+        """The query string of this window (with `changes`), for links that switch it."""
+        from urllib.parse import urlencode
+
+        params: dict[str, str] = {"window": self.name, "interval": self.interval}
+        if self.name == "custom":
+            params |= {"from": self.first_day, "to": self.last_day}
+        params |= changes
+        if params.get("window") != "custom":
+            params.pop("from", None)
+            params.pop("to", None)
+        return urlencode(params)
+
+
+def _day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def parse_window(
+    window: str | None,
+    start_day: str | None = None,
+    end_day: str | None = None,
+    interval: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> StatsWindow:
+    """A window from query parameters; nonsense falls back to 7 days with a message why."""
+    now = now or datetime.now(UTC)
+    chosen = interval if interval in ("hour", "day") else None
+    if window == "custom":
+        first, last = _day(start_day), _day(end_day)
+        problem = None
+        if first is None or last is None:
+            problem = "Choose both dates of the custom window (YYYY-MM-DD)."
+        elif last < first:
+            problem = "The custom window ends before it starts."
+        elif (last - first).days + 1 > MAX_DAYS:
+            problem = f"A custom window is at most {MAX_DAYS} days."
+        if problem is None and first is not None and last is not None:
+            days = (last - first).days + 1
+            step: Interval = cast(Interval, chosen) if chosen else ("hour" if days <= 2 else "day")
+            if step == "hour" and days > MAX_HOURLY_DAYS:
+                step = "day"
+            start = datetime.combine(first, time(), UTC)
+            return StatsWindow("custom", start, start + timedelta(days=days), step)
+        fallback = parse_window(DEFAULT, interval=interval, now=now)
+        return StatsWindow(fallback.name, fallback.start, fallback.end, fallback.interval, problem)
+    name = cast(WindowName, window if window in PRESETS else DEFAULT)
+    span, default_interval = PRESETS[name]
+    step = cast(Interval, chosen or default_interval)
+    if step == "hour" and span > timedelta(days=MAX_HOURLY_DAYS):
+        step = "day"
+    if step == "hour":
+        end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    else:
+        end = datetime.combine(now.date(), time(), UTC) + timedelta(days=1)
+    # Whole buckets: the window ends with the current hour or day, and starts `span` before.
+    return StatsWindow(name, end - span, end, step)
