@@ -129,7 +129,7 @@ async def _link_context(
     return {
         "link": public,
         "window": window,
-        "stats": await load_link_stats(request, session, link, window),
+        "stats": await load_link_stats(request, session, user, key, window),
         "values": edit_values(public),
     }
 

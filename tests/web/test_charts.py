@@ -1,0 +1,142 @@
+"""The SVG chart renderers, on sample data in the stats API's shape."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shortener.web.charts import (
+    MAX_BARS,
+    breakdown_chart,
+    nice_ticks,
+    series,
+    sparkline,
+    timeseries_chart,
+)
+
+SVG = "{http://www.w3.org/2000/svg}"
+DAY0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def parse(markup: str) -> ET.Element:
+    # Well-formed XML is what a browser needs to draw inline SVG; ElementTree proves it.
+    return ET.fromstring(str(markup).replace("<svg ", f'<svg xmlns="{SVG[1:-1]}" ', 1))
+
+
+def days(*clicks: int) -> list[dict[str, object]]:
+    return [
+        {"t": (DAY0 + timedelta(days=i)).isoformat(), "clicks": n} for i, n in enumerate(clicks)
+    ]
+
+
+def test_timeseries_bars_heights_follow_the_counts_and_axis_is_labelled() -> None:
+    svg = parse(timeseries_chart(days(2, 0, 8, 4), interval="day"))
+    bars = svg.findall(f"{SVG}rect")
+    assert len(bars) == 3  # the empty day draws no bar
+    heights = [float(bar.get("height", 0)) for bar in bars]
+    assert heights[1] == 4 * heights[0] and heights[2] == 2 * heights[0]
+    tips = [bar.findtext(f"{SVG}title") for bar in bars]
+    assert tips == ["Mar 1 UTC: 2 clicks", "Mar 3 UTC: 8 clicks", "Mar 4 UTC: 4 clicks"]
+    texts = [t.text for t in svg.findall(f"{SVG}text")]
+    assert "0" in texts and "8" in texts  # the y axis runs from 0 to the peak
+    assert "Mar 1" in texts and "Mar 4" in texts  # the x axis names the days
+    assert svg.get("role") == "img"
+    assert "14 clicks in total" in (svg.get("aria-label") or "")
+
+
+def test_timeseries_fills_the_window_with_empty_buckets() -> None:
+    start = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    points = [{"t": datetime(2026, 3, 1, 12, 30, tzinfo=UTC), "clicks": 3}]
+    filled = series(points, "hour", start, start + timedelta(hours=5))
+    assert [n for _, n in filled] == [0, 0, 3, 0, 0, 0]
+    assert filled[2][0] == datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+def test_timeseries_hourly_labels_show_times_and_a_date_at_midnight() -> None:
+    start = datetime(2026, 3, 1, 20, tzinfo=UTC)
+    points = [{"t": start + timedelta(hours=h), "clicks": h} for h in range(8)]
+    texts = [t.text for t in parse(timeseries_chart(points, interval="hour")).iter(f"{SVG}text")]
+    assert "Mar 1 20:00" in texts
+    assert "Mar 2 00:00" in texts
+
+
+def test_long_series_turns_into_a_line() -> None:
+    points = [{"t": DAY0 + timedelta(hours=h), "clicks": h % 7} for h in range(MAX_BARS + 50)]
+    svg = parse(timeseries_chart(points, interval="hour"))
+    assert svg.findall(f"{SVG}rect") == []
+    line = svg.find(f"{SVG}polyline")
+    assert line is not None
+    assert len((line.get("points") or "").split()) == MAX_BARS + 50
+
+
+def test_empty_series_is_a_sentence_not_a_blank_chart() -> None:
+    assert "No clicks" in timeseries_chart([], interval="day")
+
+
+def test_nice_ticks() -> None:
+    assert nice_ticks(0) == [0, 1]
+    assert nice_ticks(3) == [0, 1, 2, 3]
+    assert nice_ticks(8) == [0, 2, 4, 6, 8]
+    assert nice_ticks(19) == [0, 5, 10, 15, 20]
+    assert nice_ticks(1234)[-1] >= 1234
+
+
+def test_breakdown_bars_scale_to_the_largest_and_overflow_goes_to_other() -> None:
+    items = [{"value": f"site{i}.example", "clicks": 100 - i * 10} for i in range(10)]
+    svg = parse(breakdown_chart(items, title="Referrers", limit=4))
+    labels = [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "hbar-label"]
+    assert labels == ["site0.example", "site1.example", "site2.example", "Other"]
+    values = [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "hbar-value"]
+    assert values == ["100", "90", "80", str(sum(100 - i * 10 for i in range(3, 10)))]
+    widths = [float(r.get("width", 0)) for r in svg.iter(f"{SVG}rect") if r.get("class") == "bar"]
+    assert widths[3] == max(widths)  # "Other" (280) is the longest bar here
+    assert [w / widths[3] for w in widths] == pytest.approx(
+        [100 / 280, 90 / 280, 80 / 280, 1], rel=0.01
+    )
+
+
+def test_breakdown_names_null_values_and_escapes_visitor_text() -> None:
+    hostile = '<script>alert("x")</script>&"'
+    markup = str(
+        breakdown_chart(
+            [{"value": None, "clicks": 3}, {"value": hostile, "clicks": 1}],
+            title="Referrers",
+            unknown="Direct or unknown",
+        )
+    )
+    assert "<script>" not in markup
+    assert "&lt;script&gt;" in markup
+    svg = parse(markup)  # still well-formed with the hostile value inside
+    labels = [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "hbar-label"]
+    assert labels[0] == "Direct or unknown"
+    assert labels[1].startswith("<script>")  # the text itself, once parsed: shown, not run
+
+
+def test_long_labels_are_shortened_but_kept_whole_in_the_tooltip() -> None:
+    value = "a-very-long-referrer-host.example.com"
+    svg = parse(breakdown_chart([{"value": value, "clicks": 1}], title="Referrers"))
+    label = next(t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "hbar-label")
+    assert label is not None and len(label) == 20 and label.endswith("\u2026")
+    assert any(value in (t.text or "") for t in svg.iter(f"{SVG}title"))
+
+
+def test_empty_breakdown() -> None:
+    assert "No clicks" in breakdown_chart([], title="Countries")
+
+
+def test_sparkline_peaks_where_the_clicks_are() -> None:
+    svg = parse(sparkline(days(0, 1, 5, 2), width=100, height=30))
+    points = (svg.find(f"{SVG}polyline").get("points") or "").split()  # type: ignore[union-attr]
+    ys = [float(p.split(",")[1]) for p in points]
+    assert len(ys) == 4
+    assert min(ys) == ys[2]  # the top of the SVG is y=0: the biggest day is highest
+    assert ys[0] == max(ys)
+    assert re.search(r"8 clicks over 4 days", svg.get("aria-label") or "")
+
+
+def test_sparkline_of_nothing_still_draws() -> None:
+    svg = parse(sparkline([]))
+    assert svg.find(f"{SVG}polyline") is not None
