@@ -7,6 +7,7 @@ build, both functions answer None and the pages show the all-time click counter 
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from fastapi import Request
@@ -29,6 +30,13 @@ TOP = 100
 TOP_LINKS = 5
 
 
+def _stats_service() -> Any:
+    try:
+        return importlib.import_module("shortener.stats.service")
+    except ModuleNotFoundError:
+        return None
+
+
 def _service_window(window: StatsWindow) -> Any:
     from shortener.stats.window import Window
 
@@ -39,9 +47,8 @@ async def load_link_stats(
     request: Request, session: AsyncSession, user: User, key: str, window: StatsWindow
 ) -> dict[str, Any] | None:
     """The link's statistics as charts, or None while no stats service is installed."""
-    try:
-        from shortener.stats import service
-    except ImportError:
+    service = _stats_service()
+    if service is None:
         return None
     answer = await service.link_stats(
         session,
@@ -70,9 +77,8 @@ async def load_overview(
     request: Request, session: AsyncSession, user: User, window: StatsWindow
 ) -> dict[str, Any] | None:
     """The account's totals over the window, or None while no stats service is installed."""
-    try:
-        from shortener.stats import service
-    except ImportError:
+    service = _stats_service()
+    if service is None:
         return None
     answer = await service.account_stats(
         session,
