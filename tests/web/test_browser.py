@@ -125,7 +125,6 @@ def test_dashboard_journey(
             ),
             what="the visitor clicks",
         )
-    screenshot(page, "link")
 
     # Edit it.
     page.get_by_label("Title").fill("Launch announcement")
@@ -134,6 +133,7 @@ def test_dashboard_journey(
     expect(page).to_have_url(f"{base}/dashboard/links/launch")
     expect(page.get_by_role("status")).to_contain_text("Changes saved")
     expect(page.get_by_role("heading", level=1)).to_have_text("Launch announcement")
+    screenshot(page, "link")
     page.goto("/dashboard")
     screenshot(page, "dashboard")
 
