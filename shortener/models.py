@@ -67,10 +67,10 @@ class User(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(sa_column=Column(String(320), nullable=False, unique=True))
     password_hash: str = Field(sa_column=Column(String(255), nullable=False))
-    is_admin: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
-    is_active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    is_admin: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+    is_active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, default=True))
     # Bumped when the password changes or the account is disabled: older tokens stop working.
-    token_version: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    token_version: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
     created_at: datetime = _utc(default=utcnow)
 
 
@@ -96,12 +96,12 @@ class Link(SQLModel, table=True):
     max_clicks: int | None = Field(default=None, sa_column=Column(BigInteger))
     # Redirects granted so far, counted atomically at redirect time; only kept for links with
     # max_clicks, where it must be exact before the click is even queued.
-    uses: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    uses: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     password_hash: str | None = Field(default=None, sa_column=Column(String(255)))
-    redirect_type: int = Field(default=302, sa_column=Column(Integer, nullable=False))
-    is_active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    redirect_type: int = Field(default=302, sa_column=Column(Integer, nullable=False, default=302))
+    is_active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, default=True))
     # Clicks written by the flusher: the figure the API shows.
-    clicks: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    clicks: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
 
 
 class LinkTag(SQLModel, table=True):
@@ -133,5 +133,5 @@ class Click(SQLModel, table=True):
     browser: str | None = Field(default=None, sa_column=Column(String(64)))
     os: str | None = Field(default=None, sa_column=Column(String(64)))
     device: str | None = Field(default=None, sa_column=Column(String(16)))
-    is_bot: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    is_bot: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
     visitor_hash: str | None = Field(default=None, sa_column=Column(String(64)))
