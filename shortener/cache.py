@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import orjson
@@ -42,9 +42,20 @@ class CachedLink:
     max_clicks: int | None
     has_password: bool
     is_active: bool
+    # The redirect's headers, built once per cache entry rather than once per request.
+    response_headers: list[tuple[bytes, bytes]] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        headers = [(b"location", self.location.encode("latin-1")), (b"content-length", b"0")]
+        if self.redirect_type not in (301, 308):
+            # Temporary redirects must reach us again, or the click is never counted.
+            headers.append((b"cache-control", b"private, max-age=0"))
+        object.__setattr__(self, "response_headers", headers)
 
     def to_json(self) -> bytes:
-        return orjson.dumps(asdict(self))
+        data = asdict(self)
+        del data["response_headers"]
+        return orjson.dumps(data)
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> CachedLink:

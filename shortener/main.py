@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from redis.asyncio import Redis
+from starlette.types import Receive, Scope, Send
 
 from shortener import ops
 from shortener.auth.api import router as auth_router
@@ -21,10 +22,23 @@ from shortener.db import make_engine, make_sessionmaker
 from shortener.errors import install_error_handlers
 from shortener.links.api import router as links_router
 from shortener.links.service import LinkContext
-from shortener.redirect import RedirectShortcut
+from shortener.redirect import Redirector, redirect_key
 from shortener.templating import make_templates
 
 log = logging.getLogger(__name__)
+
+
+class ShortenerApp(FastAPI):
+    """FastAPI, with the redirect path answered before FastAPI's own stack is entered."""
+
+    redirector: Redirector
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = redirect_key(scope)
+        if key is not None:
+            await self.redirector(scope, receive, send, key)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -78,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await state.redis.aclose()
             await state.engine.dispose()
 
-    app = FastAPI(
+    app = ShortenerApp(
         title="shortener",
         summary="Short links with private, exact click analytics",
         version="0.1.0",
@@ -90,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(auth_router)
     app.include_router(links_router)
-    app.add_middleware(RedirectShortcut, state=app.state)
+    app.redirector = Redirector(app.state)
     return app
 
 

@@ -1,11 +1,13 @@
 """The hot path: `GET`/`HEAD /{key}` (and `POST /{key}` for password links) as pure ASGI.
 
-It sits in front of FastAPI's router: a request for one path segment that could be a key and
-is not a reserved word never reaches FastAPI. The click is queued after the response is sent.
+The app hands a request for one path segment that could be a key (and is not a reserved word)
+to the Redirector before FastAPI's middleware stack and router see it: those cost more than
+the redirect itself. The click is queued after the response has been sent.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Any
@@ -14,7 +16,7 @@ from urllib.parse import parse_qs
 import orjson
 from sqlalchemy import select, update
 from sqlmodel import col
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from shortener.auth.passwords import verify_password
 from shortener.cache import CachedLink
@@ -25,27 +27,32 @@ log = logging.getLogger(__name__)
 
 MAX_FORM_BYTES = 4096
 _NO_STORE = (b"cache-control", b"private, max-age=0")
-_PERMANENT = frozenset({301, 308})
 
 
-class RedirectShortcut:
-    def __init__(self, app: ASGIApp, state: Any) -> None:
-        self.app = app
+def redirect_key(scope: Scope) -> str | None:
+    """The key when this request is for the redirect path; None sends it on to FastAPI."""
+    if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD", "POST"):
+        return None
+    key: str = scope["path"][1:]
+    if "/" in key or not looks_like_key(key) or key.lower() in RESERVED:
+        return None
+    return key
+
+
+class Redirector:
+    """Answers redirect requests straight from the ASGI server, ahead of FastAPI's stack."""
+
+    def __init__(self, state: Any) -> None:
         self.state = state
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            path: str = scope["path"]
-            key = path[1:]
-            if (
-                scope["method"] in ("GET", "HEAD", "POST")
-                and "/" not in key
-                and looks_like_key(key)
-                and key.lower() not in RESERVED
-            ):
-                await self.redirect(scope, receive, send, key)
-                return
-        await self.app(scope, receive, send)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
+        try:
+            await self.redirect(scope, receive, send, key)
+        except Exception:
+            # Outside FastAPI no handler catches this: answer 500 unless the response started.
+            log.exception("redirect for key %r failed", key)
+            with contextlib.suppress(Exception):
+                await self._send(send, 500, b'{"detail":"internal error"}', b"application/json")
 
     async def redirect(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
         state = self.state
@@ -71,14 +78,11 @@ class RedirectShortcut:
         if link.max_clicks is not None and not await self._consume_use(link):
             await self._problem(send, scope, 410, "This short link has reached its click limit.")
             return
-        response_headers = [(b"location", link.location.encode("latin-1")), _CONTENT_LENGTH_0]
-        if link.redirect_type not in _PERMANENT:
-            response_headers.append(_NO_STORE)
         await send(
             {
                 "type": "http.response.start",
                 "status": link.redirect_type,
-                "headers": response_headers,
+                "headers": link.response_headers,
             }
         )
         await send({"type": "http.response.body", "body": b""})
@@ -140,9 +144,6 @@ class RedirectShortcut:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         head = scope is not None and scope["method"] == "HEAD"
         await send({"type": "http.response.body", "body": b"" if head else body})
-
-
-_CONTENT_LENGTH_0 = (b"content-length", b"0")
 
 
 def _wants_html(scope: Scope) -> bool:
