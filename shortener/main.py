@@ -20,6 +20,7 @@ from shortener.clicks.recorder import ClickRecorder
 from shortener.config import Settings, load_settings
 from shortener.db import make_engine, make_sessionmaker
 from shortener.errors import install_error_handlers
+from shortener.geo import CountryLookup
 from shortener.links.api import router as links_router
 from shortener.links.service import LinkContext
 from shortener.redirect import Redirector, redirect_key
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _ = settings.signing_key  # fail (or warn about the dev key) at start, not on first login
         state.engine = make_engine(settings.database_url)
         state.sessionmaker = make_sessionmaker(state.engine)
+        state.country_lookup = CountryLookup()
         state.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         state.link_cache = LinkCache(
             state.sessionmaker,

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     MetaData,
     String,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
@@ -100,6 +102,22 @@ class Link(SQLModel, table=True):
     password_hash: str | None = Field(default=None, sa_column=Column(String(255)))
     redirect_type: int = Field(default=302, sa_column=Column(Integer, nullable=False, default=302))
     is_active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, default=True))
+    # Targeting and the other redirect options (see shortener/targeting.py): rules are
+    # [{"device"?, "country"?, "language"?, "url"}], variants [{"url", "weight"}].
+    rules: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    variants: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    forward_query: bool = Field(
+        default=False,
+        sa_column=Column(Boolean, nullable=False, default=False, server_default=false()),
+    )
+    forward_path: bool = Field(
+        default=False,
+        sa_column=Column(Boolean, nullable=False, default=False, server_default=false()),
+    )
+    fallback_url: str | None = Field(default=None, sa_column=Column(String(2048)))
+    og_title: str | None = Field(default=None, sa_column=Column(String(300)))
+    og_description: str | None = Field(default=None, sa_column=Column(String(1000)))
+    og_image: str | None = Field(default=None, sa_column=Column(String(2048)))
     # Clicks written by the flusher: the figure the API shows.
     clicks: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
 
@@ -135,3 +153,5 @@ class Click(SQLModel, table=True):
     device: str | None = Field(default=None, sa_column=Column(String(16)))
     is_bot: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
     visitor_hash: str | None = Field(default=None, sa_column=Column(String(64)))
+    # Which A/B variant (index into the link's variants) the visitor was sent to, if any.
+    variant: int | None = Field(default=None, sa_column=Column(Integer))

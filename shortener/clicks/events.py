@@ -41,6 +41,7 @@ class ClickRecord:
     referrer: str = ""
     country: str | None = None
     visitor_hash: str | None = None
+    variant: int | None = None  # index of the A/B variant the visitor was sent to
     id: str = field(default_factory=new_click_id)
 
     def to_json(self) -> bytes:

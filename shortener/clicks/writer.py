@@ -57,5 +57,6 @@ def _row(click: ClickRecord) -> dict[str, Any]:
         "clicked_at": datetime.fromtimestamp(click.ts, UTC),
         "country": click.country,
         "visitor_hash": click.visitor_hash,
+        "variant": click.variant,
         "is_bot": False,
     }
