@@ -13,10 +13,8 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from dataclasses import asdict, dataclass
 from typing import Any
 
-import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import select
@@ -24,43 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from shortener.models import Link, User
-from shortener.urls import to_ascii
+from shortener.snapshot import CachedLink
 
 log = logging.getLogger(__name__)
 
 REDIS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
-
-
-@dataclass(frozen=True, slots=True)
-class CachedLink:
-    """The redirect's view of a link: no owner, no password hash, nothing it does not need."""
-
-    id: int
-    location: str
-    redirect_type: int
-    expires_at: float | None
-    max_clicks: int | None
-    has_password: bool
-    is_active: bool
-
-    def to_json(self) -> bytes:
-        return orjson.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, raw: bytes | str) -> CachedLink:
-        return cls(**orjson.loads(raw))
-
-    @classmethod
-    def of(cls, link: Link, *, owner_active: bool = True) -> CachedLink:
-        return cls(
-            id=link.id or 0,
-            location=to_ascii(link.url),
-            redirect_type=link.redirect_type,
-            expires_at=link.expires_at.timestamp() if link.expires_at else None,
-            max_clicks=link.max_clicks,
-            has_password=link.password_hash is not None,
-            is_active=link.is_active and owner_active,
-        )
 
 
 _MISSING = b"-"  # the Redis value for "no such key"

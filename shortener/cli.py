@@ -21,6 +21,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
         settings = load_settings()
         return int(args.func(args, settings) or 0)
@@ -47,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.set_defaults(func=_migrate)
 
+    doctor = commands.add_parser("doctor", help="check the configuration and the services")
+    doctor.set_defaults(func=_doctor)
+
     create_user = commands.add_parser("create-user", help="create an account")
     create_user.add_argument("email")
     create_user.add_argument("--admin", action="store_true", help="make it an administrator")
@@ -55,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     create_user.set_defaults(func=_create_user)
     return parser
+
+
+def _doctor(_args: argparse.Namespace, settings: Settings) -> int:
+    from shortener.doctor import report, run_checks
+
+    return report(run_checks(settings))
 
 
 def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
@@ -88,6 +98,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips,
         server_header=False,
+        # Per-request access lines cost more than the redirect itself; request logging
+        # is ours to do (and off for redirects by default).
+        access_log=False,
         timeout_graceful_shutdown=20,
     )
     return 0

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from redis.asyncio import Redis
+from starlette.types import Receive, Scope, Send
 
 from shortener import ops
 from shortener.auth.api import router as auth_router
@@ -19,13 +20,27 @@ from shortener.clicks.recorder import ClickRecorder
 from shortener.config import Settings, load_settings
 from shortener.db import make_engine, make_sessionmaker
 from shortener.errors import install_error_handlers
+from shortener.geo import CountryLookup
 from shortener.links.api import router as links_router
 from shortener.links.service import LinkContext
-from shortener.redirect import RedirectShortcut
+from shortener.redirect import Redirector, redirect_key
 from shortener.templating import make_templates
 from shortener.web import install_dashboard
 
 log = logging.getLogger(__name__)
+
+
+class ShortenerApp(FastAPI):
+    """FastAPI, with the redirect path answered before FastAPI's own stack is entered."""
+
+    redirector: Redirector
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = redirect_key(scope)
+        if key is not None:
+            await self.redirector(scope, receive, send, key)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -37,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _ = settings.signing_key  # fail (or warn about the dev key) at start, not on first login
         state.engine = make_engine(settings.database_url)
         state.sessionmaker = make_sessionmaker(state.engine)
+        state.country_lookup = CountryLookup()
         state.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         state.link_cache = LinkCache(
             state.sessionmaker,
@@ -79,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await state.redis.aclose()
             await state.engine.dispose()
 
-    app = FastAPI(
+    app = ShortenerApp(
         title="shortener",
         summary="Short links with private, exact click analytics",
         version="0.1.0",
@@ -91,8 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(auth_router)
     app.include_router(links_router)
-    app.add_middleware(RedirectShortcut, state=app.state)
-    install_dashboard(app)  # last: its HTML security headers wrap the redirect pages too
+    app.redirector = Redirector(app.state)
+    install_dashboard(app)
     return app
 
 

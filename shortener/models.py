@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     MetaData,
     String,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
@@ -67,10 +69,10 @@ class User(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(sa_column=Column(String(320), nullable=False, unique=True))
     password_hash: str = Field(sa_column=Column(String(255), nullable=False))
-    is_admin: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
-    is_active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    is_admin: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+    is_active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, default=True))
     # Bumped when the password changes or the account is disabled: older tokens stop working.
-    token_version: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    token_version: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
     created_at: datetime = _utc(default=utcnow)
 
 
@@ -96,12 +98,28 @@ class Link(SQLModel, table=True):
     max_clicks: int | None = Field(default=None, sa_column=Column(BigInteger))
     # Redirects granted so far, counted atomically at redirect time; only kept for links with
     # max_clicks, where it must be exact before the click is even queued.
-    uses: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    uses: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     password_hash: str | None = Field(default=None, sa_column=Column(String(255)))
-    redirect_type: int = Field(default=302, sa_column=Column(Integer, nullable=False))
-    is_active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    redirect_type: int = Field(default=302, sa_column=Column(Integer, nullable=False, default=302))
+    is_active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, default=True))
+    # Targeting and the other redirect options (see shortener/targeting.py): rules are
+    # [{"device"?, "country"?, "language"?, "url"}], variants [{"url", "weight"}].
+    rules: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    variants: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    forward_query: bool = Field(
+        default=False,
+        sa_column=Column(Boolean, nullable=False, default=False, server_default=false()),
+    )
+    forward_path: bool = Field(
+        default=False,
+        sa_column=Column(Boolean, nullable=False, default=False, server_default=false()),
+    )
+    fallback_url: str | None = Field(default=None, sa_column=Column(String(2048)))
+    og_title: str | None = Field(default=None, sa_column=Column(String(300)))
+    og_description: str | None = Field(default=None, sa_column=Column(String(1000)))
+    og_image: str | None = Field(default=None, sa_column=Column(String(2048)))
     # Clicks written by the flusher: the figure the API shows.
-    clicks: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    clicks: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
 
 
 class LinkTag(SQLModel, table=True):
@@ -133,5 +151,7 @@ class Click(SQLModel, table=True):
     browser: str | None = Field(default=None, sa_column=Column(String(64)))
     os: str | None = Field(default=None, sa_column=Column(String(64)))
     device: str | None = Field(default=None, sa_column=Column(String(16)))
-    is_bot: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    is_bot: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
     visitor_hash: str | None = Field(default=None, sa_column=Column(String(64)))
+    # Which A/B variant (index into the link's variants) the visitor was sent to, if any.
+    variant: int | None = Field(default=None, sa_column=Column(Integer))

@@ -1,61 +1,79 @@
 """The hot path: `GET`/`HEAD /{key}` (and `POST /{key}` for password links) as pure ASGI.
 
-It sits in front of FastAPI's router: a request for one path segment that could be a key and
-is not a reserved word never reaches FastAPI. The click is queued after the response is sent.
+The app hands a request for one path segment that could be a key (and is not a reserved word)
+to the Redirector before FastAPI's middleware stack and router see it: those cost more than
+the redirect itself. The click is queued after the response has been sent.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
 from sqlalchemy import select, update
 from sqlmodel import col
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from shortener.auth.passwords import verify_password
-from shortener.cache import CachedLink
 from shortener.keys import RESERVED, looks_like_key
 from shortener.models import Link
+from shortener.snapshot import CachedLink, Headers, redirect_headers
+from shortener.targeting import forward, is_unfurler, match_rule, pick_variant
+from shortener.web.security import HTML_SECURITY_HEADERS
 
 log = logging.getLogger(__name__)
 
 MAX_FORM_BYTES = 4096
 _NO_STORE = (b"cache-control", b"private, max-age=0")
-_PERMANENT = frozenset({301, 308})
 
 
-class RedirectShortcut:
-    def __init__(self, app: ASGIApp, state: Any) -> None:
-        self.app = app
+def redirect_key(scope: Scope) -> str | None:
+    """The key when this request is for the redirect path; None sends it on to FastAPI.
+
+    `/{key}` and, for links that forward paths, `/{key}/more/path`: the first segment decides.
+    """
+    if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD", "POST"):
+        return None
+    path: str = scope["path"]
+    end = path.find("/", 1)
+    key = path[1:] if end < 0 else path[1:end]
+    if not looks_like_key(key) or key.lower() in RESERVED:
+        return None
+    return key
+
+
+class Redirector:
+    """Answers redirect requests straight from the ASGI server, ahead of FastAPI's stack."""
+
+    def __init__(self, state: Any) -> None:
         self.state = state
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            path: str = scope["path"]
-            key = path[1:]
-            if (
-                scope["method"] in ("GET", "HEAD", "POST")
-                and "/" not in key
-                and looks_like_key(key)
-                and key.lower() not in RESERVED
-            ):
-                await self.redirect(scope, receive, send, key)
-                return
-        await self.app(scope, receive, send)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
+        try:
+            await self.redirect(scope, receive, send, key)
+        except Exception:
+            # Outside FastAPI no handler catches this: answer 500 unless the response started.
+            log.exception("redirect for key %r failed", key)
+            with contextlib.suppress(Exception):
+                await self._send(send, 500, b'{"detail":"internal error"}', b"application/json")
 
     async def redirect(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
         state = self.state
-        link = await state.link_cache.get(key)
-        headers: list[tuple[bytes, bytes]] = scope["headers"]
-        if link is None:
+        link: CachedLink | None = await state.link_cache.get(key)
+        extra_path = scope["path"][len(key) + 2 :]
+        if link is None or (extra_path and not link.forward_path):
             await self._problem(send, scope, 404, "No short link has this key.")
             return
-        if not link.is_active or (link.expires_at is not None and time.time() >= link.expires_at):
+        if not link.is_active:
             await self._problem(send, scope, 410, "This short link is no longer active.")
+            return
+        if link.expires_at is not None and time.time() >= link.expires_at:
+            await self._ended(send, scope, link, "This short link has expired.")
             return
         if link.has_password:
             if scope["method"] != "POST":
@@ -69,11 +87,24 @@ class RedirectShortcut:
             await self._send(send, 405, b'{"detail":"method not allowed"}', b"application/json")
             return
         if link.max_clicks is not None and not await self._consume_use(link):
-            await self._problem(send, scope, 410, "This short link has reached its click limit.")
+            await self._ended(send, scope, link, "This short link has reached its click limit.")
             return
-        response_headers = [(b"location", link.location.encode("latin-1")), _CONTENT_LENGTH_0]
-        if link.redirect_type not in _PERMANENT:
-            response_headers.append(_NO_STORE)
+        headers: Headers = scope["headers"]
+        client = scope.get("client")
+        client_ip = client[0] if client else None
+        variant: int | None = None
+        if link.plain:
+            response_headers = link.response_headers
+        else:
+            request = _request_headers(headers)
+            if link.og and is_unfurler(request.user_agent):
+                await self._preview(send, scope, link)
+                await state.click_recorder.record(link.id, headers, client_ip)
+                return
+            location, variant = self._choose(link, request, client_ip)
+            query = scope["query_string"].decode("latin-1") if link.forward_query else ""
+            location = forward(location, query=query, extra_path=extra_path)
+            response_headers = redirect_headers(location, link.redirect_type)
         await send(
             {
                 "type": "http.response.start",
@@ -82,8 +113,41 @@ class RedirectShortcut:
             }
         )
         await send({"type": "http.response.body", "body": b""})
-        client = scope.get("client")
-        await state.click_recorder.record(link.id, headers, client[0] if client else None)
+        await state.click_recorder.record(link.id, headers, client_ip, variant=variant)
+
+    def _choose(
+        self, link: CachedLink, request: _RequestHeaders, client_ip: str | None
+    ) -> tuple[str, int | None]:
+        """The target for this visitor: the first matching rule, else their A/B variant."""
+        if link.parsed_rules:
+            rule = match_rule(
+                link.parsed_rules,
+                user_agent=request.user_agent,
+                accept_language=request.accept_language,
+                country=lambda: self.state.country_lookup(client_ip),
+            )
+            if rule is not None:
+                return rule.location, None
+        if link.parsed_variants:
+            # The same visitor (address and browser) lands on the same variant every time.
+            seed = f"{link.key}|{client_ip}|{request.user_agent}"
+            index = pick_variant(link.parsed_variants, seed)
+            return link.parsed_variants[index].location, index
+        return link.location, None
+
+    async def _ended(self, send: Send, scope: Scope, link: CachedLink, message: str) -> None:
+        """Expired or exhausted: the link's fallback URL if it has one, else 410."""
+        if link.fallback_location is None:
+            await self._problem(send, scope, 410, message)
+            return
+        headers = redirect_headers(link.fallback_location, 302)
+        await send({"type": "http.response.start", "status": 302, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _preview(self, send: Send, scope: Scope, link: CachedLink) -> None:
+        """The Open Graph page link-unfurling crawlers read; people never see it."""
+        body = self._render("preview.html", og=link.og, location=link.location, key=link.key)
+        await self._send(send, 200, body, b"text/html; charset=utf-8", scope)
 
     async def _consume_use(self, link: CachedLink) -> bool:
         """Take one of the link's max_clicks, atomically across requests and workers."""
@@ -137,12 +201,27 @@ class RedirectShortcut:
             (b"content-length", str(len(body)).encode()),
             _NO_STORE,
         ]
+        if content_type.startswith(b"text/html"):
+            headers.extend(HTML_SECURITY_HEADERS)  # the CSP etc., as on every other page
         await send({"type": "http.response.start", "status": status, "headers": headers})
         head = scope is not None and scope["method"] == "HEAD"
         await send({"type": "http.response.body", "body": b"" if head else body})
 
 
-_CONTENT_LENGTH_0 = (b"content-length", b"0")
+@dataclass(slots=True)
+class _RequestHeaders:
+    user_agent: str = ""
+    accept_language: str = ""
+
+
+def _request_headers(headers: Headers) -> _RequestHeaders:
+    found = _RequestHeaders()
+    for name, value in headers:
+        if name == b"user-agent":
+            found.user_agent = value.decode("latin-1")
+        elif name == b"accept-language":
+            found.accept_language = value.decode("latin-1")
+    return found
 
 
 def _wants_html(scope: Scope) -> bool:

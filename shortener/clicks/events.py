@@ -7,14 +7,30 @@ Redis or any other shared place.
 
 from __future__ import annotations
 
-import uuid
+import itertools
+import os
+import secrets
 from dataclasses import asdict, dataclass, field
 
 import orjson
 
+# A click id is this process's random prefix and a counter: unique across workers and restarts
+# (64 random bits per process) and far cheaper than a uuid4 (no system call per click).
+_PREFIX = secrets.token_hex(8)
+_counter = itertools.count()
+
+
+def _new_prefix() -> None:
+    global _PREFIX
+    _PREFIX = secrets.token_hex(8)
+
+
+# A forked child must not share its parent's prefix (uvicorn spawns, but others may fork).
+os.register_at_fork(after_in_child=_new_prefix)
+
 
 def new_click_id() -> str:
-    return uuid.uuid4().hex
+    return f"{_PREFIX}{next(_counter):x}"
 
 
 @dataclass(slots=True)
@@ -25,6 +41,7 @@ class ClickRecord:
     referrer: str = ""
     country: str | None = None
     visitor_hash: str | None = None
+    variant: int | None = None  # index of the A/B variant the visitor was sent to
     id: str = field(default_factory=new_click_id)
 
     def to_json(self) -> bytes:

@@ -24,8 +24,11 @@ class ClickRecorder:
     def __init__(self, queue: ClickQueue) -> None:
         self._queue = queue
 
-    async def record(self, link_id: int, headers: Headers, client_ip: str | None) -> None:
+    async def record(
+        self, link_id: int, headers: Headers, client_ip: str | None, *, variant: int | None = None
+    ) -> None:
         click = ClickRecord(
+            variant=variant,
             link_id=link_id,
             ts=time.time(),
             user_agent=header(headers, b"user-agent")[:512],

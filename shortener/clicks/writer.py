@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -33,13 +33,15 @@ async def write_clicks(session: AsyncSession, clicks: Sequence[ClickRecord]) -> 
     if not rows:
         return 0
     dialect = session.get_bind().dialect.name
+    # Core, not the ORM: one cached statement run as executemany, not a fresh compile per batch.
+    table: Table = Click.__table__  # type: ignore[attr-defined]
     stmt = (
-        _insert(dialect)(Click)
-        .values(rows)
+        _insert(dialect)(table)
         .on_conflict_do_nothing(index_elements=["id"])
-        .returning(col(Click.id), col(Click.link_id))
+        .returning(table.c.id, table.c.link_id)
     )
-    inserted = (await session.execute(stmt)).all()
+    conn = await session.connection()
+    inserted = (await conn.execute(stmt, rows)).all()
     per_link = Counter(link_id for _, link_id in inserted)
     for link_id, n in per_link.items():
         await session.execute(
@@ -55,5 +57,6 @@ def _row(click: ClickRecord) -> dict[str, Any]:
         "clicked_at": datetime.fromtimestamp(click.ts, UTC),
         "country": click.country,
         "visitor_hash": click.visitor_hash,
+        "variant": click.variant,
         "is_bot": False,
     }

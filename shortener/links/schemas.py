@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from shortener.links.options import LinkOptions
 from shortener.urls import MAX_URL_LENGTH
 
 RedirectType = Literal[301, 302, 307, 308]
@@ -52,7 +53,7 @@ class _LinkFields(BaseModel):
         return value.strip() if isinstance(value, str) else value
 
 
-class LinkCreate(_LinkFields):
+class LinkCreate(LinkOptions, _LinkFields):
     url: Url
     alias: str | None = Field(default=None, max_length=64)
     key_strategy: KeyStrategy = "random"
@@ -64,7 +65,7 @@ class LinkCreate(_LinkFields):
     tags: Tags = Field(default_factory=list)
 
 
-class LinkUpdate(_LinkFields):
+class LinkUpdate(LinkOptions, _LinkFields):
     """Only the fields sent are changed; `null` clears the optional ones."""
 
     url: Url | None = None
@@ -77,7 +78,7 @@ class LinkUpdate(_LinkFields):
     tags: Tags | None = None
 
 
-class LinkPublic(BaseModel):
+class LinkPublic(LinkOptions):
     key: str
     short_url: str
     url: str

@@ -18,6 +18,7 @@ from shortener.cache import LinkCache
 from shortener.db import after_commit
 from shortener.errors import Conflict, Invalid, NotFound
 from shortener.keys import alias_problem, md5_hex, md5_key, random_key
+from shortener.links.options import LinkOptions
 from shortener.links.schemas import LinkCreate, LinkPublic, LinkUpdate
 from shortener.models import Link, LinkTag, User, utcnow
 from shortener.urls import url_problem
@@ -35,15 +36,46 @@ class LinkContext:
     cache: LinkCache
 
 
-def check_url(url: str, ctx: LinkContext) -> None:
+def check_url(url: str, ctx: LinkContext, *, field: str = "url") -> None:
     problem = url_problem(url, own_host=ctx.own_host)
     if problem:
-        raise Invalid(problem, field="url")
+        raise Invalid(problem, field=field)
 
 
 def _not_in_past(value: datetime | None) -> None:
     if value is not None and value <= datetime.now(UTC):
         raise Invalid("expires_at must be in the future", field="expires_at")
+
+
+OPTION_FIELDS = tuple(LinkOptions.model_fields)
+
+
+def _options(values: dict[str, Any], ctx: LinkContext) -> dict[str, Any]:
+    """Check the redirect options among `values` and return them as columns."""
+    columns: dict[str, Any] = {}
+    for name in OPTION_FIELDS:
+        if name not in values:
+            continue
+        value = values[name]
+        if name in ("forward_query", "forward_path") and value is None:
+            raise Invalid(f"{name} cannot be null", field=name)
+        if name in ("rules", "variants") and value:
+            for i, item in enumerate(value):
+                problem = url_problem(item["url"], own_host=ctx.own_host)
+                if problem:
+                    raise Invalid(problem, field=f"{name}.{i}.url")
+            value = [{k: v for k, v in item.items() if v is not None} for item in value]
+        if name == "fallback_url" and value:
+            check_url(value, ctx, field=name)
+        if name == "og_image" and value:
+            # An image may live anywhere, this host included; it only has to be a web URL.
+            problem = url_problem(value, own_host="")
+            if problem:
+                raise Invalid(problem, field=name)
+        if name in ("rules", "variants") and not value:
+            value = None  # an empty list means "none"
+        columns[name] = value
+    return columns
 
 
 async def create_link(
@@ -70,6 +102,7 @@ async def create_link(
         "max_clicks": data.max_clicks,
         "redirect_type": data.redirect_type,
         "password_hash": await hash_password(data.password) if data.password else None,
+        **_options(data.model_dump(include=set(OPTION_FIELDS)), ctx),
     }
     for key, strategy in _candidate_keys(data):
         link = Link(key=key, key_strategy=strategy, **fields)
@@ -214,6 +247,8 @@ async def update_link(
     for name in ("title", "max_clicks", "redirect_type", "is_active"):
         if name in changes:
             setattr(link, name, changes[name])
+    for name, value in _options(changes, ctx).items():
+        setattr(link, name, value)
     if "tags" in changes:
         await _set_tags(session, link, changes["tags"] or [])
     link.updated_at = utcnow()
@@ -247,6 +282,14 @@ async def to_public(session: AsyncSession, links: list[Link], base_url: str) -> 
             is_active=link.is_active,
             tags=tags.get(link.id or 0, []),
             clicks=link.clicks,
+            rules=link.rules,
+            variants=link.variants,
+            forward_query=link.forward_query,
+            forward_path=link.forward_path,
+            fallback_url=link.fallback_url,
+            og_title=link.og_title,
+            og_description=link.og_description,
+            og_image=link.og_image,
         )
         for link in links
     ]

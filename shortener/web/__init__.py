@@ -15,8 +15,8 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 def install_dashboard(app: FastAPI) -> None:
-    """Pages, /static and the HTML security headers. Call after every other middleware is added,
-    so the headers also reach the redirect path's 404/410 and password pages."""
+    """Pages, /static, and the HTML security headers for every page FastAPI answers (the
+    redirect path, which answers before FastAPI, sends the same headers itself)."""
     from shortener.web.auth_pages import router as auth_pages
     from shortener.web.dashboard import router as dashboard
 

@@ -1,7 +1,8 @@
-"""Security headers for every HTML answer (dashboard pages, error pages, the password form).
+"""Security headers for every HTML answer: dashboard pages, error pages, the password form.
 
-Pure ASGI: it looks only at the response start message, adding headers when the body is HTML,
-so the redirect hot path pays one header scan and JSON answers are left as they are.
+Pure ASGI: it looks only at the response start message and adds the headers when the body is
+HTML, leaving JSON answers as they are. The redirect path answers before FastAPI's stack (and
+this middleware), so it appends HTML_SECURITY_HEADERS to its own HTML pages.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; "
     "frame-ancestors 'none'"
 )
-_HTML_HEADERS = [
+HTML_SECURITY_HEADERS = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -39,7 +40,7 @@ class HtmlSecurityHeaders:
                     for name, value in headers
                 ):
                     present = {name.lower() for name, _ in headers}
-                    extra = [h for h in _HTML_HEADERS if h[0] not in present]
+                    extra = [h for h in HTML_SECURITY_HEADERS if h[0] not in present]
                     message = {**message, "headers": [*headers, *extra]}
             await send(message)
 

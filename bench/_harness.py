@@ -1,0 +1,139 @@
+"""Shared pieces of the benchmarks: free ports, servers as subprocesses, wrk, a tiny HTTP client."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return int(self.process.returncode)
+
+
+def start(name: str, argv: list[str], env: dict[str, str], ready_path: str = "/healthz") -> Server:
+    port = free_port()
+    argv = [a.replace("{port}", str(port)) for a in argv]
+    log = open(ROOT / "bench" / "results" / f"{name}.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(argv, env={**os.environ, **env}, stdout=log, stderr=log, cwd=ROOT)
+    server = Server(name, port, process)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"{name} exited early; see bench/results/{name}.log")
+        try:
+            httpx.get(server.url + ready_path, timeout=1)
+            return server
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    server.stop()
+    sys.exit(f"{name} did not start in time")
+
+
+@dataclass
+class WrkResult:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip())
+    if not match:
+        raise ValueError(f"cannot read a latency from {text!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def wrk(url: str, *, duration: float, connections: int, script: Path | None = None) -> WrkResult:
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed: apt-get install -y wrk (Debian's package)")
+    argv = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency"]
+    if script is not None:
+        argv += ["-s", str(script)]
+    out = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", out, re.M)
+    total = re.search(r"^\s+(\d+) requests in", out, re.M)
+    non_3xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    if not (p50 and p99 and rps and total):
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
+    errors = int(non_3xx.group(1)) if non_3xx else 0
+    if socket_errors:
+        errors += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
+    return WrkResult(
+        float(rps.group(1)), _ms(p50.group(1)), _ms(p99.group(1)), int(total.group(1)), errors
+    )
+
+
+async def _worker(port: int, path: bytes, count: int, statuses: dict[int, int]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    request = b"GET " + path + b" HTTP/1.1\r\nHost: bench\r\nUser-Agent: bench/1.0\r\n\r\n"
+    try:
+        for _ in range(count):
+            writer.write(request)
+            status_line = await reader.readline()
+            status = int(status_line.split()[1])
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            if length:
+                await reader.readexactly(length)
+            statuses[status] = statuses.get(status, 0) + 1
+    finally:
+        writer.close()
+
+
+def exact_requests(port: int, path: str, total: int, connections: int) -> dict[int, int]:
+    """Send exactly `total` GETs over `connections` keep-alive connections; count each answer."""
+    statuses: dict[int, int] = {}
+    per = [total // connections + (1 if i < total % connections else 0) for i in range(connections)]
+
+    async def run() -> None:
+        await asyncio.gather(*(_worker(port, path.encode(), n, statuses) for n in per if n))
+
+    asyncio.run(run())
+    return statuses

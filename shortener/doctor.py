@@ -1,0 +1,146 @@
+"""`shortener doctor`: checks the configuration and the services, and says how to fix problems."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from redis.asyncio import Redis
+from sqlalchemy import text
+
+from shortener.config import DEV_SECRET_FILE, Settings
+from shortener.db import make_engine
+from shortener.templating import templates_dir
+
+Level = Literal["ok", "warn", "fail"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    level: Level
+    what: str
+    fix: str = ""
+
+
+def check_settings(settings: Settings) -> list[Finding]:
+    found = [Finding("ok", f"settings load (ENVIRONMENT={settings.environment})")]
+    if settings.secret_key is None:
+        found.append(
+            Finding(
+                "warn",
+                f"SECRET_KEY is not set; a development key in {DEV_SECRET_FILE} signs tokens",
+                "set SECRET_KEY (python -c 'import secrets; print(secrets.token_urlsafe(48))')",
+            )
+        )
+    elif len(settings.secret_key.get_secret_value()) < 32:
+        found.append(
+            Finding("warn", "SECRET_KEY is shorter than 32 characters", "use a longer key")
+        )
+    if settings.environment == "production" and not settings.base_url.startswith("https://"):
+        found.append(
+            Finding("warn", "BASE_URL is not https in production", "serve behind TLS, set BASE_URL")
+        )
+    return found
+
+
+async def check_database(settings: Settings) -> list[Finding]:
+    from shortener.migrate import head_revision
+
+    engine = make_engine(settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+            current = await conn.run_sync(_current_revision)
+    except Exception as exc:
+        return [
+            Finding(
+                "fail",
+                f"database unreachable ({type(exc).__name__}: {exc})",
+                "check DATABASE_URL and that the database server runs and accepts this user",
+            )
+        ]
+    finally:
+        await engine.dispose()
+    head = head_revision(settings.database_url)
+    if current != head:
+        return [
+            Finding("ok", "database answers"),
+            Finding(
+                "fail",
+                f"database schema at revision {current or 'none'}, code expects {head}",
+                "run `shortener migrate`",
+            ),
+        ]
+    return [Finding("ok", f"database answers, schema at head ({head})")]
+
+
+def _current_revision(sync_conn: object) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(sync_conn).get_current_revision()  # type: ignore[arg-type]
+
+
+async def check_redis(settings: Settings) -> list[Finding]:
+    if not settings.redis_url:
+        return [
+            Finding(
+                "ok",
+                "REDIS_URL not set: in-process cache and click queue (fine for one worker)",
+            )
+        ]
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        await redis.ping()
+        info = await redis.info("server")
+        return [Finding("ok", f"redis answers (version {info.get('redis_version', '?')})")]
+    except Exception as exc:
+        return [
+            Finding(
+                "fail",
+                f"redis unreachable ({type(exc).__name__}: {exc})",
+                "check REDIS_URL and that redis-server runs; or unset REDIS_URL for one worker",
+            )
+        ]
+    finally:
+        await redis.aclose()
+
+
+def check_data_files() -> list[Finding]:
+    found: list[Finding] = []
+    try:
+        import geoip2fast
+
+        country = geoip2fast.GeoIP2Fast().lookup("8.8.8.8").country_code
+        found.append(Finding("ok", f"GeoIP data loads (8.8.8.8 is {country})"))
+    except Exception as exc:
+        found.append(
+            Finding("fail", f"GeoIP data does not load ({exc})", "pip install -U geoip2fast")
+        )
+    if (templates_dir() / "base.html").is_file():
+        found.append(Finding("ok", f"templates found in {templates_dir()}"))
+    else:
+        found.append(
+            Finding("fail", f"templates missing in {templates_dir()}", "reinstall shortener")
+        )
+    return found
+
+
+def run_checks(settings: Settings) -> list[Finding]:
+    async def services() -> list[Finding]:
+        db, redis = await asyncio.gather(check_database(settings), check_redis(settings))
+        return db + redis
+
+    return [*check_settings(settings), *asyncio.run(services()), *check_data_files()]
+
+
+def report(findings: list[Finding], out: Callable[[str], None] = print) -> int:
+    marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
+    for finding in findings:
+        out(f"[{marks[finding.level]}] {finding.what}")
+        if finding.fix and finding.level != "ok":
+            out(f"       fix: {finding.fix}")
+    failures = sum(f.level == "fail" for f in findings)
+    out("all checks passed" if not failures else f"{failures} problem(s) found")
+    return 1 if failures else 0

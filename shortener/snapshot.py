@@ -1,0 +1,110 @@
+"""CachedLink: the redirect's view of a link, as the link cache keeps it (locally and in Redis).
+
+No owner, no password hash: only what answering a redirect needs, with the work that is the
+same for every visitor (ASCII locations, response headers, parsed rules) done once per entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import orjson
+
+from shortener.models import Link
+from shortener.targeting import Rule, Variant
+from shortener.urls import to_ascii
+
+Headers = list[tuple[bytes, bytes]]
+_NO_STORE = (b"cache-control", b"private, max-age=0")
+
+
+def redirect_headers(location: str, redirect_type: int) -> Headers:
+    headers = [(b"location", location.encode("latin-1")), (b"content-length", b"0")]
+    if redirect_type not in (301, 308):
+        # Temporary redirects must reach us again, or the next click is never counted.
+        headers.append(_NO_STORE)
+    return headers
+
+
+@dataclass(frozen=True, slots=True)
+class CachedLink:
+    id: int
+    key: str
+    location: str
+    redirect_type: int
+    expires_at: float | None
+    max_clicks: int | None
+    has_password: bool
+    is_active: bool
+    rules: list[dict[str, Any]] | None = None
+    variants: list[dict[str, Any]] | None = None
+    forward_query: bool = False
+    forward_path: bool = False
+    fallback_location: str | None = None
+    og: dict[str, str] | None = None
+    # Derived once per cache entry, never serialised.
+    response_headers: Headers = field(init=False, compare=False, repr=False)
+    parsed_rules: tuple[Rule, ...] = field(init=False, compare=False, repr=False)
+    parsed_variants: tuple[Variant, ...] = field(init=False, compare=False, repr=False)
+    # True when every visitor gets the same answer: the precomputed headers are the response.
+    plain: bool = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        setattr_ = object.__setattr__
+        setattr_(self, "response_headers", redirect_headers(self.location, self.redirect_type))
+        setattr_(
+            self,
+            "parsed_rules",
+            tuple(
+                Rule(to_ascii(r["url"]), r.get("device"), r.get("country"), r.get("language"))
+                for r in self.rules or ()
+            ),
+        )
+        setattr_(
+            self,
+            "parsed_variants",
+            tuple(
+                Variant(to_ascii(v["url"]), int(v.get("weight", 1))) for v in self.variants or ()
+            ),
+        )
+        plain = not (self.rules or self.variants or self.forward_query or self.forward_path)
+        setattr_(self, "plain", plain and not self.og)
+
+    def to_json(self) -> bytes:
+        data = asdict(self)
+        for derived in ("response_headers", "parsed_rules", "parsed_variants", "plain"):
+            del data[derived]
+        return orjson.dumps(data)
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> CachedLink:
+        return cls(**orjson.loads(raw))
+
+    @classmethod
+    def of(cls, link: Link, *, owner_active: bool = True) -> CachedLink:
+        og = {
+            name: value
+            for name, value in (
+                ("title", link.og_title),
+                ("description", link.og_description),
+                ("image", link.og_image),
+            )
+            if value
+        }
+        return cls(
+            id=link.id or 0,
+            key=link.key,
+            location=to_ascii(link.url),
+            redirect_type=link.redirect_type,
+            expires_at=link.expires_at.timestamp() if link.expires_at else None,
+            max_clicks=link.max_clicks,
+            has_password=link.password_hash is not None,
+            is_active=link.is_active and owner_active,
+            rules=link.rules or None,
+            variants=link.variants or None,
+            forward_query=link.forward_query,
+            forward_path=link.forward_path,
+            fallback_location=to_ascii(link.fallback_url) if link.fallback_url else None,
+            og=og or None,
+        )
