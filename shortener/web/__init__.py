@@ -28,4 +28,5 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(auth_pages)
     app.include_router(dashboard)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(HtmlSecurityHeaders)
+    docs = tuple(url for url in (app.docs_url, app.redoc_url) if url)
+    app.add_middleware(HtmlSecurityHeaders, exempt=docs)

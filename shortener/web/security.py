@@ -24,11 +24,13 @@ HTML_SECURITY_HEADERS = [
 
 
 class HtmlSecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, exempt: tuple[str, ...] = ()) -> None:
         self.app = app
+        # FastAPI's /docs and /redoc pages run inline scripts from a CDN: they keep their own way.
+        self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith(self.exempt):
             await self.app(scope, receive, send)
             return
 
