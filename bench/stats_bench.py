@@ -35,18 +35,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncpg  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+import asyncpg
+from sqlalchemy.engine import make_url
 
-from shortener.clicks.events import ClickRecord  # noqa: E402
-from shortener.clicks.flusher import Flusher  # noqa: E402
-from shortener.clicks.queue import LocalQueue  # noqa: E402
-from shortener.db import make_engine, make_sessionmaker  # noqa: E402
-from shortener.migrate import upgrade  # noqa: E402
-from shortener.models import Link, User  # noqa: E402
-from shortener.stats import service  # noqa: E402
-from shortener.stats.cache import StatsCache  # noqa: E402
-from shortener.stats.window import resolve_window  # noqa: E402
+from shortener.clicks.events import ClickRecord
+from shortener.clicks.flusher import Flusher
+from shortener.clicks.queue import LocalQueue
+from shortener.db import make_engine, make_sessionmaker
+from shortener.migrate import upgrade
+from shortener.models import Link, User
+from shortener.stats import service
+from shortener.stats.cache import StatsCache
+from shortener.stats.window import resolve_window
 
 BROWSERS = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -139,8 +139,9 @@ async def bench(url: str, label: str, n_clicks: int, sample: int) -> None:
             clicks = make_clicks(big_link, n, part_start, span * n / n_clicks, rng)
             load_time += await write_through_flusher(sessionmaker, clicks, 10_000)
             loaded += n
+        rate = n_clicks / load_time
         print(f"[{label}] load: {n_clicks:,} clicks over 30 days through the writer "
-              f"(batches of 10,000) in {load_time:.1f} s = {n_clicks / load_time:,.0f} clicks/s")  # fmt: skip
+              f"(batches of 10,000) in {load_time:.1f} s = {rate:,.0f} clicks/s")  # fmt: skip
 
         async with sessionmaker() as session:
             user = await session.get(User, user.id)
@@ -156,7 +157,7 @@ async def bench(url: str, label: str, n_clicks: int, sample: int) -> None:
             cache = StatsCache(1024)
             answer: list[object] = []
 
-            async def ask(cache: StatsCache = cache, window=window, bots=bots) -> None:  # type: ignore[no-untyped-def]
+            async def ask(cache=cache, window=window, bots=bots, answer=answer) -> None:  # type: ignore[no-untyped-def]
                 async with sessionmaker() as session:
                     answer.append(
                         await service.link_stats(

@@ -183,6 +183,19 @@ class ClickDimension(SQLModel, table=True):
     clicks: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
 
 
+class ClickDimensionDaily(SQLModel, table=True):
+    """ClickDimension by UTC day: what day-by-day windows read (24 times fewer rows)."""
+
+    __tablename__ = "click_dimensions_daily"
+
+    link_id: int = Field(sa_column=_link_fk())
+    day: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    is_bot: bool = Field(sa_column=Column(Boolean, primary_key=True))
+    dimension: str = Field(sa_column=Column(String(16), primary_key=True))
+    value: str = Field(sa_column=Column(String(255), primary_key=True))
+    clicks: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
 class LinkVisitor(SQLModel, table=True):
     """Which visitor hashes a link has seen on a day: what makes a visitor count once a day.
 

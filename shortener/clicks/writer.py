@@ -27,7 +27,14 @@ from sqlmodel import SQLModel, col
 from shortener.clicks.enrich import Agent, parse_agent, referrer_host
 from shortener.clicks.events import ClickRecord
 from shortener.clicks.salts import day_of
-from shortener.models import Click, ClickDimension, ClickRollup, Link, LinkVisitor
+from shortener.models import (
+    Click,
+    ClickDimension,
+    ClickDimensionDaily,
+    ClickRollup,
+    Link,
+    LinkVisitor,
+)
 
 DIMENSIONS = ("referrer", "country", "browser", "os", "device")
 
@@ -144,6 +151,21 @@ async def _write_rollups(
         for k, n in sorted(clicks.items())
     ]
     await _upsert(session, dialect, ClickRollup, rollups, ("clicks", "visitors"))
+    daily: Counter[tuple[int, int, bool, str, str]] = Counter()
+    for (link_id, hour, is_bot, dimension, value), n in dimensions.items():
+        daily[(link_id, hour // 24, is_bot, dimension, value)] += n
+    daily_rows = [
+        {
+            "link_id": k[0],
+            "day": k[1],
+            "is_bot": k[2],
+            "dimension": k[3],
+            "value": k[4],
+            "clicks": n,
+        }
+        for k, n in sorted(daily.items())
+    ]
+    await _upsert(session, dialect, ClickDimensionDaily, daily_rows, ("clicks",))
     dimension_rows = [
         {
             "link_id": k[0],

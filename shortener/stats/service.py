@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from shortener.links.service import get_link
-from shortener.models import ClickDimension, ClickRollup, Link, User
+from shortener.models import ClickDimension, ClickDimensionDaily, ClickRollup, Link, User
 from shortener.stats.cache import StatsCache
 from shortener.stats.schemas import AccountStats, LinkStats, Point, Share, TopLink
 from shortener.stats.window import Window
@@ -77,20 +77,7 @@ async def _link_stats(
     for number, clicks, new_visitors in series:
         clicks_by_bucket[int(number)] = int(clicks)
         visitors += int(new_visitors)
-    shares = await session.execute(
-        select(
-            col(ClickDimension.dimension),
-            col(ClickDimension.value),
-            func.sum(ClickDimension.clicks),
-        )
-        .where(
-            col(ClickDimension.link_id) == link.id,
-            col(ClickDimension.hour) >= window.start_hour,
-            col(ClickDimension.hour) < window.end_hour,
-            _bots(col(ClickDimension.is_bot), include_bots),
-        )
-        .group_by(col(ClickDimension.dimension), col(ClickDimension.value))
-    )
+    shares = await session.execute(_shares_query(link.id or 0, window, include_bots))
     breakdowns: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for dimension, value, clicks in shares:
         breakdowns[dimension].append((value, int(clicks)))
@@ -104,6 +91,33 @@ async def _link_stats(
         unique_visitors=visitors,
         timeseries=_series(window, clicks_by_bucket),
         **{field: _ranked(breakdowns[dim], top) for dim, field in BREAKDOWNS.items()},
+    )
+
+
+def _shares_query(link_id: int, window: Window, include_bots: bool) -> Any:
+    """Clicks per dimension and value; day windows read the daily table, hour ones the hourly."""
+    if window.interval == "day":
+        daily = ClickDimensionDaily
+        return (
+            select(col(daily.dimension), col(daily.value), func.sum(daily.clicks))
+            .where(
+                col(daily.link_id) == link_id,
+                col(daily.day) >= window.start // 86_400,
+                col(daily.day) < window.end // 86_400,
+                _bots(col(daily.is_bot), include_bots),
+            )
+            .group_by(col(daily.dimension), col(daily.value))
+        )
+    hourly = ClickDimension
+    return (
+        select(col(hourly.dimension), col(hourly.value), func.sum(hourly.clicks))
+        .where(
+            col(hourly.link_id) == link_id,
+            col(hourly.hour) >= window.start_hour,
+            col(hourly.hour) < window.end_hour,
+            _bots(col(hourly.is_bot), include_bots),
+        )
+        .group_by(col(hourly.dimension), col(hourly.value))
     )
 
 

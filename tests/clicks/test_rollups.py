@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from shortener.clicks.salts import day_of
-from shortener.models import Click, ClickDimension, ClickRollup, Link
+from shortener.models import Click, ClickDimension, ClickDimensionDaily, ClickRollup, Link
 from tests.clicks import traffic as ua
 from tests.clicks.traffic import visit, wait_written
 from tests.factories import make_user
@@ -51,6 +51,7 @@ async def direct_counts(app) -> tuple[Counter, Counter, Counter, Counter]:  # ty
         ).all()
         rollups = (await session.execute(select(ClickRollup))).scalars().all()
         dims = (await session.execute(select(ClickDimension))).scalars().all()
+        daily = (await session.execute(select(ClickDimensionDaily))).scalars().all()
     raw_clicks: Counter = Counter()  # type: ignore[type-arg]
     raw_dims: Counter = Counter()  # type: ignore[type-arg]
     firsts: set[tuple] = set()  # type: ignore[type-arg]
@@ -79,6 +80,13 @@ async def direct_counts(app) -> tuple[Counter, Counter, Counter, Counter]:  # ty
     assert +rolled_clicks == raw_clicks
     assert +rolled_visitors == raw_visitors
     assert +rolled_dims == raw_dims
+    raw_daily: Counter = Counter()  # type: ignore[type-arg]
+    for (link_id, hour, is_bot, dimension, value), n in raw_dims.items():
+        raw_daily[(link_id, hour // 24, is_bot, dimension, value)] += n
+    rolled_daily = Counter(
+        {(d.link_id, d.day, d.is_bot, d.dimension, d.value): d.clicks for d in daily}
+    )
+    assert +rolled_daily == raw_daily
     return raw_clicks, raw_visitors, raw_dims, rolled_clicks
 
 
