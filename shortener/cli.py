@@ -95,6 +95,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         # applies the same list (see shortener.clicks.client_ip).
         forwarded_allow_ips=args.forwarded_allow_ips or settings.trusted_proxies,
         server_header=False,
+        # uvicorn's access log prints every client address; no IP may reach a log.
+        access_log=False,
         timeout_graceful_shutdown=20,
     )
     return 0
