@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--forwarded-allow-ips",
         default=None,
-        help="proxies whose X-Forwarded-For is trusted (default: uvicorn's, 127.0.0.1)",
+        help="proxies whose X-Forwarded-For is trusted (default: TRUSTED_PROXIES)",
     )
     serve.set_defaults(func=_serve)
 
@@ -50,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
 
     doctor = commands.add_parser("doctor", help="check the configuration and the services")
     doctor.set_defaults(func=_doctor)
+    cleanup = commands.add_parser(
+        "cleanup", help="delete raw clicks older than CLICK_RETENTION_DAYS (rollups stay)"
+    )
+    cleanup.set_defaults(func=_cleanup)
 
     create_user = commands.add_parser("create-user", help="create an account")
     create_user.add_argument("email")
@@ -96,13 +100,36 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port,
         workers=args.workers,
         proxy_headers=True,
-        forwarded_allow_ips=args.forwarded_allow_ips,
+        # One setting for both: uvicorn rewrites the client address, the click recorder
+        # applies the same list (see shortener.clicks.client_ip).
+        forwarded_allow_ips=args.forwarded_allow_ips or settings.trusted_proxies,
         server_header=False,
-        # Per-request access lines cost more than the redirect itself; request logging
-        # is ours to do (and off for redirects by default).
+        # uvicorn's access log prints every client address (no IP may reach a log), and
+        # per-request lines cost more than the redirect itself.
         access_log=False,
         timeout_graceful_shutdown=20,
     )
+    return 0
+
+
+def _cleanup(_args: argparse.Namespace, settings: Settings) -> int:
+    from shortener.clicks.retention import cleanup
+    from shortener.db import make_engine, make_sessionmaker
+
+    async def run() -> None:
+        engine = make_engine(settings.database_url)
+        try:
+            cleaned = await cleanup(
+                make_sessionmaker(engine), retention_days=settings.click_retention_days
+            )
+        finally:
+            await engine.dispose()
+        print(
+            f"deleted {cleaned.clicks} raw clicks older than {settings.click_retention_days} "
+            f"days and {cleaned.visitors} expired visitor rows"
+        )
+
+    asyncio.run(run())
     return 0
 
 

@@ -44,10 +44,29 @@ class Settings(BaseSettings):
     negative_cache_ttl: float = Field(5.0, ge=0)
     redis_link_ttl: int = Field(3600, ge=1)
 
+    # Click analytics. Proxies (IPs or CIDRs, comma-separated; "*" for any) whose
+    # X-Forwarded-For is believed; `shortener serve` hands the same list to uvicorn.
+    trusted_proxies: str = "127.0.0.1,::1"
+    # Raw clicks older than this are deleted (hourly, and by `shortener cleanup`); rollups stay.
+    click_retention_days: int = Field(90, ge=1)
+    # The bundled geoip2fast database: "ipv6" knows IPv4 and IPv6 (about 50 MB in memory,
+    # 3 s to load); "ipv4" is 10x smaller and leaves IPv6 visitors without a country.
+    geoip_database: Literal["ipv4", "ipv6"] = "ipv6"
+    # Computed statistics answers kept in each worker (an lru_cache of this size).
+    stats_cache_size: int = Field(1024, ge=0)
+
     @field_validator("redis_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        from shortener.clicks.client_ip import TrustedProxies
+
+        TrustedProxies.parse(value)  # raises ValueError naming the bad entry
+        return value
 
     @field_validator("base_url")
     @classmethod

@@ -14,16 +14,21 @@ from starlette.types import Receive, Scope, Send
 from shortener import ops
 from shortener.auth.api import router as auth_router
 from shortener.cache import LinkCache
+from shortener.clicks.client_ip import TrustedProxies
 from shortener.clicks.flusher import Flusher
+from shortener.clicks.geo import CountryLookup
 from shortener.clicks.queue import ClickQueue, LocalQueue, RedisStreamQueue
 from shortener.clicks.recorder import ClickRecorder
+from shortener.clicks.salts import SaltProvider
 from shortener.config import Settings, load_settings
 from shortener.db import make_engine, make_sessionmaker
 from shortener.errors import install_error_handlers
-from shortener.geo import CountryLookup
 from shortener.links.api import router as links_router
 from shortener.links.service import LinkContext
+from shortener.qr.api import router as qr_router
 from shortener.redirect import Redirector, redirect_key
+from shortener.stats.api import router as stats_router
+from shortener.stats.cache import StatsCache
 from shortener.templating import make_templates
 from shortener.web import install_dashboard
 
@@ -52,7 +57,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _ = settings.signing_key  # fail (or warn about the dev key) at start, not on first login
         state.engine = make_engine(settings.database_url)
         state.sessionmaker = make_sessionmaker(state.engine)
-        state.country_lookup = CountryLookup()
         state.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         state.link_cache = LinkCache(
             state.sessionmaker,
@@ -69,12 +73,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             else LocalQueue()
         )
         state.click_queue = queue
-        state.click_recorder = ClickRecorder(queue)
+        # Loading the GeoIP database takes a moment (once per process): not on the loop.
+        state.countries = await asyncio.to_thread(CountryLookup, settings.geoip_database)
+        state.trusted_proxies = TrustedProxies.parse(settings.trusted_proxies)
+        state.click_recorder = ClickRecorder(
+            queue,
+            salts=SaltProvider(state.sessionmaker),
+            countries=state.countries,
+            trusted_proxies=state.trusted_proxies,
+        )
+        state.stats_cache = StatsCache(settings.stats_cache_size)
         state.flusher = Flusher(
             queue,
             state.sessionmaker,
             interval=settings.click_flush_interval,
             batch_size=settings.click_batch_size,
+            retention_days=settings.click_retention_days,
         )
         state.link_context = LinkContext(
             base_url=settings.base_url, own_host=settings.base_host, cache=state.link_cache
@@ -108,6 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(links_router)
     app.redirector = Redirector(app.state)
+    app.include_router(stats_router)
+    app.include_router(qr_router)
     install_dashboard(app)
     return app
 

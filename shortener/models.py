@@ -155,3 +155,84 @@ class Click(SQLModel, table=True):
     visitor_hash: str | None = Field(default=None, sa_column=Column(String(64)))
     # Which A/B variant (index into the link's variants) the visitor was sent to, if any.
     variant: int | None = Field(default=None, sa_column=Column(Integer))
+
+
+# ---- click analytics: rollups the stats read, so they never scan raw clicks -----------------
+# Hours and days are integers (unix seconds // 3600, // 86400): compact primary keys that
+# compare and group the same way on SQLite and PostgreSQL.
+
+
+def _link_fk() -> Column[int]:
+    return Column(
+        Integer,
+        ForeignKey("links.id", ondelete="CASCADE"),
+        primary_key=True,
+        nullable=False,
+        autoincrement=False,
+    )
+
+
+class ClickRollup(SQLModel, table=True):
+    """Clicks per link and hour, bots apart.
+
+    `visitors` counts each visitor once a day, in the hour of their first click written that day.
+    """
+
+    __tablename__ = "click_rollups"
+
+    link_id: int = Field(sa_column=_link_fk())
+    hour: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    is_bot: bool = Field(sa_column=Column(Boolean, primary_key=True))
+    clicks: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    visitors: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class ClickDimension(SQLModel, table=True):
+    """Clicks per link, hour and value of one dimension (referrer, country, browser, os, device).
+
+    An unknown value (no referrer, no country) is the empty string: key columns cannot be NULL.
+    """
+
+    __tablename__ = "click_dimensions"
+
+    link_id: int = Field(sa_column=_link_fk())
+    hour: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    is_bot: bool = Field(sa_column=Column(Boolean, primary_key=True))
+    dimension: str = Field(sa_column=Column(String(16), primary_key=True))
+    value: str = Field(sa_column=Column(String(255), primary_key=True))
+    clicks: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class ClickDimensionDaily(SQLModel, table=True):
+    """ClickDimension by UTC day: what day-by-day windows read (24 times fewer rows)."""
+
+    __tablename__ = "click_dimensions_daily"
+
+    link_id: int = Field(sa_column=_link_fk())
+    day: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    is_bot: bool = Field(sa_column=Column(Boolean, primary_key=True))
+    dimension: str = Field(sa_column=Column(String(16), primary_key=True))
+    value: str = Field(sa_column=Column(String(255), primary_key=True))
+    clicks: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class LinkVisitor(SQLModel, table=True):
+    """Which visitor hashes a link has seen on a day: what makes a visitor count once a day.
+
+    Only the last few days are kept: older hashes can never come again (their salt is gone).
+    """
+
+    __tablename__ = "link_visitors"
+
+    link_id: int = Field(sa_column=_link_fk())
+    day: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    visitor_hash: str = Field(sa_column=Column(String(64), primary_key=True))
+
+
+class VisitorSalt(SQLModel, table=True):
+    """The secret salt of each UTC day's visitor hashes; only today's and yesterday's exist."""
+
+    __tablename__ = "visitor_salts"
+
+    day: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    salt: str = Field(sa_column=Column(String(64), nullable=False))

@@ -20,6 +20,7 @@ from sqlmodel import col
 from starlette.types import Receive, Scope, Send
 
 from shortener.auth.passwords import verify_password
+from shortener.clicks.client_ip import client_ip
 from shortener.keys import RESERVED, looks_like_key
 from shortener.models import Link
 from shortener.snapshot import CachedLink, Headers, redirect_headers
@@ -91,7 +92,7 @@ class Redirector:
             return
         headers: Headers = scope["headers"]
         client = scope.get("client")
-        client_ip = client[0] if client else None
+        peer = client[0] if client else None
         variant: int | None = None
         if link.plain:
             response_headers = link.response_headers
@@ -99,9 +100,10 @@ class Redirector:
             request = _request_headers(headers)
             if link.og and is_unfurler(request.user_agent):
                 await self._preview(send, scope, link)
-                await state.click_recorder.record(link.id, headers, client_ip)
+                await state.click_recorder.record(link.id, headers, peer)
                 return
-            location, variant = self._choose(link, request, client_ip)
+            visitor_ip = client_ip(peer, request.forwarded_for, state.trusted_proxies)
+            location, variant = self._choose(link, request, visitor_ip)
             query = scope["query_string"].decode("latin-1") if link.forward_query else ""
             location = forward(location, query=query, extra_path=extra_path)
             response_headers = redirect_headers(location, link.redirect_type)
@@ -113,7 +115,7 @@ class Redirector:
             }
         )
         await send({"type": "http.response.body", "body": b""})
-        await state.click_recorder.record(link.id, headers, client_ip, variant=variant)
+        await state.click_recorder.record(link.id, headers, peer, variant=variant)
 
     def _choose(
         self, link: CachedLink, request: _RequestHeaders, client_ip: str | None
@@ -124,7 +126,7 @@ class Redirector:
                 link.parsed_rules,
                 user_agent=request.user_agent,
                 accept_language=request.accept_language,
-                country=lambda: self.state.country_lookup(client_ip),
+                country=lambda: self.state.countries.country(client_ip),
             )
             if rule is not None:
                 return rule.location, None
@@ -212,6 +214,7 @@ class Redirector:
 class _RequestHeaders:
     user_agent: str = ""
     accept_language: str = ""
+    forwarded_for: str = ""
 
 
 def _request_headers(headers: Headers) -> _RequestHeaders:
@@ -221,6 +224,8 @@ def _request_headers(headers: Headers) -> _RequestHeaders:
             found.user_agent = value.decode("latin-1")
         elif name == b"accept-language":
             found.accept_language = value.decode("latin-1")
+        elif name == b"x-forwarded-for":
+            found.forwarded_for = value.decode("latin-1")
     return found
 
 

@@ -194,3 +194,24 @@ async def test_patch_options_take_effect_at_once(client) -> None:
     assert got.headers["location"] == "https://example.com/"
     bad = await client.patch("/api/links/chg", json={"forward_path": None}, headers=headers)
     assert bad.status_code == 422
+
+
+async def test_stats_break_down_by_variant(client) -> None:
+    headers = await make_user(client)
+    variants = [
+        {"url": "https://a.example/", "weight": 1},
+        {"url": "https://b.example/", "weight": 1},
+    ]
+    await make_link(client, headers, alias="split", variants=variants)
+    sent: Counter[str] = Counter()
+    for i in range(40):
+        r = await client.get("/split", headers={"user-agent": f"{WINDOWS} v/{i}"})
+        sent["0" if r.headers["location"] == "https://a.example/" else "1"] += 1
+
+    async def counted() -> bool:
+        stats = await client.get("/api/links/split/stats", headers=headers)
+        return stats.json()["total_clicks"] == 40
+
+    await eventually(counted)
+    stats = (await client.get("/api/links/split/stats", headers=headers)).json()
+    assert {s["value"]: s["clicks"] for s in stats["variants"]} == dict(sent)

@@ -10,11 +10,13 @@ import time
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shortener.clicks.queue import ClickQueue
+from shortener.clicks.retention import cleanup
 from shortener.clicks.writer import write_clicks
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 30.0
+CLEANUP_EVERY = 3600.0  # seconds between retention cleanups (each worker; they are idempotent)
 
 
 class Flusher:
@@ -25,6 +27,7 @@ class Flusher:
         *,
         interval: float,
         batch_size: int,
+        retention_days: int | None = None,
     ) -> None:
         self._queue = queue
         self._sessionmaker = sessionmaker
@@ -34,6 +37,9 @@ class Flusher:
         self._failures = 0
         self.flushed = 0
         self.last_flush_at: float | None = None
+        self._retention_days = retention_days
+        # Monotonic time of the next retention cleanup; the first comes soon after start.
+        self.next_cleanup_at = time.monotonic()
 
     async def flush_once(self) -> int:
         """Write one batch; returns how many clicks it held (0 when the queue is empty)."""
@@ -64,12 +70,25 @@ class Flusher:
                 while await self.flush_once() >= self._batch_size:
                     pass
                 self._failures = 0
+                await self._maybe_cleanup()
             except Exception as exc:
                 self._failures += 1
                 delay = min(MAX_BACKOFF, self._interval * 2**self._failures)
                 log.error("click flush failed (%s); retrying in %.1fs", exc, delay)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=delay)
+
+    async def _maybe_cleanup(self) -> None:
+        if self._retention_days is None or time.monotonic() < self.next_cleanup_at:
+            return
+        self.next_cleanup_at = time.monotonic() + CLEANUP_EVERY
+        cleaned = await cleanup(self._sessionmaker, retention_days=self._retention_days)
+        if cleaned.clicks or cleaned.visitors:
+            log.info(
+                "retention: deleted %d raw clicks and %d old visitor rows",
+                cleaned.clicks,
+                cleaned.visitors,
+            )
 
     async def stop(self, *, drain_timeout: float = 10.0) -> None:
         self._stop.set()

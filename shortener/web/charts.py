@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 Interval = Literal["hour", "day"]
 STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 MAX_BARS = 120  # past this many buckets bars turn into slivers: draw a line instead
+LABEL_CHARS = 18  # what fits beside a breakdown bar at 12px
 
 
 def _when(value: Any) -> datetime:
@@ -176,7 +177,7 @@ def breakdown_chart(
         return Markup('<p class="chart-empty">No clicks in this window yet.</p>')
     if len(rows) > limit:
         rows = [*rows[: limit - 1], ("Other", sum(c for _, c in rows[limit - 1 :]))]
-    row_h, label_w, value_w = 28, 130, 48
+    row_h, label_w, value_w = 28, 136, 44
     height = row_h * len(rows)
     bar_x, bar_max = label_w + 8, width - label_w - 8 - value_w
     peak = max(c for _, c in rows) or 1
@@ -191,7 +192,7 @@ def breakdown_chart(
         w = max(2.0, bar_max * clicks / peak) if clicks else 0.0
         parts.append(
             f"<g><title>{escape(value)}: {escape(_plural(clicks))}</title>"
-            f'<text class="hbar-label" x="0" y="{y + 18}">{escape(_shorten(value, 20))}</text>'
+            f'<text class="hbar-label" x="0" y="{y + 18}">{escape(_shorten(value, LABEL_CHARS))}</text>'
             f'<rect class="hbar-track" x="{bar_x}" y="{y + 6}" width="{bar_max}" '
             'height="16" rx="3"/>'
             f'<rect class="bar" x="{bar_x}" y="{y + 6}" width="{_num(w)}" height="16" rx="3"/>'

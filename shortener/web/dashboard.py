@@ -5,10 +5,8 @@ Thin routes over links.service, the same service the API uses; no HTTP calls to 
 
 from __future__ import annotations
 
-import io
 from typing import Annotated, Any
 
-import segno
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ValidationError
 from starlette.responses import Response
@@ -18,6 +16,7 @@ from shortener.errors import Conflict, Invalid
 from shortener.links import service
 from shortener.links.deps import LinkContextDep
 from shortener.models import User
+from shortener.qr import service as qr
 from shortener.web.csrf import check_csrf
 from shortener.web.forms import (
     LINK_FIELDS,
@@ -190,15 +189,8 @@ async def link_qr(
     link = await service.get_link(session, user=user, key=key)
     if fmt not in ("svg", "png"):
         raise Invalid("the QR code comes as svg or png", field="format")
-    qr = segno.make(f"{ctx.base_url}/{link.key}", error="m")
-    buffer = io.BytesIO()
-    if fmt == "svg":
-        qr.save(buffer, kind="svg", scale=8, border=2, xmldecl=False)
-        media = "image/svg+xml"
-    else:
-        qr.save(buffer, kind="png", scale=8, border=2)
-        media = "image/png"
-    headers = {"cache-control": "private, max-age=300"}
+    image = qr.render(f"{ctx.base_url}/{link.key}", "svg" if fmt == "svg" else "png")
+    headers = {"cache-control": "private, max-age=300", "etag": image.etag}
     if download:
         headers["content-disposition"] = f'attachment; filename="{link.key}-qr.{fmt}"'
-    return Response(buffer.getvalue(), media_type=media, headers=headers)
+    return Response(image.body, media_type=image.media_type, headers=headers)

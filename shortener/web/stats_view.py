@@ -1,19 +1,19 @@
-"""The seam between the pages and the statistics service (shortener.stats).
+"""Statistics for the pages: the API's stats service (and its lru_cache), drawn as charts.
 
-The pages ask the same lru_cache-backed service the API uses (no queries of their own) and turn
-its answers, in the API's shape, into charts. Until the statistics service is part of the
-build, both functions answer None and the pages show the all-time click counter alone.
+No queries of their own: the pages ask shortener.stats.service exactly as the API does and
+turn its answers, in the API's shape, into SVG.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shortener.models import User
+from shortener.stats import service
+from shortener.stats.window import Window
 from shortener.web.charts import breakdown_chart, sparkline, timeseries_chart
 from shortener.web.windows import StatsWindow
 
@@ -30,26 +30,14 @@ TOP = 100
 TOP_LINKS = 5
 
 
-def _stats_service() -> Any:
-    try:
-        return importlib.import_module("shortener.stats.service")
-    except ModuleNotFoundError:
-        return None
-
-
-def _service_window(window: StatsWindow) -> Any:
-    from shortener.stats.window import Window
-
+def _service_window(window: StatsWindow) -> Window:
     return Window(int(window.start.timestamp()), int(window.end.timestamp()), window.interval)
 
 
 async def load_link_stats(
     request: Request, session: AsyncSession, user: User, key: str, window: StatsWindow
-) -> dict[str, Any] | None:
-    """The link's statistics as charts, or None while no stats service is installed."""
-    service = _stats_service()
-    if service is None:
-        return None
+) -> dict[str, Any]:
+    """The link's statistics over the window, as numbers and charts."""
     answer = await service.link_stats(
         session,
         user=user,
@@ -75,11 +63,8 @@ async def load_link_stats(
 
 async def load_overview(
     request: Request, session: AsyncSession, user: User, window: StatsWindow
-) -> dict[str, Any] | None:
-    """The account's totals over the window, or None while no stats service is installed."""
-    service = _stats_service()
-    if service is None:
-        return None
+) -> dict[str, Any]:
+    """The account's totals over the window: numbers, a chart, a sparkline, the top links."""
     answer = await service.account_stats(
         session,
         user=user,
@@ -96,7 +81,12 @@ async def load_overview(
         "unique_visitors": data["unique_visitors"],
         "links": data["links"],
         "chart": timeseries_chart(
-            points, interval=window.interval, start=window.start, end=window.end, height=200
+            points,
+            interval=window.interval,
+            start=window.start,
+            end=window.end,
+            width=480,
+            height=200,
         ),
         "sparkline": sparkline(
             points, interval=window.interval, start=window.start, end=window.end

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shortener.web.charts import (
+    LABEL_CHARS,
     MAX_BARS,
     breakdown_chart,
     nice_ticks,
@@ -119,7 +120,7 @@ def test_long_labels_are_shortened_but_kept_whole_in_the_tooltip() -> None:
     value = "a-very-long-referrer-host.example.com"
     svg = parse(breakdown_chart([{"value": value, "clicks": 1}], title="Referrers"))
     label = next(t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "hbar-label")
-    assert label is not None and len(label) == 20 and label.endswith("\u2026")
+    assert label is not None and len(label) == LABEL_CHARS and label.endswith("\u2026")
     assert any(value in (t.text or "") for t in svg.iter(f"{SVG}title"))
 
 

@@ -1,0 +1,82 @@
+"""What the flusher derives from a click's user agent and referrer (never on the redirect path).
+
+ua-parser with its bundled rules names the browser, OS and device; a bot is what ua-parser
+calls a spider, or what a short list of tell-tale words catches (link unfurlers, HTTP
+libraries, headless browsers), or a request with no user agent at all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import ua_parser
+
+BOT_PATTERN = re.compile(
+    r"bot\b|bot/|crawl|spider|slurp|scrape|fetch|preview|monitor|checker|headless|phantomjs|"
+    r"facebookexternalhit|facebookcatalog|embedly|quora link|whatsapp|skypeuripreview|"
+    r"curl/|wget/|libwww|python-|httpx|aiohttp|go-http-client|okhttp|java/|apache-httpclient|"
+    r"node-fetch|axios/|undici|postmanruntime|insomnia|httpie|lighthouse|pingdom",
+    re.IGNORECASE,
+)
+TABLET_PATTERN = re.compile(r"ipad|tablet|kindle|silk/|playbook|nexus (7|9|10)", re.IGNORECASE)
+MOBILE_OS = frozenset({"iOS", "Android", "Windows Phone", "BlackBerry OS", "KaiOS", "Firefox OS"})
+DESKTOP_OS = frozenset(
+    {"Windows", "Mac OS X", "Linux", "Ubuntu", "Fedora", "Debian", "Chrome OS", "FreeBSD",
+     "OpenBSD", "NetBSD", "Solaris"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    browser: str | None
+    os: str | None
+    device: str  # desktop | mobile | tablet | bot | other
+    is_bot: bool
+
+
+def parse_agent(user_agent: str) -> Agent:
+    """Browser, OS, device class and bot flag of a user agent (ua-parser caches its parses)."""
+    if not user_agent.strip():
+        return Agent(browser=None, os=None, device="bot", is_bot=True)
+    result = ua_parser.parse(user_agent)
+    browser = result.user_agent.family if result.user_agent else None
+    os = result.os.family if result.os else None
+    device_family = result.device.family if result.device else None
+    is_bot = device_family == "Spider" or BOT_PATTERN.search(user_agent) is not None
+    return Agent(
+        browser=_clip(browser, 64),
+        os=_clip(os, 64),
+        device="bot" if is_bot else _device_class(user_agent, os, result.device),
+        is_bot=is_bot,
+    )
+
+
+def _device_class(user_agent: str, os: str | None, device: ua_parser.Device | None) -> str:
+    brand = (device.brand or "") if device else ""
+    if TABLET_PATTERN.search(user_agent) or "Tablet" in brand:
+        return "tablet"
+    if os == "Android":
+        # Android phones say "Mobile"; Android tablets do not.
+        return "mobile" if "Mobile" in user_agent else "tablet"
+    if os in MOBILE_OS or "Mobi" in user_agent:
+        return "mobile"
+    if os in DESKTOP_OS:
+        return "desktop"
+    return "other"
+
+
+def referrer_host(referrer: str) -> str | None:
+    """The referrer's host name only: paths and queries can hold private data."""
+    if not referrer:
+        return None
+    try:
+        host = urlsplit(referrer.strip()).hostname
+    except ValueError:
+        return None
+    return _clip(host, 255) if host else None
+
+
+def _clip(value: str | None, size: int) -> str | None:
+    return value[:size] if value else None

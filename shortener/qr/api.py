@@ -1,0 +1,46 @@
+"""`GET /api/links/{key}/qr`: the QR code of a link's short URL, for its owner."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from shortener.auth.deps import CurrentUser
+from shortener.db import SessionDep
+from shortener.links.deps import LinkContextDep
+from shortener.links.service import get_link
+from shortener.qr.service import QRFormat, render
+
+router = APIRouter(tags=["links"])
+
+# Private: the link's owner asked with a token. A day: the short URL of a key never changes.
+CACHE_CONTROL = "private, max-age=86400"
+
+
+@router.get(
+    "/api/links/{key}/qr",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/svg+xml": {}, "image/png": {}}, "description": "the QR code"},
+        304: {"description": "the image the client has (If-None-Match) is current"},
+    },
+)
+async def link_qr(
+    key: str,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    format: Annotated[QRFormat, Query(description="svg (default) or png")] = "svg",
+) -> Response:
+    link = await get_link(session, user=user, key=key)
+    image = render(f"{ctx.base_url}/{link.key}", format)
+    headers = {"Cache-Control": CACHE_CONTROL, "ETag": image.etag, "Vary": "Authorization"}
+    if image.etag in _etags(request.headers.get("if-none-match", "")):
+        return Response(status_code=304, headers=headers)
+    return Response(image.body, media_type=image.media_type, headers=headers)
+
+
+def _etags(header: str) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}

@@ -1,0 +1,85 @@
+"""The statistics API: thin routes over stats.service."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from shortener.auth.deps import CurrentUser
+from shortener.db import SessionDep
+from shortener.stats import service
+from shortener.stats.cache import StatsCache
+from shortener.stats.schemas import AccountStats, LinkStats
+from shortener.stats.window import Interval, resolve_window
+
+router = APIRouter(tags=["stats"])
+
+
+def stats_cache(request: Request) -> StatsCache:
+    return request.app.state.stats_cache  # type: ignore[no-any-return]
+
+
+StatsCacheDep = Annotated[StatsCache, Depends(stats_cache)]
+From = Annotated[
+    str | None,
+    Query(
+        alias="from",
+        max_length=64,
+        description="ISO date or datetime (UTC when no offset); default: `to` minus 30 days",
+    ),
+]
+To = Annotated[
+    str | None,
+    Query(max_length=64, description="ISO date (the whole day) or datetime; default: now"),
+]
+Top = Annotated[int, Query(ge=1, le=1000, description="entries per breakdown / top links")]
+
+
+@router.get("/api/links/{key}/stats", response_model=LinkStats)
+async def link_stats(
+    key: str,
+    user: CurrentUser,
+    session: SessionDep,
+    cache: StatsCacheDep,
+    from_: From = None,
+    to: To = None,
+    interval: Interval = "day",
+    include_bots: bool = False,
+    top: Top = 100,
+) -> LinkStats:
+    window = resolve_window(from_, to, interval, now=datetime.now(UTC))
+    return await service.link_stats(
+        session,
+        user=user,
+        key=key,
+        window=window,
+        include_bots=include_bots,
+        top=top,
+        cache=cache,
+    )
+
+
+@router.get("/api/stats", response_model=AccountStats)
+async def account_stats(
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    cache: StatsCacheDep,
+    from_: From = None,
+    to: To = None,
+    interval: Interval = "day",
+    include_bots: bool = False,
+    top: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> AccountStats:
+    window = resolve_window(from_, to, interval, now=datetime.now(UTC))
+    return await service.account_stats(
+        session,
+        user=user,
+        window=window,
+        include_bots=include_bots,
+        top=top,
+        base_url=request.app.state.settings.base_url,
+        cache=cache,
+    )

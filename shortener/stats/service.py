@@ -1,0 +1,214 @@
+"""Statistics from the rollups (never from raw clicks), behind the StatsCache."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, func, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from shortener.links.service import get_link
+from shortener.models import ClickDimension, ClickDimensionDaily, ClickRollup, Link, User
+from shortener.stats.cache import StatsCache
+from shortener.stats.schemas import AccountStats, LinkStats, Point, Share, TopLink
+from shortener.stats.window import Window
+
+BREAKDOWNS = {
+    "referrer": "referrers",
+    "country": "countries",
+    "browser": "browsers",
+    "os": "os",
+    "device": "devices",
+    "variant": "variants",
+}
+
+
+async def link_stats(
+    session: AsyncSession,
+    *,
+    user: User,
+    key: str,
+    window: Window,
+    include_bots: bool,
+    top: int,
+    cache: StatsCache,
+) -> LinkStats:
+    # The ownership query also reads the link's version (clicks, updated_at): see StatsCache.
+    link = await get_link(session, user=user, key=key)
+    link_id = link.id or 0
+    cache_key: Hashable = (
+        "link", link_id, link.key, window, include_bots, top, link.clicks, link.updated_at
+    )  # fmt: skip
+
+    async def compute() -> LinkStats:
+        return await _link_stats(session, link, window, include_bots, top)
+
+    return await cache.get(cache_key, compute)
+
+
+def _bucket(window: Window) -> Any:
+    hour = col(ClickRollup.hour)
+    return hour if window.interval == "hour" else hour // 24
+
+
+def _bots(column: Any, include_bots: bool) -> ColumnElement[bool]:
+    return true() if include_bots else column == false()
+
+
+async def _link_stats(
+    session: AsyncSession, link: Link, window: Window, include_bots: bool, top: int
+) -> LinkStats:
+    in_window = (
+        col(ClickRollup.link_id) == link.id,
+        col(ClickRollup.hour) >= window.start_hour,
+        col(ClickRollup.hour) < window.end_hour,
+        _bots(col(ClickRollup.is_bot), include_bots),
+    )
+    bucket = _bucket(window)
+    series = await session.execute(
+        select(bucket, func.sum(ClickRollup.clicks), func.sum(ClickRollup.visitors))
+        .where(*in_window)
+        .group_by(bucket)
+    )
+    clicks_by_bucket: dict[int, int] = {}
+    visitors = 0
+    for number, clicks, new_visitors in series:
+        clicks_by_bucket[int(number)] = int(clicks)
+        visitors += int(new_visitors)
+    shares = await session.execute(_shares_query(link.id or 0, window, include_bots))
+    breakdowns: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for dimension, value, clicks in shares:
+        breakdowns[dimension].append((value, int(clicks)))
+    return LinkStats(
+        key=link.key,
+        from_=window.start_at,
+        to=window.end_at,
+        interval=window.interval,
+        include_bots=include_bots,
+        total_clicks=sum(clicks_by_bucket.values()),
+        unique_visitors=visitors,
+        timeseries=_series(window, clicks_by_bucket),
+        **{field: _ranked(breakdowns[dim], top) for dim, field in BREAKDOWNS.items()},
+    )
+
+
+def _shares_query(link_id: int, window: Window, include_bots: bool) -> Any:
+    """Clicks per dimension and value; day windows read the daily table, hour ones the hourly."""
+    if window.interval == "day":
+        daily = ClickDimensionDaily
+        return (
+            select(col(daily.dimension), col(daily.value), func.sum(daily.clicks))
+            .where(
+                col(daily.link_id) == link_id,
+                col(daily.day) >= window.start // 86_400,
+                col(daily.day) < window.end // 86_400,
+                _bots(col(daily.is_bot), include_bots),
+            )
+            .group_by(col(daily.dimension), col(daily.value))
+        )
+    hourly = ClickDimension
+    return (
+        select(col(hourly.dimension), col(hourly.value), func.sum(hourly.clicks))
+        .where(
+            col(hourly.link_id) == link_id,
+            col(hourly.hour) >= window.start_hour,
+            col(hourly.hour) < window.end_hour,
+            _bots(col(hourly.is_bot), include_bots),
+        )
+        .group_by(col(hourly.dimension), col(hourly.value))
+    )
+
+
+def _series(window: Window, clicks_by_bucket: dict[int, int]) -> list[Point]:
+    """Every bucket of the window, the empty ones as zero, so charts need no gap logic."""
+    return [
+        Point(t=window.bucket_time(b), clicks=clicks_by_bucket.get(b, 0)) for b in window.buckets()
+    ]
+
+
+def _ranked(values: list[tuple[str, int]], top: int) -> list[Share]:
+    values.sort(key=lambda item: (-item[1], item[0]))
+    return [Share(value=value or None, clicks=clicks) for value, clicks in values[:top]]
+
+
+async def account_stats(
+    session: AsyncSession,
+    *,
+    user: User,
+    window: Window,
+    include_bots: bool,
+    top: int,
+    base_url: str,
+    cache: StatsCache,
+) -> AccountStats:
+    """Totals over all of the user's own links (an admin's too: their own, not everyone's)."""
+    mine = col(Link.owner_id) == user.id
+    # The account's version: any batch bumps a sum of clicks, any create/edit an updated_at,
+    # any delete the count.
+    version = (
+        await session.execute(
+            select(
+                func.count(), func.sum(Link.clicks), func.max(Link.updated_at), func.max(Link.id)
+            ).where(mine)
+        )
+    ).one()
+    cache_key: Hashable = ("account", user.id, window, include_bots, top, base_url, *version)
+
+    async def compute() -> AccountStats:
+        return await _account_stats(session, user, window, include_bots, top, base_url)
+
+    return await cache.get(cache_key, compute)
+
+
+async def _account_stats(
+    session: AsyncSession,
+    user: User,
+    window: Window,
+    include_bots: bool,
+    top: int,
+    base_url: str,
+) -> AccountStats:
+    in_window = (
+        col(Link.owner_id) == user.id,
+        col(ClickRollup.hour) >= window.start_hour,
+        col(ClickRollup.hour) < window.end_hour,
+        _bots(col(ClickRollup.is_bot), include_bots),
+    )
+    joined = select().select_from(ClickRollup).join(Link, col(Link.id) == ClickRollup.link_id)
+    bucket = _bucket(window)
+    series = await session.execute(
+        joined.add_columns(bucket, func.sum(ClickRollup.clicks), func.sum(ClickRollup.visitors))
+        .where(*in_window)
+        .group_by(bucket)
+    )
+    clicks_by_bucket: dict[int, int] = {}
+    visitors = 0
+    for number, clicks, new_visitors in series:
+        clicks_by_bucket[int(number)] = int(clicks)
+        visitors += int(new_visitors)
+    total = func.sum(ClickRollup.clicks)
+    top_rows = await session.execute(
+        joined.add_columns(col(Link.key), col(Link.url), col(Link.title), total)
+        .where(*in_window)
+        .group_by(col(Link.id), col(Link.key), col(Link.url), col(Link.title))
+        .order_by(total.desc(), col(Link.key))
+        .limit(top)
+    )
+    links = await session.execute(select(func.count()).where(col(Link.owner_id) == user.id))
+    return AccountStats(
+        from_=window.start_at,
+        to=window.end_at,
+        interval=window.interval,
+        include_bots=include_bots,
+        total_clicks=sum(clicks_by_bucket.values()),
+        unique_visitors=visitors,
+        links=int(links.scalar_one()),
+        timeseries=_series(window, clicks_by_bucket),
+        top_links=[
+            TopLink(key=k, short_url=f"{base_url}/{k}", url=u, title=t, clicks=int(n))
+            for k, u, t, n in top_rows
+        ],
+    )
