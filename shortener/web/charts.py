@@ -192,7 +192,8 @@ def breakdown_chart(
         w = max(2.0, bar_max * clicks / peak) if clicks else 0.0
         parts.append(
             f"<g><title>{escape(value)}: {escape(_plural(clicks))}</title>"
-            f'<text class="hbar-label" x="0" y="{y + 18}">{escape(_shorten(value, LABEL_CHARS))}</text>'
+            f'<text class="hbar-label" x="0" y="{y + 18}">'
+            f"{escape(_shorten(value, LABEL_CHARS))}</text>"
             f'<rect class="hbar-track" x="{bar_x}" y="{y + 6}" width="{bar_max}" '
             'height="16" rx="3"/>'
             f'<rect class="bar" x="{bar_x}" y="{y + 6}" width="{_num(w)}" height="16" rx="3"/>'
