@@ -358,3 +358,41 @@ async def test_link_page_edit_qr_delete_and_ownership(client: httpx.AsyncClient)
     assert deleted.status_code == 303
     assert (await client.get("/dashboard/links/mine")).status_code == 404
     assert (await client.get("/mine")).status_code == 404
+
+
+async def test_link_page_and_overview_draw_the_stats_service_answers(
+    client: httpx.AsyncClient,
+) -> None:
+    from tests.factories import eventually
+
+    await register(client)
+    token = await page_token(client)
+    await client.post(
+        "/dashboard/links",
+        data={"url": "https://example.com/s", "alias": "charted", "csrf_token": token},
+    )
+    chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0"
+    for referrer in ("https://news.example/", "https://news.example/", ""):
+        visit = {"user-agent": chrome, "referer": referrer} if referrer else {"user-agent": chrome}
+        assert (await client.get("/charted", headers=visit)).status_code == 302
+
+    async def three_clicks() -> bool:
+        page = await client.get("/dashboard/links/charted", params={"window": "24h"})
+        return 'id="total-clicks">3<' in page.text
+
+    await eventually(three_clicks)
+    page = await client.get("/dashboard/links/charted", params={"window": "24h"})
+    assert re.search(r'<rect class="bar"[^>]*><title>[^<]*UTC: 3 clicks</title>', page.text)
+    assert "news.example" in page.text and "Direct or unknown" in page.text
+    by_day = await client.get("/dashboard/links/charted", params={"window": "30d"})
+    assert "3 clicks in total" in by_day.text
+    custom = await client.get(
+        "/dashboard/links/charted", params={"window": "custom", "from": "2001-01-01", "to": "x"}
+    )
+    assert custom.status_code == 200 and "Choose both dates" in custom.text
+
+    overview = await client.get("/dashboard")
+    assert "Top links" in overview.text
+    assert re.search(r'href="/dashboard/links/charted">charted</a>.*?<span class="count">3<',
+                     overview.text, re.S)  # fmt: skip
+    assert 'class="sparkline"' in overview.text
