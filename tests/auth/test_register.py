@@ -126,3 +126,15 @@ async def test_a_rejected_registration_creates_no_account(client) -> None:
     assert bad.status_code == 422
     token = await client.post("/api/auth/token", data={"username": email, "password": "short"})
     assert token.status_code == 401
+
+
+async def test_nul_characters_are_refused_not_5xx(client) -> None:
+    register = await client.post(
+        "/api/auth/register", json={"email": "nul\x00@example.com", "password": PASSWORD}
+    )
+    assert register.status_code == 422
+    token = await client.post(
+        "/api/auth/token", data={"username": "nul\x00@example.com", "password": PASSWORD}
+    )
+    assert token.status_code == 401
+    assert token.json()["detail"]
