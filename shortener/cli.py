@@ -7,8 +7,10 @@ import asyncio
 import getpass
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
 from pydantic import ValidationError
 
@@ -80,6 +82,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         )
         os.environ["LINK_CACHE_TTL"] = "0"
     _ = settings.signing_key  # create the development key once, before the workers race for it
+    # uvicorn stops gracefully on SIGTERM (the queue drains in the lifespan), then raises the
+    # signal again with the previous handler in place, so by default the process dies of it
+    # (status -15/143) and a clean `docker stop` or `systemctl stop` looks like a crash.
+    # Make that re-raised SIGTERM a normal exit.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         "shortener.main:app",
         host=args.host,
@@ -91,6 +98,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         timeout_graceful_shutdown=20,
     )
     return 0
+
+
+def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def _create_user(args: argparse.Namespace, settings: Settings) -> int:
