@@ -2,8 +2,8 @@
 
 Order: an in-process TTL LRU, then Redis (shared by every worker), then the database. Unknown
 keys are cached too, briefly, so scans of made-up keys stay off the database. A change to a
-link evicts it everywhere before the API call returns: the local LRU directly, Redis by DEL,
-and the other workers' LRUs through a pub/sub message.
+link evicts it everywhere before the API call returns: the local LRU directly, Redis by a
+short-lived "changed" marker, and the other workers' LRUs through a pub/sub message.
 """
 
 from __future__ import annotations
@@ -30,6 +30,12 @@ REDIS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
 
 _MISSING = b"-"  # the Redis value for "no such key"
+# The Redis value for "just changed: ask the database, and do not cache in Redis yet". A reader
+# that read the database before a change committed may write what it read after the change
+# invalidated the key; with a plain DEL that old link would then live in Redis for
+# redis_link_ttl. Writers use SET NX, so they cannot overwrite this marker while it lasts.
+_CHANGED = b"!"
+CHANGED_TTL = 10  # seconds; far longer than a database read takes
 
 
 class LinkCache:
@@ -98,6 +104,8 @@ class LinkCache:
             return None, False
         if raw is None:
             return None, False
+        if raw == _CHANGED:
+            return None, False
         if raw == _MISSING:
             return None, True
         return CachedLink.from_json(raw), True
@@ -111,7 +119,7 @@ class LinkCache:
             else (_MISSING, max(1, int(self._negative_ttl)))
         )
         with contextlib.suppress(*REDIS_ERRORS):
-            await self._redis.set(self._redis_key(key), value, ex=ttl)
+            await self._redis.set(self._redis_key(key), value, ex=ttl, nx=True)
 
     async def _from_database(self, key: str) -> CachedLink | None:
         async with self._sessionmaker() as session:
@@ -137,7 +145,7 @@ class LinkCache:
         if self._redis is None:
             return
         try:
-            await self._redis.delete(self._redis_key(key))
+            await self._redis.set(self._redis_key(key), _CHANGED, ex=CHANGED_TTL)
             await self._redis.publish(self._channel, key)
         except REDIS_ERRORS as exc:
             # The other workers' entries expire within link_cache_ttl; say so loudly.

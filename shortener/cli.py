@@ -7,8 +7,10 @@ import asyncio
 import getpass
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
 from pydantic import ValidationError
 
@@ -94,6 +96,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         )
         os.environ["LINK_CACHE_TTL"] = "0"
     _ = settings.signing_key  # create the development key once, before the workers race for it
+    # uvicorn stops gracefully on SIGTERM (the queue drains in the lifespan), then raises the
+    # signal again with the previous handler in place, so by default the process dies of it
+    # (status -15/143) and a clean `docker stop` or `systemctl stop` looks like a crash.
+    # Make that re-raised SIGTERM a normal exit.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         "shortener.main:app",
         host=args.host,
@@ -131,6 +138,10 @@ def _cleanup(_args: argparse.Namespace, settings: Settings) -> int:
 
     asyncio.run(run())
     return 0
+
+
+def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def _create_user(args: argparse.Namespace, settings: Settings) -> int:

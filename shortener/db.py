@@ -44,7 +44,10 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _tune_sqlite(engine)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kwargs)
+    if "poolclass" not in kwargs:
+        # Only a queue pool takes sizes (NullPool, used by migrate.current_revision, refuses them).
+        kwargs = {"pool_size": 10, "max_overflow": 20, **kwargs}
+    return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

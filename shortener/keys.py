@@ -49,7 +49,9 @@ def md5_key(url: str, length: int = KEY_LENGTH) -> str:
     while number:
         number, rem = divmod(number, 62)
         digits.append(BASE62[rem])
-    encoded = "".join(digits) or "0"
+    # Most significant digit first, as a base62 number is written: "the first 7 base62
+    # characters of the MD5" (API.md) are its leading digits.
+    encoded = "".join(reversed(digits)) or "0"
     return encoded[:length]
 
 

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from starlette.types import Receive, Scope, Send
 
 from shortener import ops
+from shortener.aio import cancel_and_wait
 from shortener.auth.api import router as auth_router
 from shortener.cache import LinkCache
 from shortener.clicks.client_ip import TrustedProxies
@@ -93,18 +94,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.link_context = LinkContext(
             base_url=settings.base_url, own_host=settings.base_host, cache=state.link_cache
         )
-        tasks = [
-            asyncio.create_task(state.flusher.run(), name="click-flusher"),
-            asyncio.create_task(state.link_cache.listen(), name="link-invalidation"),
-        ]
+        flusher = asyncio.create_task(state.flusher.run(), name="click-flusher")
+        listener = asyncio.create_task(state.link_cache.listen(), name="link-invalidation")
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            # The server has stopped taking requests: write what is still queued.
-            await state.flusher.stop()
+            await cancel_and_wait(listener)
+            # The server has stopped taking requests: let the flusher end the batch in flight
+            # (cancelling could cut it half-written), then write what is still queued.
+            await state.flusher.stop(running=flusher)
             if state.redis is not None:
                 await state.redis.aclose()
             await state.engine.dispose()

@@ -34,6 +34,8 @@ async def create_user(
 
 
 async def get_by_email(session: AsyncSession, email: str) -> User | None:
+    if "\x00" in email:
+        return None  # no account has one, and PostgreSQL would fail on it rather than miss
     result = await session.execute(select(User).where(col(User.email) == normalise_email(email)))
     return result.scalar_one_or_none()
 

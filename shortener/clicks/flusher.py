@@ -9,6 +9,7 @@ import time
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shortener.aio import cancel_and_wait
 from shortener.clicks.queue import ClickQueue
 from shortener.clicks.retention import cleanup
 from shortener.clicks.writer import write_clicks
@@ -49,7 +50,8 @@ class Flusher:
         try:
             async with self._sessionmaker() as session, session.begin():
                 written = await write_clicks(session, batch.clicks)
-        except Exception:
+        except BaseException:
+            # Cancelled mid-write counts too: the batch is unacknowledged and must be re-read.
             self._queue.write_failed()
             raise
         await self._queue.ack(batch)
@@ -90,8 +92,16 @@ class Flusher:
                 cleaned.visitors,
             )
 
-    async def stop(self, *, drain_timeout: float = 10.0) -> None:
+    async def stop(
+        self, *, running: asyncio.Task[None] | None = None, drain_timeout: float = 10.0
+    ) -> None:
+        """Stop `running` (the task of run()) and write what is still queued."""
         self._stop.set()
+        if running is not None:
+            # run() sees the event at its next turn; only a flush hung past the deadline is
+            # cancelled (its batch stays unacknowledged and is written by the drain below).
+            await asyncio.wait([running], timeout=drain_timeout)
+            await cancel_and_wait(running)
         deadline = time.monotonic() + drain_timeout
         while time.monotonic() < deadline:
             try:

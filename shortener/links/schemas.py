@@ -22,6 +22,14 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL (the driver raises: a 500), SQLite would keep it; it is
+    # never meaningful in a title, a tag or a search, so both modes refuse it alike.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
 def _tags(value: list[str] | None) -> list[str] | None:
     if value is None:
         return None
@@ -32,6 +40,7 @@ def _tags(value: list[str] | None) -> list[str] | None:
             raise ValueError("a tag cannot be empty")
         if len(tag) > 64:
             raise ValueError("a tag is at most 64 characters")
+        no_nul(tag)
         seen.setdefault(tag, None)
     return list(seen)
 
@@ -39,7 +48,7 @@ def _tags(value: list[str] | None) -> list[str] | None:
 UtcDatetime = Annotated[datetime, AfterValidator(_aware)]
 Tags = Annotated[list[str], Field(max_length=MAX_TAGS), AfterValidator(_tags)]
 Url = Annotated[str, Field(min_length=1, max_length=MAX_URL_LENGTH)]
-Title = Annotated[str, Field(max_length=300)]
+Title = Annotated[str, Field(max_length=300), AfterValidator(no_nul)]
 LinkPassword = Annotated[str, Field(min_length=1, max_length=1024)]
 MaxClicks = Annotated[int, Field(ge=1, le=2**62)]
 

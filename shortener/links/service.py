@@ -17,7 +17,7 @@ from shortener.auth.passwords import hash_password
 from shortener.cache import LinkCache
 from shortener.db import after_commit
 from shortener.errors import Conflict, Invalid, NotFound
-from shortener.keys import alias_problem, md5_hex, md5_key, random_key
+from shortener.keys import alias_problem, looks_like_key, md5_hex, md5_key, random_key
 from shortener.links.options import LinkOptions
 from shortener.links.schemas import LinkCreate, LinkPublic, LinkUpdate
 from shortener.models import Link, LinkTag, User, utcnow
@@ -175,6 +175,9 @@ def _visible_to(user: User) -> ColumnElement[bool]:
 
 async def get_link(session: AsyncSession, *, user: User, key: str) -> Link:
     """The link, if `user` may see it; others' links do not exist for them."""
+    if not looks_like_key(key):
+        # No key has these characters; and a NUL would make PostgreSQL fail, not miss.
+        raise NotFound("link not found")
     link = (
         await session.execute(select(Link).where(col(Link.key) == key, _visible_to(user)))
     ).scalar_one_or_none()

@@ -1,0 +1,199 @@
+"""The `shortener` console script, run as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "BASE_URL", "ENVIRONMENT")
+    }
+    env.update(
+        PYTHONPATH=str(ROOT),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}",
+        SECRET_KEY="cli-test-secret-key-that-is-long-enough",
+        CLICK_FLUSH_INTERVAL="0.1",
+    )
+    return env
+
+
+def shortener(
+    env: dict[str, str], cwd: Path, *args: str, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shortener.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=60,
+    )
+
+
+def test_migrate(cli_env, tmp_path) -> None:
+    result = shortener(cli_env, tmp_path, "migrate")
+    assert result.returncode == 0, result.stderr
+    assert "database at revision" in result.stdout
+    tables = {
+        row[0]
+        for row in sqlite3.connect(tmp_path / "cli.db").execute(
+            "SELECT name FROM sqlite_master WHERE type='table'"
+        )
+    }
+    assert {"users", "links", "link_tags", "clicks", "alembic_version"} <= tables
+
+
+def test_create_user_admin_can_sign_in(cli_env, tmp_path, make_settings) -> None:
+    result = shortener(
+        cli_env,
+        tmp_path,
+        "create-user",
+        "Boss@Example.com",
+        "--admin",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "boss@example.com" in result.stdout
+
+    async def check() -> None:
+        from shortener.main import create_app
+
+        settings = make_settings(database_url=cli_env["DATABASE_URL"], redis_url=None)
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                token = await client.post(
+                    "/api/auth/token", data={"username": "boss@example.com", "password": PASSWORD}
+                )
+                assert token.status_code == 200, token.text
+                me = await client.get(
+                    "/api/users/me",
+                    headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+                )
+                assert me.json()["is_admin"] is True
+
+    import asyncio
+
+    asyncio.run(check())
+
+
+def test_create_user_twice_fails_with_a_message(cli_env, tmp_path) -> None:
+    first = shortener(
+        cli_env, tmp_path, "create-user", "dup@example.com", "--password-stdin", stdin=PASSWORD
+    )
+    assert first.returncode == 0, first.stderr
+    again = shortener(
+        cli_env, tmp_path, "create-user", "DUP@example.com", "--password-stdin", stdin=PASSWORD
+    )
+    assert again.returncode != 0
+    assert "already exists" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "message"),
+    [("short@example.com", "short", "password"), ("not-an-email", PASSWORD, "email")],
+)
+def test_create_user_refuses_bad_input(cli_env, tmp_path, email, password, message) -> None:
+    result = shortener(cli_env, tmp_path, "create-user", email, "--password-stdin", stdin=password)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_production_without_secret_key_refuses_to_start(cli_env, tmp_path) -> None:
+    env = {**cli_env, "ENVIRONMENT": "production"}
+    env.pop("SECRET_KEY")
+    result = shortener(env, tmp_path, "migrate")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_answers_and_drains_clicks_on_sigterm(cli_env, tmp_path) -> None:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**cli_env, "BASE_URL": base, "CLICK_FLUSH_INTERVAL": "3600"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shortener.cli", "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "the server did not come up"
+            time.sleep(0.1)
+
+        with httpx.Client(base_url=base, timeout=10) as http:
+            assert http.get("/readyz").status_code == 200
+            email = "served@example.com"
+            assert (
+                http.post("/api/auth/register", json={"email": email, "password": PASSWORD})
+            ).status_code == 201
+            token = http.post("/api/auth/token", data={"username": email, "password": PASSWORD})
+            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            link = http.post(
+                "/api/links", json={"url": "https://example.com/served"}, headers=headers
+            ).json()
+            assert link["short_url"] == f"{base}/{link['key']}"
+            followed = http.get(f"/{link['key']}")
+            assert followed.status_code == 302
+            assert followed.headers["location"] == "https://example.com/served"
+            # The flush interval is an hour: the click can only reach the database at shutdown.
+            assert http.get(f"/api/links/{link['key']}", headers=headers).json()["clicks"] == 0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            output, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert proc.returncode == 0, output
+    db = sqlite3.connect(tmp_path / "cli.db")
+    clicks = db.execute("SELECT clicks FROM links WHERE key = ?", (link["key"],)).fetchone()[0]
+    assert clicks == 1
+    assert db.execute("SELECT count(*) FROM clicks").fetchone()[0] == 1
+
+
+def test_migrate_postgres(cli_env, tmp_path, fresh_postgres_url) -> None:
+    env = {**cli_env, "DATABASE_URL": fresh_postgres_url}
+    result = shortener(env, tmp_path, "migrate")
+    assert result.returncode == 0, result.stderr
+    assert "database at revision" in result.stdout
+    again = shortener(env, tmp_path, "migrate")
+    assert again.returncode == 0, again.stderr
