@@ -27,6 +27,15 @@ LINK_FIELDS = {
     "is_active",
     "tags",
     "clicks",
+    # the link-features extension (API.md, "More link fields")
+    "rules",
+    "variants",
+    "forward_query",
+    "forward_path",
+    "fallback_url",
+    "og_title",
+    "og_description",
+    "og_image",
 }
 
 
