@@ -96,10 +96,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         flusher = asyncio.create_task(state.flusher.run(), name="click-flusher")
         listener = asyncio.create_task(state.link_cache.listen(), name="link-invalidation")
+        pump = asyncio.create_task(state.click_recorder.run(), name="click-pump")
         try:
             yield
         finally:
             await cancel_and_wait(listener)
+            await cancel_and_wait(pump)
+            await state.click_recorder.ship()  # the clicks noted since the pump's last turn
             # The server has stopped taking requests: let the flusher end the batch in flight
             # (cancelling could cut it half-written), then write what is still queued.
             await state.flusher.stop(running=flusher)

@@ -28,14 +28,19 @@ def _load(data_file: str) -> Any:
 class CountryLookup:
     """ISO 3166 alpha-2 code of a public address; None for private, reserved or unknown ones.
 
-    About 10-20 µs a lookup (measured with timeit), cheaper than a cache in front of it would
-    be worth, so there is none.
+    About 10-20 µs a lookup (measured with timeit); recent addresses are memoised.
     """
 
     def __init__(self, database: str = "ipv6") -> None:
         self._reader = _load(DATA_FILES[database])
+        # Visitors come back, and at thousands of clicks a second ~20 µs a lookup is real CPU;
+        # a bounded memo of recent addresses (per app, in memory only) answers them in ~0.1 µs.
+        self.country = functools.lru_cache(maxsize=8192)(self._country)  # type: ignore[method-assign]
 
     def country(self, ip: str | None) -> str | None:
+        return self._country(ip)
+
+    def _country(self, ip: str | None) -> str | None:
         if ip is None:
             return None
         try:

@@ -36,6 +36,7 @@ class Batch:
 
 class ClickQueue(Protocol):
     async def put(self, click: ClickRecord) -> None: ...
+    async def put_many(self, clicks: list[ClickRecord]) -> None: ...
     async def take(self, limit: int) -> Batch: ...
     async def ack(self, batch: Batch) -> None: ...
     def write_failed(self) -> None: ...
@@ -54,6 +55,9 @@ class LocalQueue:
 
     def put_nowait(self, click: ClickRecord) -> None:
         self._items.append(click)
+
+    async def put_many(self, clicks: list[ClickRecord]) -> None:
+        self._items.extend(clicks)
 
     async def take(self, limit: int) -> Batch:
         n = min(limit, len(self._items))
@@ -109,6 +113,20 @@ class RedisStreamQueue:
         except REDIS_ERRORS as exc:
             log.warning("redis unavailable for the click queue, buffering locally: %s", exc)
             self._fallback.put_nowait(click)
+
+    async def put_many(self, clicks: list[ClickRecord]) -> None:
+        """One round trip for the whole batch; on failure the batch waits in the local buffer."""
+        if not clicks:
+            return
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for click in clicks:
+                    pipe.xadd(self.stream, {"c": click.to_json()})
+                await pipe.execute()
+        except REDIS_ERRORS as exc:
+            # Entries that did land come back from the stream too: the click ids dedupe them.
+            log.warning("redis unavailable for the click queue, buffering locally: %s", exc)
+            await self._fallback.put_many(clicks)
 
     async def take(self, limit: int) -> Batch:
         batch = await self._fallback.take(limit)
