@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from shortener import ops
+from shortener.admin.api import router as admin_router
+from shortener.apikeys.api import router as apikeys_router
 from shortener.auth.api import router as auth_router
 from shortener.cache import LinkCache
 from shortener.clicks.flusher import Flusher
@@ -23,6 +25,9 @@ from shortener.links.api import router as links_router
 from shortener.links.service import LinkContext
 from shortener.redirect import RedirectShortcut
 from shortener.templating import make_templates
+from shortener.transfer.api import router as transfer_router
+from shortener.webhooks.api import router as webhooks_router
+from shortener.webhooks.dispatcher import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -53,18 +58,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         state.click_queue = queue
         state.click_recorder = ClickRecorder(queue)
+        state.webhooks = WebhookDispatcher(
+            state.sessionmaker,
+            base_url=settings.base_url,
+            allow_private=settings.allow_private_webhooks,
+            timeout=settings.webhook_timeout,
+            max_attempts=settings.webhook_max_attempts,
+            retry_base=settings.webhook_retry_base,
+            poll_interval=settings.webhook_poll_interval,
+        )
         state.flusher = Flusher(
             queue,
             state.sessionmaker,
             interval=settings.click_flush_interval,
             batch_size=settings.click_batch_size,
+            on_written=state.webhooks.clicks_written,
         )
         state.link_context = LinkContext(
-            base_url=settings.base_url, own_host=settings.base_host, cache=state.link_cache
+            base_url=settings.base_url,
+            own_host=settings.base_host,
+            cache=state.link_cache,
+            events=state.webhooks,
         )
         tasks = [
             asyncio.create_task(state.flusher.run(), name="click-flusher"),
             asyncio.create_task(state.link_cache.listen(), name="link-invalidation"),
+            asyncio.create_task(state.webhooks.run(), name="webhook-dispatcher"),
         ]
         try:
             yield
@@ -74,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.gather(*tasks, return_exceptions=True)
             # The server has stopped taking requests: write what is still queued.
             await state.flusher.stop()
+            await state.webhooks.aclose()
             if state.redis is not None:
                 await state.redis.aclose()
             await state.engine.dispose()
@@ -89,7 +109,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(ops.router)
     app.include_router(auth_router)
+    app.include_router(apikeys_router)
+    # Before links_router: its /api/links/{key} would otherwise answer /api/links/export.
+    app.include_router(transfer_router)
     app.include_router(links_router)
+    app.include_router(webhooks_router)
+    app.include_router(admin_router)
     app.add_middleware(RedirectShortcut, state=app.state)
     return app
 

@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shortener.clicks.events import ClickRecord
 from shortener.clicks.queue import ClickQueue
 from shortener.clicks.writer import write_clicks
 
@@ -25,8 +27,11 @@ class Flusher:
         *,
         interval: float,
         batch_size: int,
+        on_written: Callable[[Sequence[ClickRecord]], Awaitable[None]] | None = None,
     ) -> None:
         self._queue = queue
+        # Told each batch once it is committed (webhooks' link.clicked); never fails a flush.
+        self._on_written = on_written
         self._sessionmaker = sessionmaker
         self._interval = interval
         self._batch_size = batch_size
@@ -47,6 +52,11 @@ class Flusher:
             self._queue.write_failed()
             raise
         await self._queue.ack(batch)
+        if self._on_written is not None:
+            try:
+                await self._on_written(batch.clicks)
+            except Exception:
+                log.exception("after-flush hook failed")
         self.flushed += written
         self.last_flush_at = time.time()
         return len(batch)
