@@ -15,7 +15,7 @@ class BulkCreate(BaseModel):
     # Items are checked one by one (a bad item is an error in the answer, not a 422 for all);
     # more than MAX_BULK is a 422 for the whole request.
     links: Annotated[
-        list[dict[str, Any]],
+        list[Any],
         Field(max_length=MAX_BULK, description="link creation bodies, as for POST /api/links"),
     ]
 

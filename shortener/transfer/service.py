@@ -60,7 +60,7 @@ async def bulk_create(
     session: AsyncSession,
     *,
     owner: User,
-    items: list[dict[str, Any]],
+    items: list[Any],
     ctx: links_service.LinkContext,
 ) -> list[BulkItem]:
     results: list[BulkItem] = []
@@ -293,13 +293,19 @@ def _cell(value: Any) -> Any:
 
 
 async def export_csv(
-    sessionmaker: async_sessionmaker[AsyncSession], *, owner_id: int, page: int = 1000
+    sessionmaker: async_sessionmaker[AsyncSession], *, owner_id: int
 ) -> AsyncIterator[str]:
-    """The owner's links as CSV text, header first, oldest first, a page of rows at a time.
+    """The owner's links as CSV text, header first (what GET /api/links/export streams)."""
+    async for text, _rows in export_chunks(sessionmaker, owner_id=owner_id):
+        yield text
 
-    It opens its own session: a streamed response outlives the request's session.
-    """
-    yield export_line(EXPORT_COLUMNS)
+
+async def export_chunks(
+    sessionmaker: async_sessionmaker[AsyncSession], *, owner_id: int, page: int = 1000
+) -> AsyncIterator[tuple[str, int]]:
+    """CSV text and how many links it holds: the header, then a page of links at a time,
+    oldest first. It opens its own session: a streamed response outlives the request's."""
+    yield export_line(EXPORT_COLUMNS), 0
     last_id = 0
     async with sessionmaker() as session:
         while True:
@@ -321,7 +327,7 @@ async def export_csv(
                 values = [getattr(link, name, None) for name in EXPORT_COLUMNS]
                 values[EXPORT_COLUMNS.index("tags")] = "|".join(tags.get(link.id or 0, []))
                 lines.append(export_line(_cell(v) for v in values))
-            yield "".join(lines)
+            yield "".join(lines), len(links)
             last_id = links[-1].id or 0
             session.expunge_all()
 
