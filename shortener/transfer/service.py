@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import BindParameter, Table, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
@@ -260,7 +260,7 @@ async def _taken(session: AsyncSession, keys: list[str]) -> dict[str, tuple[int,
     # The keys are inlined (they are all valid keys: [0-9A-Za-z_-] only). As bound parameters
     # PostgreSQL reuses a generic plan made while the table was small, a sequential scan that
     # compares each row with 1000 parameters: 3 s a chunk at 100,000 links instead of 3 ms.
-    inline = bindparam("keys", keys, expanding=True, literal_execute=True)
+    inline: BindParameter[list[str]] = bindparam("keys", keys, expanding=True, literal_execute=True)
     rows = await session.execute(
         select(col(Link.key), col(Link.owner_id), col(Link.url)).where(col(Link.key).in_(inline))
     )
