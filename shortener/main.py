@@ -83,17 +83,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tasks = [
             asyncio.create_task(state.flusher.run(), name="click-flusher"),
             asyncio.create_task(state.link_cache.listen(), name="link-invalidation"),
-            asyncio.create_task(state.webhooks.run(), name="webhook-dispatcher"),
         ]
+        state.webhooks.start()
         try:
             yield
         finally:
+            await state.webhooks.aclose()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             # The server has stopped taking requests: write what is still queued.
             await state.flusher.stop()
-            await state.webhooks.aclose()
             if state.redis is not None:
                 await state.redis.aclose()
             await state.engine.dispose()

@@ -78,8 +78,16 @@ class Flusher:
                 self._failures += 1
                 delay = min(MAX_BACKOFF, self._interval * 2**self._failures)
                 log.error("click flush failed (%s); retrying in %.1fs", exc, delay)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can turn a cancel that lands as
+            # the timeout fires into a TimeoutError, and the cancelled loop would go on forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=delay)
+                async with asyncio.timeout(delay):
+                    await self._stop.wait()
+            # A cancel can be swallowed inside flush_once (seen with the Redis queue: shutdown
+            # then hung for good); the task still counts as cancelling, so end here.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError
 
     async def stop(self, *, drain_timeout: float = 10.0) -> None:
         self._stop.set()

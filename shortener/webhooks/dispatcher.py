@@ -84,6 +84,7 @@ class WebhookDispatcher:
         self._lease = timedelta(seconds=timeout * 2 + 30)
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
         # No proxies from the environment (they would defeat the address pinning), and a
         # redirect is the receiver's answer, not an instruction to send the event elsewhere.
         self._client = httpx.AsyncClient(
@@ -274,6 +275,9 @@ class WebhookDispatcher:
 
     # ---- lifetime -------------------------------------------------------------------
 
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="webhook-dispatcher")
+
     async def run(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
@@ -282,9 +286,23 @@ class WebhookDispatcher:
                     continue
             except Exception as exc:
                 log.error("webhook dispatch failed (%s); retrying", exc)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval)
+                async with asyncio.timeout(self._poll_interval):
+                    await self._wake.wait()
 
     async def aclose(self) -> None:
+        """Let the current round finish rather than cancel it: a task cancelled inside a
+        database call can leave its connection checked out, idle in a transaction."""
         self._stop.set()
+        self._wake.set()
+        if self._task is not None:
+            try:
+                async with asyncio.timeout(self._timeout + 5):
+                    await asyncio.shield(self._task)
+            except TimeoutError:
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
+            except Exception as exc:
+                log.error("webhook dispatcher ended with %r", exc)
         await self._client.aclose()
