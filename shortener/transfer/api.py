@@ -12,7 +12,7 @@ from shortener.auth.deps import LinksReader, LinksWriter
 from shortener.db import SessionDep
 from shortener.errors import Invalid
 from shortener.links.deps import LinkContextDep
-from shortener.transfer import service
+from shortener.transfer import export, service
 from shortener.transfer.formats import UnreadableFile, decode, read_csv
 from shortener.transfer.schemas import (
     BulkCreate,
@@ -74,7 +74,7 @@ async def import_csv(
     responses={200: {"content": {"text/csv": {}}, "description": "one row a link"}},
 )
 async def export_csv(user: LinksReader, request: Request) -> StreamingResponse:
-    rows = service.export_csv(request.app.state.sessionmaker, owner_id=user.id or 0)
+    rows = export.export_csv(request.app.state.sessionmaker, owner_id=user.id or 0)
     return StreamingResponse(
         rows,
         media_type="text/csv; charset=utf-8",

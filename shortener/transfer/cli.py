@@ -17,7 +17,7 @@ from shortener.auth.service import get_by_email
 from shortener.config import Settings
 from shortener.db import make_engine, make_sessionmaker
 from shortener.models import Link, User
-from shortener.transfer import service
+from shortener.transfer import export, service
 from shortener.transfer.formats import UnreadableFile, decode, read_csv
 
 
@@ -112,7 +112,7 @@ async def run_export(settings: Settings, out: TextIO, email: str | None) -> int:
             return 1
         with _progress(err) as progress:
             task = progress.add_task("exporting", total=count)
-            async for text, rows in service.export_chunks(sessionmaker, owner_id=owner.id or 0):
+            async for text, rows in export.export_chunks(sessionmaker, owner_id=owner.id or 0):
                 out.write(text)
                 progress.advance(task, rows)
     out.flush()

@@ -1,4 +1,4 @@
-"""Many links at once: the bulk API (through create_link), CSV import (a bulk path) and export.
+"""Many links at once: the bulk API (through create_link) and CSV import (a bulk path).
 
 The import does not call create_link per row: with 100,000 rows a savepoint and a round trip
 per row take minutes. It validates rows in Python with the same rules (the LinkCreate schema,
@@ -8,14 +8,14 @@ each chunk with one executemany (insertmanyvalues) that skips keys taken meanwhi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import BindParameter, Table, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from shortener.errors import DomainError
@@ -23,7 +23,7 @@ from shortener.keys import RESERVED, alias_problem, looks_like_key, md5_hex, ran
 from shortener.links import service as links_service
 from shortener.links.schemas import LinkCreate, LinkPublic
 from shortener.models import Link, LinkTag, User, utcnow
-from shortener.transfer.formats import EXPORT_COLUMNS, ImportRow, RowError, export_line
+from shortener.transfer.formats import ImportRow, RowError
 from shortener.urls import url_problem
 
 links_table: Table = Link.__table__  # type: ignore[attr-defined]
@@ -290,59 +290,6 @@ async def _insert(session: AsyncSession, chunk: list[dict[str, Any]]) -> set[str
     if tags:
         await session.execute(insert(LinkTag), tags)
     return set(ids)
-
-
-# ---- CSV export --------------------------------------------------------------------------
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
-
-
-async def export_csv(
-    sessionmaker: async_sessionmaker[AsyncSession], *, owner_id: int
-) -> AsyncIterator[str]:
-    """The owner's links as CSV text, header first (what GET /api/links/export streams)."""
-    async for text, _rows in export_chunks(sessionmaker, owner_id=owner_id):
-        yield text
-
-
-async def export_chunks(
-    sessionmaker: async_sessionmaker[AsyncSession], *, owner_id: int, page: int = 1000
-) -> AsyncIterator[tuple[str, int]]:
-    """CSV text and how many links it holds: the header, then a page of links at a time,
-    oldest first. It opens its own session: a streamed response outlives the request's."""
-    yield export_line(EXPORT_COLUMNS), 0
-    last_id = 0
-    async with sessionmaker() as session:
-        while True:
-            links = list(
-                (
-                    await session.execute(
-                        select(Link)
-                        .where(col(Link.owner_id) == owner_id, col(Link.id) > last_id)
-                        .order_by(col(Link.id))
-                        .limit(page)
-                    )
-                ).scalars()
-            )
-            if not links:
-                return
-            tags = await links_service.tags_of(session, [link.id or 0 for link in links])
-            lines = []
-            for link in links:
-                values = [getattr(link, name, None) for name in EXPORT_COLUMNS]
-                values[EXPORT_COLUMNS.index("tags")] = "|".join(tags.get(link.id or 0, []))
-                lines.append(export_line(_cell(v) for v in values))
-            yield "".join(lines), len(links)
-            last_id = links[-1].id or 0
-            session.expunge_all()
 
 
 async def public_links(
