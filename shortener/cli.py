@@ -64,6 +64,20 @@ def _parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     create_user.set_defaults(func=_create_user)
+
+    import_ = commands.add_parser(
+        "import", help="import links from a CSV file (ours, YOURLS, Shlink, Kutt or Bitly)"
+    )
+    import_.add_argument("file", help="the CSV file ('-' for standard input)")
+    import_.add_argument("--user", metavar="EMAIL", help="the owner (needed with several accounts)")
+    import_.set_defaults(func=_import)
+
+    export = commands.add_parser("export", help="write a user's links as CSV")
+    export.add_argument("file", nargs="?", default="-", help="where to (default: standard output)")
+    export.add_argument(
+        "--user", metavar="EMAIL", help="whose links (needed with several accounts)"
+    )
+    export.set_defaults(func=_export)
     return parser
 
 
@@ -71,6 +85,40 @@ def _doctor(_args: argparse.Namespace, settings: Settings) -> int:
     from shortener.doctor import report, run_checks
 
     return report(run_checks(settings))
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    from shortener.migrate import upgrade
+    from shortener.transfer.cli import run_import
+
+    try:
+        if args.file == "-":
+            raw = sys.stdin.buffer.read()
+        else:
+            with open(args.file, "rb") as file:
+                raw = file.read()
+    except OSError as exc:
+        print(f"shortener: {exc}", file=sys.stderr)
+        return 1
+    upgrade(settings.database_url)
+    return asyncio.run(run_import(settings, raw, args.user))
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    from shortener.transfer.cli import run_export
+
+    if args.file == "-":
+        return asyncio.run(run_export(settings, sys.stdout, args.user))
+    try:
+        out = open(args.file, "w", encoding="utf-8", newline="")  # noqa: SIM115
+    except OSError as exc:
+        print(f"shortener: {exc}", file=sys.stderr)
+        return 1
+    with out:
+        code = asyncio.run(run_export(settings, out, args.user))
+    if code == 0:
+        print(f"links written to {args.file}", file=sys.stderr)
+    return code
 
 
 def _migrate(_args: argparse.Namespace, settings: Settings) -> int:

@@ -54,6 +54,16 @@ class Settings(BaseSettings):
     geoip_database: Literal["ipv4", "ipv6"] = "ipv6"
     # Computed statistics answers kept in each worker (an lru_cache of this size).
     stats_cache_size: int = Field(1024, ge=0)
+    # Webhooks. Targets on loopback, private, link-local or reserved addresses are refused
+    # (no SSRF through webhooks) unless this is set, e.g. for a receiver on the same host.
+    allow_private_webhooks: bool = False
+    webhook_timeout: float = Field(5.0, gt=0)
+    # A failed delivery is retried after base, 2*base, 4*base... seconds (at most an hour
+    # apart) until it has been tried max_attempts times.
+    webhook_max_attempts: int = Field(8, ge=1)
+    webhook_retry_base: float = Field(10.0, gt=0)
+    # How often each worker looks for due deliveries; new events wake it at once.
+    webhook_poll_interval: float = Field(2.0, gt=0)
 
     @field_validator("redis_url", mode="before")
     @classmethod

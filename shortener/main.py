@@ -12,7 +12,9 @@ from redis.asyncio import Redis
 from starlette.types import Receive, Scope, Send
 
 from shortener import ops
+from shortener.admin.api import router as admin_router
 from shortener.aio import cancel_and_wait
+from shortener.apikeys.api import router as apikeys_router
 from shortener.auth.api import router as auth_router
 from shortener.cache import LinkCache
 from shortener.clicks.client_ip import TrustedProxies
@@ -31,7 +33,10 @@ from shortener.redirect import Redirector, redirect_key
 from shortener.stats.api import router as stats_router
 from shortener.stats.cache import StatsCache
 from shortener.templating import make_templates
+from shortener.transfer.api import router as transfer_router
 from shortener.web import install_dashboard
+from shortener.webhooks.api import router as webhooks_router
+from shortener.webhooks.dispatcher import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -84,19 +89,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             trusted_proxies=state.trusted_proxies,
         )
         state.stats_cache = StatsCache(settings.stats_cache_size)
+        state.webhooks = WebhookDispatcher(
+            state.sessionmaker,
+            base_url=settings.base_url,
+            allow_private=settings.allow_private_webhooks,
+            timeout=settings.webhook_timeout,
+            max_attempts=settings.webhook_max_attempts,
+            retry_base=settings.webhook_retry_base,
+            poll_interval=settings.webhook_poll_interval,
+        )
         state.flusher = Flusher(
             queue,
             state.sessionmaker,
             interval=settings.click_flush_interval,
             batch_size=settings.click_batch_size,
             retention_days=settings.click_retention_days,
+            on_written=state.webhooks.clicks_written,
         )
         state.link_context = LinkContext(
-            base_url=settings.base_url, own_host=settings.base_host, cache=state.link_cache
+            base_url=settings.base_url,
+            own_host=settings.base_host,
+            cache=state.link_cache,
+            events=state.webhooks,
         )
         flusher = asyncio.create_task(state.flusher.run(), name="click-flusher")
         listener = asyncio.create_task(state.link_cache.listen(), name="link-invalidation")
         pump = asyncio.create_task(state.click_recorder.run(), name="click-pump")
+        state.webhooks.start()
         try:
             yield
         finally:
@@ -106,6 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # The server has stopped taking requests: let the flusher end the batch in flight
             # (cancelling could cut it half-written), then write what is still queued.
             await state.flusher.stop(running=flusher)
+            # After the flusher: its last batches may still announce link.clicked.
+            await state.webhooks.aclose()
             if state.redis is not None:
                 await state.redis.aclose()
             await state.engine.dispose()
@@ -121,11 +142,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(ops.router)
     app.include_router(auth_router)
+    app.include_router(apikeys_router)
+    # Before links_router: its /api/links/{key} would otherwise answer /api/links/export.
+    app.include_router(transfer_router)
     app.include_router(links_router)
     app.redirector = Redirector(app.state)
     app.include_router(stats_router)
     app.include_router(qr_router)
     install_dashboard(app)
+    app.include_router(webhooks_router)
+    app.include_router(admin_router)
     return app
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     TypeDecorator,
     false,
 )
@@ -236,3 +237,70 @@ class VisitorSalt(SQLModel, table=True):
 
     day: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     salt: str = Field(sa_column=Column(String(64), nullable=False))
+
+
+class ApiKey(SQLModel, table=True):
+    """A named key for scripts: only its SHA-256 is kept; the key itself is shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    name: str = Field(sa_column=Column(String(100), nullable=False))
+    # Hex SHA-256 of the whole key: the lookup on every request that sends one.
+    key_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    # The first characters of the key, so a user can tell their keys apart in a list.
+    prefix: str = Field(sa_column=Column(String(16), nullable=False))
+    # Space-separated scopes (links:read links:write stats:read).
+    scopes: str = Field(sa_column=Column(String(200), nullable=False))
+    created_at: datetime = _utc(default=utcnow)
+    last_used_at: datetime | None = _utc(nullable=True)
+    revoked_at: datetime | None = _utc(nullable=True)
+
+
+class Webhook(SQLModel, table=True):
+    __tablename__ = "webhooks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    url: str = Field(sa_column=Column(String(2048), nullable=False))
+    # Comma-separated event names (link.created,link.clicked,...).
+    events: str = Field(sa_column=Column(String(200), nullable=False))
+    # Signs deliveries, so it is kept as is (it is the receiver's to verify, not a password).
+    secret: str = Field(sa_column=Column(String(64), nullable=False))
+    created_at: datetime = _utc(default=utcnow)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one endpoint: the outbox the dispatcher works from, and the log."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    webhook_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    event: str = Field(sa_column=Column(String(32), nullable=False))
+    # The exact JSON body: retries and replays send the same bytes.
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    # pending (due at next_attempt_at, or leased by a dispatcher until then), delivered, failed.
+    status: str = Field(default="pending", sa_column=Column(String(16), nullable=False))
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    status_code: int | None = Field(default=None, sa_column=Column(Integer))
+    last_error: str | None = Field(default=None, sa_column=Column(String(300)))
+    created_at: datetime = _utc(default=utcnow)
+    next_attempt_at: datetime | None = _utc(nullable=True)
+    delivered_at: datetime | None = _utc(nullable=True)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
+from shortener.apikeys import service as apikeys_service
+from shortener.apikeys.schemas import ALL_SCOPES, Scope
 from shortener.auth.tokens import read_token
 from shortener.db import SessionDep
 from shortener.errors import Forbidden, Unauthorized
@@ -39,3 +43,82 @@ async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
 
 CurrentUser = Annotated[User, Depends(current_user)]
 AdminUser = Annotated[User, Depends(admin_user)]
+
+
+# ---- principals: a bearer token or an API key, with scopes ------------------------------
+#
+# Routes that scripts may call declare what they need (`LinksReader`, `LinksWriter`,
+# `StatsReader`, or `require_scope(...)`): a bearer token carries every scope, an API key only
+# those it was created with. `CurrentUser` above stays bearer-only, for what a key may never do.
+
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling and what they may do."""
+
+    user: User
+    scopes: frozenset[str]
+    # Set when the caller authenticated with an API key rather than a bearer token.
+    api_key_id: int | None = None
+
+
+async def current_principal(
+    request: Request,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
+) -> Principal:
+    if api_key:
+        key, user = await apikeys_service.authenticate(session, api_key)
+        return Principal(user, frozenset(apikeys_service.scopes_of(key)), key.id)
+    user = await current_user(request, session, token)
+    return Principal(user, ALL_SCOPES)
+
+
+def require_scope(scope: Scope) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that lets in bearer tokens and API keys holding `scope` (403 otherwise)."""
+
+    async def dependency(
+        principal: Annotated[Principal, Depends(current_principal)],
+    ) -> Principal:
+        if scope not in principal.scopes:
+            raise Forbidden(f"this API key lacks the '{scope}' scope")
+        return principal
+
+    return dependency
+
+
+def _user_with(scope: Scope) -> Callable[[Principal], Awaitable[User]]:
+    scoped = require_scope(scope)
+
+    # A default, not an Annotated hint: postponed annotations cannot see the closure's `scoped`.
+    async def dependency(principal: Principal = Depends(scoped)) -> User:
+        return principal.user
+
+    return dependency
+
+
+async def bearer_principal(
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> Principal:
+    if principal.api_key_id is not None:
+        raise Forbidden("this needs a signed-in user (Authorization: Bearer); API keys cannot")
+    return principal
+
+
+async def bearer_admin(principal: Annotated[Principal, Depends(bearer_principal)]) -> User:
+    if not principal.user.is_admin:
+        raise Forbidden("this needs an administrator")
+    return principal.user
+
+
+AnyPrincipal = Annotated[Principal, Depends(current_principal)]
+# The user behind a bearer token (a request with only an API key gets a clear 403).
+BearerPrincipal = Annotated[Principal, Depends(bearer_principal)]
+BearerAdmin = Annotated[User, Depends(bearer_admin)]
+# The calling user, once the caller is known to hold the scope.
+LinksReader = Annotated[User, Depends(_user_with("links:read"))]
+LinksWriter = Annotated[User, Depends(_user_with("links:write"))]
+StatsReader = Annotated[User, Depends(_user_with("stats:read"))]

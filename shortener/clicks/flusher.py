@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shortener.aio import cancel_and_wait
+from shortener.clicks.events import ClickRecord
 from shortener.clicks.queue import ClickQueue
 from shortener.clicks.retention import cleanup
 from shortener.clicks.writer import write_clicks
@@ -29,8 +31,11 @@ class Flusher:
         interval: float,
         batch_size: int,
         retention_days: int | None = None,
+        on_written: Callable[[Sequence[ClickRecord]], Awaitable[None]] | None = None,
     ) -> None:
         self._queue = queue
+        # Told each batch once it is committed (webhooks' link.clicked); never fails a flush.
+        self._on_written = on_written
         self._sessionmaker = sessionmaker
         self._interval = interval
         self._batch_size = batch_size
@@ -55,6 +60,11 @@ class Flusher:
             self._queue.write_failed()
             raise
         await self._queue.ack(batch)
+        if self._on_written is not None:
+            try:
+                await self._on_written(batch.clicks)
+            except Exception:
+                log.exception("after-flush hook failed")
         self.flushed += written
         self.last_flush_at = time.time()
         return len(batch)
@@ -77,8 +87,16 @@ class Flusher:
                 self._failures += 1
                 delay = min(MAX_BACKOFF, self._interval * 2**self._failures)
                 log.error("click flush failed (%s); retrying in %.1fs", exc, delay)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can turn a cancel that lands as
+            # the timeout fires into a TimeoutError, and the cancelled loop would go on forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=delay)
+                async with asyncio.timeout(delay):
+                    await self._stop.wait()
+            # A cancel can be swallowed inside flush_once (seen with the Redis queue: shutdown
+            # then hung for good); the task still counts as cancelling, so end here.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError
 
     async def _maybe_cleanup(self) -> None:
         if self._retention_days is None or time.monotonic() < self.next_cleanup_at:

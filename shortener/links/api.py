@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from pydantic import AfterValidator
 
-from shortener.auth.deps import CurrentUser
+from shortener.auth.deps import LinksReader, LinksWriter
 from shortener.db import SessionDep
 from shortener.links import service
 from shortener.links.deps import LinkContextDep
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/api/links", tags=["links"])
 )
 async def create_link(
     body: LinkCreate,
-    user: CurrentUser,
+    user: LinksWriter,
     session: SessionDep,
     ctx: LinkContextDep,
     response: Response,
@@ -37,7 +37,7 @@ async def create_link(
 
 @router.get("", response_model=LinkPage)
 async def list_links(
-    user: CurrentUser,
+    user: LinksReader,
     session: SessionDep,
     ctx: LinkContextDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -54,7 +54,7 @@ async def list_links(
 
 @router.get("/{key}", response_model=LinkPublic)
 async def get_link(
-    key: str, user: CurrentUser, session: SessionDep, ctx: LinkContextDep
+    key: str, user: LinksReader, session: SessionDep, ctx: LinkContextDep
 ) -> LinkPublic:
     link = await service.get_link(session, user=user, key=key)
     return (await service.to_public(session, [link], ctx.base_url))[0]
@@ -62,7 +62,7 @@ async def get_link(
 
 @router.patch("/{key}", response_model=LinkPublic)
 async def update_link(
-    key: str, body: LinkUpdate, user: CurrentUser, session: SessionDep, ctx: LinkContextDep
+    key: str, body: LinkUpdate, user: LinksWriter, session: SessionDep, ctx: LinkContextDep
 ) -> LinkPublic:
     link = await service.update_link(session, user=user, key=key, data=body, ctx=ctx)
     return (await service.to_public(session, [link], ctx.base_url))[0]
@@ -70,7 +70,7 @@ async def update_link(
 
 @router.delete("/{key}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_link(
-    key: str, user: CurrentUser, session: SessionDep, ctx: LinkContextDep
+    key: str, user: LinksWriter, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
     await service.delete_link(session, user=user, key=key, ctx=ctx)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, delete, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +27,12 @@ RANDOM_KEY_ATTEMPTS = 8
 MD5_MAX_LENGTH = 22  # a 128-bit digest has at most 22 base62 digits
 
 
+class LinkEvents(Protocol):
+    """Where link.created / link.updated / link.deleted go once committed (the webhooks)."""
+
+    async def emit(self, owner_id: int, event: str, data: dict[str, Any]) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class LinkContext:
     """What the links service needs from the app: where keys point and how to invalidate."""
@@ -34,6 +40,15 @@ class LinkContext:
     base_url: str
     own_host: str
     cache: LinkCache
+    events: LinkEvents | None = None
+
+
+async def _emit(session: AsyncSession, ctx: LinkContext, link: Link, event: str) -> None:
+    """Announce `event` after the commit, with the link as the API shows it now."""
+    if ctx.events is None:
+        return
+    data = (await to_public(session, [link], ctx.base_url))[0].model_dump(mode="json")
+    after_commit(session, partial(ctx.events.emit, link.owner_id, event, data))
 
 
 def check_url(url: str, ctx: LinkContext, *, field: str = "url") -> None:
@@ -118,6 +133,7 @@ async def create_link(
             continue
         await _set_tags(session, link, data.tags)
         after_commit(session, partial(ctx.cache.invalidate, key))
+        await _emit(session, ctx, link, "link.created")
         return link, True
     raise Conflict("could not find a free key; try again or choose an alias")
 
@@ -258,11 +274,13 @@ async def update_link(
     session.add(link)
     await session.flush()
     after_commit(session, lambda: ctx.cache.invalidate(key))
+    await _emit(session, ctx, link, "link.updated")
     return link
 
 
 async def delete_link(session: AsyncSession, *, user: User, key: str, ctx: LinkContext) -> None:
     link = await get_link(session, user=user, key=key)
+    await _emit(session, ctx, link, "link.deleted")
     await session.delete(link)
     await session.flush()
     after_commit(session, lambda: ctx.cache.invalidate(key))

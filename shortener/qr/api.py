@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from shortener.auth.deps import CurrentUser
+from shortener.auth.deps import LinksReader
 from shortener.db import SessionDep
 from shortener.links.deps import LinkContextDep
 from shortener.links.service import get_link
@@ -29,7 +29,7 @@ CACHE_CONTROL = "private, max-age=86400"
 async def link_qr(
     key: str,
     request: Request,
-    user: CurrentUser,
+    user: LinksReader,
     session: SessionDep,
     ctx: LinkContextDep,
     format: Annotated[QRFormat, Query(description="svg (default) or png")] = "svg",

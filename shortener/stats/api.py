@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from shortener.auth.deps import CurrentUser
+from shortener.auth.deps import StatsReader
 from shortener.db import SessionDep
 from shortener.stats import service
 from shortener.stats.cache import StatsCache
@@ -40,7 +40,7 @@ Top = Annotated[int, Query(ge=1, le=1000, description="entries per breakdown / t
 @router.get("/api/links/{key}/stats", response_model=LinkStats)
 async def link_stats(
     key: str,
-    user: CurrentUser,
+    user: StatsReader,
     session: SessionDep,
     cache: StatsCacheDep,
     from_: From = None,
@@ -64,7 +64,7 @@ async def link_stats(
 @router.get("/api/stats", response_model=AccountStats)
 async def account_stats(
     request: Request,
-    user: CurrentUser,
+    user: StatsReader,
     session: SessionDep,
     cache: StatsCacheDep,
     from_: From = None,

@@ -1,0 +1,105 @@
+"""Administration of accounts: list, disable or enable, delete (with every link)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from shortener.cache import LinkCache
+from shortener.db import after_commit
+from shortener.errors import Conflict, NotFound
+from shortener.models import Link, User
+
+# Invalidations in flight at once when a user's links all change together.
+INVALIDATE_CONCURRENCY = 100
+
+
+async def list_users(
+    session: AsyncSession, *, limit: int, offset: int, q: str | None = None
+) -> tuple[list[tuple[User, int]], int]:
+    """Users (oldest first) with how many links each has, and the total."""
+    conditions = []
+    if q:
+        conditions.append(col(User.email).contains(q.strip().lower(), autoescape=True))
+    total = (
+        await session.execute(select(func.count()).select_from(User).where(*conditions))
+    ).scalar_one()
+    link_counts = (
+        select(col(Link.owner_id), func.count().label("n")).group_by(col(Link.owner_id)).subquery()
+    )
+    rows = await session.execute(
+        select(User, func.coalesce(link_counts.c.n, 0))
+        .outerjoin(link_counts, link_counts.c.owner_id == col(User.id))
+        .where(*conditions)
+        .order_by(col(User.id))
+        .limit(limit)
+        .offset(offset)
+    )
+    return [(user, int(n)) for user, n in rows], int(total)
+
+
+async def count_links(session: AsyncSession, user_id: int) -> int:
+    return int(
+        (
+            await session.execute(
+                select(func.count()).select_from(Link).where(col(Link.owner_id) == user_id)
+            )
+        ).scalar_one()
+    )
+
+
+async def _get_other(session: AsyncSession, *, admin: User, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("user not found")
+    if user.id == admin.id:
+        # Locking oneself out leaves no one able to undo it.
+        raise Conflict("administrators cannot disable or delete their own account")
+    return user
+
+
+async def _keys_of(session: AsyncSession, user_id: int) -> list[str]:
+    rows = await session.execute(select(col(Link.key)).where(col(Link.owner_id) == user_id))
+    return list(rows.scalars())
+
+
+def _invalidate_after_commit(session: AsyncSession, cache: LinkCache, keys: Sequence[str]) -> None:
+    async def invalidate() -> None:
+        for start in range(0, len(keys), INVALIDATE_CONCURRENCY):
+            chunk = keys[start : start + INVALIDATE_CONCURRENCY]
+            await asyncio.gather(*(cache.invalidate(key) for key in chunk))
+
+    if keys:
+        after_commit(session, invalidate)
+
+
+async def set_active(
+    session: AsyncSession, *, admin: User, user_id: int, is_active: bool, cache: LinkCache
+) -> User:
+    """Disabling: links answer 410 (the cache folds the owner's state in), bearer tokens die
+    (token_version), API keys stop (they check the owner on every use). Enabling undoes all
+    but the tokens: the user signs in again."""
+    user = await _get_other(session, admin=admin, user_id=user_id)
+    if user.is_active != is_active:
+        user.is_active = is_active
+        if not is_active:
+            user.token_version += 1
+        session.add(user)
+        await session.flush()
+        _invalidate_after_commit(session, cache, await _keys_of(session, user_id))
+    return user
+
+
+async def delete_user(
+    session: AsyncSession, *, admin: User, user_id: int, cache: LinkCache
+) -> None:
+    """The user, their links (with clicks and tags), API keys and webhooks go (FK cascades)."""
+    user = await _get_other(session, admin=admin, user_id=user_id)
+    keys = await _keys_of(session, user_id)
+    await session.delete(user)
+    await session.flush()
+    _invalidate_after_commit(session, cache, keys)

@@ -1,0 +1,49 @@
+"""The API keys API. Managing keys needs a bearer token: a key cannot mint or revoke keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+
+from shortener.apikeys import service
+from shortener.apikeys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
+from shortener.auth.deps import BearerPrincipal
+from shortener.db import SessionDep
+from shortener.models import ApiKey
+
+router = APIRouter(prefix="/api/keys", tags=["api keys"])
+
+KeyId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def _public(key: ApiKey) -> ApiKeyPublic:
+    return ApiKeyPublic(
+        id=key.id or 0,
+        name=key.name,
+        scopes=service.scopes_of(key),
+        prefix=key.prefix,
+        created_at=key.created_at,
+        last_used_at=key.last_used_at,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+async def create_key(
+    body: ApiKeyCreate, principal: BearerPrincipal, session: SessionDep
+) -> ApiKeyCreated:
+    api_key, key = await service.create_key(
+        session, user=principal.user, name=body.name, scopes=list(body.scopes)
+    )
+    return ApiKeyCreated(**_public(api_key).model_dump(), key=key)
+
+
+@router.get("", response_model=list[ApiKeyPublic])
+async def list_keys(principal: BearerPrincipal, session: SessionDep) -> list[ApiKeyPublic]:
+    return [_public(k) for k in await service.list_keys(session, user=principal.user)]
+
+
+@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_key(key_id: KeyId, principal: BearerPrincipal, session: SessionDep) -> Response:
+    await service.revoke_key(session, user=principal.user, key_id=key_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

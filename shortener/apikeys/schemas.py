@@ -1,0 +1,37 @@
+"""Request and response models of the API keys API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal, get_args
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+Scope = Literal["links:read", "links:write", "stats:read"]
+ALL_SCOPES: frozenset[str] = frozenset(get_args(Scope))
+
+
+def _unique(scopes: list[Scope]) -> list[Scope]:
+    return sorted(set(scopes))  # type: ignore[return-value]
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    scopes: Annotated[list[Scope], Field(min_length=1, max_length=3), AfterValidator(_unique)]
+
+
+class ApiKeyPublic(BaseModel):
+    id: int
+    name: str
+    scopes: list[str]
+    # The first characters of the key, to tell keys apart; never enough to use one.
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    # Only in the answer to the creation: the key is not kept anywhere in clear.
+    key: str

@@ -1,0 +1,119 @@
+"""`shortener import` and `shortener export`: the same service as the API, with a progress
+bar (rich, on standard error) when a person is watching."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from shortener.auth.service import get_by_email
+from shortener.config import Settings
+from shortener.db import make_engine, make_sessionmaker
+from shortener.models import Link, User
+from shortener.transfer import export, service
+from shortener.transfer.formats import UnreadableFile, decode, read_csv
+
+
+class CliError(Exception):
+    pass
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    )
+
+
+@asynccontextmanager
+async def _database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = make_engine(settings.database_url)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _owner(session: AsyncSession, email: str | None) -> User:
+    if email is not None:
+        user = await get_by_email(session, email)
+        if user is None:
+            raise CliError(f"no account has the email {email}")
+        return user
+    users = list((await session.execute(select(User).limit(2))).scalars())
+    if len(users) != 1:
+        raise CliError(
+            "there are several accounts: say whose links with --user EMAIL"
+            if users
+            else "there is no account yet: create one with `shortener create-user EMAIL`"
+        )
+    return users[0]
+
+
+async def run_import(settings: Settings, raw: bytes, email: str | None) -> int:
+    err = Console(stderr=True)
+    try:
+        text = decode(raw)
+        parsed = read_csv(text)
+    except UnreadableFile as exc:
+        err.print(f"shortener: {exc}", markup=False)
+        return 1
+    total = max(0, text.count("\n") - 1)  # an estimate: quoted cells may hold newlines
+    async with _database(settings) as sessionmaker:
+        try:
+            async with sessionmaker() as session, session.begin():
+                owner = await _owner(session, email)
+                with _progress(err) as progress:
+                    task = progress.add_task(f"importing ({parsed.format})", total=total)
+                    result = await service.import_links(
+                        session,
+                        owner=owner,
+                        rows=parsed.rows,
+                        own_host=settings.base_host,
+                        format_name=parsed.format,
+                        progress=lambda n: progress.advance(task, n),
+                    )
+        except CliError as exc:
+            err.print(f"shortener: {exc}", markup=False)
+            return 1
+    for error in result.errors:
+        err.print(f"line {error.line}: {error.detail}", markup=False)
+    print(
+        f"{result.created} created, {result.skipped} skipped, {len(result.errors)} errors "
+        f"({parsed.format} format)"
+    )
+    return 1 if result.errors else 0
+
+
+async def run_export(settings: Settings, out: TextIO, email: str | None) -> int:
+    err = Console(stderr=True)
+    async with _database(settings) as sessionmaker:
+        try:
+            async with sessionmaker() as session:
+                owner = await _owner(session, email)
+                count = (
+                    await session.execute(
+                        select(func.count()).select_from(Link).where(col(Link.owner_id) == owner.id)
+                    )
+                ).scalar_one()
+        except CliError as exc:
+            err.print(f"shortener: {exc}", markup=False)
+            return 1
+        with _progress(err) as progress:
+            task = progress.add_task("exporting", total=count)
+            async for text, rows in export.export_chunks(sessionmaker, owner_id=owner.id or 0):
+                out.write(text)
+                progress.advance(task, rows)
+    out.flush()
+    return 0

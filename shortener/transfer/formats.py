@@ -1,0 +1,304 @@
+"""CSV formats: ours (written by export, read by import) and other shorteners' exports.
+
+Reading turns each data row into an ImportRow or a RowError with its line number (the header is
+line 1). Nothing here touches the database; the rules a link must follow are checked by the
+import service with the same functions link creation uses.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+# Our own format, in this order. tags are separated by "|"; datetimes are ISO 8601 in UTC;
+# clicks is written for information and ignored on import (statistics start afresh).
+EXPORT_COLUMNS = (
+    "key",
+    "url",
+    "title",
+    "tags",
+    "created_at",
+    "expires_at",
+    "max_clicks",
+    "redirect_type",
+    "is_active",
+    "clicks",
+)
+MAX_CELL = 10_000
+
+
+class UnreadableFile(ValueError):
+    """Not a CSV file any importer recognises; the message says why."""
+
+
+@dataclass(slots=True)
+class ImportRow:
+    line: int
+    url: str
+    key: str | None = None
+    title: str | None = None
+    tags: list[str] = field(default_factory=list)
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    max_clicks: int | None = None
+    redirect_type: int = 302
+    is_active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class CsvFormat:
+    name: str
+    # Every group must have one of its (normalised) headers present to recognise the format.
+    identify: tuple[tuple[str, ...], ...]
+    # Our field -> the headers it may come from, first present wins.
+    columns: Mapping[str, tuple[str, ...]]
+    # Headers holding a whole short URL whose last path segment is the key.
+    short_url: tuple[str, ...] = ()
+    tag_separator: str = "|"
+
+
+_SHLINK_SHORT = ("shortcode", "short_code")
+_SHLINK_URL = ("longurl", "long_url")
+FORMATS: tuple[CsvFormat, ...] = (
+    CsvFormat(
+        "shortener",
+        identify=(("key",), ("url",)),
+        columns={name: (name,) for name in EXPORT_COLUMNS if name != "clicks"},
+    ),
+    # YOURLS: keyword,url,title,timestamp,ip,clicks (its yourls_url table).
+    CsvFormat(
+        "yourls",
+        identify=(("keyword",), ("url",)),
+        columns={"key": ("keyword",), "url": ("url",), "title": ("title",)}
+        | {"created_at": ("timestamp",)},
+    ),
+    # Shlink: the web client's export (createdAt,shortUrl,longUrl,title,tags,visits; tags
+    # joined by ",") and the CSV Shlink's importer reads (Long URL, Short code, Title, Tags
+    # joined by "|").
+    CsvFormat(
+        "shlink",
+        identify=(_SHLINK_URL, (*_SHLINK_SHORT, "shorturl")),
+        columns={
+            "key": _SHLINK_SHORT,
+            "url": _SHLINK_URL,
+            "title": ("title",),
+            "tags": ("tags",),
+            "created_at": ("createdat", "datecreated", "date_created", "created_at"),
+            "expires_at": ("validuntil", "valid_until"),
+            "max_clicks": ("maxvisits", "max_visits"),
+        },
+        short_url=("shorturl",),
+        tag_separator="auto",
+    ),
+    # Kutt: its link objects (address, target, description, created_at, expire_in, ...).
+    CsvFormat(
+        "kutt",
+        identify=(("address",), ("target",)),
+        columns={
+            "key": ("address",),
+            "url": ("target",),
+            "title": ("description", "title"),
+            "created_at": ("created_at",),
+            "expires_at": ("expire_in", "expires_at"),
+        },
+    ),
+    # Bitly's CSV export (Bitlink / link, Long URL, Title, Tags, Created / created_at, custom
+    # back-halves); a custom back-half is preferred to the generated one.
+    CsvFormat(
+        "bitly",
+        identify=(("long_url",), ("bitlink", "link", "custom_bitlinks", "short_link")),
+        columns={
+            "url": ("long_url",),
+            "title": ("title",),
+            "tags": ("tags",),
+            "created_at": ("created_at", "created", "date_created", "created_date"),
+        },
+        short_url=("custom_bitlinks", "bitlink", "link", "short_link"),
+        tag_separator=",",
+    ),
+)
+
+
+def normalise_header(name: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
+
+
+def detect(headers: Iterable[str]) -> CsvFormat | None:
+    present = {normalise_header(h) for h in headers}
+    for fmt in FORMATS:
+        if all(any(h in present for h in group) for group in fmt.identify):
+            return fmt
+    return None
+
+
+def decode(raw: bytes) -> str:
+    """The file's text: UTF-8 (with or without a BOM), else Windows-1252 (Excel's CSVs)."""
+    if b"\x00" in raw[:4096]:
+        raise UnreadableFile("this is not a CSV file (it contains NUL bytes)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            return raw.decode("cp1252")
+        except UnicodeDecodeError:
+            raise UnreadableFile("the file is neither UTF-8 nor Windows-1252 text") from None
+
+
+@dataclass
+class ParsedFile:
+    format: str
+    rows: Iterator[ImportRow | RowError]
+
+
+def read_csv(text: str) -> ParsedFile:
+    """Detect the format from the header row; rows are parsed lazily, one at a time."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise UnreadableFile("the file is empty") from None
+    except csv.Error as exc:
+        raise UnreadableFile(f"the file is not valid CSV: {exc}") from None
+    fmt = detect(header)
+    if fmt is None:
+        raise UnreadableFile(
+            "unrecognised columns: expected ours (" + ",".join(EXPORT_COLUMNS) + ") or an "
+            "export of YOURLS (keyword,url,...), Shlink (shortCode or shortUrl, longUrl,...), "
+            "Kutt (address,target,...) or Bitly (bitlink or link, long_url,...)"
+        )
+    index = {normalise_header(h): i for i, h in reversed(list(enumerate(header)))}
+    return ParsedFile(fmt.name, _rows(reader, fmt, index))
+
+
+def _rows(reader: Any, fmt: CsvFormat, index: dict[str, int]) -> Iterator[ImportRow | RowError]:
+    sources = {
+        name: next((index[h] for h in headers if h in index), None)
+        for name, headers in fmt.columns.items()
+    }
+    short_url = next((index[h] for h in fmt.short_url if h in index), None)
+    while True:
+        # The line a record starts on (a quoted cell may span lines); the header is line 1.
+        line = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            # The csv module cannot resynchronise after this (e.g. a NUL byte, a huge cell).
+            yield RowError(line, f"not valid CSV, the rest of the file was not read: {exc}")
+            return
+        if not any(c.strip() for c in cells):
+            continue  # blank lines are not rows
+        try:
+            yield _row(line, cells, fmt, sources, short_url)
+        except ValueError as exc:
+            yield RowError(line, str(exc))
+
+
+def _cell(cells: list[str], i: int | None) -> str:
+    if i is None or i >= len(cells):
+        return ""
+    value = cells[i].strip()
+    if len(value) > MAX_CELL:
+        raise ValueError(f"a cell is longer than {MAX_CELL} characters")
+    return value
+
+
+def _row(
+    line: int,
+    cells: list[str],
+    fmt: CsvFormat,
+    sources: dict[str, int | None],
+    short_url: int | None,
+) -> ImportRow:
+    def get(name: str) -> str:
+        return _cell(cells, sources.get(name))
+
+    key = get("key") or key_of_short_url(_cell(cells, short_url)) or None
+    url = get("url")
+    if not url:
+        raise ValueError("url: the row has no URL")
+    return ImportRow(
+        line=line,
+        url=url,
+        key=key,
+        title=get("title") or None,
+        tags=split_tags(get("tags"), fmt.tag_separator),
+        created_at=parse_datetime(get("created_at"), "created_at"),
+        expires_at=parse_datetime(get("expires_at"), "expires_at"),
+        max_clicks=_int(get("max_clicks"), "max_clicks"),
+        redirect_type=_int(get("redirect_type"), "redirect_type") or 302,
+        is_active=_bool(get("is_active"), "is_active"),
+    )
+
+
+def key_of_short_url(value: str) -> str:
+    """'https://bit.ly/abc' or 'bit.ly/abc' -> 'abc'; the first of several (Bitly lists)."""
+    value = value.split(",")[0].split()[0] if value.strip() else ""
+    if not value:
+        return ""
+    if "://" not in value:
+        value = "//" + value
+    path = urlsplit(value).path
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def split_tags(value: str, separator: str) -> list[str]:
+    if not value:
+        return []
+    if separator == "auto":
+        separator = "|" if "|" in value else ","
+    return [t.strip() for t in value.split(separator) if t.strip()]
+
+
+def parse_datetime(value: str, name: str) -> datetime | None:
+    """ISO 8601 (naive means UTC), or Unix seconds / milliseconds."""
+    if not value:
+        return None
+    try:
+        if value.isdigit():
+            number = int(value)
+            return datetime.fromtimestamp(number / 1000 if number > 10**11 else number, UTC)
+        parsed = datetime.fromisoformat(value)
+    except (ValueError, OverflowError, OSError):
+        raise ValueError(f"{name}: not a date and time: {value[:40]!r}") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _int(value: str, name: str) -> int | None:
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name}: not a whole number: {value[:40]!r}") from None
+
+
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f"}
+
+
+def _bool(value: str, name: str) -> bool:
+    if not value or value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise ValueError(f"{name}: not true or false: {value[:40]!r}")
+
+
+def export_line(values: Iterable[object]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(values)
+    return buffer.getvalue()

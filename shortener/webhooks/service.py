@@ -1,0 +1,111 @@
+"""Webhook endpoints and their delivery log: register, list, delete, read, replay."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from shortener.errors import Invalid, NotFound
+from shortener.models import User, Webhook, WebhookDelivery, utcnow
+from shortener.urls import url_problem
+from shortener.webhooks.targets import TargetRefused, check_target
+
+MAX_WEBHOOKS_PER_USER = 20
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a label on generated secrets, not one itself
+
+
+def events_of(webhook: Webhook) -> list[str]:
+    return webhook.events.split(",")
+
+
+async def create_webhook(
+    session: AsyncSession,
+    *,
+    user: User,
+    url: str,
+    events: list[str],
+    own_host: str,
+    allow_private: bool,
+) -> Webhook:
+    url = url.strip()
+    problem = url_problem(url, own_host=own_host)
+    if problem:
+        raise Invalid(problem, field="url")
+    if "@" in url.split("/", 3)[2]:
+        raise Invalid("credentials in a webhook URL are not supported", field="url")
+    try:
+        await check_target(url, allow_private=allow_private)
+    except TargetRefused as exc:
+        raise Invalid(str(exc), field="url") from None
+    count = (
+        await session.execute(
+            select(func.count()).select_from(Webhook).where(col(Webhook.user_id) == user.id)
+        )
+    ).scalar_one()
+    if count >= MAX_WEBHOOKS_PER_USER:
+        raise Invalid(f"at most {MAX_WEBHOOKS_PER_USER} webhooks per account")
+    webhook = Webhook(
+        user_id=user.id or 0,
+        url=url,
+        events=",".join(events),
+        secret=SECRET_PREFIX + secrets.token_hex(24),
+    )
+    session.add(webhook)
+    await session.flush()
+    return webhook
+
+
+async def list_webhooks(session: AsyncSession, *, user: User) -> list[Webhook]:
+    rows = await session.execute(
+        select(Webhook).where(col(Webhook.user_id) == user.id).order_by(col(Webhook.id))
+    )
+    return list(rows.scalars())
+
+
+async def get_webhook(session: AsyncSession, *, user: User, webhook_id: int) -> Webhook:
+    webhook = await session.get(Webhook, webhook_id)
+    if webhook is None or webhook.user_id != user.id:
+        raise NotFound("webhook not found")
+    return webhook
+
+
+async def delete_webhook(session: AsyncSession, *, user: User, webhook_id: int) -> None:
+    webhook = await get_webhook(session, user=user, webhook_id=webhook_id)
+    await session.delete(webhook)
+    await session.flush()
+
+
+async def list_deliveries(
+    session: AsyncSession, *, user: User, webhook_id: int, limit: int, offset: int
+) -> list[WebhookDelivery]:
+    await get_webhook(session, user=user, webhook_id=webhook_id)
+    rows = await session.execute(
+        select(WebhookDelivery)
+        .where(col(WebhookDelivery.webhook_id) == webhook_id)
+        .order_by(col(WebhookDelivery.id).desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows.scalars())
+
+
+async def replay_delivery(
+    session: AsyncSession, *, user: User, webhook_id: int, delivery_id: int
+) -> WebhookDelivery:
+    """A new delivery of the same body, due now; the original stays in the log as it was."""
+    await get_webhook(session, user=user, webhook_id=webhook_id)
+    original = await session.get(WebhookDelivery, delivery_id)
+    if original is None or original.webhook_id != webhook_id:
+        raise NotFound("delivery not found")
+    replay = WebhookDelivery(
+        webhook_id=webhook_id,
+        event=original.event,
+        payload=original.payload,
+        next_attempt_at=utcnow(),
+    )
+    session.add(replay)
+    await session.flush()
+    return replay

@@ -1,0 +1,65 @@
+"""`shortener import` and `shortener export` against the test's database."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+
+import pytest
+
+from shortener.cli import main
+
+
+@pytest.fixture
+def cli_env(settings, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("REDIS_URL", "")
+    monkeypatch.setenv("BASE_URL", settings.base_url)
+    monkeypatch.setenv("SECRET_KEY", settings.signing_key)
+    monkeypatch.setenv("ENVIRONMENT", "test")
+
+    def create_user(email: str) -> None:
+        monkeypatch.setattr(sys, "stdin", io.StringIO("correct horse battery\n"))
+        assert main(["create-user", email, "--password-stdin"]) == 0
+
+    return create_user
+
+
+def test_import_then_export(cli_env, tmp_path, capsys) -> None:
+    source = tmp_path / "yourls.csv"
+    source.write_text(
+        "keyword,url,title,timestamp,ip,clicks\n"
+        "c1,https://cli.example/1,One,2020-01-01 00:00:00,127.0.0.1,3\n"
+        "c2,not a url,Two,2020-01-01 00:00:00,127.0.0.1,3\n"
+        "c3,https://cli.example/3,,2020-01-01 00:00:00,127.0.0.1,3\n"
+    )
+    assert main(["import", str(source)]) == 1  # no account yet
+    assert "no account" in capsys.readouterr().err
+    cli_env("cli-one@example.com")
+    assert main(["import", str(source)]) == 1  # a row had an error
+    out = capsys.readouterr()
+    assert "2 created, 0 skipped, 1 errors (yourls format)" in out.out
+    assert "line 3: url:" in out.err
+
+    target = tmp_path / "out.csv"
+    assert main(["export", str(target)]) == 0
+    rows = list(csv.DictReader(target.open(newline="")))
+    assert [(r["key"], r["url"], r["title"]) for r in rows] == [
+        ("c1", "https://cli.example/1", "One"),
+        ("c3", "https://cli.example/3", ""),
+    ]
+    capsys.readouterr()
+    assert main(["export"]) == 0
+    assert capsys.readouterr().out.replace("\r\n", "\n") == target.read_text().replace("\r\n", "\n")
+
+    # With two accounts, say whose.
+    cli_env("cli-two@example.com")
+    assert main(["export"]) == 1
+    assert "--user" in capsys.readouterr().err
+    assert main(["import", str(target), "--user", "cli-two@example.com"]) == 1
+    assert "already taken" in capsys.readouterr().err
+    assert main(["import", str(target), "--user", "CLI-one@example.com"]) == 0
+    assert "0 created, 2 skipped, 0 errors" in capsys.readouterr().out
+    assert main(["import", str(tmp_path / "missing.csv")]) == 1
+    assert main(["export", "--user", "nobody@example.com"]) == 1
