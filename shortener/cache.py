@@ -9,7 +9,6 @@ and the other workers' LRUs through a pub/sub message.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -24,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from shortener.models import Link, User
+from shortener.redisconn import CircuitBreaker
 from shortener.urls import to_ascii
 
 log = logging.getLogger(__name__)
@@ -77,9 +77,12 @@ class LinkCache:
         ttl: float,
         negative_ttl: float,
         redis_ttl: int,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._redis = redis
+        # While open, look-ups skip Redis instead of waiting on it for every request.
+        self._breaker = breaker or CircuitBreaker(cooldown=0)
         self._prefix = prefix
         self._channel = f"{prefix}link-invalidate"
         self._size = size
@@ -123,13 +126,15 @@ class LinkCache:
             self._lru.popitem(last=False)
 
     async def _from_redis(self, key: str) -> tuple[CachedLink | None, bool]:
-        if self._redis is None:
+        if self._redis is None or not self._breaker.allow():
             return None, False
         try:
             raw = await self._redis.get(self._redis_key(key))
         except REDIS_ERRORS as exc:
             log.warning("redis unavailable for link look-up, using the database: %s", exc)
+            self._breaker.failure()
             return None, False
+        self._breaker.success()
         if raw is None:
             return None, False
         if raw == _MISSING:
@@ -137,15 +142,17 @@ class LinkCache:
         return CachedLink.from_json(raw), True
 
     async def _to_redis(self, key: str, link: CachedLink | None) -> None:
-        if self._redis is None:
+        if self._redis is None or not self._breaker.allow():
             return
         value, ttl = (
             (link.to_json(), self._redis_ttl)
             if link
             else (_MISSING, max(1, int(self._negative_ttl)))
         )
-        with contextlib.suppress(*REDIS_ERRORS):
+        try:
             await self._redis.set(self._redis_key(key), value, ex=ttl)
+        except REDIS_ERRORS:
+            self._breaker.failure()
 
     async def _from_database(self, key: str) -> CachedLink | None:
         async with self._sessionmaker() as session:
@@ -174,7 +181,9 @@ class LinkCache:
             await self._redis.delete(self._redis_key(key))
             await self._redis.publish(self._channel, key)
         except REDIS_ERRORS as exc:
-            # The other workers' entries expire within link_cache_ttl; say so loudly.
+            # Tried even while the breaker is open: a missed invalidation means stale
+            # redirects. The other workers' entries expire within link_cache_ttl; say so loudly.
+            self._breaker.failure()
             log.error("could not invalidate %r in redis (%s); stale for up to the TTL", key, exc)
 
     async def listen(self) -> None:
@@ -185,6 +194,7 @@ class LinkCache:
             try:
                 pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
                 await pubsub.subscribe(self._channel)
+                self._breaker.success()
                 # Whatever changed while we were not listening is unknown: start clean.
                 self._lru.clear()
                 self._epoch += 1
@@ -196,5 +206,6 @@ class LinkCache:
                 raise
             except REDIS_ERRORS as exc:
                 log.warning("link invalidation channel lost (%s); retrying", exc)
+                self._breaker.failure()
                 self._lru.clear()
                 await asyncio.sleep(1.0)

@@ -8,10 +8,11 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from redis.asyncio import Redis
+from starlette.middleware.cors import CORSMiddleware
 
 from shortener import ops
 from shortener.auth.api import router as auth_router
+from shortener.blocklist.api import router as blocklist_router
 from shortener.cache import LinkCache
 from shortener.clicks.flusher import Flusher
 from shortener.clicks.queue import ClickQueue, LocalQueue, RedisStreamQueue
@@ -21,7 +22,10 @@ from shortener.db import make_engine, make_sessionmaker
 from shortener.errors import install_error_handlers
 from shortener.links.api import router as links_router
 from shortener.links.service import LinkContext
+from shortener.middleware import BodySizeLimit, InternalErrors, SecurityHeaders
+from shortener.ratelimit import RateLimiter, rules_from
 from shortener.redirect import RedirectShortcut
+from shortener.redisconn import CircuitBreaker, make_redis
 from shortener.templating import make_templates
 
 log = logging.getLogger(__name__)
@@ -36,7 +40,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _ = settings.signing_key  # fail (or warn about the dev key) at start, not on first login
         state.engine = make_engine(settings.database_url)
         state.sessionmaker = make_sessionmaker(state.engine)
-        state.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        state.redis = make_redis(settings)
+        # One breaker for every Redis user in this worker: one failure, and all skip Redis.
+        state.redis_breaker = CircuitBreaker(settings.redis_breaker_seconds)
         state.link_cache = LinkCache(
             state.sessionmaker,
             state.redis,
@@ -45,9 +51,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ttl=settings.link_cache_ttl,
             negative_ttl=settings.negative_cache_ttl,
             redis_ttl=settings.redis_link_ttl,
+            breaker=state.redis_breaker,
         )
         queue: ClickQueue = (
-            RedisStreamQueue(state.redis, prefix=settings.redis_prefix)
+            RedisStreamQueue(
+                state.redis,
+                prefix=settings.redis_prefix,
+                claim_idle_ms=settings.click_claim_idle_ms,
+                breaker=state.redis_breaker,
+            )
             if state.redis is not None
             else LocalQueue()
         )
@@ -58,21 +70,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             state.sessionmaker,
             interval=settings.click_flush_interval,
             batch_size=settings.click_batch_size,
+            max_failures=settings.click_batch_max_failures,
+        )
+        state.rate_limiter = RateLimiter(
+            state.redis,
+            state.redis_breaker,
+            prefix=settings.redis_prefix,
+            enabled=settings.rate_limits_enabled,
+            rules=rules_from(settings),
         )
         state.link_context = LinkContext(
-            base_url=settings.base_url, own_host=settings.base_host, cache=state.link_cache
+            base_url=settings.base_url,
+            own_host=settings.base_host,
+            cache=state.link_cache,
+            blocked_domains=frozenset(settings.blocked_domains),
         )
-        tasks = [
-            asyncio.create_task(state.flusher.run(), name="click-flusher"),
-            asyncio.create_task(state.link_cache.listen(), name="link-invalidation"),
-        ]
+        state.flusher.start()
+        tasks = [asyncio.create_task(state.link_cache.listen(), name="link-invalidation")]
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            # The server has stopped taking requests: write what is still queued.
+            # The server has stopped taking requests: let the flusher finish the batch in
+            # hand (cancelling it could cut a write short), then write what is still queued.
             await state.flusher.stop()
             if state.redis is not None:
                 await state.redis.aclose()
@@ -90,7 +112,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(auth_router)
     app.include_router(links_router)
+    app.include_router(blocklist_router)
+    # add_middleware puts each in front of the previous one: the last added runs first.
     app.add_middleware(RedirectShortcut, state=app.state)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+            max_age=600,
+        )
+    app.add_middleware(InternalErrors)
+    app.add_middleware(SecurityHeaders)
     return app
 
 

@@ -135,3 +135,14 @@ class Click(SQLModel, table=True):
     device: str | None = Field(default=None, sa_column=Column(String(16)))
     is_bot: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
     visitor_hash: str | None = Field(default=None, sa_column=Column(String(64)))
+
+
+class BlockedDomain(SQLModel, table=True):
+    """A target domain added to the blocklist by an admin (BLOCKED_DOMAINS adds more)."""
+
+    __tablename__ = "blocked_domains"
+
+    # Normalised: lower-case ASCII (punycode), no trailing dot. Subdomains are blocked too.
+    domain: str = Field(sa_column=Column(String(253), primary_key=True))
+    reason: str | None = Field(default=None, sa_column=Column(String(300)))
+    created_at: datetime = _utc(default=utcnow)

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shortener.auth.passwords import verify_password
 from shortener.cache import CachedLink
+from shortener.errors import TooManyRequests
 from shortener.keys import RESERVED, looks_like_key
 from shortener.models import Link
 
@@ -61,10 +62,18 @@ class RedirectShortcut:
             if scope["method"] != "POST":
                 await self._password_form(send, scope, key, error=None, status=200)
                 return
+            # Guesses are counted per IP and link; a right password gives its attempt back.
+            guesser = f"{_client_ip(scope)}|{key}"
+            try:
+                await state.rate_limiter.hit("link_password", guesser)
+            except TooManyRequests as exc:
+                await self._too_many(send, scope, exc)
+                return
             password = await _read_password(receive)
             if not await self._password_ok(link, password):
                 await self._password_form(send, scope, key, error="Wrong password.", status=403)
                 return
+            await state.rate_limiter.refund("link_password", guesser)
         elif scope["method"] == "POST":
             await self._send(send, 405, b'{"detail":"method not allowed"}', b"application/json")
             return
@@ -118,6 +127,15 @@ class RedirectShortcut:
                 send, status, orjson.dumps({"detail": detail}), b"application/json", scope
             )
 
+    async def _too_many(self, send: Send, scope: Scope, exc: TooManyRequests) -> None:
+        retry = [(b"retry-after", (exc.headers or {})["Retry-After"].encode())]
+        if _wants_html(scope):
+            body = self._render("error.html", status=429, title="Slow down", message=exc.detail)
+            await self._send(send, 429, body, b"text/html; charset=utf-8", scope, retry)
+        else:
+            body = orjson.dumps({"detail": exc.detail})
+            await self._send(send, 429, body, b"application/json", scope, retry)
+
     async def _password_form(
         self, send: Send, scope: Scope, key: str, *, error: str | None, status: int
     ) -> None:
@@ -130,12 +148,19 @@ class RedirectShortcut:
         return html.encode()
 
     async def _send(
-        self, send: Send, status: int, body: bytes, content_type: bytes, scope: Scope | None = None
+        self,
+        send: Send,
+        status: int,
+        body: bytes,
+        content_type: bytes,
+        scope: Scope | None = None,
+        extra: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
         headers = [
             (b"content-type", content_type),
             (b"content-length", str(len(body)).encode()),
             _NO_STORE,
+            *(extra or ()),
         ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         head = scope is not None and scope["method"] == "HEAD"
@@ -143,6 +168,11 @@ class RedirectShortcut:
 
 
 _CONTENT_LENGTH_0 = (b"content-length", b"0")
+
+
+def _client_ip(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 def _wants_html(scope: Scope) -> bool:

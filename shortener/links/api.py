@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from shortener.auth.deps import CurrentUser
 from shortener.db import SessionDep
 from shortener.links import service
 from shortener.links.deps import LinkContextDep
 from shortener.links.schemas import LinkCreate, LinkPage, LinkPublic, LinkUpdate
+from shortener.ratelimit import limit_link_creation
 
 router = APIRouter(prefix="/api/links", tags=["links"])
 
@@ -20,6 +21,7 @@ router = APIRouter(prefix="/api/links", tags=["links"])
     status_code=status.HTTP_201_CREATED,
     response_model=LinkPublic,
     responses={200: {"description": "md5 strategy: this user's existing link for the URL"}},
+    dependencies=[Depends(limit_link_creation)],
 )
 async def create_link(
     body: LinkCreate,
