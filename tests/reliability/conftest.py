@@ -39,10 +39,10 @@ def durable_redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 def serve(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
     started: list[ServeProcess] = []
 
-    def start(env: dict[str, str], *, workers: int = 1, name: str = "serve") -> ServeProcess:
+    async def start(env: dict[str, str], *, workers: int = 1, name: str = "serve") -> ServeProcess:
         process = ServeProcess(env, tmp_path / f"{name}-{len(started)}.log", workers=workers)
         started.append(process)
-        process.start()
+        await process.start()
         return process
 
     try:
