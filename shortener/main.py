@@ -90,9 +90,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            for task in tasks:
+            state.link_cache.close()
+            _, stuck = await asyncio.wait(tasks, timeout=5)
+            for task in stuck:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
             # The server has stopped taking requests: let the flusher finish the batch in
             # hand (cancelling it could cut a write short), then write what is still queued.
             await state.flusher.stop()

@@ -3,7 +3,8 @@
 - SecurityHeaders: a fixed header list appended to every response start (no per-request work
   beyond one pass over the response's own headers, so a route can still set its own);
 - InternalErrors: an unexpected exception becomes `{"detail": "internal error"}` (500), logged
-  with its traceback here and never shown to the client;
+  with its traceback here and never shown to the client; the database being unreachable is
+  a 503 with Retry-After instead (nothing is wrong with the request; it can be retried);
 - BodySizeLimit: a request body over the limit answers 413, judged by Content-Length up front
   or by counting the bytes as they stream in, never by reading it whole first.
 """
@@ -15,6 +16,8 @@ import logging
 import orjson
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shortener.db import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -70,21 +73,18 @@ class InternalErrors:
 
         try:
             await self.app(scope, receive, track)
-        except Exception:
+        except Exception as exc:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 return  # too late to answer; the server closes the connection
-            body = b'{"detail":"internal error"}'
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
+            headers = [(b"content-type", b"application/json")]
+            if is_transient(exc):
+                status, body = 503, b'{"detail":"service unavailable; try again shortly"}'
+                headers.append((b"retry-after", b"5"))
+            else:
+                status, body = 500, b'{"detail":"internal error"}'
+            headers.append((b"content-length", str(len(body)).encode()))
+            await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
 
 

@@ -13,32 +13,17 @@ import contextlib
 import logging
 import time
 
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shortener.clicks.events import ClickRecord
 from shortener.clicks.queue import Batch, ClickQueue
 from shortener.clicks.writer import write_clicks
+from shortener.db import is_transient
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 30.0
 SET_ASIDE_KEPT = 1000
-
-
-def is_transient(exc: BaseException) -> bool:
-    """A failure that retrying later can cure: the database is unreachable, locked or busy."""
-    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(
-        exc,
-        sa_exc.OperationalError
-        | sa_exc.InterfaceError
-        | sa_exc.TimeoutError
-        | OSError
-        | TimeoutError
-        | ConnectionError,
-    )
 
 
 class Flusher:
