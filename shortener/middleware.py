@@ -4,7 +4,9 @@
   beyond one pass over the response's own headers, so a route can still set its own);
 - InternalErrors: an unexpected exception becomes `{"detail": "internal error"}` (500), logged
   with its traceback here and never shown to the client; the database being unreachable is
-  a 503 with Retry-After instead (nothing is wrong with the request; it can be retried);
+  a 503 with Retry-After instead (nothing is wrong with the request; it can be retried), and a
+  value the database cannot store (PostgreSQL's data exceptions, SQLSTATE class 22: a NUL
+  character, an out-of-range number) a 422, since it came from the request;
 - BodySizeLimit: a request body over the limit answers 413, judged by Content-Length up front
   or by counting the bytes as they stream in, never by reading it whole first.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import logging
 
 import orjson
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -74,18 +77,38 @@ class InternalErrors:
         try:
             await self.app(scope, receive, track)
         except Exception as exc:
-            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if started:
+                log.exception("error after the response started on %s", scope.get("path"))
                 return  # too late to answer; the server closes the connection
             headers = [(b"content-type", b"application/json")]
-            if is_transient(exc):
+            if _is_data_error(exc):
+                log.warning("refused a value the database cannot store: %s", exc)
+                status, body = 422, _DATA_ERROR
+            elif is_transient(exc):
+                log.exception("database unavailable on %s", scope.get("path"))
                 status, body = 503, b'{"detail":"service unavailable; try again shortly"}'
                 headers.append((b"retry-after", b"5"))
             else:
+                log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
                 status, body = 500, b'{"detail":"internal error"}'
             headers.append((b"content-length", str(len(body)).encode()))
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
+
+
+_DATA_ERROR = orjson.dumps(
+    {
+        "detail": "the request holds a value that cannot be stored "
+        "(a NUL character, or a number out of range)"
+    }
+)
+
+
+def _is_data_error(exc: Exception) -> bool:
+    if not isinstance(exc, DBAPIError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith("22")
 
 
 class BodyTooLarge(HTTPException):

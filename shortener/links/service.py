@@ -18,7 +18,7 @@ from shortener.blocklist.service import check_not_blocked
 from shortener.cache import LinkCache
 from shortener.db import after_commit
 from shortener.errors import Conflict, Invalid, NotFound
-from shortener.keys import alias_problem, md5_hex, md5_key, random_key
+from shortener.keys import alias_problem, looks_like_key, md5_hex, md5_key, random_key
 from shortener.links.schemas import LinkCreate, LinkPublic, LinkUpdate
 from shortener.models import Link, LinkTag, User, utcnow
 from shortener.urls import url_problem
@@ -146,6 +146,8 @@ def _visible_to(user: User) -> ColumnElement[bool]:
 
 async def get_link(session: AsyncSession, *, user: User, key: str) -> Link:
     """The link, if `user` may see it; others' links do not exist for them."""
+    if not looks_like_key(key):  # no such key can exist; spare the database (NUL, 5000 chars)
+        raise NotFound("link not found")
     link = (
         await session.execute(select(Link).where(col(Link.key) == key, _visible_to(user)))
     ).scalar_one_or_none()
