@@ -23,6 +23,7 @@ from shortener.errors import install_error_handlers
 from shortener.links.api import router as links_router
 from shortener.links.service import LinkContext
 from shortener.middleware import BodySizeLimit, InternalErrors, SecurityHeaders
+from shortener.openapi import errors
 from shortener.ratelimit import RateLimiter, rules_from
 from shortener.redirect import RedirectShortcut
 from shortener.redisconn import CircuitBreaker, make_redis
@@ -106,6 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Short links with private, exact click analytics",
         version="0.1.0",
         lifespan=lifespan,
+        # Any route can meet these: a body too large or unparsable, the database away.
+        responses=errors(400, 413, 503),
     )
     app.state.settings = settings
     app.state.templates = make_templates()

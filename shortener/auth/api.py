@@ -12,9 +12,10 @@ from shortener.auth.schemas import PasswordChange, Token, UserCreate, UserMe, Us
 from shortener.auth.tokens import issue_token
 from shortener.db import SessionDep
 from shortener.errors import Unauthorized
+from shortener.openapi import errors
 from shortener.ratelimit import limit_registration, login_attempt, login_succeeded
 
-router = APIRouter(prefix="/api", tags=["auth"])
+router = APIRouter(prefix="/api", tags=["auth"], responses=errors(401, 403, 409, 429))
 
 
 @router.post(

@@ -11,8 +11,11 @@ from shortener.blocklist import service
 from shortener.blocklist.schemas import BlockedDomainCreate, BlockedDomainPublic, BlockList
 from shortener.db import SessionDep
 from shortener.links.deps import LinkContextDep
+from shortener.openapi import errors
 
-router = APIRouter(prefix="/api/admin/blocklist", tags=["admin"])
+router = APIRouter(
+    prefix="/api/admin/blocklist", tags=["admin"], responses=errors(401, 403, 404, 409)
+)
 
 Domain = Annotated[str, Path(min_length=1, max_length=253)]
 

@@ -11,9 +11,10 @@ from shortener.db import SessionDep
 from shortener.links import service
 from shortener.links.deps import LinkContextDep
 from shortener.links.schemas import LinkCreate, LinkPage, LinkPublic, LinkUpdate
+from shortener.openapi import errors
 from shortener.ratelimit import limit_link_creation
 
-router = APIRouter(prefix="/api/links", tags=["links"])
+router = APIRouter(prefix="/api/links", tags=["links"], responses=errors(401, 404, 409, 429))
 
 
 @router.post(
