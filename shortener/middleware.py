@@ -119,13 +119,18 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"request body too large: the limit is {limit} bytes")
 
 
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+
+
 class BodySizeLimit:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        # Nothing reads the body of a GET, HEAD, OPTIONS or DELETE: nothing to guard, and the
+        # redirect path (GET) pays nothing.
+        if scope["type"] != "http" or scope["method"] in _BODILESS:
             await self.app(scope, receive, send)
             return
         for name, value in scope["headers"]:
