@@ -96,10 +96,17 @@ class InternalErrors:
             await send({"type": "http.response.body", "body": body})
 
 
+# In the shape of every other 422 (FastAPI's validation errors), as the OpenAPI document says.
 _DATA_ERROR = orjson.dumps(
     {
-        "detail": "the request holds a value that cannot be stored "
-        "(a NUL character, or a number out of range)"
+        "detail": [
+            {
+                "loc": ["request"],
+                "msg": "holds a value that cannot be stored (a NUL character, or a number "
+                "out of range)",
+                "type": "value_error",
+            }
+        ]
     }
 )
 
