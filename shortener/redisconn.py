@@ -14,6 +14,7 @@ import time
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from shortener.config import Settings
 
@@ -25,7 +26,13 @@ def make_redis(settings: Settings) -> Redis | None:
         settings.redis_url,
         socket_connect_timeout=settings.redis_connect_timeout,
         socket_timeout=settings.redis_socket_timeout,
-        retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), retries=1),
+        # One retry for a dropped connection (a pooled socket Redis closed on restart); none
+        # for a timeout: a Redis that did not answer in time will not answer the retry either.
+        retry=Retry(
+            ExponentialBackoff(cap=0.05, base=0.01),
+            retries=1,
+            supported_errors=(RedisConnectionError,),
+        ),
     )
 
 
