@@ -156,6 +156,8 @@ class LinkCache:
             await self._redis.set(self._redis_key(key), value, ex=ttl)
         except REDIS_ERRORS:
             self._breaker.failure()
+            return
+        self._breaker.success()
 
     async def _from_database(self, key: str) -> CachedLink | None:
         async with self._sessionmaker() as session:

@@ -136,6 +136,7 @@ class RedisStreamQueue:
         try:
             await self._ensure_group()
             entries = await self._read(room)
+            self._breaker.success()
             unreadable = [entry_id for entry_id, fields in entries if not self._add(batch, fields)]
             if unreadable:
                 await self._discard(unreadable)
