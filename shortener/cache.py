@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from shortener.models import Link, User
+from shortener.redisconn import CircuitBreaker
 from shortener.snapshot import CachedLink
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ _MISSING = b"-"  # the Redis value for "no such key"
 # redis_link_ttl. Writers use SET NX, so they cannot overwrite this marker while it lasts.
 _CHANGED = b"!"
 CHANGED_TTL = 10  # seconds; far longer than a database read takes
+LISTEN_POLL_SECONDS = 0.5
 
 
 class LinkCache:
@@ -49,9 +51,12 @@ class LinkCache:
         ttl: float,
         negative_ttl: float,
         redis_ttl: int,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._redis = redis
+        # While open, look-ups skip Redis instead of waiting on it for every request.
+        self._breaker = breaker or CircuitBreaker(cooldown=0)
         self._prefix = prefix
         self._channel = f"{prefix}link-invalidate"
         self._size = size
@@ -63,6 +68,7 @@ class LinkCache:
         # and must not be put back into the LRU.
         self._epoch = 0
         self.hits = {"local": 0, "redis": 0, "database": 0}
+        self._closing = asyncio.Event()
 
     def _redis_key(self, key: str) -> str:
         return f"{self._prefix}link:{key}"
@@ -95,13 +101,15 @@ class LinkCache:
             self._lru.popitem(last=False)
 
     async def _from_redis(self, key: str) -> tuple[CachedLink | None, bool]:
-        if self._redis is None:
+        if self._redis is None or not self._breaker.allow():
             return None, False
         try:
             raw = await self._redis.get(self._redis_key(key))
         except REDIS_ERRORS as exc:
             log.warning("redis unavailable for link look-up, using the database: %s", exc)
+            self._breaker.failure()
             return None, False
+        self._breaker.success()
         if raw is None:
             return None, False
         if raw == _CHANGED:
@@ -111,15 +119,19 @@ class LinkCache:
         return CachedLink.from_json(raw), True
 
     async def _to_redis(self, key: str, link: CachedLink | None) -> None:
-        if self._redis is None:
+        if self._redis is None or not self._breaker.allow():
             return
         value, ttl = (
             (link.to_json(), self._redis_ttl)
             if link
             else (_MISSING, max(1, int(self._negative_ttl)))
         )
-        with contextlib.suppress(*REDIS_ERRORS):
+        try:
             await self._redis.set(self._redis_key(key), value, ex=ttl, nx=True)
+        except REDIS_ERRORS:
+            self._breaker.failure()
+            return
+        self._breaker.success()
 
     async def _from_database(self, key: str) -> CachedLink | None:
         async with self._sessionmaker() as session:
@@ -148,27 +160,44 @@ class LinkCache:
             await self._redis.set(self._redis_key(key), _CHANGED, ex=CHANGED_TTL)
             await self._redis.publish(self._channel, key)
         except REDIS_ERRORS as exc:
-            # The other workers' entries expire within link_cache_ttl; say so loudly.
+            # Tried even while the breaker is open: a missed invalidation means stale
+            # redirects. The other workers' entries expire within link_cache_ttl; say so loudly.
+            self._breaker.failure()
             log.error("could not invalidate %r in redis (%s); stale for up to the TTL", key, exc)
 
     async def listen(self) -> None:
-        """Evict what other workers announce; runs for the app's lifetime."""
+        """Evict what other workers announce; runs until close().
+
+        Stopped by a flag, not by cancelling: redis-py can swallow a cancellation that lands
+        while a pub/sub connection is being set up, and the task then never ends (seen in
+        about one test in ten as a hung shutdown).
+        """
         if self._redis is None:
             return
-        while True:
+        while not self._closing.is_set():
             try:
                 pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-                await pubsub.subscribe(self._channel)
-                # Whatever changed while we were not listening is unknown: start clean.
-                self._lru.clear()
-                self._epoch += 1
-                async for message in pubsub.listen():
-                    data: Any = message.get("data")
-                    if isinstance(data, bytes):
-                        self.evict_local(data.decode())
-            except asyncio.CancelledError:
-                raise
+                try:
+                    await pubsub.subscribe(self._channel)
+                    self._breaker.success()
+                    # Whatever changed while we were not listening is unknown: start clean.
+                    self._lru.clear()
+                    self._epoch += 1
+                    while not self._closing.is_set():
+                        message = await pubsub.get_message(timeout=LISTEN_POLL_SECONDS)
+                        data: Any = message.get("data") if message else None
+                        if isinstance(data, bytes):
+                            self.evict_local(data.decode())
+                finally:
+                    with contextlib.suppress(*REDIS_ERRORS):
+                        await pubsub.aclose()  # type: ignore[no-untyped-call]
             except REDIS_ERRORS as exc:
                 log.warning("link invalidation channel lost (%s); retrying", exc)
+                self._breaker.failure()
                 self._lru.clear()
-                await asyncio.sleep(1.0)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), timeout=1.0)
+
+    def close(self) -> None:
+        """Ask listen() to return (within LISTEN_POLL_SECONDS)."""
+        self._closing.set()

@@ -6,11 +6,11 @@ import logging
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,37 @@ class Settings(BaseSettings):
     webhook_retry_base: float = Field(10.0, gt=0)
     # How often each worker looks for due deliveries; new events wake it at once.
     webhook_poll_interval: float = Field(2.0, gt=0)
+    # Redis must never hold a request up for long: small timeouts, one quick retry, and after a
+    # failure every caller skips Redis for redis_breaker_seconds (the database stands in).
+    redis_connect_timeout: float = Field(0.5, gt=0)
+    redis_socket_timeout: float = Field(1.0, gt=0)
+    redis_breaker_seconds: float = Field(5.0, ge=0)
+    # Stream entries a consumer read but did not acknowledge for this long (it died) are
+    # claimed by another worker.
+    click_claim_idle_ms: int = Field(30_000, ge=1)
+    # A batch the database refused this many times in a row is written click by click; the
+    # clicks that still fail are set aside (logged) so one bad click cannot block the queue.
+    click_batch_max_failures: int = Field(5, ge=1)
+
+    # Abuse limits, "COUNT/PERIOD" with PERIOD like 30s, 1m, 15m, 1h, 1d (or second, minute,
+    # hour, day). Counted in Redis when configured (shared by every worker), in-process otherwise.
+    rate_limits_enabled: bool = True
+    rate_limit_login_ip: str = "30/1m"
+    # Failed sign-ins per account, whatever the IP: the brute-force guard.
+    rate_limit_login_account: str = "10/15m"
+    rate_limit_register_ip: str = "10/1h"
+    rate_limit_links_user: str = "120/1m"
+    rate_limit_links_ip: str = "240/1m"
+    # Password guesses on one protected link from one IP.
+    rate_limit_link_password: str = "10/1m"  # noqa: S105 - a rate, not a password
+
+    # Target domains nobody may shorten (subdomains included), comma-separated; admins add
+    # more at run time through /api/admin/blocklist.
+    blocked_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Largest request body accepted; larger ones answer 413 before being read whole.
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    # Origins allowed to call the API from a browser (CORS); empty: CORS off.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @field_validator("redis_url", mode="before")
     @classmethod
@@ -78,6 +109,35 @@ class Settings(BaseSettings):
         from shortener.clicks.client_ip import TrustedProxies
 
         TrustedProxies.parse(value)  # raises ValueError naming the bad entry
+        return value
+
+    @field_validator("blocked_domains", "cors_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("blocked_domains")
+    @classmethod
+    def _check_domains(cls, value: list[str]) -> list[str]:
+        from shortener.blocklist.domains import normalise_domain
+
+        return [normalise_domain(domain) for domain in value]
+
+    @field_validator(
+        "rate_limit_login_ip",
+        "rate_limit_login_account",
+        "rate_limit_register_ip",
+        "rate_limit_links_user",
+        "rate_limit_links_ip",
+        "rate_limit_link_password",
+    )
+    @classmethod
+    def _check_rate(cls, value: str) -> str:
+        from shortener.ratelimit import parse_rate
+
+        parse_rate(value)
         return value
 
     @field_validator("base_url")

@@ -34,6 +34,9 @@ RESERVED = frozenset(
         "well-known",
         ".well-known",
         "sitemap.xml",
+        "export",  # /api/links/export would shadow a link of this key in the API
+        "import",
+        "bulk",
     }
 )
 

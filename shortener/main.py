@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from redis.asyncio import Redis
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Receive, Scope, Send
 
 from shortener import ops
@@ -16,6 +16,7 @@ from shortener.admin.api import router as admin_router
 from shortener.aio import cancel_and_wait
 from shortener.apikeys.api import router as apikeys_router
 from shortener.auth.api import router as auth_router
+from shortener.blocklist.api import router as blocklist_router
 from shortener.cache import LinkCache
 from shortener.clicks.client_ip import TrustedProxies
 from shortener.clicks.flusher import Flusher
@@ -28,8 +29,12 @@ from shortener.db import make_engine, make_sessionmaker
 from shortener.errors import install_error_handlers
 from shortener.links.api import router as links_router
 from shortener.links.service import LinkContext
+from shortener.middleware import BodySizeLimit, InternalErrors, SecurityHeaders
+from shortener.openapi import errors
 from shortener.qr.api import router as qr_router
+from shortener.ratelimit import RateLimiter, rules_from
 from shortener.redirect import Redirector, redirect_key
+from shortener.redisconn import CircuitBreaker, make_redis
 from shortener.stats.api import router as stats_router
 from shortener.stats.cache import StatsCache
 from shortener.templating import make_templates
@@ -63,7 +68,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _ = settings.signing_key  # fail (or warn about the dev key) at start, not on first login
         state.engine = make_engine(settings.database_url)
         state.sessionmaker = make_sessionmaker(state.engine)
-        state.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        state.redis = make_redis(settings)
+        # One breaker for every Redis user in this worker: one failure, and all skip Redis.
+        state.redis_breaker = CircuitBreaker(settings.redis_breaker_seconds)
         state.link_cache = LinkCache(
             state.sessionmaker,
             state.redis,
@@ -72,9 +79,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ttl=settings.link_cache_ttl,
             negative_ttl=settings.negative_cache_ttl,
             redis_ttl=settings.redis_link_ttl,
+            breaker=state.redis_breaker,
         )
         queue: ClickQueue = (
-            RedisStreamQueue(state.redis, prefix=settings.redis_prefix)
+            RedisStreamQueue(
+                state.redis,
+                prefix=settings.redis_prefix,
+                claim_idle_ms=settings.click_claim_idle_ms,
+                breaker=state.redis_breaker,
+            )
             if state.redis is not None
             else LocalQueue()
         )
@@ -105,12 +118,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             batch_size=settings.click_batch_size,
             retention_days=settings.click_retention_days,
             on_written=state.webhooks.clicks_written,
+            max_failures=settings.click_batch_max_failures,
+        )
+        state.rate_limiter = RateLimiter(
+            state.redis,
+            state.redis_breaker,
+            prefix=settings.redis_prefix,
+            enabled=settings.rate_limits_enabled,
+            rules=rules_from(settings),
         )
         state.link_context = LinkContext(
             base_url=settings.base_url,
             own_host=settings.base_host,
             cache=state.link_cache,
             events=state.webhooks,
+            blocked_domains=frozenset(settings.blocked_domains),
         )
         flusher = asyncio.create_task(state.flusher.run(), name="click-flusher")
         listener = asyncio.create_task(state.link_cache.listen(), name="link-invalidation")
@@ -119,6 +141,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            state.link_cache.close()  # listen() returns within a poll; cancel only if stuck
+            await asyncio.wait([listener], timeout=5)
             await cancel_and_wait(listener)
             await cancel_and_wait(pump)
             await state.click_recorder.ship()  # the clicks noted since the pump's last turn
@@ -136,6 +160,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Short links with private, exact click analytics",
         version="0.1.0",
         lifespan=lifespan,
+        # Any route can meet these: a body too large or unparsable, the database away.
+        responses=errors(400, 413, 503),
     )
     app.state.settings = settings
     app.state.templates = make_templates()
@@ -152,6 +178,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_dashboard(app)
     app.include_router(webhooks_router)
     app.include_router(admin_router)
+    app.include_router(blocklist_router)
+    # add_middleware puts each in front of the previous one: the last added runs first.
+    # (Redirects never enter this stack: the Redirector adds the same headers itself.)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+            max_age=600,
+        )
+    app.add_middleware(InternalErrors)
+    app.add_middleware(SecurityHeaders)
     return app
 
 

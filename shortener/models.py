@@ -304,3 +304,14 @@ class WebhookDelivery(SQLModel, table=True):
     created_at: datetime = _utc(default=utcnow)
     next_attempt_at: datetime | None = _utc(nullable=True)
     delivered_at: datetime | None = _utc(nullable=True)
+
+
+class BlockedDomain(SQLModel, table=True):
+    """A target domain added to the blocklist by an admin (BLOCKED_DOMAINS adds more)."""
+
+    __tablename__ = "blocked_domains"
+
+    # Normalised: lower-case ASCII (punycode), no trailing dot. Subdomains are blocked too.
+    domain: str = Field(sa_column=Column(String(253), primary_key=True))
+    reason: str | None = Field(default=None, sa_column=Column(String(300)))
+    created_at: datetime = _utc(default=utcnow)

@@ -21,7 +21,10 @@ from starlette.types import Receive, Scope, Send
 
 from shortener.auth.passwords import verify_password
 from shortener.clicks.client_ip import client_ip
+from shortener.db import is_transient
+from shortener.errors import TooManyRequests
 from shortener.keys import RESERVED, looks_like_key
+from shortener.middleware import SECURITY_HEADERS
 from shortener.models import Link
 from shortener.snapshot import CachedLink, Headers, redirect_headers
 from shortener.targeting import forward, is_unfurler, match_rule, pick_variant
@@ -57,11 +60,19 @@ class Redirector:
     async def __call__(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
         try:
             await self.redirect(scope, receive, send, key)
-        except Exception:
-            # Outside FastAPI no handler catches this: answer 500 unless the response started.
-            log.exception("redirect for key %r failed", key)
+        except Exception as exc:
+            # Outside the app's middleware no handler catches this: answer as InternalErrors
+            # would (503 + Retry-After when the database is away, else 500), unless the
+            # response had already started.
+            if is_transient(exc):
+                log.error("redirect for key %r: database unavailable (%s)", key, exc)
+                status, body = 503, b'{"detail":"service unavailable; try again shortly"}'
+                extra = [(b"retry-after", b"5")]
+            else:
+                log.exception("redirect for key %r failed", key)
+                status, body, extra = 500, b'{"detail":"internal error"}', []
             with contextlib.suppress(Exception):
-                await self._send(send, 500, b'{"detail":"internal error"}', b"application/json")
+                await self._send(send, status, body, b"application/json", extra=extra)
 
     async def redirect(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
         state = self.state
@@ -80,10 +91,19 @@ class Redirector:
             if scope["method"] != "POST":
                 await self._password_form(send, scope, key, error=None, status=200)
                 return
+            # Guesses are counted per address and link; a right password gives its attempt back.
+            client = scope.get("client")
+            guesser = f"{client[0] if client else 'unknown'}|{key}"
+            try:
+                await state.rate_limiter.hit("link_password", guesser)
+            except TooManyRequests as exc:
+                await self._too_many(send, scope, exc)
+                return
             password = await _read_password(receive)
             if not await self._password_ok(link, password):
                 await self._password_form(send, scope, key, error="Wrong password.", status=403)
                 return
+            await state.rate_limiter.refund("link_password", guesser)
         elif scope["method"] == "POST":
             await self._send(send, 405, b'{"detail":"method not allowed"}', b"application/json")
             return
@@ -184,6 +204,15 @@ class Redirector:
                 send, status, orjson.dumps({"detail": detail}), b"application/json", scope
             )
 
+    async def _too_many(self, send: Send, scope: Scope, exc: TooManyRequests) -> None:
+        retry = [(b"retry-after", (exc.headers or {})["Retry-After"].encode())]
+        if _wants_html(scope):
+            body = self._render("error.html", status=429, title="Slow down", message=exc.detail)
+            await self._send(send, 429, body, b"text/html; charset=utf-8", scope, retry)
+        else:
+            body = orjson.dumps({"detail": exc.detail})
+            await self._send(send, 429, body, b"application/json", scope, retry)
+
     async def _password_form(
         self, send: Send, scope: Scope, key: str, *, error: str | None, status: int
     ) -> None:
@@ -196,15 +225,25 @@ class Redirector:
         return html.encode()
 
     async def _send(
-        self, send: Send, status: int, body: bytes, content_type: bytes, scope: Scope | None = None
+        self,
+        send: Send,
+        status: int,
+        body: bytes,
+        content_type: bytes,
+        scope: Scope | None = None,
+        extra: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
         headers = [
             (b"content-type", content_type),
             (b"content-length", str(len(body)).encode()),
             _NO_STORE,
+            *(extra or ()),
         ]
+        # These answers skip the app's middleware: they carry its security headers themselves.
         if content_type.startswith(b"text/html"):
-            headers.extend(HTML_SECURITY_HEADERS)  # the CSP etc., as on every other page
+            headers.extend(HTML_SECURITY_HEADERS)  # the page CSP, as on every other page
+        else:
+            headers.extend(SECURITY_HEADERS)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         head = scope is not None and scope["method"] == "HEAD"
         await send({"type": "http.response.body", "body": b"" if head else body})

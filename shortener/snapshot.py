@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from shortener.middleware import SECURITY_HEADERS
 from shortener.models import Link
 from shortener.targeting import Rule, Variant
 from shortener.urls import to_ascii
@@ -24,6 +25,8 @@ def redirect_headers(location: str, redirect_type: int) -> Headers:
     if redirect_type not in (301, 308):
         # Temporary redirects must reach us again, or the next click is never counted.
         headers.append(_NO_STORE)
+    # Redirects skip the app's middleware, so they carry its security headers themselves.
+    headers.extend(SECURITY_HEADERS)
     return headers
 
 

@@ -117,6 +117,9 @@ def make_settings(mode: str, request: pytest.FixtureRequest, tmp_path: Path):  #
             "secret_key": "test-secret-key-that-is-long-enough-for-hs256",
             "base_url": BASE_URL,
             "click_flush_interval": 0.05,
+            # Rate limits would trip over the many sign-ins tests make; the rate-limit tests
+            # turn them on.
+            "rate_limits_enabled": False,
             **base,
             **overrides,
         }

@@ -12,8 +12,9 @@ from shortener.auth.deps import BearerAdmin
 from shortener.db import SessionDep
 from shortener.links.deps import LinkContextDep
 from shortener.models import User
+from shortener.openapi import errors
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/admin", tags=["admin"], responses=errors(401, 403, 404, 409))
 
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 

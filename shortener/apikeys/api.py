@@ -11,8 +11,9 @@ from shortener.apikeys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 from shortener.auth.deps import BearerPrincipal
 from shortener.db import SessionDep
 from shortener.models import ApiKey
+from shortener.openapi import errors
 
-router = APIRouter(prefix="/api/keys", tags=["api keys"])
+router = APIRouter(prefix="/api/keys", tags=["api keys"], responses=errors(401, 403, 404))
 
 KeyId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 

@@ -18,6 +18,13 @@ class UserCreate(BaseModel):
     password: Password
 
 
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+    new_password: Password
+
+
 class UserPublic(BaseModel):
     id: int
     email: str

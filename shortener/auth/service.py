@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from shortener.auth.passwords import hash_password, verify_password
-from shortener.errors import Conflict
+from shortener.errors import Conflict, Forbidden
 from shortener.models import User
 
 
@@ -51,3 +51,15 @@ async def authenticate(session: AsyncSession, *, email: str, password: str) -> U
 
 async def count_users(session: AsyncSession) -> int:
     return int((await session.execute(select(func.count()).select_from(User))).scalar_one())
+
+
+async def change_password(
+    session: AsyncSession, *, user: User, current_password: str, new_password: str
+) -> None:
+    """Set a new password and revoke every token issued before (the token version moves on)."""
+    if not await verify_password(current_password, user.password_hash):
+        raise Forbidden("the current password is not right")
+    user.password_hash = await hash_password(new_password)
+    user.token_version += 1
+    session.add(user)
+    await session.flush()

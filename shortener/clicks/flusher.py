@@ -1,4 +1,10 @@
-"""The flusher: takes click batches off the queue and writes them, then acknowledges them."""
+"""The flusher: takes click batches off the queue and writes them, then acknowledges them.
+
+A batch the database refuses stays queued and is retried with exponential backoff, so an
+outage loses nothing. A batch refused `max_failures` times in a row for a reason that is not
+a lost connection (a "poison" batch: a value the database will never take) is written click by
+click, and the clicks that still fail are logged and set aside, so the rest flows again.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shortener.aio import cancel_and_wait
 from shortener.clicks.events import ClickRecord
-from shortener.clicks.queue import ClickQueue
+from shortener.clicks.queue import Batch, ClickQueue
 from shortener.clicks.retention import cleanup
 from shortener.clicks.writer import write_clicks
+from shortener.db import is_transient
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 30.0
 CLEANUP_EVERY = 3600.0  # seconds between retention cleanups (each worker; they are idempotent)
+SET_ASIDE_KEPT = 1000
 
 
 class Flusher:
@@ -32,6 +40,7 @@ class Flusher:
         batch_size: int,
         retention_days: int | None = None,
         on_written: Callable[[Sequence[ClickRecord]], Awaitable[None]] | None = None,
+        max_failures: int = 5,
     ) -> None:
         self._queue = queue
         # Told each batch once it is committed (webhooks' link.clicked); never fails a flush.
@@ -40,12 +49,16 @@ class Flusher:
         self._interval = interval
         self._batch_size = batch_size
         self._stop = asyncio.Event()
-        self._failures = 0
+        self._failures = 0  # consecutive failed flushes, whatever the cause: the backoff
+        self._refusals = 0  # consecutive ones the database refused (not a lost connection)
+        self._max_failures = max_failures
         self.flushed = 0
         self.last_flush_at: float | None = None
         self._retention_days = retention_days
         # Monotonic time of the next retention cleanup; the first comes soon after start.
         self.next_cleanup_at = time.monotonic()
+        # Clicks the database would not take even one by one (the latest, for inspection).
+        self.set_aside: list[ClickRecord] = []
 
     async def flush_once(self) -> int:
         """Write one batch; returns how many clicks it held (0 when the queue is empty)."""
@@ -53,12 +66,19 @@ class Flusher:
         if not batch.clicks:
             return 0
         try:
-            async with self._sessionmaker() as session, session.begin():
-                written = await write_clicks(session, batch.clicks)
+            written = await self._write(batch.clicks)
+        except Exception as exc:
+            self._failures += 1
+            self._refusals = 0 if is_transient(exc) else self._refusals + 1
+            if self._refusals < self._max_failures:
+                self._queue.write_failed()
+                raise
+            written = await self._write_one_by_one(batch)
         except BaseException:
-            # Cancelled mid-write counts too: the batch is unacknowledged and must be re-read.
+            # Cancelled mid-write: the batch is unacknowledged and must be re-read.
             self._queue.write_failed()
             raise
+        self._failures = self._refusals = 0
         await self._queue.ack(batch)
         if self._on_written is not None:
             try:
@@ -68,6 +88,26 @@ class Flusher:
         self.flushed += written
         self.last_flush_at = time.time()
         return len(batch)
+
+    async def _write(self, clicks: list[ClickRecord]) -> int:
+        async with self._sessionmaker() as session, session.begin():
+            return await write_clicks(session, clicks)
+
+    async def _write_one_by_one(self, batch: Batch) -> int:
+        log.error("a click batch failed %d times; writing it click by click", self._max_failures)
+        written = 0
+        for click in batch.clicks:
+            try:
+                written += await self._write([click])
+            except Exception as exc:
+                if is_transient(exc):
+                    # The database went away meanwhile: keep the whole batch queued. The
+                    # clicks written so far are not counted twice (their ids are taken).
+                    self._queue.write_failed()
+                    raise
+                log.error("setting aside a click the database refuses (%r): %s", exc, click)
+                self.set_aside = [*self.set_aside[-(SET_ASIDE_KEPT - 1) :], click]
+        return written
 
     async def drain(self) -> None:
         """Flush until the queue has nothing ready (used at shutdown and by tests)."""
@@ -81,11 +121,10 @@ class Flusher:
                 # Keep going while batches come back full, so a burst does not wait.
                 while await self.flush_once() >= self._batch_size:
                     pass
-                self._failures = 0
                 await self._maybe_cleanup()
             except Exception as exc:
-                self._failures += 1
-                delay = min(MAX_BACKOFF, self._interval * 2**self._failures)
+                # The exponent is capped: 2**2000 would not even fit a float.
+                delay = min(MAX_BACKOFF, self._interval * 2 ** min(self._failures, 20))
                 log.error("click flush failed (%s); retrying in %.1fs", exc, delay)
             # asyncio.timeout, not wait_for: on 3.11 wait_for can turn a cancel that lands as
             # the timeout fires into a TimeoutError, and the cancelled loop would go on forever.
@@ -120,6 +159,7 @@ class Flusher:
             # cancelled (its batch stays unacknowledged and is written by the drain below).
             await asyncio.wait([running], timeout=drain_timeout)
             await cancel_and_wait(running)
+
         deadline = time.monotonic() + drain_timeout
         while time.monotonic() < deadline:
             try:

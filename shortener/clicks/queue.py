@@ -20,6 +20,7 @@ from redis.exceptions import ResponseError
 
 from shortener.cache import REDIS_ERRORS
 from shortener.clicks.events import ClickRecord
+from shortener.redisconn import CircuitBreaker
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,18 @@ class RedisStreamQueue:
 
     GROUP = "flushers"
 
-    def __init__(self, redis: Redis, *, prefix: str, claim_idle_ms: int = 30_000) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        prefix: str,
+        claim_idle_ms: int = 30_000,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
         self._redis = redis
+        # Open: Redis failed moments ago; clicks go straight to the local buffer rather than
+        # each redirect waiting on a dead connection.
+        self._breaker = breaker or CircuitBreaker(cooldown=0)
         self.stream = f"{prefix}clicks"
         self._consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._claim_idle_ms = claim_idle_ms
@@ -108,11 +119,18 @@ class RedisStreamQueue:
         self._group_ready = True
 
     async def put(self, click: ClickRecord) -> None:
+        if not self._breaker.allow():
+            self._fallback.put_nowait(click)
+            return
         try:
             await self._redis.xadd(self.stream, {"c": click.to_json()})
         except REDIS_ERRORS as exc:
+            # If the XADD did land after all, the click id makes the second copy harmless.
             log.warning("redis unavailable for the click queue, buffering locally: %s", exc)
+            self._breaker.failure()
             self._fallback.put_nowait(click)
+            return
+        self._breaker.success()
 
     async def put_many(self, clicks: list[ClickRecord]) -> None:
         """One round trip for the whole batch; on failure the batch waits in the local buffer."""
@@ -131,22 +149,38 @@ class RedisStreamQueue:
     async def take(self, limit: int) -> Batch:
         batch = await self._fallback.take(limit)
         room = limit - len(batch)
-        if room <= 0:
+        if room <= 0 or not self._breaker.allow():
             return batch
         try:
             await self._ensure_group()
             entries = await self._read(room)
+            self._breaker.success()
+            unreadable = [entry_id for entry_id, fields in entries if not self._add(batch, fields)]
+            if unreadable:
+                await self._discard(unreadable)
         except REDIS_ERRORS as exc:
             self._group_ready = False
+            self._breaker.failure()
             log.warning("redis unavailable for reading clicks: %s", exc)
+            del batch.clicks[batch.local_count :]
+            batch.stream_ids.clear()
             return batch
-        for entry_id, fields in entries:
-            raw = fields.get(b"c")
-            if raw is None:
-                continue
-            batch.clicks.append(ClickRecord.from_json(raw))
-            batch.stream_ids.append(entry_id)
+        batch.stream_ids = [entry_id for entry_id, _ in entries if entry_id not in unreadable]
         return batch
+
+    @staticmethod
+    def _add(batch: Batch, fields: dict[bytes, bytes]) -> bool:
+        try:
+            batch.clicks.append(ClickRecord.from_json(fields[b"c"]))
+        except (KeyError, ValueError, TypeError):
+            return False
+        return True
+
+    async def _discard(self, entry_ids: list[bytes]) -> None:
+        """Entries that are not clicks would come back forever: log them and drop them."""
+        log.error("dropping %d unreadable click-stream entries: %r", len(entry_ids), entry_ids)
+        await self._redis.xack(self.stream, self.GROUP, *entry_ids)
+        await self._redis.xdel(self.stream, *entry_ids)
 
     async def _read(self, count: int) -> list[tuple[bytes, dict[bytes, bytes]]]:
         if self._read_own_pending:
@@ -201,7 +235,12 @@ class RedisStreamQueue:
             return local
 
     async def ready(self) -> bool:
+        # Asks Redis itself, whatever the breaker says: readiness must be the truth.
         try:
-            return bool(await self._redis.ping())
+            ok = bool(await self._redis.ping())
         except REDIS_ERRORS:
+            self._breaker.failure()
             return False
+        if ok:
+            self._breaker.success()
+        return ok

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import AfterValidator
 
 from shortener.auth.deps import LinksReader, LinksWriter
@@ -12,8 +12,10 @@ from shortener.db import SessionDep
 from shortener.links import service
 from shortener.links.deps import LinkContextDep
 from shortener.links.schemas import LinkCreate, LinkPage, LinkPublic, LinkUpdate, no_nul
+from shortener.openapi import errors
+from shortener.ratelimit import limit_link_creation
 
-router = APIRouter(prefix="/api/links", tags=["links"])
+router = APIRouter(prefix="/api/links", tags=["links"], responses=errors(401, 404, 409, 429))
 
 
 @router.post(
@@ -21,6 +23,7 @@ router = APIRouter(prefix="/api/links", tags=["links"])
     status_code=status.HTTP_201_CREATED,
     response_model=LinkPublic,
     responses={200: {"description": "md5 strategy: this user's existing link for the URL"}},
+    dependencies=[Depends(limit_link_creation)],
 )
 async def create_link(
     body: LinkCreate,

@@ -47,7 +47,10 @@ def _tags(value: list[str] | None) -> list[str] | None:
 
 UtcDatetime = Annotated[datetime, AfterValidator(_aware)]
 Tags = Annotated[list[str], Field(max_length=MAX_TAGS), AfterValidator(_tags)]
-Url = Annotated[str, Field(min_length=1, max_length=MAX_URL_LENGTH)]
+Url = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_URL_LENGTH, examples=["https://example.com/some/page"]),
+]
 Title = Annotated[str, Field(max_length=300), AfterValidator(no_nul)]
 LinkPassword = Annotated[str, Field(min_length=1, max_length=1024)]
 MaxClicks = Annotated[int, Field(ge=1, le=2**62)]

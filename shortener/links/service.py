@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from shortener.auth.passwords import hash_password
+from shortener.blocklist.service import check_not_blocked
 from shortener.cache import LinkCache
 from shortener.db import after_commit
 from shortener.errors import Conflict, Invalid, NotFound
@@ -41,6 +42,8 @@ class LinkContext:
     own_host: str
     cache: LinkCache
     events: LinkEvents | None = None
+    # BLOCKED_DOMAINS; the admins' additions are in the database.
+    blocked_domains: frozenset[str] = frozenset()
 
 
 async def _emit(session: AsyncSession, ctx: LinkContext, link: Link, event: str) -> None:
@@ -98,6 +101,7 @@ async def create_link(
 ) -> tuple[Link, bool]:
     """The new link and True, or (md5 strategy) this user's existing link and False."""
     check_url(data.url, ctx)
+    await check_not_blocked(session, data.url, ctx.blocked_domains)
     _not_in_past(data.expires_at)
     if data.alias is not None:
         problem = alias_problem(data.alias)
@@ -255,6 +259,7 @@ async def update_link(
             raise Invalid(f"{name} cannot be null", field=name)
     if "url" in changes:
         check_url(changes["url"], ctx)
+        await check_not_blocked(session, changes["url"], ctx.blocked_domains)
         link.url = changes["url"]
         link.url_md5 = md5_hex(link.url)
     if "expires_at" in changes:

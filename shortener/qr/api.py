@@ -10,9 +10,10 @@ from shortener.auth.deps import LinksReader
 from shortener.db import SessionDep
 from shortener.links.deps import LinkContextDep
 from shortener.links.service import get_link
+from shortener.openapi import errors
 from shortener.qr.service import QRFormat, render
 
-router = APIRouter(tags=["links"])
+router = APIRouter(tags=["links"], responses=errors(401, 403, 404))
 
 # Private: the link's owner asked with a token. A day: the short URL of a key never changes.
 CACHE_CONTROL = "private, max-age=86400"

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from shortener.auth.deps import StatsReader
 from shortener.db import SessionDep
+from shortener.openapi import errors
 from shortener.stats import service
 from shortener.stats.cache import StatsCache
 from shortener.stats.schemas import AccountStats, LinkStats
 from shortener.stats.window import Interval, resolve_window
 
-router = APIRouter(tags=["stats"])
+router = APIRouter(tags=["stats"], responses=errors(401, 403, 404))
 
 
 def stats_cache(request: Request) -> StatsCache:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import StreamingResponse
 
 from shortener.auth.deps import LinksReader, LinksWriter
 from shortener.db import SessionDep
 from shortener.errors import Invalid
 from shortener.links.deps import LinkContextDep
+from shortener.openapi import errors
+from shortener.ratelimit import limit_link_creation
 from shortener.transfer import export, service
 from shortener.transfer.formats import UnreadableFile, decode, read_csv
 from shortener.transfer.schemas import (
@@ -22,10 +24,11 @@ from shortener.transfer.schemas import (
     ImportResponse,
 )
 
-router = APIRouter(prefix="/api/links", tags=["links"])
+router = APIRouter(prefix="/api/links", tags=["links"], responses=errors(401, 403, 404, 409, 429))
 
 
-@router.post("/bulk", response_model=BulkResponse)
+# One bulk call counts as one creation request for the rate limits (it is one request).
+@router.post("/bulk", response_model=BulkResponse, dependencies=[Depends(limit_link_creation)])
 async def bulk_create(
     body: BulkCreate, user: LinksWriter, session: SessionDep, ctx: LinkContextDep
 ) -> BulkResponse:

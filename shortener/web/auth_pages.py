@@ -12,6 +12,7 @@ from shortener.auth import service
 from shortener.auth.schemas import UserCreate
 from shortener.db import SessionDep
 from shortener.errors import Conflict
+from shortener.ratelimit import limit_registration, login_attempt, login_succeeded
 from shortener.web.csrf import check_csrf
 from shortener.web.forms import form_values, validation_errors
 from shortener.web.pages import redirect, render
@@ -40,7 +41,11 @@ async def login(request: Request, session: SessionDep) -> Response:
     form = await request.form()
     values = form_values(form, (*AUTH_FIELDS, "next"))
     next_path = safe_next(values["next"])
+    # The same brute-force limits as POST /api/auth/token (429 with Retry-After).
+    await login_attempt(request, values["email"])
     user = await service.authenticate(session, email=values["email"], password=values["password"])
+    if user is not None:
+        await login_succeeded(request, values["email"])
     if user is None:
         return render(
             request,
@@ -65,7 +70,7 @@ async def register_page(request: Request, user: MaybeUser, next: NextParam = Non
     return render(request, "register.html", {"next": safe_next(next), "show_auth_links": True})
 
 
-@router.post("/register", dependencies=[Csrf])
+@router.post("/register", dependencies=[Csrf, Depends(limit_registration)])
 async def register(request: Request, session: SessionDep) -> Response:
     form = await request.form()
     values = form_values(form, (*AUTH_FIELDS, "next"))

@@ -11,6 +11,7 @@ from shortener.auth.deps import Principal, require_scope
 from shortener.db import SessionDep, after_commit
 from shortener.errors import Forbidden
 from shortener.models import Webhook, WebhookDelivery
+from shortener.openapi import errors
 from shortener.webhooks import service
 from shortener.webhooks.schemas import (
     DeliveryPublic,
@@ -19,7 +20,7 @@ from shortener.webhooks.schemas import (
     WebhookPublic,
 )
 
-router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/api/webhooks", tags=["webhooks"], responses=errors(401, 403, 404))
 
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Reader = Annotated[Principal, Depends(require_scope("links:read"))]

@@ -1,0 +1,88 @@
+"""The blocklist of target domains: BLOCKED_DOMAINS plus what admins add at run time.
+
+A domain blocks itself and every subdomain: blocking example.com blocks www.example.com.
+Checked when a link is created and when its URL changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from shortener.blocklist.domains import host_of, normalise_domain, suffixes
+from shortener.errors import Conflict, Invalid, NotFound
+from shortener.models import BlockedDomain
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    domain: str
+    source: str  # "settings" (BLOCKED_DOMAINS) or "admin" (the database)
+    reason: str | None = None
+    created_at: datetime | None = None
+
+
+async def blocked_by(session: AsyncSession, url: str, configured: frozenset[str]) -> str | None:
+    """The blocked domain `url`'s host falls under, or None."""
+    host = host_of(url)
+    if host is None:
+        return None
+    candidates = suffixes(host)
+    for domain in candidates:
+        if domain in configured:
+            return domain
+    found = (
+        await session.execute(
+            select(col(BlockedDomain.domain)).where(col(BlockedDomain.domain).in_(candidates))
+        )
+    ).scalars()
+    return next(iter(found), None)
+
+
+async def check_not_blocked(session: AsyncSession, url: str, configured: frozenset[str]) -> None:
+    domain = await blocked_by(session, url, configured)
+    if domain is not None:
+        raise Invalid(f"links to {domain} (and its subdomains) are not allowed", field="url")
+
+
+def _normalise(domain: str) -> str:
+    try:
+        return normalise_domain(domain)
+    except ValueError as exc:
+        raise Invalid(str(exc), field="domain") from None
+
+
+async def list_entries(session: AsyncSession, configured: frozenset[str]) -> list[Entry]:
+    rows = (
+        await session.execute(select(BlockedDomain).order_by(col(BlockedDomain.domain)))
+    ).scalars()
+    entries = [Entry(domain, "settings") for domain in sorted(configured)]
+    entries += [Entry(r.domain, "admin", r.reason, r.created_at) for r in rows]
+    return entries
+
+
+async def add_entry(
+    session: AsyncSession, configured: frozenset[str], *, domain: str, reason: str | None
+) -> Entry:
+    name = _normalise(domain)
+    if name in configured or await session.get(BlockedDomain, name) is not None:
+        raise Conflict(f"{name} is already blocked")
+    row = BlockedDomain(domain=name, reason=reason)
+    session.add(row)
+    await session.flush()
+    return Entry(row.domain, "admin", row.reason, row.created_at)
+
+
+async def remove_entry(session: AsyncSession, configured: frozenset[str], *, domain: str) -> None:
+    name = _normalise(domain)
+    row = await session.get(BlockedDomain, name)
+    if row is None:
+        if name in configured:
+            raise Conflict(f"{name} is blocked by the BLOCKED_DOMAINS setting; change it there")
+        raise NotFound(f"{name} is not on the blocklist")
+    await session.delete(row)
+    await session.flush()

@@ -1,0 +1,188 @@
+"""Pure ASGI middleware around the whole app, the redirect shortcut included.
+
+- SecurityHeaders: a fixed header list appended to every response start (no per-request work
+  beyond one pass over the response's own headers, so a route can still set its own);
+- InternalErrors: an unexpected exception becomes `{"detail": "internal error"}` (500), logged
+  with its traceback here and never shown to the client; the database being unreachable is
+  a 503 with Retry-After instead (nothing is wrong with the request; it can be retried), and a
+  value the database cannot store (PostgreSQL's data exceptions, SQLSTATE class 22: a NUL
+  character, an out-of-range number) a 422, since it came from the request;
+- BodySizeLimit: a request body over the limit answers 413, judged by Content-Length up front
+  or by counting the bytes as they stream in, never by reading it whole first.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shortener.db import is_transient
+
+log = logging.getLogger(__name__)
+
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+)
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp, headers: tuple[tuple[bytes, bytes], ...] = SECURITY_HEADERS):
+        self.app = app
+        self.headers = headers
+        self.names = frozenset(name for name, _ in headers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                names = self.names
+                own = {name.lower() for name, _ in headers if name.lower() in names}
+                if own:
+                    headers.extend(h for h in self.headers if h[0] not in own)
+                else:
+                    headers.extend(self.headers)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class InternalErrors:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def track(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, track)
+        except Exception as exc:
+            if started:
+                log.exception("error after the response started on %s", scope.get("path"))
+                return  # too late to answer; the server closes the connection
+            headers = [(b"content-type", b"application/json")]
+            if _is_data_error(exc):
+                log.warning("refused a value the database cannot store: %s", exc)
+                status, body = 422, _DATA_ERROR
+            elif is_transient(exc):
+                log.exception("database unavailable on %s", scope.get("path"))
+                status, body = 503, b'{"detail":"service unavailable; try again shortly"}'
+                headers.append((b"retry-after", b"5"))
+            else:
+                log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+                status, body = 500, b'{"detail":"internal error"}'
+            headers.append((b"content-length", str(len(body)).encode()))
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+
+# In the shape of every other 422 (FastAPI's validation errors), as the OpenAPI document says.
+_DATA_ERROR = orjson.dumps(
+    {
+        "detail": [
+            {
+                "loc": ["request"],
+                "msg": "holds a value that cannot be stored (a NUL character, or a number "
+                "out of range)",
+                "type": "value_error",
+            }
+        ]
+    }
+)
+
+
+def _is_data_error(exc: Exception) -> bool:
+    if not isinstance(exc, DBAPIError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith("22")
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from `receive` once the body passes the limit. An HTTPException, so FastAPI's
+    body parsing lets it through to the one error mapping instead of calling it a bad body."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body too large: the limit is {limit} bytes")
+
+
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+
+
+class BodySizeLimit:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Nothing reads the body of a GET, HEAD, OPTIONS or DELETE: nothing to guard, and the
+        # redirect path (GET) pays nothing.
+        if scope["type"] != "http" or scope["method"] in _BODILESS:
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    await self._answer(send, 400, "Content-Length is not a number")
+                    return
+                if declared > self.max_bytes:
+                    await self._answer(send, 413, BodyTooLarge(self.max_bytes).detail)
+                    return
+                break
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        async def track(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, track)
+        except BodyTooLarge as exc:
+            # Reached us raw (read outside FastAPI's routing, e.g. by the redirect shortcut).
+            if not started:
+                await self._answer(send, 413, exc.detail)
+
+    @staticmethod
+    async def _answer(send: Send, status: int, detail: str) -> None:
+        body = orjson.dumps({"detail": detail})
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,190 @@
+"""Rate limits: fixed-window counters against brute force, spam and scraping.
+
+Counters live in Redis when it is configured, so every worker shares them (INCR + EXPIRE in one
+pipeline), and in this process otherwise, or while Redis is unreachable (each worker then
+counts on its own: looser, never fail-open). A fixed window may let up to twice the limit
+through around a window's edge; for these limits that is fine and it costs one round trip.
+
+Identities (IP addresses, emails) are hashed into the counter keys: Redis never holds them.
+The dashboard's sign-in form uses `login_attempt` / `login_succeeded` like the API does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+import time
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from starlette.requests import Request
+
+from shortener.auth.deps import LinksWriter
+from shortener.cache import REDIS_ERRORS
+from shortener.errors import TooManyRequests
+from shortener.redisconn import CircuitBreaker
+
+log = logging.getLogger(__name__)
+
+_RATE = re.compile(r"(\d+)/(\d*)([a-z]*)")
+_UNITS = {
+    "": 1,
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "seconds": 1,
+    "m": 60,
+    "min": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+}
+LOCAL_MAX_KEYS = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    limit: int
+    period: int  # seconds
+
+    def __str__(self) -> str:
+        return f"{self.limit} per {self.period}s"
+
+
+def parse_rate(text: str) -> Rate:
+    """'10/1m' -> Rate(10, 60). ValueError with the expected form otherwise."""
+    match = _RATE.fullmatch(text.replace(" ", "").lower())
+    unit = _UNITS.get(match[3]) if match else None
+    if match is None or unit is None:
+        raise ValueError(f"{text!r} is not a rate like 10/1m (COUNT/PERIOD, PERIOD in s, m, h, d)")
+    limit, period = int(match[1]), int(match[2] or 1) * unit
+    if limit < 1 or period < 1:
+        raise ValueError(f"{text!r}: the count and the period must be at least 1")
+    return Rate(limit, period)
+
+
+class RateLimiter:
+    def __init__(
+        self,
+        redis: Redis | None,
+        breaker: CircuitBreaker | None,
+        *,
+        prefix: str,
+        enabled: bool,
+        rules: dict[str, Rate],
+    ) -> None:
+        self._redis = redis
+        self._breaker = breaker
+        self._prefix = f"{prefix}rl:"
+        self.enabled = enabled
+        self.rules = rules
+        self._local: dict[str, tuple[float, int]] = {}  # key -> (expires at, count)
+
+    def _key(self, rule: str, ident: str, window: int) -> str:
+        digest = hashlib.sha256(ident.encode()).hexdigest()[:24]
+        return f"{self._prefix}{rule}:{digest}:{window}"
+
+    async def hit(self, rule: str, ident: str) -> None:
+        """Count one attempt at `rule` by `ident`; TooManyRequests once over the limit."""
+        if not self.enabled:
+            return
+        rate = self.rules[rule]
+        now = time.time()
+        window = int(now // rate.period)
+        count = await self._add(self._key(rule, ident, window), 1, rate.period)
+        if count > rate.limit:
+            retry_after = max(1, math.ceil((window + 1) * rate.period - now))
+            raise TooManyRequests(
+                retry_after,
+                f"too many attempts ({rate}); try again in {retry_after} seconds",
+            )
+
+    async def refund(self, rule: str, ident: str) -> None:
+        """Take back one attempt (a sign-in that succeeded does not count against anyone)."""
+        if not self.enabled:
+            return
+        rate = self.rules[rule]
+        window = int(time.time() // rate.period)
+        await self._add(self._key(rule, ident, window), -1, rate.period)
+
+    async def _add(self, key: str, amount: int, period: int) -> int:
+        if self._redis is not None and (self._breaker is None or self._breaker.allow()):
+            try:
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    pipe.incrby(key, amount)
+                    pipe.expire(key, period + 1)
+                    count, _ = await pipe.execute()
+                if self._breaker is not None:
+                    self._breaker.success()
+                return int(count)
+            except REDIS_ERRORS as exc:
+                log.warning("redis unavailable for rate limits, counting in-process: %s", exc)
+                if self._breaker is not None:
+                    self._breaker.failure()
+        return self._add_local(key, amount, period)
+
+    def _add_local(self, key: str, amount: int, period: int) -> int:
+        now = time.monotonic()
+        expires, count = self._local.get(key, (now + period + 1, 0))
+        if expires <= now:
+            expires, count = now + period + 1, 0
+        count += amount
+        self._local[key] = (expires, count)
+        if len(self._local) > LOCAL_MAX_KEYS:
+            self._local = {k: v for k, v in self._local.items() if v[0] > now}
+        return count
+
+
+def rules_from(settings: object) -> dict[str, Rate]:
+    """Every rule the app enforces, from the rate_limit_* settings."""
+    return {
+        name: parse_rate(str(getattr(settings, f"rate_limit_{name}")))
+        for name in (
+            "login_ip",
+            "login_account",
+            "register_ip",
+            "links_user",
+            "links_ip",
+            "link_password",
+        )
+    }
+
+
+def client_ip(request: Request) -> str:
+    # uvicorn has already replaced the peer by X-Forwarded-For when the proxy is trusted.
+    return request.client.host if request.client else "unknown"
+
+
+def _limiter(request: Request) -> RateLimiter:
+    return request.app.state.rate_limiter  # type: ignore[no-any-return]
+
+
+async def login_attempt(request: Request, email: str) -> None:
+    """Call before checking a password: per IP, and per account whatever the IP."""
+    limiter = _limiter(request)
+    await limiter.hit("login_ip", client_ip(request))
+    await limiter.hit("login_account", email.strip().lower())
+
+
+async def login_succeeded(request: Request, email: str) -> None:
+    """Call after a right password: only failed attempts count against the account."""
+    await _limiter(request).refund("login_account", email.strip().lower())
+
+
+async def limit_registration(request: Request) -> None:
+    """A dependency for routes that create accounts."""
+    await _limiter(request).hit("register_ip", client_ip(request))
+
+
+async def limit_link_creation(request: Request, user: LinksWriter) -> None:
+    """A dependency for routes that create links: per user and per IP."""
+    limiter = _limiter(request)
+    await limiter.hit("links_user", str(user.id))
+    await limiter.hit("links_ip", client_ip(request))
