@@ -136,6 +136,9 @@ class RedisStreamQueue:
         """One round trip for the whole batch; on failure the batch waits in the local buffer."""
         if not clicks:
             return
+        if not self._breaker.allow():
+            await self._fallback.put_many(clicks)
+            return
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for click in clicks:
@@ -144,7 +147,10 @@ class RedisStreamQueue:
         except REDIS_ERRORS as exc:
             # Entries that did land come back from the stream too: the click ids dedupe them.
             log.warning("redis unavailable for the click queue, buffering locally: %s", exc)
+            self._breaker.failure()
             await self._fallback.put_many(clicks)
+            return
+        self._breaker.success()
 
     async def take(self, limit: int) -> Batch:
         batch = await self._fallback.take(limit)

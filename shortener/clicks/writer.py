@@ -52,7 +52,15 @@ async def write_clicks(session: AsyncSession, clicks: Sequence[ClickRecord]) -> 
         (await session.execute(select(col(Link.id)).where(col(Link.id).in_(link_ids)))).scalars()
     )
     # Clicks of links deleted since the redirect have nothing left to count on.
-    clicks = [c for c in clicks if c.link_id in live]
+    # The same click twice in one batch (a redelivery that met its original) is one click: the
+    # insert would skip the second copy, but the counts below are made from these rows.
+    seen: set[str] = set()
+    unique = []
+    for click in clicks:
+        if click.link_id in live and click.id not in seen:
+            seen.add(click.id)
+            unique.append(click)
+    clicks = unique
     if not clicks:
         return 0
     # Parsing user agents is CPU work (~0.1 ms each when not cached): off the event loop.

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from shortener.auth.passwords import hash_password
-from shortener.blocklist.service import check_not_blocked
+from shortener.blocklist.service import blocked_by, check_not_blocked
 from shortener.cache import LinkCache
 from shortener.db import after_commit
 from shortener.errors import Conflict, Invalid, NotFound
@@ -96,6 +96,23 @@ def _options(values: dict[str, Any], ctx: LinkContext) -> dict[str, Any]:
     return columns
 
 
+async def _check_option_targets(
+    session: AsyncSession, columns: dict[str, Any], ctx: LinkContext
+) -> None:
+    """Rules, variants and the fallback send visitors somewhere too: the blocklist holds."""
+    targets: list[tuple[str, str]] = []
+    for name in ("rules", "variants"):
+        targets += [
+            (f"{name}.{i}.url", item["url"]) for i, item in enumerate(columns.get(name) or [])
+        ]
+    if columns.get("fallback_url"):
+        targets.append(("fallback_url", columns["fallback_url"]))
+    for field, url in targets:
+        domain = await blocked_by(session, url, ctx.blocked_domains)
+        if domain is not None:
+            raise Invalid(f"links to {domain} (and its subdomains) are not allowed", field=field)
+
+
 async def create_link(
     session: AsyncSession, *, owner: User, data: LinkCreate, ctx: LinkContext
 ) -> tuple[Link, bool]:
@@ -112,6 +129,8 @@ async def create_link(
         existing = await _existing_md5_link(session, owner, data.url, url_hash)
         if existing is not None:
             return existing, False
+    options = _options(data.model_dump(include=set(OPTION_FIELDS)), ctx)
+    await _check_option_targets(session, options, ctx)
     fields: dict[str, Any] = {
         "url": data.url,
         "url_md5": url_hash,
@@ -121,7 +140,7 @@ async def create_link(
         "max_clicks": data.max_clicks,
         "redirect_type": data.redirect_type,
         "password_hash": await hash_password(data.password) if data.password else None,
-        **_options(data.model_dump(include=set(OPTION_FIELDS)), ctx),
+        **options,
     }
     for key, strategy in _candidate_keys(data):
         link = Link(key=key, key_strategy=strategy, **fields)
@@ -271,7 +290,9 @@ async def update_link(
     for name in ("title", "max_clicks", "redirect_type", "is_active"):
         if name in changes:
             setattr(link, name, changes[name])
-    for name, value in _options(changes, ctx).items():
+    options = _options(changes, ctx)
+    await _check_option_targets(session, options, ctx)
+    for name, value in options.items():
         setattr(link, name, value)
     if "tags" in changes:
         await _set_tags(session, link, changes["tags"] or [])

@@ -118,3 +118,28 @@ async def test_an_admin_can_disable_any_link(client: httpx.AsyncClient) -> None:
     r = await client.patch("/api/links/spammy", json={"is_active": True}, headers=stranger)
     assert r.status_code == 404
     assert link["key"] == "spammy"
+
+
+async def test_rules_variants_and_fallback_cannot_reach_a_blocked_domain(client) -> None:
+    headers = await make_user(client)
+    bad_bodies = {
+        "rules.0.url": {"rules": [{"device": "ios", "url": "https://login.evil.example/"}]},
+        "variants.1.url": {
+            "variants": [{"url": "https://ok.example/"}, {"url": "https://phish.test/x"}]
+        },
+        "fallback_url": {"fallback_url": "https://evil.example/after"},
+    }
+    for field, extra in bad_bodies.items():
+        r = await client.post(
+            "/api/links", json={"url": "https://ok.example/", **extra}, headers=headers
+        )
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"][0]["loc"] == ["body", field]
+        assert "not allowed" in r.json()["detail"][0]["msg"]
+    link = await make_link(client, headers, url="https://ok.example/")
+    r = await client.patch(
+        f"/api/links/{link['key']}", json=bad_bodies["fallback_url"], headers=headers
+    )
+    assert r.status_code == 422
+    after = await client.get(f"/api/links/{link['key']}", headers=headers)
+    assert after.json()["fallback_url"] is None  # nothing stored

@@ -12,14 +12,16 @@ from shortener.main import create_app
 from tests.conftest import BASE_URL
 from tests.factories import PASSWORD, make_link, make_user, new_email
 
+# Fixed windows of an hour: a minute window could roll over in the middle of a test and
+# reset a counter the test is filling (seen once in a parallel run).
 LIMITS = {
     "rate_limits_enabled": True,
-    "rate_limit_login_ip": "6/1m",
-    "rate_limit_login_account": "3/1m",
+    "rate_limit_login_ip": "6/1h",
+    "rate_limit_login_account": "3/1h",
     "rate_limit_register_ip": "3/1h",
-    "rate_limit_links_user": "4/1m",
-    "rate_limit_links_ip": "1000/1m",
-    "rate_limit_link_password": "3/1m",
+    "rate_limit_links_user": "4/1h",
+    "rate_limit_links_ip": "1000/1h",
+    "rate_limit_link_password": "3/1h",
 }
 
 
@@ -100,7 +102,7 @@ async def test_link_creation_per_user(client: httpx.AsyncClient) -> None:
 
 
 async def test_link_creation_per_ip(make_settings) -> None:
-    app = create_app(make_settings(**{**LIMITS, "rate_limit_links_ip": "5/1m"}))
+    app = create_app(make_settings(**{**LIMITS, "rate_limit_links_ip": "5/1h"}))
     async with app.router.lifespan_context(app), client_from(app, "198.51.100.1") as client:
         users = [await make_user(client, admin=True) for _ in range(3)]
         for i in range(5):
