@@ -49,6 +49,16 @@ async def link_stats(
     return await cache.get(cache_key, compute)
 
 
+def _totals(series: Any) -> tuple[dict[int, int], int]:
+    """Clicks per bucket and the visitors summed, from (bucket, clicks, new visitors) rows."""
+    clicks_by_bucket: dict[int, int] = {}
+    visitors = 0
+    for number, clicks, new_visitors in series:
+        clicks_by_bucket[int(number)] = int(clicks)
+        visitors += int(new_visitors)
+    return clicks_by_bucket, visitors
+
+
 def _bucket(window: Window) -> Any:
     hour = col(ClickRollup.hour)
     return hour if window.interval == "hour" else hour // 24
@@ -73,11 +83,7 @@ async def _link_stats(
         .where(*in_window)
         .group_by(bucket)
     )
-    clicks_by_bucket: dict[int, int] = {}
-    visitors = 0
-    for number, clicks, new_visitors in series:
-        clicks_by_bucket[int(number)] = int(clicks)
-        visitors += int(new_visitors)
+    clicks_by_bucket, visitors = _totals(series)
     shares = await session.execute(_shares_query(link.id or 0, window, include_bots))
     breakdowns: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for dimension, value, clicks in shares:
@@ -184,11 +190,7 @@ async def _account_stats(
         .where(*in_window)
         .group_by(bucket)
     )
-    clicks_by_bucket: dict[int, int] = {}
-    visitors = 0
-    for number, clicks, new_visitors in series:
-        clicks_by_bucket[int(number)] = int(clicks)
-        visitors += int(new_visitors)
+    clicks_by_bucket, visitors = _totals(series)
     total = func.sum(ClickRollup.clicks)
     top_rows = await session.execute(
         joined.add_columns(col(Link.key), col(Link.url), col(Link.title), total)
