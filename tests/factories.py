@@ -9,8 +9,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select
 
 from shortener.auth.service import create_user
+from shortener.models import Click, Link
 
 PASSWORD = "correct horse battery"
 _emails = itertools.count()
@@ -61,3 +63,15 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+async def click_counts(app: Any, key: str) -> tuple[int, int]:
+    """(the link's click counter, its click rows): both must equal the redirects answered."""
+    async with app.state.sessionmaker() as session:
+        link = (await session.execute(select(Link).where(Link.key == key))).scalar_one()
+        rows = (
+            await session.execute(
+                select(func.count()).select_from(Click).where(Click.link_id == link.id)
+            )
+        ).scalar_one()
+    return int(link.clicks), int(rows)

@@ -6,25 +6,14 @@ import time
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from shortener.clicks.events import ClickRecord
 from shortener.clicks.queue import RedisStreamQueue
 from shortener.main import create_app
-from shortener.models import Click, Link
-from tests.factories import eventually, make_link, make_user
+from shortener.models import Link
+from tests.factories import click_counts, eventually, make_link, make_user
 from tests.live import TcpProxy
-
-
-async def _counts(app: object, key: str) -> tuple[int, int]:
-    async with app.state.sessionmaker() as session:  # type: ignore[attr-defined]
-        link = (await session.execute(select(Link).where(Link.key == key))).scalar_one()
-        rows = (
-            await session.execute(
-                select(func.count()).select_from(Click).where(Click.link_id == link.id)
-            )
-        ).scalar_one()
-    return link.clicks, rows
 
 
 async def _link_id(app: object, key: str) -> int:
@@ -62,7 +51,7 @@ async def test_flusher_retries_while_the_database_is_unreachable(
             await pg_proxy.start()
 
             async def all_counted() -> bool:
-                return await _counts(app, "outage") == (26, 26)
+                return await click_counts(app, "outage") == (26, 26)
 
             await eventually(all_counted, timeout=40)
             assert await app.state.click_queue.pending() == 0
@@ -81,7 +70,7 @@ async def test_a_poison_batch_is_set_aside_and_the_queue_flows_again(client, app
         await queue.put(click)
 
     async def flowed() -> bool:
-        return await _counts(app, "poison") == (5, 5)
+        return await click_counts(app, "poison") == (5, 5)
 
     await eventually(flowed, timeout=15)
     assert [c.id for c in app.state.flusher.set_aside] == [bad.id]
@@ -90,7 +79,7 @@ async def test_a_poison_batch_is_set_aside_and_the_queue_flows_again(client, app
     assert (await client.get("/poison")).status_code == 302
 
     async def next_one() -> bool:
-        return await _counts(app, "poison") == (6, 6)
+        return await click_counts(app, "poison") == (6, 6)
 
     await eventually(next_one)
 
@@ -106,7 +95,7 @@ async def test_unreadable_stream_entries_are_dropped_not_retried_forever(client,
     await queue.put(ClickRecord(link_id=link_id, ts=time.time()))
 
     async def counted() -> bool:
-        return await _counts(app, "garbage") == (1, 1) and await queue.pending() == 0
+        return await click_counts(app, "garbage") == (1, 1) and await queue.pending() == 0
 
     await eventually(counted, timeout=10)
 
@@ -121,13 +110,13 @@ async def test_the_same_click_delivered_twice_counts_once(client, app) -> None:
     await queue.put(ClickRecord.from_json(click.to_json()))  # a redelivery: same id
 
     async def written() -> bool:
-        return await queue.pending() == 0 and (await _counts(app, "twice"))[1] == 1
+        return await queue.pending() == 0 and (await click_counts(app, "twice"))[1] == 1
 
     await eventually(written)
     # And once more, in a later batch, after the first was committed.
     await queue.put(ClickRecord.from_json(click.to_json()))
     await eventually(lambda: _empty(queue))
-    assert await _counts(app, "twice") == (1, 1)
+    assert await click_counts(app, "twice") == (1, 1)
 
 
 async def _empty(queue: object) -> bool:
@@ -159,6 +148,6 @@ async def test_entries_of_a_dead_consumer_are_claimed_and_counted_once(make_sett
 
             async def claimed() -> bool:
                 pending = await app.state.redis.xpending(dead.stream, "flushers")
-                return int(pending["pending"]) == 0 and await _counts(app, "orphan") == (5, 5)
+                return int(pending["pending"]) == 0 and await click_counts(app, "orphan") == (5, 5)
 
             await eventually(claimed, timeout=10)

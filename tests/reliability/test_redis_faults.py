@@ -7,29 +7,13 @@ import asyncio
 
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy import func, select
 
 from shortener.main import create_app
-from shortener.models import Click
-from tests.factories import eventually, make_link, make_user
+from tests.factories import click_counts, eventually, make_link, make_user
 from tests.live import RedisServer
 
 # These tests bring their own redis-server; the database is the run's PostgreSQL.
 pytestmark = pytest.mark.parametrize("mode", ["postgres"])
-
-
-async def _clicks(app: object, key: str) -> tuple[int, int]:
-    """(the link's click counter, the click rows): both must equal the redirects answered."""
-    from shortener.models import Link
-
-    async with app.state.sessionmaker() as session:  # type: ignore[attr-defined]
-        link = (await session.execute(select(Link).where(Link.key == key))).scalar_one()
-        rows = (
-            await session.execute(
-                select(func.count()).select_from(Click).where(Click.link_id == link.id)
-            )
-        ).scalar_one()
-    return link.clicks, rows
 
 
 async def _settled(app: object, redis_url: str, prefix: str) -> bool:
@@ -121,7 +105,7 @@ async def test_redis_killed_mid_traffic_redirects_answer_and_clicks_count_once(
 
             await eventually(lambda: _counted(app, "busy", traffic.answered), timeout=15)
             await eventually(settled, timeout=10)
-            assert await _clicks(app, "busy") == (traffic.answered, traffic.answered)
+            assert await click_counts(app, "busy") == (traffic.answered, traffic.answered)
             # Clicks went through Redis again once it was back.
             redis = Redis.from_url(redis_server.url)
             try:
@@ -136,13 +120,13 @@ async def _true(value: bool) -> bool:
 
 
 async def _counted(app: object, key: str, expected: int) -> bool:
-    counter, rows = await _clicks(app, key)
+    counter, rows = await click_counts(app, key)
     assert counter <= expected and rows <= expected, (counter, rows, expected)
     return counter == rows == expected
 
 
 async def _counted_at_least(app: object, key: str, expected: int) -> bool:
-    counter, rows = await _clicks(app, key)
+    counter, rows = await click_counts(app, key)
     return counter == rows and counter >= expected
 
 
@@ -197,4 +181,4 @@ async def test_hung_redis_trips_the_breaker_and_nothing_is_counted_twice(
 
             await eventually(lambda: _counted(app, "hung", answered), timeout=15)
             await eventually(settled, timeout=10)
-            assert await _clicks(app, "hung") == (answered, answered)
+            assert await click_counts(app, "hung") == (answered, answered)
