@@ -24,6 +24,7 @@ from shortener.clicks.geo import CountryLookup
 from shortener.clicks.queue import ClickQueue, LocalQueue, RedisStreamQueue
 from shortener.clicks.recorder import ClickRecorder
 from shortener.clicks.salts import SaltProvider
+from shortener.clicks.writer_thread import ClickWriterThread
 from shortener.config import Settings, load_settings
 from shortener.db import make_engine, make_sessionmaker
 from shortener.errors import install_error_handlers
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retry_base=settings.webhook_retry_base,
             poll_interval=settings.webhook_poll_interval,
         )
+        state.click_writer = ClickWriterThread(settings.database_url)
         state.flusher = Flusher(
             queue,
             state.sessionmaker,
@@ -119,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retention_days=settings.click_retention_days,
             on_written=state.webhooks.clicks_written,
             max_failures=settings.click_batch_max_failures,
+            writer=state.click_writer,
         )
         state.rate_limiter = RateLimiter(
             state.redis,
@@ -149,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # The server has stopped taking requests: let the flusher end the batch in flight
             # (cancelling could cut it half-written), then write what is still queued.
             await state.flusher.stop(running=flusher)
+            await state.click_writer.close()
             # After the flusher: its last batches may still announce link.clicked.
             await state.webhooks.aclose()
             if state.redis is not None:

@@ -21,6 +21,7 @@ from shortener.clicks.events import ClickRecord
 from shortener.clicks.queue import Batch, ClickQueue
 from shortener.clicks.retention import cleanup
 from shortener.clicks.writer import write_clicks
+from shortener.clicks.writer_thread import ClickWriterThread
 from shortener.db import is_transient
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,11 @@ class Flusher:
         retention_days: int | None = None,
         on_written: Callable[[Sequence[ClickRecord]], Awaitable[None]] | None = None,
         max_failures: int = 5,
+        writer: ClickWriterThread | None = None,
     ) -> None:
         self._queue = queue
+        # Where batches are written: a thread of their own in the app, this loop when None.
+        self._writer = writer
         # Told each batch once it is committed (webhooks' link.clicked); never fails a flush.
         self._on_written = on_written
         self._sessionmaker = sessionmaker
@@ -90,6 +94,8 @@ class Flusher:
         return len(batch)
 
     async def _write(self, clicks: list[ClickRecord]) -> int:
+        if self._writer is not None:
+            return await self._writer.write(clicks)
         async with self._sessionmaker() as session, session.begin():
             return await write_clicks(session, clicks)
 
