@@ -62,6 +62,16 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
+        # Transactions are begun by us (below), not by the driver's implicit BEGIN.
+        dbapi_conn.isolation_level = None
+
+    # BEGIN IMMEDIATE takes the write lock up front. With the driver's deferred BEGIN, a
+    # transaction that read before another connection committed (the click writer, say) and
+    # then writes fails at once with SQLITE_BUSY_SNAPSHOT, which busy_timeout cannot wait out:
+    # a read-then-write request (PATCH, the dashboard's edit) answered 503 now and then.
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def is_transient(exc: BaseException) -> bool:
