@@ -27,6 +27,7 @@ from shortener.web.forms import (
     parse_update,
     validation_errors,
 )
+from shortener.web.link_options import option_errors, option_values, read_options
 from shortener.web.pages import redirect, render
 from shortener.web.session import PageUser
 from shortener.web.stats_view import load_link_stats, load_overview
@@ -129,7 +130,7 @@ async def _link_context(
         "link": public,
         "window": window,
         "stats": await load_link_stats(request, session, user, key, window),
-        "values": edit_values(public),
+        "values": edit_values(public) | option_values(public),
     }
 
 
@@ -147,25 +148,25 @@ async def edit_link(
 ) -> Response:
     form = await request.form()
     values = form_values(form, LINK_FIELDS)
+    options = read_options(form)
     await service.get_link(session, user=user, key=key)  # 404 before anything else
     try:
         data = parse_update(
             values,
             remove_password=form.get("remove_password") == "on",
             is_active=form.get("is_active") == "on",
+            options=options.data,
         )
         # A savepoint: a field refused halfway must not leave the fields before it changed.
         async with session.begin_nested():
             await service.update_link(session, user=user, key=key, data=data, ctx=ctx)
-    except ValidationError as exc:
-        errors = validation_errors(exc)
-    except Invalid as exc:
-        errors = domain_errors(exc)
+    except (ValidationError, Invalid) as exc:
+        errors = option_errors(exc, options)
     else:
         return redirect(request, f"/dashboard/links/{key}", "Changes saved.")
     context = await _link_context(request, session, ctx, user, key)
     values.pop("password", None)
-    context |= {"errors": errors, "values": values}
+    context |= {"errors": errors, "values": values | options.values}
     return render(request, "link.html", context, user=user, status=422)
 
 

@@ -72,10 +72,14 @@ def parse_create(values: Mapping[str, str]) -> LinkCreate:
 
 
 def parse_update(
-    values: Mapping[str, str], *, remove_password: bool, is_active: bool
+    values: Mapping[str, str],
+    *,
+    remove_password: bool,
+    is_active: bool,
+    options: Mapping[str, Any] | None = None,
 ) -> LinkUpdate:
     """Every field is sent, so an emptied field clears the value (as `null` does in the API)."""
-    data = _common(values)
+    data = _common(values) | dict(options or {})
     data["is_active"] = is_active
     if remove_password:
         data["password"] = None

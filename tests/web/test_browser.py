@@ -167,6 +167,28 @@ def test_dashboard_journey(
     expect(page.locator("table.links tbody tr", has_text="launch")).to_have_count(0)
     assert httpx.get(short_url).status_code == 404
 
+    # An API key: created from the form, shown once, works against the API, then revoked.
+    page.get_by_role("navigation").get_by_role("link", name="API keys").click()
+    expect(page).to_have_url(f"{base}/dashboard/keys")
+    expect(page.get_by_role("heading", name="No API keys yet")).to_be_visible()
+    page.get_by_label("Name").fill("deploy script")
+    page.get_by_label("links:read").check()
+    page.get_by_role("button", name="Create key").click()
+    shown = page.locator("#new-key")
+    expect(shown).to_have_text(re.compile(r"^sk_"))
+    key = shown.inner_text()
+    page.locator(".secret-once").get_by_role("button", name=re.compile("Copy")).click()
+    assert page.evaluate("navigator.clipboard.readText()") == key
+    assert httpx.get(f"{base}/api/links", headers={"x-api-key": key}).status_code == 200
+    row = page.locator("table.links tbody tr", has_text="deploy script")
+    expect(row).to_contain_text("links:read")
+    page.goto("/dashboard/keys")  # shown once: not on the page after that
+    expect(page.locator("#new-key")).to_have_count(0)
+    row.get_by_role("button", name="Revoke deploy script").click()
+    expect(page.get_by_role("status")).to_contain_text("revoked")
+    expect(page.get_by_role("heading", name="No API keys yet")).to_be_visible()
+    assert httpx.get(f"{base}/api/links", headers={"x-api-key": key}).status_code == 401
+
     # Log out: the dashboard is closed again.
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(f"{base}/login")

@@ -1,0 +1,76 @@
+"""/dashboard/keys: the user's API keys (list, create, revoke). Thin routes over apikeys.service.
+
+A new key is shown in the answer to the creating POST itself, never put in a cookie or a
+redirect: it exists in clear only in that one response (sent with cache-control: no-store).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from shortener.apikeys import service
+from shortener.apikeys.schemas import ALL_SCOPES, ApiKeyCreate
+from shortener.db import SessionDep
+from shortener.errors import Invalid
+from shortener.models import User
+from shortener.web.csrf import check_csrf
+from shortener.web.forms import domain_errors, validation_errors
+from shortener.web.pages import redirect, render
+from shortener.web.session import PageUser
+
+router = APIRouter(prefix="/dashboard/keys", include_in_schema=False)
+Csrf = Depends(check_csrf)
+KeyId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+SCOPES = sorted(ALL_SCOPES)
+KEY_FIELDS = ("name", "scopes")
+
+
+async def _context(session: SessionDep, user: User) -> dict[str, Any]:
+    keys = await service.list_keys(session, user=user)
+    return {
+        "keys": [(key, service.scopes_of(key)) for key in keys],
+        "all_scopes": SCOPES,
+        "values": {"name": "", "scopes": []},
+    }
+
+
+@router.get("")
+async def keys_page(request: Request, user: PageUser, session: SessionDep) -> Response:
+    return render(request, "keys.html", await _context(session, user), user=user)
+
+
+@router.post("", dependencies=[Csrf])
+async def create_key(request: Request, user: PageUser, session: SessionDep) -> Response:
+    form = await request.form()
+    name = form.get("name")
+    values = {
+        "name": name.strip() if isinstance(name, str) else "",
+        "scopes": [s for s in form.getlist("scopes") if isinstance(s, str)],
+    }
+    try:
+        body = ApiKeyCreate.model_validate(values)
+        api_key, key = await service.create_key(
+            session, user=user, name=body.name, scopes=list(body.scopes)
+        )
+    except ValidationError as exc:
+        errors = validation_errors(exc, KEY_FIELDS)
+    except Invalid as exc:
+        errors = domain_errors(exc, KEY_FIELDS)
+    else:
+        context = await _context(session, user)
+        context["created"] = {"name": api_key.name, "key": key}
+        return render(request, "keys.html", context, user=user, status=201)
+    context = await _context(session, user) | {"errors": errors, "values": values}
+    return render(request, "keys.html", context, user=user, status=422)
+
+
+@router.post("/{key_id}/revoke", dependencies=[Csrf])
+async def revoke_key(
+    request: Request, key_id: KeyId, user: PageUser, session: SessionDep
+) -> Response:
+    await service.revoke_key(session, user=user, key_id=key_id)
+    return redirect(request, "/dashboard/keys", "The API key is revoked.")

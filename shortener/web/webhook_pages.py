@@ -1,0 +1,109 @@
+"""/dashboard/webhooks: endpoints (list, create, delete) and each one's delivery log (replay).
+
+Thin routes over webhooks.service. Like an API key, the signing secret is shown in the answer
+to the creating POST only (no-store), never carried in a cookie or a redirect.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from shortener.db import SessionDep, after_commit
+from shortener.errors import Invalid
+from shortener.models import User
+from shortener.web.csrf import check_csrf
+from shortener.web.forms import domain_errors, validation_errors
+from shortener.web.pages import redirect, render
+from shortener.web.session import PageUser
+from shortener.webhooks import service
+from shortener.webhooks.schemas import EVENTS, WebhookCreate
+
+router = APIRouter(prefix="/dashboard/webhooks", include_in_schema=False)
+Csrf = Depends(check_csrf)
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+HOOK_FIELDS = ("url", "events")
+LOG_SIZE = 50
+
+
+async def _context(session: SessionDep, user: User) -> dict[str, Any]:
+    hooks = await service.list_webhooks(session, user=user)
+    return {
+        "hooks": [(hook, service.events_of(hook)) for hook in hooks],
+        "all_events": EVENTS,
+        "values": {"url": "", "events": []},
+    }
+
+
+@router.get("")
+async def webhooks_page(request: Request, user: PageUser, session: SessionDep) -> Response:
+    return render(request, "webhooks.html", await _context(session, user), user=user)
+
+
+@router.post("", dependencies=[Csrf])
+async def create_webhook(request: Request, user: PageUser, session: SessionDep) -> Response:
+    form = await request.form()
+    url = form.get("url")
+    values = {
+        "url": url.strip() if isinstance(url, str) else "",
+        "events": [e for e in form.getlist("events") if isinstance(e, str)],
+    }
+    settings = request.app.state.settings
+    try:
+        body = WebhookCreate.model_validate(values)
+        hook = await service.create_webhook(
+            session,
+            user=user,
+            url=body.url,
+            events=list(body.events),
+            own_host=settings.base_host,
+            allow_private=settings.allow_private_webhooks,
+        )
+    except ValidationError as exc:
+        errors = validation_errors(exc, HOOK_FIELDS)
+    except Invalid as exc:
+        errors = domain_errors(exc, HOOK_FIELDS)
+    else:
+        context = await _context(session, user)
+        context["created"] = {"url": hook.url, "secret": hook.secret}
+        return render(request, "webhooks.html", context, user=user, status=201)
+    context = await _context(session, user) | {"errors": errors, "values": values}
+    return render(request, "webhooks.html", context, user=user, status=422)
+
+
+@router.get("/{hook_id}")
+async def webhook_page(
+    request: Request, hook_id: Id, user: PageUser, session: SessionDep
+) -> Response:
+    hook = await service.get_webhook(session, user=user, webhook_id=hook_id)
+    deliveries = await service.list_deliveries(
+        session, user=user, webhook_id=hook_id, limit=LOG_SIZE, offset=0
+    )
+    context = {"hook": hook, "events": service.events_of(hook), "deliveries": deliveries}
+    return render(request, "webhook.html", context, user=user)
+
+
+@router.post("/{hook_id}/delete", dependencies=[Csrf])
+async def delete_webhook(
+    request: Request, hook_id: Id, user: PageUser, session: SessionDep
+) -> Response:
+    await service.delete_webhook(session, user=user, webhook_id=hook_id)
+    return redirect(request, "/dashboard/webhooks", "The webhook endpoint is deleted.")
+
+
+@router.post("/{hook_id}/deliveries/{delivery_id}/replay", dependencies=[Csrf])
+async def replay_delivery(
+    request: Request, hook_id: Id, delivery_id: Id, user: PageUser, session: SessionDep
+) -> Response:
+    await service.replay_delivery(session, user=user, webhook_id=hook_id, delivery_id=delivery_id)
+    dispatcher = request.app.state.webhooks
+
+    async def wake() -> None:
+        # After the commit, so the dispatcher finds the new delivery when it looks.
+        dispatcher.wake()
+
+    after_commit(session, wake)
+    return redirect(request, f"/dashboard/webhooks/{hook_id}", "The delivery is queued again.")

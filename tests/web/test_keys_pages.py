@@ -1,0 +1,110 @@
+"""/dashboard/keys over HTTP (both storage modes): list, create (shown once), revoke, CSRF."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.web.test_pages import HTML, csrf_of, register
+
+KEY = re.compile(r'<code id="new-key">(sk_[A-Za-z0-9_-]+)</code>')
+
+
+async def _create(client: httpx.AsyncClient, name: str, scopes: list[str]) -> httpx.Response:
+    token = csrf_of(await client.get("/dashboard/keys"))
+    return await client.post(
+        "/dashboard/keys", data={"name": name, "scopes": scopes, "csrf_token": token}
+    )
+
+
+async def test_keys_page_creates_a_working_key_shown_once_and_revokes_it(
+    client: httpx.AsyncClient,
+) -> None:
+    await register(client)
+    page = await client.get("/dashboard/keys")
+    assert page.status_code == 200
+    assert "No API keys yet" in page.text
+    assert 'href="/dashboard/keys"' in (await client.get("/dashboard")).text
+
+    created = await _create(client, "<b>deploy</b>", ["links:read", "stats:read"])
+    assert created.status_code == 201
+    assert created.headers["cache-control"] == "no-store"
+    match = KEY.search(created.text)
+    assert match
+    key = match.group(1)
+    assert "&lt;b&gt;deploy&lt;/b&gt;" in created.text and "<b>deploy" not in created.text
+
+    # The key works against the API with its scopes, and is never shown again.
+    api = await client.get("/api/links", headers={"x-api-key": key})
+    assert api.status_code == 200
+    listed = await client.get("/dashboard/keys")
+    assert key not in listed.text
+    assert "&lt;b&gt;deploy&lt;/b&gt;" in listed.text
+    assert "links:read" in listed.text and "stats:read" in listed.text
+    assert "never" not in listed.text  # used once above: the last-used time is shown
+
+    key_id = re.search(r'action="/dashboard/keys/(\d+)/revoke"', listed.text)
+    assert key_id
+    revoked = await client.post(
+        f"/dashboard/keys/{key_id.group(1)}/revoke", data={"csrf_token": csrf_of(listed)}
+    )
+    assert revoked.status_code == 303
+    assert revoked.headers["location"] == "/dashboard/keys"
+    assert (await client.get("/api/links", headers={"x-api-key": key})).status_code == 401
+    assert "No API keys yet" in (await client.get("/dashboard/keys")).text
+
+
+async def test_key_form_errors_are_shown_beside_the_fields(client: httpx.AsyncClient) -> None:
+    await register(client)
+    refused = await _create(client, "", [])
+    assert refused.status_code == 422
+    assert 'id="name-error"' in refused.text
+    assert 'id="scopes-error"' in refused.text
+    unknown = await _create(client, "x", ["admin:everything"])
+    assert unknown.status_code == 422
+    assert 'id="scopes-error"' in unknown.text
+    assert "sk_" not in unknown.text
+
+
+async def test_key_forms_need_the_csrf_token(client: httpx.AsyncClient) -> None:
+    await register(client)
+    refused = await client.post(
+        "/dashboard/keys", data={"name": "x", "scopes": ["links:read"]}, headers=HTML
+    )
+    assert refused.status_code == 403
+    assert "sk_" not in refused.text
+    created = await _create(client, "mine", ["links:read"])
+    key_id = re.search(r'action="/dashboard/keys/(\d+)/revoke"', created.text)
+    assert key_id
+    refused = await client.post(f"/dashboard/keys/{key_id.group(1)}/revoke", headers=HTML)
+    assert refused.status_code == 403
+    assert "mine" in (await client.get("/dashboard/keys")).text
+
+
+async def test_a_user_cannot_see_or_revoke_another_users_keys(client: httpx.AsyncClient) -> None:
+    await register(client)
+    created = await _create(client, "alice-key", ["links:read"])
+    match = KEY.search(created.text)
+    key_id = re.search(r'action="/dashboard/keys/(\d+)/revoke"', created.text)
+    assert match and key_id
+
+    client.cookies.clear()
+    await register(client)
+    page = await client.get("/dashboard/keys")
+    assert "alice-key" not in page.text
+    refused = await client.post(
+        f"/dashboard/keys/{key_id.group(1)}/revoke",
+        data={"csrf_token": csrf_of(page)},
+        headers=HTML,
+    )
+    assert refused.status_code == 404
+    assert (
+        await client.get("/api/links", headers={"x-api-key": match.group(1)})
+    ).status_code == 200
+
+
+async def test_keys_page_needs_sign_in(client: httpx.AsyncClient) -> None:
+    response = await client.get("/dashboard/keys")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/dashboard/keys"
