@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -43,7 +43,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     url = async_url(url)
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
-        _tune_sqlite(engine)
+        _tune_sqlite(engine.sync_engine)
         return engine
     if "poolclass" not in kwargs:
         # Only a queue pool takes sizes (NullPool, used by migrate.current_revision, refuses them).
@@ -51,10 +51,18 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
+def make_sync_engine(url: str) -> Engine:
+    """A plain sqlite3 engine, for the click writer's thread (SQLite only)."""
+    parsed = make_url(url).set(drivername="sqlite")
+    engine = create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})
+    _tune_sqlite(engine)
+    return engine
+
+
+def _tune_sqlite(engine: Engine) -> None:
     # WAL lets redirects read while the flusher writes; busy_timeout makes writers wait for each
     # other instead of failing; foreign keys are off by default in SQLite.
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -69,7 +77,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
     # transaction that read before another connection committed (the click writer, say) and
     # then writes fails at once with SQLITE_BUSY_SNAPSHOT, which busy_timeout cannot wait out:
     # a read-then-write request (PATCH, the dashboard's edit) answered 503 now and then.
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 

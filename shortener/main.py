@@ -24,7 +24,7 @@ from shortener.clicks.geo import CountryLookup
 from shortener.clicks.queue import ClickQueue, LocalQueue, RedisStreamQueue
 from shortener.clicks.recorder import ClickRecorder
 from shortener.clicks.salts import SaltProvider
-from shortener.clicks.writer_thread import ClickWriterThread
+from shortener.clicks.writer_thread import click_writer
 from shortener.config import Settings, load_settings
 from shortener.db import make_engine, make_sessionmaker
 from shortener.errors import install_error_handlers
@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retry_base=settings.webhook_retry_base,
             poll_interval=settings.webhook_poll_interval,
         )
-        state.click_writer = ClickWriterThread(settings.database_url)
+        state.click_writer = click_writer(settings.database_url)
         state.flusher = Flusher(
             queue,
             state.sessionmaker,

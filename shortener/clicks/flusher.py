@@ -21,7 +21,7 @@ from shortener.clicks.events import ClickRecord
 from shortener.clicks.queue import Batch, ClickQueue
 from shortener.clicks.retention import cleanup
 from shortener.clicks.writer import write_clicks
-from shortener.clicks.writer_thread import ClickWriterThread
+from shortener.clicks.writer_thread import ClickWriter
 from shortener.db import is_transient
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class Flusher:
         retention_days: int | None = None,
         on_written: Callable[[Sequence[ClickRecord]], Awaitable[None]] | None = None,
         max_failures: int = 5,
-        writer: ClickWriterThread | None = None,
+        writer: ClickWriter | None = None,
     ) -> None:
         self._queue = queue
         # Where batches are written: a thread of their own in the app, this loop when None.

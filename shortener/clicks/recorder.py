@@ -30,13 +30,6 @@ PUMP_GATHER_SECONDS = 0.005
 Headers = list[tuple[bytes, bytes]]
 
 
-def header(headers: Headers, name: bytes) -> str:
-    for key, value in headers:
-        if key == name:
-            return value.decode("latin-1")
-    return ""
-
-
 class ClickRecorder:
     def __init__(
         self,
@@ -100,8 +93,15 @@ class ClickRecorder:
     async def _click(
         self, link_id: int, ts: float, headers: Headers, peer: str | None, variant: int | None
     ) -> ClickRecord:
-        user_agent = header(headers, b"user-agent")[:512]
-        ip = client_ip(peer, header(headers, b"x-forwarded-for"), self._trusted)
+        user_agent = referrer = forwarded_for = ""
+        for name, value in headers:  # one pass over the headers for the three we keep
+            if name == b"user-agent":
+                user_agent = value.decode("latin-1")[:512]
+            elif name == b"referer":
+                referrer = value.decode("latin-1")[:2048]
+            elif name == b"x-forwarded-for":
+                forwarded_for = value.decode("latin-1")
+        ip = client_ip(peer, forwarded_for, self._trusted)
         country = self._countries.country(ip) if self._countries is not None else None
         hashed = None
         if ip is not None and self._salts is not None:
@@ -116,7 +116,7 @@ class ClickRecorder:
             link_id=link_id,
             ts=ts,
             user_agent=user_agent,
-            referrer=header(headers, b"referer")[:2048],
+            referrer=referrer,
             country=country,
             visitor_hash=hashed,
             variant=variant,

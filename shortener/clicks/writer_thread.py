@@ -1,10 +1,13 @@
 """Click batches written on a thread of their own, away from the requests' event loop.
 
-A batch costs CPU in Python (building rows, rollups, SQLAlchemy's parameter processing). On
-the request loop that work holds redirects up whenever traffic keeps the flusher busy: the
-redirect benchmark's p99. Here it runs on its own thread, event loop and engine; the request
-loop only awaits the result. The GIL still switches between the two every few milliseconds,
-which bounds how long a redirect can wait.
+A batch costs CPU in Python (enrichment, rows, rollups, SQLAlchemy). On the request loop that
+work holds redirects up whenever traffic keeps the flusher busy. Here it runs on one thread
+of its own; the request loop only awaits the result.
+
+SQLite is written through the plain sqlite3 driver on that thread: through aiosqlite every
+statement would hop to yet another thread and back, several hops a statement, which cost more
+CPU than the statements themselves (bench/click_pipeline_bench.py). PostgreSQL has no
+synchronous driver among our dependencies, so its thread runs an event loop with asyncpg.
 """
 
 from __future__ import annotations
@@ -12,18 +15,54 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Coroutine, Sequence
-from typing import Any, TypeVar
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from shortener.clicks.events import ClickRecord
-from shortener.clicks.writer import write_clicks
-from shortener.db import is_sqlite, make_engine, make_sessionmaker
+from shortener.clicks.writer import write_clicks, write_clicks_sync
+from shortener.db import is_sqlite, make_engine, make_sessionmaker, make_sync_engine
 
 T = TypeVar("T")
 
 
-class ClickWriterThread:
+class ClickWriter(Protocol):
+    async def write(self, clicks: Sequence[ClickRecord]) -> int:
+        """Write one batch in its own transaction; returns how many clicks were new."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def click_writer(database_url: str) -> ClickWriter:
+    if is_sqlite(database_url):
+        return SqliteClickWriter(database_url)
+    return LoopClickWriter(database_url)
+
+
+class SqliteClickWriter:
+    def __init__(self, database_url: str) -> None:
+        self._engine = make_sync_engine(database_url)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="click-writer")
+
+    async def write(self, clicks: Sequence[ClickRecord]) -> int:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, self._write, clicks)
+
+    def _write(self, clicks: Sequence[ClickRecord]) -> int:
+        with Session(self._engine) as session, session.begin():
+            return write_clicks_sync(session, clicks)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._thread.shutdown, wait=True)
+        self._engine.dispose()
+
+
+class LoopClickWriter:
+    """An event loop on a thread of its own, with an async engine that belongs to it."""
+
     def __init__(self, database_url: str) -> None:
         self._url = database_url
         self._loop = asyncio.new_event_loop()
@@ -39,14 +78,12 @@ class ClickWriterThread:
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
 
     async def write(self, clicks: Sequence[ClickRecord]) -> int:
-        """Write one batch in its own transaction; returns how many clicks were new."""
         return await self._on_thread(self._write(clicks))
 
     async def _write(self, clicks: Sequence[ClickRecord]) -> int:
         if self._sessionmaker is None:
             # Made on the writer's loop: an async engine belongs to the loop that uses it.
-            sizes = {} if is_sqlite(self._url) else {"pool_size": 2, "max_overflow": 2}
-            self._engine = make_engine(self._url, **sizes)
+            self._engine = make_engine(self._url, pool_size=2, max_overflow=2)
             self._sessionmaker = make_sessionmaker(self._engine)
         async with self._sessionmaker() as session, session.begin():
             return await write_clicks(session, clicks)
