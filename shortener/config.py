@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     click_flush_interval: float = Field(1.0, gt=0)
     # Small enough that one batch never holds the event loop long (p99 of redirects: 95 ms
     # with 1000, 8 ms with 250 in bench/redirect_bench.py), large enough for throughput.
-    click_batch_size: int = Field(250, ge=1)
+    click_batch_size: int = Field(1000, ge=1)
 
     # The in-process link cache: how many links, and how long before a re-check of Redis or the
     # database. Invalidation is immediate; the TTL only bounds what a missed message costs.
