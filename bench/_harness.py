@@ -65,6 +65,12 @@ def start(name: str, argv: list[str], env: dict[str, str], ready_path: str = "/h
     sys.exit(f"{name} did not start in time")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, every thread) a process has used so far; Linux only."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class WrkResult:
     rps: float

@@ -28,7 +28,7 @@ import httpx
 from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import ROOT, Server, WrkResult, exact_requests, start, wrk
+from _harness import ROOT, Server, WrkResult, cpu_seconds, exact_requests, start, wrk
 
 from shortener.auth.service import create_user
 from shortener.db import make_engine, make_sessionmaker
@@ -39,6 +39,7 @@ from shortener.models import Link
 TARGET = "https://example.com/landing"
 UNCACHED_KEYS = 60_000
 PASSWORD = "bench-password-1"
+SETTLE_SECONDS = 1.5  # longer than CLICK_FLUSH_INTERVAL
 
 
 async def seed(database_url: str) -> None:
@@ -75,25 +76,32 @@ def service(name: str, database_url: str, redis_url: str | None) -> Server:
     return start(name, [sys.executable, "-m", "shortener.cli", "serve", "--port", "{port}"], env)
 
 
-def clicks_of(server: Server, key: str) -> int:
-    token = httpx.post(
-        server.url + "/api/auth/token",
-        data={"username": "bench@example.com", "password": PASSWORD},
-    ).json()["access_token"]
+def clicks_of(server: Server, key: str, token: str) -> int:
     link = httpx.get(server.url + f"/api/links/{key}", headers={"Authorization": f"Bearer {token}"})
     return int(link.json()["clicks"])
+
+
+def sign_in(server: Server) -> str:
+    # Once: polling with a sign-in each time would meet the sign-in rate limit.
+    response = httpx.post(
+        server.url + "/api/auth/token",
+        data={"username": "bench@example.com", "password": PASSWORD},
+    )
+    response.raise_for_status()
+    return str(response.json()["access_token"])
 
 
 def exact_check(server: Server, total: int, connections: int, timeout: float = 30.0) -> dict:
     statuses = exact_requests(server.port, "/exact", total, connections)
     answered = statuses.get(302, 0)
     deadline = time.monotonic() + timeout
-    clicks = clicks_of(server, "exact")
+    token = sign_in(server)
+    clicks = clicks_of(server, "exact", token)
     while clicks < answered and time.monotonic() < deadline:
         time.sleep(0.2)
-        clicks = clicks_of(server, "exact")
+        clicks = clicks_of(server, "exact", token)
     time.sleep(2.5)  # a late double count would show up within two flush intervals
-    clicks = clicks_of(server, "exact")
+    clicks = clicks_of(server, "exact", token)
     return {
         "answered": answered,
         "clicks": clicks,
@@ -157,6 +165,7 @@ def main() -> None:
         pg_db = _create_pg_database(args.postgres_url)
         servers.append(service("postgres+redis", pg_db, args.redis_url))
     results: dict[str, list[WrkResult]] = {s.name: [] for s in servers}
+    cpu_us: dict[str, list[float]] = {s.name: [] for s in servers}
     report: dict = {
         "machine": _machine(),
         "duration": args.duration,
@@ -167,9 +176,16 @@ def main() -> None:
             wrk(server.url + "/bench", duration=1, connections=args.connections)
         for _ in range(args.rounds):
             for server in servers:
-                results[server.name].append(
-                    wrk(server.url + "/bench", duration=args.duration, connections=args.connections)
+                before = cpu_seconds(server.process.pid)
+                run = wrk(
+                    server.url + "/bench", duration=args.duration, connections=args.connections
                 )
+                # The clicks of the round are written within a flush interval: their CPU
+                # counts too (the baseline has none; it idles).
+                time.sleep(SETTLE_SECONDS)
+                used = cpu_seconds(server.process.pid) - before
+                results[server.name].append(run)
+                cpu_us[server.name].append(used / max(1, run.requests) * 1e6)
         script = uncached_script(tmp / "uncached.lua")
         uncached = {
             s.name: wrk(s.url + "/", duration=2, connections=args.connections, script=script)
@@ -188,20 +204,29 @@ def main() -> None:
     )
     print(
         f"{'target':<16}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'x rps':>8}{'x p99':>8}{'errors':>8}"
+        f"{'x rps':>8}{'x p99':>8}{'errors':>8}{'cpu us':>9}{'x cpu':>7}"
     )
     rows = {}
+    base_cpu = statistics.median(cpu_us["baseline"])
     for name, runs in results.items():
         m = _median(runs)
+        cpu = statistics.median(cpu_us[name])
         rows[name] = {
             **m,
             "ratio_rps": m["rps"] / base["rps"],
             "ratio_p99": m["p99_ms"] / base["p99_ms"],
+            "cpu_us_per_request": cpu,
+            "ratio_cpu": cpu / base_cpu,
         }
         print(
             f"{name:<16}{m['rps']:>10.0f}{m['p50_ms']:>9.2f}{m['p99_ms']:>9.2f}"
             f"{rows[name]['ratio_rps']:>8.2f}{rows[name]['ratio_p99']:>8.2f}{m['errors']:>8}"
+            f"{cpu:>9.1f}{rows[name]['ratio_cpu']:>7.2f}"
         )
+    print(
+        "cpu us: the server's CPU time per redirect (every thread, including writing the "
+        f"round's clicks within {SETTLE_SECONDS}s after it)"
+    )
     print("\nuncached redirects (each key's first hit: database read):")
     for name, r in uncached.items():
         print(f"  {name:<16}{r.rps:>10.0f} req/s  p50 {r.p50_ms:.2f} ms  p99 {r.p99_ms:.2f} ms")

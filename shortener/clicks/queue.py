@@ -112,6 +112,7 @@ class RedisStreamQueue:
         self._fallback = LocalQueue()
         self._group_ready = False
         self._read_own_pending = True
+        self._clicks_per_entry = CLICKS_PER_ENTRY  # learnt from the entries read
 
     async def _ensure_group(self) -> None:
         if self._group_ready:
@@ -160,12 +161,8 @@ class RedisStreamQueue:
             return batch
         try:
             await self._ensure_group()
-            # Whole entries: a batch may exceed the limit by part of one.
-            entries = await self._read(max(1, -(-room // CLICKS_PER_ENTRY)))
+            entries = await self._take_entries(batch, room)
             self._breaker.success()
-            unreadable = [entry_id for entry_id, fields in entries if not self._add(batch, fields)]
-            if unreadable:
-                await self._discard(unreadable)
         except REDIS_ERRORS as exc:
             self._group_ready = False
             self._breaker.failure()
@@ -174,8 +171,32 @@ class RedisStreamQueue:
             batch.stream_ids.clear()
             batch.stream_clicks = 0
             return batch
-        batch.stream_ids = [entry_id for entry_id, _ in entries if entry_id not in unreadable]
+        unreadable = [entry_id for entry_id, clicks in entries if not clicks]
+        if unreadable:
+            await self._discard(unreadable)
+        batch.stream_ids = [entry_id for entry_id, clicks in entries if clicks]
         return batch
+
+    async def _take_entries(self, batch: Batch, room: int) -> list[tuple[bytes, int]]:
+        """Reads whole entries into the batch until it holds `room` more clicks (a batch may
+        pass its limit by part of an entry); returns (entry id, clicks in it) for each.
+
+        How many entries to ask for follows how full the entries have been: a busy stream
+        holds full entries, a quiet one an entry a click.
+        """
+        taken: list[tuple[bytes, int]] = []
+        count = max(1, -(-room // self._clicks_per_entry))
+        entries, fresh = await self._read(count)
+        while True:
+            taken += [(entry_id, self._add(batch, fields)) for entry_id, fields in entries]
+            clicks = sum(n for _, n in taken)
+            if taken and clicks:
+                self._clicks_per_entry = max(1, clicks // len(taken))
+            # Only new entries are read again: our pending or claimed ones would come back twice.
+            if not fresh or len(entries) < count or clicks >= room:
+                return taken
+            count = max(1, -(-(room - clicks) // self._clicks_per_entry))
+            entries = await self._fresh(count)
 
     @staticmethod
     def _add(batch: Batch, fields: dict[bytes, bytes]) -> int:
@@ -197,7 +218,15 @@ class RedisStreamQueue:
         await self._redis.xack(self.stream, self.GROUP, *entry_ids)
         await self._redis.xdel(self.stream, *entry_ids)
 
-    async def _read(self, count: int) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    async def _fresh(self, count: int) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        fresh: Any = await self._redis.xreadgroup(
+            self.GROUP, self._consumer, {self.stream: ">"}, count=count
+        )
+        return list(fresh[0][1]) if fresh else []
+
+    async def _read(self, count: int) -> tuple[list[tuple[bytes, dict[bytes, bytes]]], bool]:
+        """Our own unacknowledged entries first, then idle ones of dead consumers, then new
+        ones; the flag says the entries are new ones."""
         if self._read_own_pending:
             # After a restart with the same consumer name (never, as names are unique) or a
             # failed write, our own unacknowledged entries come first.
@@ -206,7 +235,7 @@ class RedisStreamQueue:
             )
             own = mine[0][1] if mine else []
             if own:
-                return [(i, f) for i, f in own if f]
+                return [(i, f) for i, f in own if f], False
             self._read_own_pending = False
         claimed: Any = await self._redis.xautoclaim(
             self.stream,
@@ -218,11 +247,8 @@ class RedisStreamQueue:
         )
         stolen = [(i, f) for i, f in claimed[1] if f]
         if stolen:
-            return stolen
-        fresh: Any = await self._redis.xreadgroup(
-            self.GROUP, self._consumer, {self.stream: ">"}, count=count
-        )
-        return list(fresh[0][1]) if fresh else []
+            return stolen, False
+        return await self._fresh(count), True
 
     async def ack(self, batch: Batch) -> None:
         await self._fallback.ack(batch)

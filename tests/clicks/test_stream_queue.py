@@ -54,3 +54,17 @@ async def test_entries_of_one_click_are_still_read(queue) -> None:  # type: igno
     assert [c.id for c in batch.clicks] == [old.id]
     await queue.ack(batch)
     assert await queue.pending() == 0
+
+
+async def test_a_quiet_stream_of_one_click_entries_fills_a_batch(queue) -> None:  # type: ignore[no-untyped-def]
+    # Redirects one at a time: the pump ships each click alone, an entry each.
+    clicks = [ClickRecord(link_id=1, ts=1_700_000_000.0 + i) for i in range(300)]
+    for click in clicks:
+        await queue.put_many([click])
+    batch = await queue.take(250)
+    assert len(batch) == 250  # not 250 / CLICKS_PER_ENTRY entries' worth
+    await queue.ack(batch)
+    rest = await queue.take(250)
+    assert len(rest) == 50
+    await queue.ack(rest)
+    assert await queue.pending() == 0
