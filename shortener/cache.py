@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from shortener.db import READ_ONLY
 from shortener.models import Link, User
 from shortener.redisconn import CircuitBreaker
 from shortener.snapshot import CachedLink
@@ -135,6 +136,7 @@ class LinkCache:
 
     async def _from_database(self, key: str) -> CachedLink | None:
         async with self._sessionmaker() as session:
+            await session.connection(execution_options=READ_ONLY)
             row = (
                 await session.execute(
                     select(Link, col(User.is_active))

@@ -23,6 +23,9 @@ from sqlalchemy.ext.asyncio import (
 
 AfterCommit = Callable[[], Awaitable[None]]
 
+# Execution options of a session that only reads (see _tune_sqlite); other databases ignore it.
+READ_ONLY: dict[str, Any] = {"sqlite_read_only": True}
+
 
 def async_url(url: str) -> str:
     """Map the plain URLs people write (sqlite://, postgresql://) onto async drivers."""
@@ -77,9 +80,12 @@ def _tune_sqlite(engine: Engine) -> None:
     # transaction that read before another connection committed (the click writer, say) and
     # then writes fails at once with SQLITE_BUSY_SNAPSHOT, which busy_timeout cannot wait out:
     # a read-then-write request (PATCH, the dashboard's edit) answered 503 now and then.
+    # Plain reads (a redirect's link look-up) opt out with READ_ONLY: they never write, so
+    # they need no lock and need not queue behind the click writer's batch.
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = conn.get_execution_options().get("sqlite_read_only", False)
+        conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
 from shortener.config import Settings
 from shortener.main import create_app
@@ -105,3 +108,20 @@ async def test_a_read_that_raced_a_change_does_not_bring_the_old_link_back(
         async with running(settings) as (_, three):
             response = await three.get(f"/{key}")
         assert response.headers["location"] == "https://example.com/after"
+
+
+@pytest.mark.parametrize("mode", ["sqlite"])
+async def test_a_look_up_does_not_wait_for_a_writer_on_sqlite(client, app, settings) -> None:  # type: ignore[no-untyped-def]
+    """Writers take SQLite's lock up front (BEGIN IMMEDIATE); a link look-up only reads and
+    must not queue behind them, e.g. behind the click writer's batch."""
+    headers = await make_user(client)
+    await make_link(client, headers, alias="unlocked")
+    writer = sqlite3.connect(make_url(settings.database_url).database or "", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # holds the write lock, as a batch being written does
+    try:
+        async with asyncio.timeout(5):  # busy_timeout is 30 s: waiting would fail here
+            response = await client.get("/unlocked")
+        assert response.status_code == 302
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
