@@ -8,9 +8,8 @@ server, including the tests' ASGI transport.
 
 from __future__ import annotations
 
-import functools
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -33,6 +32,10 @@ def parse_ip(text: str) -> IPAddress | None:
 class TrustedProxies:
     networks: tuple[IPNetwork, ...]
     everyone: bool = False
+    # client_ip's answers for this list: (peer, X-Forwarded-For) -> address.
+    memo: dict[tuple[str | None, str], str | None] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
 
     @classmethod
     def parse(cls, spec: str) -> TrustedProxies:
@@ -58,16 +61,31 @@ class TrustedProxies:
         return any(address in net for net in self.networks)
 
 
-# Memoised: parsing addresses with ipaddress costs more than the rest of a click record, and
-# the same visitors and proxies come back again and again. (Bounded, in this process's memory
-# only: where the raw address already is while its click is being made.)
-@functools.lru_cache(maxsize=4096)
+MEMO_SIZE = 4096
+
+
 def client_ip(peer: str | None, forwarded_for: str, trusted: TrustedProxies) -> str | None:
     """The visitor's address: the rightmost X-Forwarded-For hop that is not a trusted proxy.
 
     The header is read only when the peer itself is trusted; hops left of the first untrusted
     one were written by the client and prove nothing.
     """
+    # Memoised per proxy list: parsing with ipaddress costs more than the rest of a click
+    # record, and the same visitors and proxies come back again and again. (Bounded, and in
+    # this process's memory only, where the raw address already is while its click is made.)
+    memo = trusted.memo
+    key = (peer, forwarded_for)
+    try:
+        return memo[key]
+    except KeyError:
+        pass
+    if len(memo) >= MEMO_SIZE:
+        memo.clear()
+    address = memo[key] = _client_ip(peer, forwarded_for, trusted)
+    return address
+
+
+def _client_ip(peer: str | None, forwarded_for: str, trusted: TrustedProxies) -> str | None:
     if peer is None:
         return None
     address = parse_ip(peer)
