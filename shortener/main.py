@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -58,6 +59,21 @@ class ShortenerApp(FastAPI):
             await self.redirector(scope, receive, send, key)
             return
         await super().__call__(scope, receive, send)
+
+
+def _quiet_garbage_collector() -> None:
+    """Keep the cyclic garbage collector from pausing redirects for whole milliseconds.
+
+    Measured under redirect load: two full collections in 8 s, each walking every object
+    loaded at start (ua-parser's rules, the GeoIP tables, SQLAlchemy, ...), paused the worker
+    for up to 212 ms: the benchmark's p99. What exists after start-up lives as long as the
+    process: freeze it out of collections. Requests free nearly everything they allocate by
+    reference counting, so young collections can be rarer too (every 20,000 net allocations
+    instead of 700); cycles are still collected.
+    """
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(20_000, older, oldest)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -141,6 +157,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         listener = asyncio.create_task(state.link_cache.listen(), name="link-invalidation")
         pump = asyncio.create_task(state.click_recorder.run(), name="click-pump")
         state.webhooks.start()
+        if settings.environment != "test":  # tests build hundreds of apps in one process
+            _quiet_garbage_collector()
         try:
             yield
         finally:
