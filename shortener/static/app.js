@@ -38,3 +38,109 @@ document.querySelectorAll("select[data-window]").forEach(function (select) {
   select.addEventListener("change", sync);
   sync();
 });
+// The CSV import: the file is posted from here, so the page can show the upload's progress,
+// and the answer (NDJSON, see shortener/web/transfer_pages.py) is read as it arrives: the rows
+// read so far, then the summary. Without this script the form posts as usual.
+document.querySelectorAll("form[data-import]").forEach(function (form) {
+  var input = form.querySelector("input[type=file]");
+  var button = form.querySelector("button[type=submit]");
+  var box = document.getElementById("import-progress-box");
+  var bar = document.getElementById("import-progress");
+  var status = document.getElementById("import-status");
+  var failed = document.getElementById("import-failed");
+  var result = document.getElementById("import-result");
+  var number = function (n) { return n.toLocaleString("en-US"); };
+  var show = function (value, max, text) {
+    bar.max = Math.max(max, value, 1);
+    bar.value = value;
+    status.textContent = text;
+  };
+  var fieldError = function (message) {
+    var p = document.getElementById("file-error");
+    if (!p) {
+      p = document.createElement("p");
+      p.id = "file-error";
+      p.className = "field-error";
+      input.insertAdjacentElement("afterend", p);
+    }
+    p.textContent = message;
+    p.hidden = !message;
+    input.setAttribute("aria-describedby", message ? "file-error file-hint" : "file-hint");
+    if (message) { input.setAttribute("aria-invalid", "true"); } else { input.removeAttribute("aria-invalid"); }
+  };
+  var fail = function (message) {
+    box.hidden = true;
+    failed.textContent = message;
+    failed.hidden = false;
+  };
+
+  form.addEventListener("submit", function (event) {
+    if (!input.files.length) { return; }
+    event.preventDefault();
+    var name = input.files[0].name;
+    var xhr = new XMLHttpRequest();
+    var seen = 0;
+    var finished = false;
+    var handle = function (line) {
+      var data = JSON.parse(line);
+      if (data.event === "start") {
+        show(0, data.total, "Importing " + number(data.total) + " rows (" + data.format + " format)…");
+      } else if (data.event === "progress") {
+        show(data.rows, data.total, "Read " + number(data.rows) + " of " + number(data.total) + " rows…");
+      } else if (data.event === "done") {
+        finished = true;
+        show(Math.max(data.rows, 1), data.rows, "Done: " + number(data.rows) + " rows read.");
+        result.innerHTML = data.html;
+        form.reset();
+      }
+    };
+    // responseText grows as lines arrive; handle the complete ones not seen yet.
+    var read = function () {
+      var text = xhr.responseText;
+      var end = text.lastIndexOf("\n");
+      if (end < seen) { return; }
+      text.slice(seen, end).split("\n").forEach(function (line) { if (line) { handle(line); } });
+      seen = end + 1;
+    };
+
+    fieldError("");
+    failed.hidden = true;
+    result.innerHTML = "";
+    box.hidden = false;
+    button.disabled = true;
+    show(0, 1, "Uploading " + name + "…");
+    xhr.upload.addEventListener("progress", function (e) {
+      if (e.lengthComputable) {
+        show(e.loaded, e.total, "Uploading " + name + "… " + Math.floor(100 * e.loaded / e.total) + "%");
+      }
+    });
+    xhr.upload.addEventListener("load", function () {
+      bar.removeAttribute("value");  // indeterminate while the server reads the file
+      status.textContent = "Reading " + name + "…";
+    });
+    xhr.addEventListener("progress", function () { if (xhr.status === 200) { read(); } });
+    xhr.addEventListener("load", function () {
+      button.disabled = false;
+      if (xhr.status === 200) {
+        read();
+        if (!finished) { fail("The import stopped before it finished, so nothing was imported. Please try again."); }
+        return;
+      }
+      var detail = null;
+      try { detail = JSON.parse(xhr.responseText).detail; } catch (e) { /* not JSON */ }
+      if (Array.isArray(detail) && detail.length) {
+        box.hidden = true;
+        fieldError(String(detail[0].msg));
+      } else {
+        fail("The import failed: " + (typeof detail === "string" ? detail : "the server answered " + xhr.status) + ".");
+      }
+    });
+    xhr.addEventListener("error", function () {
+      button.disabled = false;
+      fail("The connection was lost. If the file was sent whole, the import completes anyway: see your links in a moment.");
+    });
+    xhr.open("POST", form.action);
+    xhr.setRequestHeader("Accept", "application/x-ndjson");
+    xhr.send(new FormData(form));
+  });
+});

@@ -18,7 +18,7 @@ from shortener.config import Settings
 from shortener.db import make_engine, make_sessionmaker
 from shortener.models import Link, User
 from shortener.transfer import export, service
-from shortener.transfer.formats import UnreadableFile, decode, read_csv
+from shortener.transfer.formats import UnreadableFile, count_rows, decode, read_csv
 
 
 class CliError(Exception):
@@ -69,7 +69,7 @@ async def run_import(settings: Settings, raw: bytes, email: str | None) -> int:
     except UnreadableFile as exc:
         err.print(f"shortener: {exc}", markup=False)
         return 1
-    total = max(0, text.count("\n") - 1)  # an estimate: quoted cells may hold newlines
+    total = count_rows(text)
     async with _database(settings) as sessionmaker:
         try:
             async with sessionmaker() as session, session.begin():

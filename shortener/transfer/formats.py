@@ -182,6 +182,20 @@ def read_csv(text: str) -> ParsedFile:
     return ParsedFile(fmt.name, _rows(reader, fmt, index))
 
 
+def count_rows(text: str) -> int:
+    """How many rows read_csv(text) yields, the total for a progress bar: the records after
+    the header that are not blank, up to and including one the csv module cannot read."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = 0
+    try:
+        next(reader, None)  # the header
+        for cells in reader:
+            rows += any(c.strip() for c in cells)
+    except csv.Error:
+        rows += 1  # read_csv reports it as its last row
+    return rows
+
+
 def _rows(reader: Any, fmt: CsvFormat, index: dict[str, int]) -> Iterator[ImportRow | RowError]:
     sources = {
         name: next((index[h] for h in headers if h in index), None)

@@ -37,6 +37,16 @@ def form_values(form: FormData, names: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
+def text_and_choices(form: FormData, text: str, choices: str) -> dict[str, Any]:
+    """A name or URL and a list of checkboxes (an API key's scopes, a webhook's events): what
+    the schema reads, and what the form shows again."""
+    value = form.get(text)
+    return {
+        text: value.strip() if isinstance(value, str) else "",
+        choices: [c for c in form.getlist(choices) if isinstance(c, str)],
+    }
+
+
 def _blank_to_none(value: str) -> str | None:
     value = value.strip()
     return value or None
@@ -101,6 +111,13 @@ def validation_errors(exc: ValidationError, known: tuple[str, ...] = LINK_FIELDS
         name = _field_of(err.get("loc", ()), known) or "form"
         errors.setdefault(name, str(err.get("msg", "invalid value")))
     return errors
+
+
+def form_errors(exc: ValidationError | DomainError, known: tuple[str, ...]) -> Errors:
+    """The schema's or the service's refusal, beside the fields it names."""
+    if isinstance(exc, ValidationError):
+        return validation_errors(exc, known)
+    return domain_errors(exc, known)
 
 
 def domain_errors(

@@ -18,7 +18,7 @@ from shortener.db import SessionDep
 from shortener.errors import Invalid
 from shortener.models import User
 from shortener.web.csrf import check_csrf
-from shortener.web.forms import domain_errors, validation_errors
+from shortener.web.forms import form_errors, text_and_choices
 from shortener.web.pages import redirect, render
 from shortener.web.session import PageUser
 
@@ -45,27 +45,18 @@ async def keys_page(request: Request, user: PageUser, session: SessionDep) -> Re
 
 @router.post("", dependencies=[Csrf])
 async def create_key(request: Request, user: PageUser, session: SessionDep) -> Response:
-    form = await request.form()
-    name = form.get("name")
-    values = {
-        "name": name.strip() if isinstance(name, str) else "",
-        "scopes": [s for s in form.getlist("scopes") if isinstance(s, str)],
-    }
+    values = text_and_choices(await request.form(), "name", "scopes")
     try:
         body = ApiKeyCreate.model_validate(values)
         api_key, key = await service.create_key(
             session, user=user, name=body.name, scopes=list(body.scopes)
         )
-    except ValidationError as exc:
-        errors = validation_errors(exc, KEY_FIELDS)
-    except Invalid as exc:
-        errors = domain_errors(exc, KEY_FIELDS)
-    else:
-        context = await _context(session, user)
-        context["created"] = {"name": api_key.name, "key": key}
-        return render(request, "keys.html", context, user=user, status=201)
-    context = await _context(session, user) | {"errors": errors, "values": values}
-    return render(request, "keys.html", context, user=user, status=422)
+    except (ValidationError, Invalid) as exc:
+        errors = form_errors(exc, KEY_FIELDS)
+        context = await _context(session, user) | {"errors": errors, "values": values}
+        return render(request, "keys.html", context, user=user, status=422)
+    context = await _context(session, user) | {"created": {"name": api_key.name, "key": key}}
+    return render(request, "keys.html", context, user=user, status=201)
 
 
 @router.post("/{key_id}/revoke", dependencies=[Csrf])

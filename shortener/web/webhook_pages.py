@@ -16,7 +16,7 @@ from shortener.db import SessionDep, after_commit
 from shortener.errors import Invalid
 from shortener.models import User
 from shortener.web.csrf import check_csrf
-from shortener.web.forms import domain_errors, validation_errors
+from shortener.web.forms import form_errors, text_and_choices
 from shortener.web.pages import redirect, render
 from shortener.web.session import PageUser
 from shortener.webhooks import service
@@ -45,12 +45,7 @@ async def webhooks_page(request: Request, user: PageUser, session: SessionDep) -
 
 @router.post("", dependencies=[Csrf])
 async def create_webhook(request: Request, user: PageUser, session: SessionDep) -> Response:
-    form = await request.form()
-    url = form.get("url")
-    values = {
-        "url": url.strip() if isinstance(url, str) else "",
-        "events": [e for e in form.getlist("events") if isinstance(e, str)],
-    }
+    values = text_and_choices(await request.form(), "url", "events")
     settings = request.app.state.settings
     try:
         body = WebhookCreate.model_validate(values)
@@ -62,16 +57,12 @@ async def create_webhook(request: Request, user: PageUser, session: SessionDep) 
             own_host=settings.base_host,
             allow_private=settings.allow_private_webhooks,
         )
-    except ValidationError as exc:
-        errors = validation_errors(exc, HOOK_FIELDS)
-    except Invalid as exc:
-        errors = domain_errors(exc, HOOK_FIELDS)
-    else:
-        context = await _context(session, user)
-        context["created"] = {"url": hook.url, "secret": hook.secret}
-        return render(request, "webhooks.html", context, user=user, status=201)
-    context = await _context(session, user) | {"errors": errors, "values": values}
-    return render(request, "webhooks.html", context, user=user, status=422)
+    except (ValidationError, Invalid) as exc:
+        errors = form_errors(exc, HOOK_FIELDS)
+        context = await _context(session, user) | {"errors": errors, "values": values}
+        return render(request, "webhooks.html", context, user=user, status=422)
+    context = await _context(session, user) | {"created": {"url": hook.url, "secret": hook.secret}}
+    return render(request, "webhooks.html", context, user=user, status=201)
 
 
 @router.get("/{hook_id}")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import csv
 import io
 
-from shortener.transfer.formats import EXPORT_COLUMNS
+from shortener.transfer.formats import EXPORT_COLUMNS, count_rows, read_csv
 from tests.factories import make_link, make_user
 
 
@@ -162,3 +162,17 @@ async def test_a_large_import_in_chunks(client) -> None:
     ]
     assert (await client.get("/api/links", headers=headers)).json()["total"] == 2500
     assert (await client.get("/k02499")).headers["location"] == "https://bulk.example/2499"
+
+
+def test_count_rows_is_how_many_rows_the_reader_yields() -> None:
+    # The progress bar's total: blank lines are not rows, a quoted cell may span lines, and
+    # a record the csv module cannot read is one last row (reported as an error).
+    header = "key,url\n"
+    for text in (
+        header,
+        header + "a,https://a.example/\n\n  , \nb,https://b.example/",
+        header + 'c,"https://c.example/\nstill c"\r\nd,https://d.example/\r\n',
+        # A cell past the csv module's size limit: it stops there.
+        header + 'e,https://e.example/\nf,"' + "x" * 200_000 + '"\ng,https://g.example/\n',
+    ):
+        assert count_rows(text) == sum(1 for _ in read_csv(text).rows), text[:80]

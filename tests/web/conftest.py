@@ -44,10 +44,16 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(make_settings: Any) -> Iterator[LiveServer]:
+def live_overrides() -> dict[str, Any]:
+    """Settings a test module wants on its live server: override this fixture there."""
+    return {}
+
+
+@pytest.fixture
+def live_server(make_settings: Any, live_overrides: dict[str, Any]) -> Iterator[LiveServer]:
     """The whole app served by uvicorn in a thread, in this test's storage mode."""
     port = free_port()
-    settings = make_settings(base_url=f"http://127.0.0.1:{port}")
+    settings = make_settings(base_url=f"http://127.0.0.1:{port}", **live_overrides)
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
     )
@@ -96,6 +102,40 @@ def browser() -> Iterator[Any]:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield instance
         instance.close()
+
+
+@pytest.fixture
+def new_account(live_server: LiveServer, browser: Any) -> Iterator[Any]:
+    """`open(javascript=True)`: a page signed in as a new account on the live server. At the
+    end, the pages must have run without a script error or a Content Security Policy refusal."""
+    from playwright.sync_api import expect
+
+    problems: list[str] = []
+    contexts: list[Any] = []
+
+    def open_page(javascript: bool = True) -> Any:
+        context = browser.new_context(base_url=live_server.url, java_script_enabled=javascript)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
+        page.on(
+            "console",
+            lambda msg: (
+                problems.append(msg.text) if "Content Security Policy" in msg.text else None
+            ),
+        )
+        page.goto("/register")
+        page.get_by_label("Email").fill(f"user{len(contexts)}@example.com")
+        page.get_by_label("Password").fill("correct horse battery")
+        page.get_by_role("button", name="Create account").click()
+        expect(page).to_have_url(f"{live_server.url}/dashboard")
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert problems == []
 
 
 @pytest.fixture

@@ -1,9 +1,11 @@
-"""/dashboard/transfer over HTTP (both storage modes): CSV upload with a report, export."""
+"""/dashboard/transfer over HTTP (both storage modes): CSV upload with a report, the streamed
+progress the page's script asks for, export."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 
 import httpx
@@ -13,13 +15,18 @@ from tests.web.test_pages import HTML, csrf_of, page_token, register
 HEADER = "key,url,title,tags,created_at,expires_at,max_clicks,redirect_type,is_active,clicks\n"
 
 
-async def _upload(client: httpx.AsyncClient, text: str, token: str | None) -> httpx.Response:
+NDJSON = {"accept": "application/x-ndjson"}
+
+
+async def _upload(
+    client: httpx.AsyncClient, text: str, token: str | None, headers: dict[str, str] = HTML
+) -> httpx.Response:
     data = {"csrf_token": token} if token is not None else {}
     return await client.post(
         "/dashboard/transfer/import",
         data=data,
         files={"file": ("mine.csv", text.encode(), "text/csv")},
-        headers=HTML,
+        headers=headers,
     )
 
 
@@ -100,3 +107,42 @@ async def test_export_holds_only_the_users_own_links(client: httpx.AsyncClient) 
     assert exported.status_code == 200
     assert "alice-only" not in exported.text
     assert list(csv.DictReader(io.StringIO(exported.text))) == []
+
+
+async def test_the_script_gets_progress_lines_then_the_summary(client: httpx.AsyncClient) -> None:
+    await register(client)
+    token = await page_token(client)
+    lines = [f"stream-{i},https://stream.example/{i},,,,,,,,\n" for i in range(2500)]
+    lines[1498] = "stream-bad,not a url,,,,,,,,\n"  # line 1500 (the header is line 1)
+    lines.insert(2000, "\n")  # a blank line is not a row
+    answer = await _upload(client, HEADER + "".join(lines), token, NDJSON)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "application/x-ndjson"
+    assert answer.headers["cache-control"] == "no-store"
+    events = [json.loads(line) for line in answer.text.splitlines()]
+    assert events[0] == {"event": "start", "total": 2500, "format": "shortener"}
+    assert [(e["event"], e["rows"], e["total"]) for e in events[1:-1]] == [
+        ("progress", 1000, 2500),
+        ("progress", 2000, 2500),
+        ("progress", 2500, 2500),
+    ]
+    done = events[-1]
+    assert done["event"] == "done" and done["rows"] == 2500
+    # The summary is the page's own partial, escaped by Jinja like the page.
+    assert 'id="import-created">2,499<' in done["html"]
+    assert 'id="import-errors">1<' in done["html"]
+    assert re.search(r'<tr><td class="num">1500</td><td>url: [^<]+</td></tr>', done["html"])
+    listed = await client.get("/dashboard", params={"q": "stream-2499"})
+    assert "https://stream.example/2499" in listed.text
+
+
+async def test_the_scripts_failures_are_json_it_can_show(client: httpx.AsyncClient) -> None:
+    await register(client)
+    token = await page_token(client)
+    unreadable = await _upload(client, "nothing,we,know\n1,2,3\n", token, NDJSON)
+    assert unreadable.status_code == 422
+    [problem] = unreadable.json()["detail"]
+    assert problem["loc"] == ["body", "file"] and "unrecognised columns" in problem["msg"]
+    refused = await _upload(client, HEADER + "x,https://x.example/,,,,,,,,\n", None, NDJSON)
+    assert refused.status_code == 403
+    assert "security token" in refused.json()["detail"]
