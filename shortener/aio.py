@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 async def cancel_and_wait(task: asyncio.Task[None], *, interval: float = 0.1) -> None:
@@ -19,3 +25,16 @@ async def cancel_and_wait(task: asyncio.Task[None], *, interval: float = 0.1) ->
         # Retrieve the outcome so asyncio does not warn "exception was never retrieved";
         # the task logs its own failures where they matter.
         task.exception()
+
+
+def each(*hooks: Callable[[T], Awaitable[None]]) -> Callable[[T], Awaitable[None]]:
+    """One hook that calls every one of `hooks` in turn; one failing does not stop the rest."""
+
+    async def call(arg: T) -> None:
+        for hook in hooks:
+            try:
+                await hook(arg)
+            except Exception:
+                log.exception("hook %s failed", getattr(hook, "__qualname__", hook))
+
+    return call

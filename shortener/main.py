@@ -14,7 +14,7 @@ from starlette.types import Receive, Scope, Send
 
 from shortener import ops
 from shortener.admin.api import router as admin_router
-from shortener.aio import cancel_and_wait
+from shortener.aio import cancel_and_wait, each
 from shortener.apikeys.api import router as apikeys_router
 from shortener.auth.api import router as auth_router
 from shortener.blocklist.api import router as blocklist_router
@@ -31,6 +31,9 @@ from shortener.db import make_engine, make_sessionmaker
 from shortener.errors import install_error_handlers
 from shortener.links.api import router as links_router
 from shortener.links.service import LinkContext
+from shortener.live.api import router as live_router
+from shortener.live.broker import LiveBroker
+from shortener.live.feed import LiveFeed
 from shortener.middleware import BodySizeLimit, InternalErrors, SecurityHeaders
 from shortener.openapi import errors
 from shortener.qr.api import router as qr_router
@@ -129,13 +132,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             poll_interval=settings.webhook_poll_interval,
         )
         state.click_writer = click_writer(settings.database_url)
+        state.live = LiveBroker(
+            state.redis, prefix=settings.redis_prefix, breaker=state.redis_breaker
+        )
         state.flusher = Flusher(
             queue,
             state.sessionmaker,
             interval=settings.click_flush_interval,
             batch_size=settings.click_batch_size,
             retention_days=settings.click_retention_days,
-            on_written=state.webhooks.clicks_written,
+            on_written=each(
+                state.webhooks.clicks_written,
+                LiveFeed(state.live, state.sessionmaker).clicks_written,
+            ),
             max_failures=settings.click_batch_max_failures,
             writer=state.click_writer,
         )
@@ -157,11 +166,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         listener = asyncio.create_task(state.link_cache.listen(), name="link-invalidation")
         pump = asyncio.create_task(state.click_recorder.run(), name="click-pump")
         state.webhooks.start()
+        live = asyncio.create_task(state.live.run(), name="live-feed")
         if settings.environment != "test":  # tests build hundreds of apps in one process
             _quiet_garbage_collector()
         try:
             yield
         finally:
+            state.live.close()  # ends the open event streams; run() returns within a poll
+            await asyncio.wait([live], timeout=5)
+            await cancel_and_wait(live)
             state.link_cache.close()  # listen() returns within a poll; cancel only if stuck
             await asyncio.wait([listener], timeout=5)
             await cancel_and_wait(listener)
@@ -198,6 +211,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(stats_router)
     app.include_router(qr_router)
     install_dashboard(app)
+    app.include_router(live_router)
     app.include_router(webhooks_router)
     app.include_router(admin_router)
     app.include_router(blocklist_router)

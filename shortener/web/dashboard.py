@@ -15,6 +15,7 @@ from shortener.db import SessionDep
 from shortener.errors import Conflict, Invalid
 from shortener.links import service
 from shortener.links.deps import LinkContextDep
+from shortener.live.feed import LATEST, latest_visits
 from shortener.models import User
 from shortener.qr import service as qr
 from shortener.web.csrf import check_csrf
@@ -131,6 +132,8 @@ async def _link_context(
         "window": window,
         "stats": await load_link_stats(request, session, user, key, window),
         "values": edit_values(public) | option_values(public),
+        "visits": await latest_visits(session, link.id or 0),
+        "visit_limit": LATEST,
     }
 
 

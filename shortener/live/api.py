@@ -1,0 +1,65 @@
+"""GET /dashboard/links/{key}/live: the link's live feed as Server-Sent Events.
+
+Signed in with the dashboard cookie; only the link's owner (or an admin) may follow it, and
+others get the 404 the link page gives them. The database session is closed before the stream
+starts (SessionDep commits when the route returns), so an open tab holds no connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.responses import Response, StreamingResponse
+
+from shortener.db import SessionDep
+from shortener.errors import Unauthorized
+from shortener.links import service
+from shortener.live.broker import LiveBroker, sse_frame
+from shortener.live.feed import event_payload, link_total
+from shortener.web.session import MaybeUser
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+
+# How long a browser waits before reconnecting a dropped stream (EventSource's `retry:`):
+# soon enough to miss little, slow enough that a restarting server is not hammered.
+RETRY_MS = 3000
+KEEPALIVE = b": keep-alive\n\n"
+
+
+@router.get("/links/{key}/live")
+async def live_feed(request: Request, key: str, user: MaybeUser, session: SessionDep) -> Response:
+    if user is None:
+        # Not a redirect to /login: EventSource would follow it and retry an HTML page forever.
+        raise Unauthorized("sign in to follow this link live")
+    link = await service.get_link(session, user=user, key=key)
+    state = request.app.state
+    return StreamingResponse(
+        stream(state.live, state.sessionmaker, link.id or 0),
+        media_type="text/event-stream",
+        # X-Accel-Buffering: nginx passes each event on at once even where the operator left
+        # proxy_buffering on (docs/deploy.md turns it off for this path anyway).
+        headers={"cache-control": "no-store", "x-accel-buffering": "no"},
+    )
+
+
+async def stream(
+    broker: LiveBroker, sessionmaker: async_sessionmaker[AsyncSession], link_id: int
+) -> AsyncIterator[bytes]:
+    yield f"retry: {RETRY_MS}\n\n".encode()
+    async with broker.subscription(link_id) as sub:
+        # Read only once subscribed: every batch committed after this read reaches us, and the
+        # page (rendered earlier) is brought up to date at once.
+        total = await link_total(sessionmaker, link_id)
+        if total is None:
+            return
+        yield sse_frame(event_payload(total=total))
+        while True:
+            frames = await sub.wait(broker.keepalive)
+            if frames:
+                yield b"".join(frames)
+            elif sub.closed:
+                return
+            else:
+                yield KEEPALIVE
