@@ -43,6 +43,7 @@ class ClickQueue(Protocol):
     def write_failed(self) -> None: ...
     async def pending(self) -> int: ...
     async def ready(self) -> bool: ...
+    def backlog(self) -> tuple[int, float | None]: ...
 
 
 class LocalQueue:
@@ -77,6 +78,10 @@ class LocalQueue:
 
     async def ready(self) -> bool:
         return True
+
+    def backlog(self) -> tuple[int, float | None]:
+        """(clicks in this buffer, the oldest one's time): for the metrics."""
+        return len(self._items), self._items[0].ts if self._items else None
 
 
 class RedisStreamQueue:
@@ -250,3 +255,29 @@ class RedisStreamQueue:
         if ok:
             self._breaker.success()
         return ok
+
+    def backlog(self) -> tuple[int, float | None]:
+        """What waits in this worker's local buffer (Redis was away); the stream apart."""
+        return self._fallback.backlog()
+
+    async def stream_backlog(self) -> tuple[int, float | None] | None:
+        """(entries in the stream, the oldest one's click time); None when Redis is away."""
+        if not self._breaker.allow():
+            return None
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.xlen(self.stream)
+                pipe.xrange(self.stream, count=1)
+                length, first = await pipe.execute()
+        except REDIS_ERRORS:
+            self._breaker.failure()
+            return None
+        self._breaker.success()
+        oldest = None
+        if first:
+            entry_id, fields = first[0]
+            try:
+                oldest = ClickRecord.from_json(fields[b"c"]).ts
+            except (KeyError, ValueError, TypeError):  # not a click: its id tells the time
+                oldest = int(entry_id.split(b"-")[0]) / 1000
+        return int(length), oldest

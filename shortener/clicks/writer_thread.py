@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -33,6 +33,8 @@ class ClickWriterThread:
         self._thread.start()
         self._engine: AsyncEngine | None = None
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
+        # Given the engine once it exists (on the writer's thread): the metrics count its errors.
+        self.on_engine: Callable[[AsyncEngine], None] | None = None
 
     async def _on_thread(self, coro: Coroutine[Any, Any, T]) -> T:
         # Cancelling the awaiting task cancels the work on the writer's loop too.
@@ -47,6 +49,8 @@ class ClickWriterThread:
             # Made on the writer's loop: an async engine belongs to the loop that uses it.
             sizes = {} if is_sqlite(self._url) else {"pool_size": 2, "max_overflow": 2}
             self._engine = make_engine(self._url, **sizes)
+            if self.on_engine is not None:
+                self.on_engine(self._engine)
             self._sessionmaker = make_sessionmaker(self._engine)
         async with self._sessionmaker() as session, session.begin():
             return await write_clicks(session, clicks)
