@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import time
 from pathlib import Path
 
 import httpx
@@ -20,8 +21,6 @@ from tests.live import _children, server_env
 from tests.observability.helpers import METRICS_TOKEN, Samples, scrape
 from tests.observability.traffic import secret_traffic
 from tests.webhooks.receiver import Receiver
-
-MAX_REDIRECTS = 3000
 
 
 def _multiproc_dir(pid: int) -> Path:
@@ -69,8 +68,9 @@ async def test_two_workers_add_up(make_settings, serve, tmp_path: Path, mode: st
             await make_link(client, headers, alias="spread")
             prefixes: set[str] = set()
             sent = 0
+            deadline = time.monotonic() + 60  # the second worker may still be starting
             while len(prefixes) < 2 or sent < 20:
-                assert sent < MAX_REDIRECTS, "one worker answered every redirect"
+                assert time.monotonic() < deadline, "one worker answered every redirect"
                 r = await client.get("/spread")
                 assert r.status_code == 302
                 prefixes.add(r.headers["x-request-id"].split("-")[0])
