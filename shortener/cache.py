@@ -69,6 +69,7 @@ class LinkCache:
         # and must not be put back into the LRU.
         self._epoch = 0
         self.hits = {"local": 0, "redis": 0, "database": 0}
+        self.misses = 0  # keys the database did not know either (plain ints: see metrics)
         self._closing = asyncio.Event()
 
     def _redis_key(self, key: str) -> str:
@@ -87,6 +88,8 @@ class LinkCache:
         else:
             self.hits["database"] += 1
             link = await self._from_database(key)
+            if link is None:
+                self.misses += 1
             await self._to_redis(key, link)
         if epoch == self._epoch:
             self._remember(key, link, now)

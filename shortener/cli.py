@@ -15,6 +15,7 @@ from types import FrameType
 from pydantic import ValidationError
 
 from shortener.config import ConfigError, Settings, load_settings
+from shortener.observability.logs import configure_logging, logging_config
 
 log = logging.getLogger("shortener")
 
@@ -22,10 +23,9 @@ log = logging.getLogger("shortener")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
         settings = load_settings()
+        configure_logging(settings)
         return int(args.func(args, settings) or 0)
     except ConfigError as exc:
         print(f"shortener: {exc}", file=sys.stderr)
@@ -130,9 +130,8 @@ def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     from shortener.migrate import upgrade
+    from shortener.observability.workers import metrics_directory
 
     upgrade(settings.database_url)
     if args.workers > 1 and not settings.redis_url:
@@ -144,6 +143,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         )
         os.environ["LINK_CACHE_TTL"] = "0"
     _ = settings.signing_key  # create the development key once, before the workers race for it
+    with metrics_directory(settings, args.workers):
+        _run_uvicorn(args, settings)
+    return 0
+
+
+def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
     # uvicorn stops gracefully on SIGTERM (the queue drains in the lifespan), then raises the
     # signal again with the previous handler in place, so by default the process dies of it
     # (status -15/143) and a clean `docker stop` or `systemctl stop` looks like a crash.
@@ -160,11 +167,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         forwarded_allow_ips=args.forwarded_allow_ips or settings.trusted_proxies,
         server_header=False,
         # uvicorn's access log prints every client address (no IP may reach a log), and
-        # per-request lines cost more than the redirect itself.
+        # per-request lines cost more than the redirect itself: our request log replaces it.
         access_log=False,
+        # Applied by uvicorn in each worker too (spawned processes start unconfigured).
+        log_config=logging_config(settings),
         timeout_graceful_shutdown=20,
     )
-    return 0
 
 
 def _cleanup(_args: argparse.Namespace, settings: Settings) -> int:

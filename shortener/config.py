@@ -98,10 +98,27 @@ class Settings(BaseSettings):
     # Origins allowed to call the API from a browser (CORS); empty: CORS off.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
-    @field_validator("redis_url", mode="before")
+    # Logging: `text` for people, `json` (one object a line) for log collectors. Redirect hits
+    # are not logged one by one unless asked for: at full speed that is thousands of lines a
+    # second per worker.
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_redirects: bool = False
+    # GET /metrics answers only `Authorization: Bearer <this>`; unset, it answers 404.
+    metrics_token: SecretStr | None = None
+    # Where the workers of `shortener serve --workers N` keep their metric files (prometheus
+    # client's multiprocess mode); unset, serve makes a temporary one and removes it.
+    prometheus_multiproc_dir: str | None = None
+
+    @field_validator("redis_url", "metrics_token", "prometheus_multiproc_dir", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -44,6 +44,9 @@ def is_sqlite(url: str) -> bool:
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     url = async_url(url)
+    # Statement parameters hold emails, hashes and webhook secrets: keep them out of error
+    # messages, and so out of every logged traceback.
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _tune_sqlite(engine.sync_engine)

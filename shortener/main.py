@@ -35,6 +35,8 @@ from shortener.live.api import router as live_router
 from shortener.live.broker import LiveBroker
 from shortener.live.feed import LiveFeed
 from shortener.middleware import BodySizeLimit, InternalErrors, SecurityHeaders
+from shortener.observability import wiring as observability
+from shortener.observability.access import RedirectApp
 from shortener.openapi import errors
 from shortener.qr.api import router as qr_router
 from shortener.ratelimit import RateLimiter, rules_from
@@ -55,11 +57,12 @@ class ShortenerApp(FastAPI):
     """FastAPI, with the redirect path answered before FastAPI's own stack is entered."""
 
     redirector: Redirector
+    answer_redirect: RedirectApp  # the redirector, with request ids and status counts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = redirect_key(scope)
         if key is not None:
-            await self.redirector(scope, receive, send, key)
+            await self.answer_redirect(scope, receive, send, key)
             return
         await super().__call__(scope, receive, send)
 
@@ -162,6 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             events=state.webhooks,
             blocked_domains=frozenset(settings.blocked_domains),
         )
+        metrics = observability.start(state, settings)  # before the first batch is written
         flusher = asyncio.create_task(state.flusher.run(), name="click-flusher")
         listener = asyncio.create_task(state.link_cache.listen(), name="link-invalidation")
         pump = asyncio.create_task(state.click_recorder.run(), name="click-pump")
@@ -186,6 +190,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await state.click_writer.close()
             # After the flusher: its last batches may still announce link.clicked.
             await state.webhooks.aclose()
+            await observability.stop(state, metrics)
             if state.redis is not None:
                 await state.redis.aclose()
             await state.engine.dispose()
@@ -224,10 +229,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
             max_age=600,
         )
     app.add_middleware(InternalErrors)
     app.add_middleware(SecurityHeaders)
+    # Outermost: every answer, errors included, gets its request id and log line.
+    app.answer_redirect = observability.install(app, settings, app.redirector)
     return app
 
 

@@ -49,6 +49,7 @@ class CircuitBreaker:
         self._open_until = 0.0
         self._open = False
         self.trips = 0
+        self.failures = 0  # every failed Redis call reported here (read by the metrics)
 
     @property
     def is_open(self) -> bool:
@@ -64,6 +65,7 @@ class CircuitBreaker:
         return True
 
     def failure(self) -> None:
+        self.failures += 1
         if not self._open:
             self.trips += 1
         self._open = True

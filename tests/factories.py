@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
 from sqlalchemy import func, select
 
 from shortener.auth.service import create_user
+from shortener.config import Settings
+from shortener.main import create_app
 from shortener.models import Click, Link
+from tests.conftest import BASE_URL
 
 PASSWORD = "correct horse battery"
 _emails = itertools.count()
@@ -75,3 +79,13 @@ async def click_counts(app: Any, key: str) -> tuple[int, int]:
             )
         ).scalar_one()
     return int(link.clicks), int(rows)
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
+    """An app of its own (lifespan running) and a client for it: a test's own worker."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+            yield app, client

@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
 from shortener.config import Settings
-from shortener.main import create_app
-from tests.conftest import BASE_URL
-from tests.factories import eventually, make_link, make_user
-
-
-@contextlib.asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[tuple[object, httpx.AsyncClient]]:
-    """Another worker: an app of its own (lifespan running) on the same database and Redis."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-            yield app, client
+from tests.factories import eventually, make_link, make_user, running
 
 
 def _worker_settings(make_settings, mode: str) -> Settings:

@@ -63,12 +63,15 @@ class Flusher:
         self.next_cleanup_at = time.monotonic()
         # Clicks the database would not take even one by one (the latest, for inspection).
         self.set_aside: list[ClickRecord] = []
+        # Told (clicks, seconds) after each batch is written and acknowledged: the metrics.
+        self.on_batch: Callable[[int, float], None] | None = None
 
     async def flush_once(self) -> int:
         """Write one batch; returns how many clicks it held (0 when the queue is empty)."""
         batch = await self._queue.take(self._batch_size)
         if not batch.clicks:
             return 0
+        started = time.perf_counter()
         try:
             written = await self._write(batch.clicks)
         except Exception as exc:
@@ -84,6 +87,8 @@ class Flusher:
             raise
         self._failures = self._refusals = 0
         await self._queue.ack(batch)
+        if self.on_batch is not None:
+            self.on_batch(len(batch), time.perf_counter() - started)
         if self._on_written is not None:
             try:
                 await self._on_written(batch.clicks)

@@ -47,6 +47,7 @@ class ClickQueue(Protocol):
     def write_failed(self) -> None: ...
     async def pending(self) -> int: ...
     async def ready(self) -> bool: ...
+    def backlog(self) -> tuple[int, float | None]: ...
 
 
 class LocalQueue:
@@ -81,6 +82,10 @@ class LocalQueue:
 
     async def ready(self) -> bool:
         return True
+
+    def backlog(self) -> tuple[int, float | None]:
+        """(clicks in this buffer, the oldest one's time): for the metrics."""
+        return len(self._items), self._items[0].ts if self._items else None
 
 
 class RedisStreamQueue:
@@ -278,12 +283,7 @@ class RedisStreamQueue:
                 entries, counted = await pipe.execute()
         except REDIS_ERRORS:
             return local
-        if not entries:
-            return local
-        # The count is kept beside the stream (XLEN counts entries, not clicks). Entries not
-        # written through put_many (or a redelivered batch acknowledged twice) can skew it; it
-        # never says more than the entries could hold nor fewer than one a pending entry.
-        return local + max(int(entries), min(int(counted or 0), int(entries) * CLICKS_PER_ENTRY))
+        return local + _stream_clicks(entries, counted)
 
     async def ready(self) -> bool:
         # Asks Redis itself, whatever the breaker says: readiness must be the truth.
@@ -295,3 +295,43 @@ class RedisStreamQueue:
         if ok:
             self._breaker.success()
         return ok
+
+    def backlog(self) -> tuple[int, float | None]:
+        """What waits in this worker's local buffer (Redis was away); the stream apart."""
+        return self._fallback.backlog()
+
+    async def stream_backlog(self) -> tuple[int, float | None] | None:
+        """(clicks in the stream, the oldest one's click time); None when Redis is away."""
+        if not self._breaker.allow():
+            return None
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.xlen(self.stream)
+                pipe.get(self._count_key)
+                pipe.xrange(self.stream, count=1)
+                entries, counted, first = await pipe.execute()
+        except REDIS_ERRORS:
+            self._breaker.failure()
+            return None
+        self._breaker.success()
+        oldest = None
+        if first:
+            entry_id, fields = first[0]
+            probe = Batch(clicks=[])
+            # The entry's first click; an entry that is not one tells the time by its id.
+            if self._add(probe, fields):
+                oldest = probe.clicks[0].ts
+            else:
+                oldest = int(entry_id.split(b"-")[0]) / 1000
+        return _stream_clicks(entries, counted), oldest
+
+
+def _stream_clicks(entries: int, counted: bytes | None) -> int:
+    """How many clicks the stream holds, from XLEN and the count kept beside the stream.
+
+    Entries not written through put_many (or a batch acknowledged twice) can skew the count;
+    it is bounded by what the entries can hold and is at least one click a pending entry.
+    """
+    if not entries:
+        return 0
+    return max(int(entries), min(int(counted or 0), int(entries) * CLICKS_PER_ENTRY))

@@ -50,6 +50,7 @@ class ClickRecorder:
         # headers, peer address, variant). The raw address lives here, in memory, briefly.
         self._pending: list[tuple[int, float, Headers, str | None, int | None]] = []
         self._wake = asyncio.Event()
+        self.queued = 0  # clicks handed to the queue so far (read by the metrics)
 
     async def record(
         self, link_id: int, headers: Headers, peer: str | None, *, variant: int | None = None
@@ -77,6 +78,7 @@ class ClickRecorder:
                 # (The message names the link only: never the address.)
                 log.exception("could not make a click record for link %s", link_id)
         await self._queue.put_many(clicks)
+        self.queued += len(clicks)
         return len(clicks)
 
     async def run(self) -> None:

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -35,6 +36,10 @@ class ClickWriter(Protocol):
 
     async def close(self) -> None: ...
 
+    def watch_engine(self, callback: Callable[[Engine], None]) -> None:
+        """Have `callback` called with the writer's engine (now, or once it exists)."""
+        ...
+
 
 def click_writer(database_url: str) -> ClickWriter:
     if is_sqlite(database_url):
@@ -50,6 +55,9 @@ class SqliteClickWriter:
     async def write(self, clicks: Sequence[ClickRecord]) -> int:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._thread, self._write, clicks)
+
+    def watch_engine(self, callback: Callable[[Engine], None]) -> None:
+        callback(self._engine)
 
     def _write(self, clicks: Sequence[ClickRecord]) -> int:
         with Session(self._engine) as session, session.begin():
@@ -72,6 +80,12 @@ class LoopClickWriter:
         self._thread.start()
         self._engine: AsyncEngine | None = None
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
+        self._on_engine: Callable[[Engine], None] | None = None
+
+    def watch_engine(self, callback: Callable[[Engine], None]) -> None:
+        self._on_engine = callback
+        # Given the engine once it exists (on the writer's thread): the metrics count its errors.
+        self.on_engine: Callable[[AsyncEngine], None] | None = None
 
     async def _on_thread(self, coro: Coroutine[Any, Any, T]) -> T:
         # Cancelling the awaiting task cancels the work on the writer's loop too.
@@ -84,6 +98,8 @@ class LoopClickWriter:
         if self._sessionmaker is None:
             # Made on the writer's loop: an async engine belongs to the loop that uses it.
             self._engine = make_engine(self._url, pool_size=2, max_overflow=2)
+            if self._on_engine is not None:
+                self._on_engine(self._engine.sync_engine)
             self._sessionmaker = make_sessionmaker(self._engine)
         async with self._sessionmaker() as session, session.begin():
             return await write_clicks(session, clicks)
