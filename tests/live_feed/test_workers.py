@@ -17,11 +17,10 @@ from tests.live_feed.conftest import Served, cookie_user, new_link
 from tests.live_feed.sse import EventReader
 
 
+@pytest.mark.parametrize("mode", ["postgres"])  # workers share events through Redis
 async def test_a_click_served_by_one_worker_reaches_a_stream_on_another(
-    mode: str, start_server: Callable[..., Served], http: httpx.AsyncClient
+    start_server: Callable[..., Served], http: httpx.AsyncClient
 ) -> None:
-    if mode != "postgres":
-        pytest.skip("workers share events through Redis")
     # Worker A only watches: its flusher waits 1000 s after its first (empty) turn, so every
     # click is written, and published, by worker B.
     watcher = start_server(click_flush_interval=1000)
