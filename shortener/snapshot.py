@@ -86,6 +86,7 @@ class CachedLink:
 
     @classmethod
     def of(cls, link: Link, *, owner_active: bool = True) -> CachedLink:
+        """From a Link, or a row of the links table's columns (read the same way)."""
         og = {
             name: value
             for name, value in (
