@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -63,7 +65,11 @@ async def seed(database_url: str) -> None:
     await engine.dispose()
 
 
-def service(name: str, database_url: str, redis_url: str | None) -> Server:
+def service(
+    name: str, database_url: str, redis_url: str | None, *, flusher_apart: bool = False
+) -> Server:
+    """The service; with `flusher_apart`, clicks are written by `shortener flush`, a process
+    of its own, as on a deployment whose serving workers run with CLICK_FLUSHER=false."""
     upgrade(database_url)
     asyncio.run(seed(database_url))
     env = {
@@ -72,8 +78,21 @@ def service(name: str, database_url: str, redis_url: str | None) -> Server:
         "REDIS_PREFIX": f"bench:{uuid.uuid4().hex[:8]}:",
         "SECRET_KEY": "bench-secret-key-bench-secret-key-bench",
         "ENVIRONMENT": "production",
+        "CLICK_FLUSHER": "false" if flusher_apart else "true",
     }
-    return start(name, [sys.executable, "-m", "shortener.cli", "serve", "--port", "{port}"], env)
+    server = start(name, [sys.executable, "-m", "shortener.cli", "serve", "--port", "{port}"], env)
+    if flusher_apart:
+        log = open(ROOT / "bench" / "results" / f"{name}-flush.log", "wb")  # noqa: SIM115
+        server.companions.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "shortener.cli", "flush"],
+                env={**os.environ, **env},
+                stdout=log,
+                stderr=log,
+                cwd=ROOT,
+            )
+        )
+    return server
 
 
 def clicks_of(server: Server, key: str, token: str) -> int:
@@ -160,12 +179,21 @@ def main() -> None:
     ]
     if args.redis_url:
         servers.append(service("redis", f"sqlite:///{tmp}/redis.db", args.redis_url))
+        servers.append(
+            service(
+                "redis, flush apart",
+                f"sqlite:///{tmp}/apart.db",
+                args.redis_url,
+                flusher_apart=True,
+            )
+        )
     pg_db = None
     if args.postgres_url:
         pg_db = _create_pg_database(args.postgres_url)
         servers.append(service("postgres+redis", pg_db, args.redis_url))
     results: dict[str, list[WrkResult]] = {s.name: [] for s in servers}
     cpu_us: dict[str, list[float]] = {s.name: [] for s in servers}
+    companion_us: dict[str, list[float]] = {s.name: [] for s in servers}
     report: dict = {
         "machine": _machine(),
         "duration": args.duration,
@@ -177,6 +205,7 @@ def main() -> None:
         for _ in range(args.rounds):
             for server in servers:
                 before = cpu_seconds(server.process.pid)
+                helpers_before = sum(cpu_seconds(p.pid) for p in server.companions)
                 run = wrk(
                     server.url + "/bench", duration=args.duration, connections=args.connections
                 )
@@ -184,8 +213,10 @@ def main() -> None:
                 # counts too (the baseline has none; it idles).
                 time.sleep(SETTLE_SECONDS)
                 used = cpu_seconds(server.process.pid) - before
+                helpers = sum(cpu_seconds(p.pid) for p in server.companions) - helpers_before
                 results[server.name].append(run)
                 cpu_us[server.name].append(used / max(1, run.requests) * 1e6)
+                companion_us[server.name].append(helpers / max(1, run.requests) * 1e6)
         script = uncached_script(tmp / "uncached.lua")
         uncached = {
             s.name: wrk(s.url + "/", duration=2, connections=args.connections, script=script)
@@ -227,6 +258,11 @@ def main() -> None:
         "cpu us: the server's CPU time per redirect (every thread, including writing the "
         f"round's clicks within {SETTLE_SECONDS}s after it)"
     )
+    for s in servers:
+        if s.companions:
+            apart = statistics.median(companion_us[s.name])
+            rows[s.name]["flusher_cpu_us_per_request"] = apart
+            print(f"  {s.name}: + {apart:.1f} us per redirect in the separate flusher process")
     print("\nuncached redirects (each key's first hit: database read):")
     for name, r in uncached.items():
         print(f"  {name:<16}{r.rps:>10.0f} req/s  p50 {r.p50_ms:.2f} ms  p99 {r.p99_ms:.2f} ms")

@@ -47,6 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(func=_serve)
 
+    flush = commands.add_parser(
+        "flush",
+        help="write clicks from the Redis stream to the database until stopped (a flusher "
+        "of its own, for serving workers run with CLICK_FLUSHER=false)",
+    )
+    flush.set_defaults(func=_flush)
+
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.set_defaults(func=_migrate)
 
@@ -173,6 +180,35 @@ def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> None:
         log_config=logging_config(settings),
         timeout_graceful_shutdown=20,
     )
+
+
+def _flush(_args: argparse.Namespace, settings: Settings) -> int:
+    """The app's background work without HTTP: the click flusher with everything that follows a
+    written batch (webhooks' link.clicked, the live feed), retention, until SIGTERM/SIGINT."""
+    import asyncio
+
+    from shortener.main import create_app
+
+    if settings.redis_url is None:
+        print(
+            "shortener: flush reads the Redis click stream: set REDIS_URL (without Redis, "
+            "each serving worker writes its own clicks).",
+            file=sys.stderr,
+        )
+        return 2
+    app = create_app(settings.model_copy(update={"click_flusher": True}))
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        async with app.router.lifespan_context(app):
+            log.info("writing clicks from the Redis stream; SIGTERM stops (after a last flush)")
+            await stop.wait()
+
+    asyncio.run(run())
+    return 0
 
 
 def _cleanup(_args: argparse.Namespace, settings: Settings) -> int:

@@ -34,9 +34,13 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     access_token_expire_minutes: int = Field(60, ge=1)
     click_flush_interval: float = Field(1.0, gt=0)
-    # Small enough that one batch never holds the event loop long (p99 of redirects: 95 ms
-    # with 1000, 8 ms with 250 in bench/redirect_bench.py), large enough for throughput.
+    # Batches are written on the click writer's thread, off the requests' loop; a batch of
+    # 1000 costs ~25% less CPU a click than four of 250 (bench/click_pipeline_bench.py).
     click_batch_size: int = Field(1000, ge=1)
+    # With Redis, serving workers may leave the click stream to flushers of their own
+    # (`shortener flush`, on this host or another): false here, and a worker only queues
+    # clicks (and writes what Redis refused while it was away).
+    click_flusher: bool = True
 
     # The in-process link cache: how many links, and how long before a re-check of Redis or the
     # database. Invalidation is immediate; the TTL only bounds what a missed message costs.
@@ -164,6 +168,16 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("BASE_URL must be an http(s) URL with a host, e.g. https://sho.rt")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _someone_flushes(self) -> Settings:
+        if not self.click_flusher and self.redis_url is None:
+            raise ConfigError(
+                "CLICK_FLUSHER=false needs REDIS_URL: without Redis each worker's clicks wait "
+                "in its own memory and only that worker can write them. Set REDIS_URL (and run "
+                "`shortener flush`), or leave CLICK_FLUSHER unset."
+            )
+        return self
 
     @model_validator(mode="after")
     def _production_needs_secret(self) -> Settings:

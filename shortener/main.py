@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 prefix=settings.redis_prefix,
                 claim_idle_ms=settings.click_claim_idle_ms,
                 breaker=state.redis_breaker,
+                read_stream=settings.click_flusher,
             )
             if state.redis is not None
             else LocalQueue()

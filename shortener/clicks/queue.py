@@ -105,8 +105,12 @@ class RedisStreamQueue:
         prefix: str,
         claim_idle_ms: int = 30_000,
         breaker: CircuitBreaker | None = None,
+        read_stream: bool = True,
     ) -> None:
         self._redis = redis
+        # False: take() hands out only what waits in the local buffer; dedicated flushers
+        # (`shortener flush`) read the stream.
+        self._read_stream = read_stream
         # Open: Redis failed moments ago; clicks go straight to the local buffer rather than
         # each redirect waiting on a dead connection.
         self._breaker = breaker or CircuitBreaker(cooldown=0)
@@ -162,7 +166,7 @@ class RedisStreamQueue:
     async def take(self, limit: int) -> Batch:
         batch = await self._fallback.take(limit)
         room = limit - len(batch)
-        if room <= 0 or not self._breaker.allow():
+        if room <= 0 or not self._read_stream or not self._breaker.allow():
             return batch
         try:
             await self._ensure_group()
