@@ -174,6 +174,10 @@ class RedisStreamQueue:
             self._breaker.success()
         except REDIS_ERRORS as exc:
             self._group_ready = False
+            # Redis may have handed us entries before the connection broke (they are then
+            # pending for this consumer): read our own pending ones first next time, rather
+            # than leave them until another consumer claims them as idle.
+            self._read_own_pending = True
             self._breaker.failure()
             log.warning("redis unavailable for reading clicks: %s", exc)
             del batch.clicks[batch.local_count :]

@@ -7,9 +7,11 @@ import uuid
 
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy.engine import make_url
 
 from shortener.clicks.events import ClickRecord
 from shortener.clicks.queue import CLICKS_PER_ENTRY, RedisStreamQueue
+from tests.live import TcpProxy
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
 pytestmark = pytest.mark.skipif(not REDIS_URL, reason="TEST_REDIS_URL is not set (CI sets it)")
@@ -68,3 +70,34 @@ async def test_a_quiet_stream_of_one_click_entries_fills_a_batch(queue) -> None:
     assert len(rest) == 50
     await queue.ack(rest)
     assert await queue.pending() == 0
+
+
+async def test_entries_handed_over_as_the_connection_broke_are_read_again() -> None:
+    """Redis may deliver entries to this consumer and the answer never arrive: they are then
+    pending for it, and must not wait for another consumer to claim them as idle."""
+    url = make_url(REDIS_URL or "")
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 6379)
+    await proxy.start()
+    prefix = f"shortener-test:queue:{uuid.uuid4().hex[:8]}:"
+    direct = Redis.from_url(REDIS_URL or "")
+    through_proxy = Redis.from_url(f"redis://127.0.0.1:{proxy.port}/{url.database or 0}")
+    queue = RedisStreamQueue(through_proxy, prefix=prefix, claim_idle_ms=600_000)
+    try:
+        assert len(await queue.take(100)) == 0  # the stream is empty; nothing of ours pending
+        clicks = [ClickRecord(link_id=1, ts=1_700_000_000.0 + i) for i in range(10)]
+        await queue.put_many(clicks)
+        # The entries are handed to this consumer, but the answer is lost with the connection.
+        await direct.xreadgroup(queue.GROUP, queue._consumer, {queue.stream: ">"})
+        await proxy.stop()
+        assert len(await queue.take(100)) == 0  # Redis unreachable
+        await proxy.start()
+        batch = await queue.take(100)
+        assert [c.id for c in batch.clicks] == [c.id for c in clicks]
+        await queue.ack(batch)
+    finally:
+        await proxy.stop()
+        keys = [key async for key in direct.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await direct.delete(*keys)
+        await direct.aclose()
+        await through_proxy.aclose()
