@@ -181,7 +181,7 @@ def main() -> None:
         servers.append(service("redis", f"sqlite:///{tmp}/redis.db", args.redis_url))
         servers.append(
             service(
-                "redis, flush apart",
+                "flush-apart",
                 f"sqlite:///{tmp}/apart.db",
                 args.redis_url,
                 flusher_apart=True,

@@ -110,3 +110,15 @@ async def test_a_look_up_does_not_wait_for_a_writer_on_sqlite(client, app, setti
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+async def test_concurrent_misses_of_one_key_read_the_database_once(client, app) -> None:  # type: ignore[no-untyped-def]
+    headers = await make_user(client)
+    await make_link(client, headers, alias="herd")
+    cache = app.state.link_cache
+    cache.evict_local("herd")
+    before = cache.hits["database"] + cache.hits["redis"]
+    links = await asyncio.gather(*(cache.get("herd") for _ in range(20)))
+    assert {link.key for link in links} == {"herd"}
+    # One look-up for twenty requests (Redis or the database, whichever knew it).
+    assert cache.hits["database"] + cache.hits["redis"] == before + 1
