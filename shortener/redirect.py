@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -26,6 +25,7 @@ from shortener.errors import TooManyRequests
 from shortener.keys import RESERVED, looks_like_key
 from shortener.middleware import SECURITY_HEADERS
 from shortener.models import Link
+from shortener.request_headers import RequestHeaders, read_headers
 from shortener.snapshot import CachedLink, Headers, redirect_headers
 from shortener.targeting import forward, is_unfurler, match_rule, pick_variant
 from shortener.web.security import HTML_SECURITY_HEADERS
@@ -117,7 +117,7 @@ class Redirector:
         if link.plain:
             response_headers = link.response_headers
         else:
-            request = _request_headers(headers)
+            request = read_headers(headers)
             if link.og and is_unfurler(request.user_agent):
                 await self._preview(send, scope, link)
                 await state.click_recorder.record(link.id, headers, peer)
@@ -138,7 +138,7 @@ class Redirector:
         await state.click_recorder.record(link.id, headers, peer, variant=variant)
 
     def _choose(
-        self, link: CachedLink, request: _RequestHeaders, client_ip: str | None
+        self, link: CachedLink, request: RequestHeaders, client_ip: str | None
     ) -> tuple[str, int | None]:
         """The target for this visitor: the first matching rule, else their A/B variant."""
         if link.parsed_rules:
@@ -247,25 +247,6 @@ class Redirector:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         head = scope is not None and scope["method"] == "HEAD"
         await send({"type": "http.response.body", "body": b"" if head else body})
-
-
-@dataclass(slots=True)
-class _RequestHeaders:
-    user_agent: str = ""
-    accept_language: str = ""
-    forwarded_for: str = ""
-
-
-def _request_headers(headers: Headers) -> _RequestHeaders:
-    found = _RequestHeaders()
-    for name, value in headers:
-        if name == b"user-agent":
-            found.user_agent = value.decode("latin-1")
-        elif name == b"accept-language":
-            found.accept_language = value.decode("latin-1")
-        elif name == b"x-forwarded-for":
-            found.forwarded_for = value.decode("latin-1")
-    return found
 
 
 def _wants_html(scope: Scope) -> bool:

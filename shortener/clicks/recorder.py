@@ -20,14 +20,13 @@ from shortener.clicks.events import ClickRecord
 from shortener.clicks.geo import CountryLookup
 from shortener.clicks.queue import ClickQueue
 from shortener.clicks.salts import SaltProvider, day_of, visitor_hash
+from shortener.request_headers import Headers, read_headers
 
 log = logging.getLogger(__name__)
 
 # How long the pump lets clicks gather after the first one: long enough to batch a burst,
 # short against CLICK_FLUSH_INTERVAL.
 PUMP_GATHER_SECONDS = 0.005
-
-Headers = list[tuple[bytes, bytes]]
 
 
 class ClickRecorder:
@@ -95,15 +94,9 @@ class ClickRecorder:
     async def _click(
         self, link_id: int, ts: float, headers: Headers, peer: str | None, variant: int | None
     ) -> ClickRecord:
-        user_agent = referrer = forwarded_for = ""
-        for name, value in headers:  # one pass over the headers for the three we keep
-            if name == b"user-agent":
-                user_agent = value.decode("latin-1")[:512]
-            elif name == b"referer":
-                referrer = value.decode("latin-1")[:2048]
-            elif name == b"x-forwarded-for":
-                forwarded_for = value.decode("latin-1")
-        ip = client_ip(peer, forwarded_for, self._trusted)
+        request = read_headers(headers)
+        user_agent = request.user_agent[:512]
+        ip = client_ip(peer, request.forwarded_for, self._trusted)
         country = self._countries.country(ip) if self._countries is not None else None
         hashed = None
         if ip is not None and self._salts is not None:
@@ -118,7 +111,7 @@ class ClickRecorder:
             link_id=link_id,
             ts=ts,
             user_agent=user_agent,
-            referrer=referrer,
+            referrer=request.referrer[:2048],
             country=country,
             visitor_hash=hashed,
             variant=variant,
