@@ -193,6 +193,29 @@ class LinkCache:
             self._breaker.failure()
             log.error("could not invalidate %r in redis (%s); stale for up to the TTL", key, exc)
 
+    async def invalidate_many(self, keys: list[str]) -> None:
+        """`invalidate` for many keys (an import): pipelined, one announcement per thousand."""
+        for key in keys:
+            self.evict_local(key)
+        if self._redis is None or not keys:
+            return
+        try:
+            for start in range(0, len(keys), 1000):
+                batch = keys[start : start + 1000]
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for key in batch:
+                        pipe.set(self._redis_key(key), _CHANGED, ex=CHANGED_TTL)
+                    # Keys never hold a newline ([0-9A-Za-z_-]): one message carries them all.
+                    pipe.publish(self._channel, "\n".join(batch))
+                    await pipe.execute()
+        except REDIS_ERRORS as exc:
+            self._breaker.failure()
+            log.error(
+                "could not invalidate %d keys in redis (%s); stale for up to the TTL",
+                len(keys),
+                exc,
+            )
+
     async def listen(self) -> None:
         """Evict what other workers announce; runs until close().
 
@@ -214,7 +237,8 @@ class LinkCache:
                         message = await pubsub.get_message(timeout=LISTEN_POLL_SECONDS)
                         data: Any = message.get("data") if message else None
                         if isinstance(data, bytes):
-                            self.evict_local(data.decode())
+                            for key in data.decode().split("\n"):
+                                self.evict_local(key)
                 finally:
                     with contextlib.suppress(*REDIS_ERRORS):
                         await pubsub.aclose()  # type: ignore[no-untyped-call]

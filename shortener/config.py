@@ -89,8 +89,11 @@ class Settings(BaseSettings):
     # Failed sign-ins per account, whatever the IP: the brute-force guard.
     rate_limit_login_account: str = "10/15m"
     rate_limit_register_ip: str = "10/1h"
+    # Links created per user and per address (API, bulk, dashboard), counted in links.
     rate_limit_links_user: str = "120/1m"
     rate_limit_links_ip: str = "240/1m"
+    # Links created by imports (API, dashboard) per user: room for a migration, not a flood.
+    rate_limit_import_user: str = "100000/1d"
     # Password guesses on one protected link from one IP.
     rate_limit_link_password: str = "10/1m"  # noqa: S105 - a rate, not a password
 
@@ -152,11 +155,12 @@ class Settings(BaseSettings):
         "rate_limit_register_ip",
         "rate_limit_links_user",
         "rate_limit_links_ip",
+        "rate_limit_import_user",
         "rate_limit_link_password",
     )
     @classmethod
     def _check_rate(cls, value: str) -> str:
-        from shortener.ratelimit import parse_rate
+        from shortener.rates import parse_rate
 
         parse_rate(value)
         return value

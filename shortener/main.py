@@ -18,7 +18,6 @@ from shortener.aio import cancel_and_wait, each
 from shortener.apikeys.api import router as apikeys_router
 from shortener.auth.api import router as auth_router
 from shortener.blocklist.api import router as blocklist_router
-from shortener.cache import LinkCache
 from shortener.clicks.client_ip import TrustedProxies
 from shortener.clicks.flusher import Flusher
 from shortener.clicks.geo import CountryLookup
@@ -30,7 +29,7 @@ from shortener.config import Settings, load_settings
 from shortener.db import make_engine, make_sessionmaker
 from shortener.errors import install_error_handlers
 from shortener.links.api import router as links_router
-from shortener.links.service import LinkContext
+from shortener.links.context import make_link_context
 from shortener.live.api import router as live_router
 from shortener.live.broker import LiveBroker
 from shortener.live.feed import LiveFeed
@@ -94,16 +93,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.redis = make_redis(settings)
         # One breaker for every Redis user in this worker: one failure, and all skip Redis.
         state.redis_breaker = CircuitBreaker(settings.redis_breaker_seconds)
-        state.link_cache = LinkCache(
-            state.sessionmaker,
-            state.redis,
-            prefix=settings.redis_prefix,
-            size=settings.link_cache_size,
-            ttl=settings.link_cache_ttl,
-            negative_ttl=settings.negative_cache_ttl,
-            redis_ttl=settings.redis_link_ttl,
-            breaker=state.redis_breaker,
-        )
         queue: ClickQueue = (
             RedisStreamQueue(
                 state.redis,
@@ -159,13 +148,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             enabled=settings.rate_limits_enabled,
             rules=rules_from(settings),
         )
-        state.link_context = LinkContext(
-            base_url=settings.base_url,
-            own_host=settings.base_host,
-            cache=state.link_cache,
+        state.link_context = make_link_context(
+            settings,
+            state.sessionmaker,
+            state.redis,
+            breaker=state.redis_breaker,
             events=state.webhooks,
-            blocked_domains=frozenset(settings.blocked_domains),
         )
+        state.link_cache = state.link_context.cache
         metrics = observability.start(state, settings)  # before the first batch is written
         flusher = asyncio.create_task(state.flusher.run(), name="click-flusher")
         listener = asyncio.create_task(state.link_cache.listen(), name="link-invalidation")

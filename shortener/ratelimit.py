@@ -14,60 +14,31 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import re
 import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from starlette.requests import Request
 
-from shortener.auth.deps import LinksWriter
 from shortener.cache import REDIS_ERRORS
 from shortener.errors import TooManyRequests
+from shortener.rates import Rate, parse_rate
 from shortener.redisconn import CircuitBreaker
 
 log = logging.getLogger(__name__)
 
-_RATE = re.compile(r"(\d+)/(\d*)([a-z]*)")
-_UNITS = {
-    "": 1,
-    "s": 1,
-    "sec": 1,
-    "second": 1,
-    "seconds": 1,
-    "m": 60,
-    "min": 60,
-    "minute": 60,
-    "minutes": 60,
-    "h": 3600,
-    "hour": 3600,
-    "hours": 3600,
-    "d": 86400,
-    "day": 86400,
-    "days": 86400,
-}
 LOCAL_MAX_KEYS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
-class Rate:
-    limit: int
-    period: int  # seconds
+class Taken:
+    """What `RateLimiter.take` granted: `granted` of what was asked, from the window of `key`."""
 
-    def __str__(self) -> str:
-        return f"{self.limit} per {self.period}s"
-
-
-def parse_rate(text: str) -> Rate:
-    """'10/1m' -> Rate(10, 60). ValueError with the expected form otherwise."""
-    match = _RATE.fullmatch(text.replace(" ", "").lower())
-    unit = _UNITS.get(match[3]) if match else None
-    if match is None or unit is None:
-        raise ValueError(f"{text!r} is not a rate like 10/1m (COUNT/PERIOD, PERIOD in s, m, h, d)")
-    limit, period = int(match[1]), int(match[2] or 1) * unit
-    if limit < 1 or period < 1:
-        raise ValueError(f"{text!r}: the count and the period must be at least 1")
-    return Rate(limit, period)
+    rule: str
+    key: str
+    granted: int
+    rate: Rate
+    retry_after: int  # seconds until the window that refused turns
 
 
 class RateLimiter:
@@ -114,6 +85,31 @@ class RateLimiter:
         window = int(time.time() // rate.period)
         await self._add(self._key(rule, ident, window), -1, rate.period)
 
+    async def take(self, rule: str, ident: str, amount: int) -> Taken:
+        """Take up to `amount` from `ident`'s budget for `rule`: as much as is left, no more.
+
+        For limits that count things (links) rather than requests: a request for 1000 links
+        gets what is left of the window and can give back what it did not use.
+        """
+        rate = self.rules[rule]
+        now = time.time()
+        window = int(now // rate.period)
+        retry_after = max(1, math.ceil((window + 1) * rate.period - now))
+        if not self.enabled or amount <= 0:
+            return Taken(rule, "", amount, rate, retry_after)
+        key = self._key(rule, ident, window)
+        count = await self._add(key, amount, rate.period)
+        granted = max(0, min(amount, amount - (count - rate.limit)))
+        if granted < amount:
+            await self._add(key, granted - amount, rate.period)
+        return Taken(rule, key, granted, rate, retry_after)
+
+    async def give_back(self, taken: Taken, amount: int) -> None:
+        """Return `amount` of what `taken` got and did not use (to the window it came from)."""
+        amount = min(amount, taken.granted)
+        if taken.key and amount > 0:
+            await self._add(taken.key, -amount, taken.rate.period)
+
     async def _add(self, key: str, amount: int, period: int) -> int:
         if self._redis is not None and (self._breaker is None or self._breaker.allow()):
             try:
@@ -152,6 +148,7 @@ def rules_from(settings: object) -> dict[str, Rate]:
             "register_ip",
             "links_user",
             "links_ip",
+            "import_user",
             "link_password",
         )
     }
@@ -181,10 +178,3 @@ async def login_succeeded(request: Request, email: str) -> None:
 async def limit_registration(request: Request) -> None:
     """A dependency for routes that create accounts."""
     await _limiter(request).hit("register_ip", client_ip(request))
-
-
-async def limit_link_creation(request: Request, user: LinksWriter) -> None:
-    """A dependency for routes that create links: per user and per IP."""
-    limiter = _limiter(request)
-    await limiter.hit("links_user", str(user.id))
-    await limiter.hit("links_ip", client_ip(request))

@@ -8,8 +8,10 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -145,6 +147,32 @@ async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as c:
         yield c
+
+
+@pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The environment the `shortener` CLI reads, matching this test's settings; returns a
+    function that creates an account through the CLI."""
+    from shortener.cli import main
+
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url or "",
+        "REDIS_PREFIX": settings.redis_prefix,
+        "BASE_URL": settings.base_url,
+        "SECRET_KEY": settings.signing_key,
+        "ENVIRONMENT": "test",
+        "BLOCKED_DOMAINS": ",".join(settings.blocked_domains),
+        "RATE_LIMIT_IMPORT_USER": settings.rate_limit_import_user,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    def create_user(email: str) -> None:
+        monkeypatch.setattr(sys, "stdin", io.StringIO("correct horse battery\n"))
+        assert main(["create-user", email, "--password-stdin"]) == 0
+
+    return create_user
 
 
 @pytest.fixture

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import AfterValidator
 
 from shortener.auth.deps import LinksReader, LinksWriter
 from shortener.db import SessionDep
 from shortener.links import service
-from shortener.links.deps import LinkContextDep
+from shortener.links.deps import LinkContextDep, LinkQuotaDep
 from shortener.links.schemas import LinkCreate, LinkPage, LinkPublic, LinkUpdate, no_nul
 from shortener.openapi import errors
-from shortener.ratelimit import limit_link_creation
 
 router = APIRouter(prefix="/api/links", tags=["links"], responses=errors(401, 404, 409, 429))
 
@@ -23,16 +22,16 @@ router = APIRouter(prefix="/api/links", tags=["links"], responses=errors(401, 40
     status_code=status.HTTP_201_CREATED,
     response_model=LinkPublic,
     responses={200: {"description": "md5 strategy: this user's existing link for the URL"}},
-    dependencies=[Depends(limit_link_creation)],
 )
 async def create_link(
     body: LinkCreate,
     user: LinksWriter,
     session: SessionDep,
     ctx: LinkContextDep,
+    quota: LinkQuotaDep,
     response: Response,
 ) -> LinkPublic:
-    link, created = await service.create_link(session, owner=user, data=body, ctx=ctx)
+    link, created = await service.create_link(session, owner=user, data=body, ctx=ctx, quota=quota)
     if not created:
         response.status_code = status.HTTP_200_OK
     return (await service.to_public(session, [link], ctx.base_url))[0]

@@ -1,14 +1,30 @@
+"""Typed dependencies of the link routes."""
+
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from shortener.links.service import LinkContext
+from shortener.auth.deps import LinksWriter
+from shortener.links.context import LinkContext
+from shortener.links.quota import LinkQuota
+from shortener.models import User
+from shortener.ratelimit import client_ip
 
 
 def link_context(request: Request) -> LinkContext:
     return request.app.state.link_context  # type: ignore[no-any-return]
 
 
+def quota_for(request: Request, user: User) -> LinkQuota:
+    """The link-creation limits of `user` calling from this request's address."""
+    return LinkQuota(request.app.state.rate_limiter, user.id or 0, client_ip(request))
+
+
+def link_quota(request: Request, user: LinksWriter) -> LinkQuota:
+    return quota_for(request, user)
+
+
 LinkContextDep = Annotated[LinkContext, Depends(link_context)]
+LinkQuotaDep = Annotated[LinkQuota, Depends(link_quota)]

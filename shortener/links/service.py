@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, delete, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
@@ -14,36 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from shortener.auth.passwords import hash_password
-from shortener.blocklist.service import blocked_by, check_not_blocked
-from shortener.cache import LinkCache
 from shortener.db import after_commit
-from shortener.errors import Conflict, Invalid, NotFound
-from shortener.keys import alias_problem, looks_like_key, md5_hex, md5_key, random_key
-from shortener.links.options import LinkOptions
+from shortener.errors import Conflict, DomainError, Invalid, NotFound
+from shortener.keys import looks_like_key, md5_hex, md5_key, random_key
+from shortener.links import validation
+from shortener.links.context import LinkContext
+from shortener.links.quota import LinkQuota, unlimited
 from shortener.links.schemas import LinkCreate, LinkPublic, LinkUpdate
+from shortener.links.validation import NewLink
 from shortener.models import Link, LinkTag, User, utcnow
-from shortener.urls import url_problem
 
 RANDOM_KEY_ATTEMPTS = 8
 MD5_MAX_LENGTH = 22  # a 128-bit digest has at most 22 base62 digits
-
-
-class LinkEvents(Protocol):
-    """Where link.created / link.updated / link.deleted go once committed (the webhooks)."""
-
-    async def emit(self, owner_id: int, event: str, data: dict[str, Any]) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class LinkContext:
-    """What the links service needs from the app: where keys point and how to invalidate."""
-
-    base_url: str
-    own_host: str
-    cache: LinkCache
-    events: LinkEvents | None = None
-    # BLOCKED_DOMAINS; the admins' additions are in the database.
-    blocked_domains: frozenset[str] = frozenset()
 
 
 async def _emit(session: AsyncSession, ctx: LinkContext, link: Link, event: str) -> None:
@@ -54,96 +33,42 @@ async def _emit(session: AsyncSession, ctx: LinkContext, link: Link, event: str)
     after_commit(session, partial(ctx.events.emit, link.owner_id, event, data))
 
 
-def check_url(url: str, ctx: LinkContext, *, field: str = "url") -> None:
-    problem = url_problem(url, own_host=ctx.own_host)
-    if problem:
-        raise Invalid(problem, field=field)
-
-
-def _not_in_past(value: datetime | None) -> None:
-    if value is not None and value <= datetime.now(UTC):
-        raise Invalid("expires_at must be in the future", field="expires_at")
-
-
-OPTION_FIELDS = tuple(LinkOptions.model_fields)
-
-
-def _options(values: dict[str, Any], ctx: LinkContext) -> dict[str, Any]:
-    """Check the redirect options among `values` and return them as columns."""
-    columns: dict[str, Any] = {}
-    for name in OPTION_FIELDS:
-        if name not in values:
-            continue
-        value = values[name]
-        if name in ("forward_query", "forward_path") and value is None:
-            raise Invalid(f"{name} cannot be null", field=name)
-        if name in ("rules", "variants") and value:
-            for i, item in enumerate(value):
-                problem = url_problem(item["url"], own_host=ctx.own_host)
-                if problem:
-                    raise Invalid(problem, field=f"{name}.{i}.url")
-            value = [{k: v for k, v in item.items() if v is not None} for item in value]
-        if name == "fallback_url" and value:
-            check_url(value, ctx, field=name)
-        if name == "og_image" and value:
-            # An image may live anywhere, this host included; it only has to be a web URL.
-            problem = url_problem(value, own_host="")
-            if problem:
-                raise Invalid(problem, field=name)
-        if name in ("rules", "variants") and not value:
-            value = None  # an empty list means "none"
-        columns[name] = value
-    return columns
-
-
-async def _check_option_targets(
-    session: AsyncSession, columns: dict[str, Any], ctx: LinkContext
-) -> None:
-    """Rules, variants and the fallback send visitors somewhere too: the blocklist holds."""
-    targets: list[tuple[str, str]] = []
-    for name in ("rules", "variants"):
-        targets += [
-            (f"{name}.{i}.url", item["url"]) for i, item in enumerate(columns.get(name) or [])
-        ]
-    if columns.get("fallback_url"):
-        targets.append(("fallback_url", columns["fallback_url"]))
-    for field, url in targets:
-        domain = await blocked_by(session, url, ctx.blocked_domains)
-        if domain is not None:
-            raise Invalid(f"links to {domain} (and its subdomains) are not allowed", field=field)
-
-
 async def create_link(
-    session: AsyncSession, *, owner: User, data: LinkCreate, ctx: LinkContext
+    session: AsyncSession,
+    *,
+    owner: User,
+    data: LinkCreate,
+    ctx: LinkContext,
+    quota: LinkQuota | None,
 ) -> tuple[Link, bool]:
-    """The new link and True, or (md5 strategy) this user's existing link and False."""
-    check_url(data.url, ctx)
-    await check_not_blocked(session, data.url, ctx.blocked_domains)
-    _not_in_past(data.expires_at)
-    if data.alias is not None:
-        problem = alias_problem(data.alias)
-        if problem:
-            raise Invalid(problem, field="alias")
-    url_hash = md5_hex(data.url)
-    if data.alias is None and data.key_strategy == "md5":
-        existing = await _existing_md5_link(session, owner, data.url, url_hash)
+    """The new link and True, or (md5 strategy) this user's existing link and False.
+
+    `quota` is the caller's creation limit (None: the operator's CLI, unlimited).
+    """
+    new = await validation.prepare(data, ctx)
+    grant = await quota.take_one() if quota is not None else unlimited(1)
+    try:
+        link, created = await add_prepared(session, owner=owner, new=new, ctx=ctx)
+    except DomainError:
+        await grant.unused(1)
+        raise
+    if not created:
+        await grant.unused(1)
+    return link, created
+
+
+async def add_prepared(
+    session: AsyncSession, *, owner: User, new: NewLink, ctx: LinkContext
+) -> tuple[Link, bool]:
+    """Insert a link `validation.prepare` accepted, after the checks that need the database."""
+    url = new.columns["url"]
+    if new.alias is None and new.key_strategy == "md5":
+        existing = await _existing_md5_link(session, owner, url, new.columns["url_md5"])
         if existing is not None:
             return existing, False
-    options = _options(data.model_dump(include=set(OPTION_FIELDS)), ctx)
-    await _check_option_targets(session, options, ctx)
-    fields: dict[str, Any] = {
-        "url": data.url,
-        "url_md5": url_hash,
-        "owner_id": owner.id,
-        "title": data.title,
-        "expires_at": data.expires_at,
-        "max_clicks": data.max_clicks,
-        "redirect_type": data.redirect_type,
-        "password_hash": await hash_password(data.password) if data.password else None,
-        **options,
-    }
-    for key, strategy in _candidate_keys(data):
-        link = Link(key=key, key_strategy=strategy, **fields)
+    await validation.check_not_blocked(session, new.fields, ctx)
+    for key, strategy in _candidate_keys(new):
+        link = Link(key=key, key_strategy=strategy, owner_id=owner.id or 0, **new.columns)
         try:
             # The unique constraint on key decides races; a savepoint keeps the
             # transaction alive for the next candidate.
@@ -151,21 +76,21 @@ async def create_link(
                 session.add(link)
                 await session.flush()
         except IntegrityError:
-            if data.alias is not None:
-                raise Conflict(f"the alias '{data.alias}' is already taken") from None
+            if new.alias is not None:
+                raise Conflict(f"the alias '{new.alias}' is already taken") from None
             continue
-        await _set_tags(session, link, data.tags)
+        await _set_tags(session, link, new.tags)
         after_commit(session, partial(ctx.cache.invalidate, key))
         await _emit(session, ctx, link, "link.created")
         return link, True
     raise Conflict("could not find a free key; try again or choose an alias")
 
 
-def _candidate_keys(data: LinkCreate) -> Iterable[tuple[str, str]]:
-    if data.alias is not None:
-        yield data.alias, "alias"
-    elif data.key_strategy == "md5":
-        full = md5_key(data.url, MD5_MAX_LENGTH)
+def _candidate_keys(new: NewLink) -> Iterable[tuple[str, str]]:
+    if new.alias is not None:
+        yield new.alias, "alias"
+    elif new.key_strategy == "md5":
+        full = md5_key(new.columns["url"], MD5_MAX_LENGTH)
         for length in range(7, len(full) + 1):
             yield full[:length], "md5"
     else:
@@ -271,27 +196,30 @@ _NOT_NULL = ("url", "redirect_type", "is_active")
 async def update_link(
     session: AsyncSession, *, user: User, key: str, data: LinkUpdate, ctx: LinkContext
 ) -> Link:
-    link = await get_link(session, user=user, key=key)
     changes = data.model_dump(exclude_unset=True)
     for name in _NOT_NULL:
         if name in changes and changes[name] is None:
             raise Invalid(f"{name} cannot be null", field=name)
+    # Every check that needs no database, and the slow hashing, before the first statement.
     if "url" in changes:
-        check_url(changes["url"], ctx)
-        await check_not_blocked(session, changes["url"], ctx.blocked_domains)
-        link.url = changes["url"]
-        link.url_md5 = md5_hex(link.url)
+        changes["url"] = validation.check_target(changes["url"], ctx)
     if "expires_at" in changes:
-        _not_in_past(changes["expires_at"])
-        link.expires_at = changes["expires_at"]
+        validation.check_expiry(changes["expires_at"])
+    options = validation.option_columns(changes, ctx)
     if "password" in changes:
-        password = changes["password"]
-        link.password_hash = await hash_password(password) if password else None
-    for name in ("title", "max_clicks", "redirect_type", "is_active"):
+        password = changes.pop("password")
+        changes["password_hash"] = await hash_password(password) if password else None
+    link = await get_link(session, user=user, key=key)
+    await validation.check_not_blocked(
+        session, validation.targets(changes.get("url"), options), ctx
+    )
+    if "url" in changes:
+        link.url_md5 = md5_hex(changes["url"])
+    for name in ("url", "expires_at", "password_hash", "title", "max_clicks", "redirect_type"):
         if name in changes:
             setattr(link, name, changes[name])
-    options = _options(changes, ctx)
-    await _check_option_targets(session, options, ctx)
+    if "is_active" in changes:
+        link.is_active = changes["is_active"]
     for name, value in options.items():
         setattr(link, name, value)
     if "tags" in changes:

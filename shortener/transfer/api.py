@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, File, Request, UploadFile
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from shortener.auth.deps import LinksReader, LinksWriter
 from shortener.db import SessionDep
 from shortener.errors import Invalid
-from shortener.links.deps import LinkContextDep
+from shortener.links.deps import LinkContextDep, LinkQuotaDep
 from shortener.openapi import errors
-from shortener.ratelimit import limit_link_creation
 from shortener.transfer import export, service
 from shortener.transfer.formats import UnreadableFile, decode, read_csv
 from shortener.transfer.schemas import (
@@ -27,13 +26,19 @@ from shortener.transfer.schemas import (
 router = APIRouter(prefix="/api/links", tags=["links"], responses=errors(401, 403, 404, 409, 429))
 
 
-# One bulk call counts as one creation request for the rate limits (it is one request).
-@router.post("/bulk", response_model=BulkResponse, dependencies=[Depends(limit_link_creation)])
+@router.post("/bulk", response_model=BulkResponse)
 async def bulk_create(
-    body: BulkCreate, user: LinksWriter, session: SessionDep, ctx: LinkContextDep
+    body: BulkCreate,
+    user: LinksWriter,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    quota: LinkQuotaDep,
 ) -> BulkResponse:
-    """Create up to 1000 links; each item succeeds or fails on its own."""
-    items = await service.bulk_create(session, owner=user, items=body.links, ctx=ctx)
+    """Create up to 1000 links; each item succeeds or fails on its own.
+
+    Each link created counts against RATE_LIMIT_LINKS_USER: items past what is left of it are
+    errors, and a call when nothing is left answers 429."""
+    items = await service.bulk_create(session, owner=user, items=body.links, ctx=ctx, quota=quota)
     links = [item.link for item in items if item.link is not None]
     public = await service.public_links(session, links, ctx.base_url)
     return BulkResponse(
@@ -49,26 +54,37 @@ async def bulk_create(
     )
 
 
-@router.post("/import", response_model=ImportResponse)
+@router.post(
+    "/import",
+    response_model=ImportResponse,
+    responses={429: {"description": "the import budget ran out: `created` were made, no more"}},
+)
 async def import_csv(
     file: Annotated[UploadFile, File(description="CSV: ours, or YOURLS/Shlink/Kutt/Bitly")],
     user: LinksWriter,
     session: SessionDep,
     ctx: LinkContextDep,
-) -> ImportResponse:
+    quota: LinkQuotaDep,
+) -> ImportResponse | JSONResponse:
     try:
         parsed = read_csv(decode(await file.read()))
     except UnreadableFile as exc:
         raise Invalid(str(exc), field="file") from None
     result = await service.import_links(
-        session, owner=user, rows=parsed.rows, own_host=ctx.own_host, format_name=parsed.format
+        session, owner=user, rows=parsed.rows, ctx=ctx, quota=quota, format_name=parsed.format
     )
-    return ImportResponse(
+    answer = ImportResponse(
         format=result.format,
         created=result.created,
         skipped=result.skipped,
         errors=[ImportErrorOut(line=e.line, detail=e.detail) for e in result.errors],
     )
+    if result.refused is not None:
+        # Returned, not raised: what was imported before the budget ran out is kept
+        # (committed), and the answer says how far it got.
+        body = {"detail": result.refused.detail} | answer.model_dump()
+        return JSONResponse(body, status_code=429, headers=result.refused.headers)
+    return answer
 
 
 @router.get(

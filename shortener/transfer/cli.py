@@ -15,8 +15,10 @@ from sqlmodel import col
 
 from shortener.auth.service import get_by_email
 from shortener.config import Settings
-from shortener.db import make_engine, make_sessionmaker
+from shortener.db import commit, make_engine, make_sessionmaker
+from shortener.links.context import make_link_context
 from shortener.models import Link, User
+from shortener.redisconn import make_redis
 from shortener.transfer import export, service
 from shortener.transfer.formats import UnreadableFile, count_rows, decode, read_csv
 
@@ -71,8 +73,11 @@ async def run_import(settings: Settings, raw: bytes, email: str | None) -> int:
         return 1
     total = count_rows(text)
     async with _database(settings) as sessionmaker:
+        redis = make_redis(settings)
+        # Running workers may remember an imported key as unknown: the cache tells them.
+        ctx = make_link_context(settings, sessionmaker, redis)
         try:
-            async with sessionmaker() as session, session.begin():
+            async with sessionmaker() as session:
                 owner = await _owner(session, email)
                 with _progress(err) as progress:
                     task = progress.add_task(f"importing ({parsed.format})", total=total)
@@ -80,13 +85,18 @@ async def run_import(settings: Settings, raw: bytes, email: str | None) -> int:
                         session,
                         owner=owner,
                         rows=parsed.rows,
-                        own_host=settings.base_host,
+                        ctx=ctx,
+                        quota=None,  # the operator's own command: no import budget
                         format_name=parsed.format,
                         progress=lambda n: progress.advance(task, n),
                     )
+                await commit(session)
         except CliError as exc:
             err.print(f"shortener: {exc}", markup=False)
             return 1
+        finally:
+            if redis is not None:
+                await redis.aclose()
     for error in result.errors:
         err.print(f"line {error.line}: {error.detail}", markup=False)
     print(

@@ -1,15 +1,17 @@
-"""Many links at once: the bulk API (through create_link) and CSV import (a bulk path).
+"""Many links at once: the bulk API (through the links service) and CSV import (a bulk path).
 
 The import does not call create_link per row: with 100,000 rows a savepoint and a round trip
-per row take minutes. It validates rows in Python with the same rules (the LinkCreate schema,
-url_problem, alias_problem), asks which keys are taken with one query per chunk, and inserts
-each chunk with one executemany (insertmanyvalues) that skips keys taken meanwhile.
+per row take minutes. It checks rows with the same rules (the LinkCreate schema and
+links.validation: target, key, blocklist), asks which keys are taken and which targets are
+blocked with one query each per chunk, and inserts each chunk with one executemany
+(insertmanyvalues) that skips keys taken meanwhile.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -18,13 +20,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from shortener.errors import DomainError
-from shortener.keys import RESERVED, alias_problem, looks_like_key, md5_hex, random_key
+from shortener.db import after_commit
+from shortener.errors import DomainError, TooManyRequests
+from shortener.keys import md5_hex, random_key
 from shortener.links import service as links_service
+from shortener.links import validation
+from shortener.links.context import LinkContext
+from shortener.links.quota import LinkQuota, unlimited
 from shortener.links.schemas import LinkCreate, LinkPublic
+from shortener.links.validation import NewLink
 from shortener.models import Link, LinkTag, User, utcnow
 from shortener.transfer.formats import ImportRow, RowError
-from shortener.urls import url_problem
 
 links_table: Table = Link.__table__  # type: ignore[attr-defined]
 
@@ -60,26 +66,44 @@ async def bulk_create(
     *,
     owner: User,
     items: list[Any],
-    ctx: links_service.LinkContext,
+    ctx: LinkContext,
+    quota: LinkQuota | None,
 ) -> list[BulkItem]:
-    results: list[BulkItem] = []
+    """Each item is checked and its password hashed before anything is written; the quota
+    grants what is left of it, and the items past that are errors (none granted: 429)."""
+    results: dict[int, BulkItem] = {}
+    accepted: list[tuple[int, NewLink]] = []
     for index, raw in enumerate(items):
         try:
             data = LinkCreate.model_validate(raw)
+            accepted.append((index, await validation.prepare(data, ctx)))
         except ValidationError as exc:
-            results.append(BulkItem(index, "error", detail=describe(exc.errors())))
+            results[index] = BulkItem(index, "error", detail=describe(exc.errors()))
+        except DomainError as exc:
+            results[index] = BulkItem(index, "error", detail=describe(exc.detail))
+    grant = await quota.take(len(accepted)) if quota is not None else unlimited(len(accepted))
+    if accepted and grant.granted == 0 and grant.refused is not None:
+        raise grant.refused
+    unused = 0
+    for n, (index, new) in enumerate(accepted):
+        if n >= grant.granted:
+            refused = grant.refused.detail if grant.refused is not None else "not allowed"
+            results[index] = BulkItem(index, "error", detail=describe(refused))
             continue
         try:
             # One savepoint per item: a failure rolls back this item only.
             async with session.begin_nested():
-                link, created = await links_service.create_link(
-                    session, owner=owner, data=data, ctx=ctx
+                link, created = await links_service.add_prepared(
+                    session, owner=owner, new=new, ctx=ctx
                 )
         except DomainError as exc:
-            results.append(BulkItem(index, "error", detail=describe(exc.detail)))
+            results[index] = BulkItem(index, "error", detail=describe(exc.detail))
+            unused += 1
             continue
-        results.append(BulkItem(index, "created" if created else "existing", link=link))
-    return results
+        unused += 0 if created else 1
+        results[index] = BulkItem(index, "created" if created else "existing", link=link)
+    await grant.unused(unused)
+    return [results[index] for index in sorted(results)]
 
 
 # ---- CSV import --------------------------------------------------------------------------
@@ -91,22 +115,11 @@ class ImportResult:
     created: int = 0
     skipped: int = 0
     errors: list[RowError] = field(default_factory=list)
+    # Set when the import budget ran out: the rows after that were not imported.
+    refused: TooManyRequests | None = None
 
 
-def key_problem(key: str) -> str | None:
-    """Keys from other shorteners are kept when they can work as keys here.
-
-    The alias rules apply, except the 3-character minimum: YOURLS and others hand out 1- and
-    2-character keys, and those redirect fine. Reserved words never do (the service's own pages
-    answer those paths), so they stay refused.
-    """
-    problem = alias_problem(key)
-    if problem is None or (looks_like_key(key) and key.lower() not in RESERVED):
-        return None
-    return f"key: {problem}"
-
-
-def _validate(row: ImportRow, owner_id: int, own_host: str) -> dict[str, Any] | str:
+def _validate(row: ImportRow, owner_id: int, ctx: LinkContext) -> dict[str, Any] | str:
     """The values to insert, or why the row cannot be a link."""
     try:
         data = LinkCreate.model_validate(
@@ -120,11 +133,11 @@ def _validate(row: ImportRow, owner_id: int, own_host: str) -> dict[str, Any] | 
         )
     except ValidationError as exc:
         return describe(exc.errors())
-    problem = url_problem(data.url, own_host=own_host)
+    problem = validation.target_problem(data.url, ctx)
     if problem:
         return f"url: {problem}"
     if row.key is not None:
-        problem = key_problem(row.key)
+        problem = validation.imported_key_problem(row.key)
         if problem:
             return problem
     now = utcnow()
@@ -155,14 +168,18 @@ async def import_links(
     *,
     owner: User,
     rows: Iterable[ImportRow | RowError],
-    own_host: str,
+    ctx: LinkContext,
+    quota: LinkQuota | None,
     format_name: str,
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Create a link per good row; report bad rows and clashing keys by line.
 
     A row whose key this user already has for the same URL (a file imported twice) is skipped.
-    Imported links send no webhook events (a migration is not 100,000 news items).
+    Imported links send no webhook events (a migration is not 100,000 news items). They draw
+    on the import budget (`quota`, None for the CLI): once it is spent nothing more is
+    created and `refused` says why. The link cache forgets the new keys after the commit
+    (a key looked up before the import may be remembered as unknown).
     `progress` is told, after each CHUNK rows read and at the end, how many rows were read
     since it was last told (the dashboard streams it to a progress bar, the CLI draws one).
     """
@@ -171,9 +188,13 @@ async def import_links(
     chunk: list[dict[str, Any]] = []
     counted = 0
 
+    created: list[str] = []
+    after_commit(session, partial(ctx.cache.invalidate_many, created))
+
     async def flush() -> None:
         nonlocal counted
-        await _import_chunk(session, chunk, owner.id or 0, result)
+        if result.refused is None:
+            created.extend(await _import_chunk(session, chunk, owner.id or 0, ctx, quota, result))
         if progress:
             progress(counted)
         counted = 0
@@ -184,7 +205,7 @@ async def import_links(
         if isinstance(row, RowError):
             result.errors.append(row)
         else:
-            values = _validate(row, owner.id or 0, own_host)
+            values = _validate(row, owner.id or 0, ctx)
             if isinstance(values, str):
                 result.errors.append(RowError(row.line, values))
             elif values["key"] is not None and values["key"] in in_file:
@@ -207,24 +228,46 @@ async def import_links(
 
 
 async def _import_chunk(
-    session: AsyncSession, chunk: list[dict[str, Any]], owner_id: int, result: ImportResult
-) -> None:
-    pending = [dict(values) for values in chunk]
-    for _ in range(INSERT_ATTEMPTS):
-        pending = await _drop_taken(session, pending, owner_id, result)
+    session: AsyncSession,
+    chunk: list[dict[str, Any]],
+    owner_id: int,
+    ctx: LinkContext,
+    quota: LinkQuota | None,
+    result: ImportResult,
+) -> list[str]:
+    """Insert the chunk's rows that may and can be links; the keys created."""
+    blocked = await validation.blocked_urls(session, (values["url"] for values in chunk), ctx)
+    pending = []
+    for values in chunk:
+        if values["url"] in blocked:
+            detail = f"url: links to {blocked[values['url']]} (and its subdomains) are not allowed"
+            result.errors.append(RowError(values["_line"], detail))
+        else:
+            pending.append(dict(values))
+    pending = await _drop_taken(session, pending, owner_id, result)
+    grant = await quota.take(len(pending), budget="import") if quota else unlimited(len(pending))
+    if grant.granted < len(pending):
+        result.refused = grant.refused
+        pending = pending[: grant.granted]
+    created: list[str] = []
+    for attempt in range(INSERT_ATTEMPTS):
+        if attempt:
+            pending = await _drop_taken(session, pending, owner_id, result)
         if not pending:
-            return
+            break
         inserted = await _insert(session, pending)
-        result.created += len(inserted)
+        created += inserted
         # The rest lost a race for their key since our look-up: look again.
-        pending = [values for values in pending if values["key"] not in inserted]
-        if not pending:
-            return
+        taken_now = set(inserted)
+        pending = [values for values in pending if values["key"] not in taken_now]
         for values in pending:
             if values["key_strategy"] == "random":
                 values["key"] = None
     for values in pending:
         result.errors.append(RowError(values["_line"], "could not be saved (keys kept clashing)"))
+    result.created += len(created)
+    await grant.unused(grant.granted - len(created))
+    return created
 
 
 async def _drop_taken(
@@ -277,7 +320,7 @@ def _insert_ignoring_taken_keys(dialect: str) -> Any:
     return insert_(links_table).on_conflict_do_nothing(index_elements=["key"])
 
 
-async def _insert(session: AsyncSession, chunk: list[dict[str, Any]]) -> set[str]:
+async def _insert(session: AsyncSession, chunk: list[dict[str, Any]]) -> list[str]:
     """Insert the rows whose key is still free (executemany); returns the keys inserted."""
     rows = [{k: v for k, v in values.items() if not k.startswith("_")} for values in chunk]
     dialect = session.get_bind().dialect.name
@@ -291,7 +334,7 @@ async def _insert(session: AsyncSession, chunk: list[dict[str, Any]]) -> set[str
     ]
     if tags:
         await session.execute(insert(LinkTag), tags)
-    return set(ids)
+    return list(ids)
 
 
 async def public_links(

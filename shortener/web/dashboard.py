@@ -14,7 +14,7 @@ from starlette.responses import Response
 from shortener.db import SessionDep
 from shortener.errors import Conflict, Invalid
 from shortener.links import service
-from shortener.links.deps import LinkContextDep
+from shortener.links.deps import LinkContextDep, quota_for
 from shortener.live.feed import LATEST, latest_visits
 from shortener.models import User
 from shortener.qr import service as qr
@@ -102,7 +102,9 @@ async def create_link(
     values = form_values(await request.form(), LINK_FIELDS)
     try:
         data = parse_create(values)
-        link, _ = await service.create_link(session, owner=user, data=data, ctx=ctx)
+        link, _ = await service.create_link(
+            session, owner=user, data=data, ctx=ctx, quota=quota_for(request, user)
+        )
     except ValidationError as exc:
         errors = validation_errors(exc)
     except (Invalid, Conflict) as exc:

@@ -21,9 +21,11 @@ from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import UploadFile
 from starlette.responses import Response, StreamingResponse
 
-from shortener.db import SessionDep
+from shortener.db import SessionDep, commit
 from shortener.errors import Invalid
-from shortener.links.deps import LinkContextDep
+from shortener.links.context import LinkContext
+from shortener.links.deps import LinkContextDep, quota_for
+from shortener.links.quota import LinkQuota
 from shortener.models import User
 from shortener.transfer import export, service
 from shortener.transfer.formats import ParsedFile, UnreadableFile, count_rows, decode, read_csv
@@ -59,6 +61,7 @@ def _summary(filename: str, result: ImportResult) -> dict[str, Any]:
         "skipped": result.skipped,
         "error_count": len(result.errors),
         "errors": result.errors[:SHOWN_ERRORS],
+        "refused": str(result.refused.detail) if result.refused is not None else None,
     }
 
 
@@ -91,7 +94,7 @@ async def import_csv(
         context = _context(request) | {"errors": domain_errors(exc, ("file",))}
         return render(request, "transfer.html", context, user=user, status=422)
     if streamed:
-        lines = _progress_lines(request, user, upload, ctx.own_host)
+        lines = _progress_lines(request, user, upload, ctx, quota_for(request, user))
         # no-store and no proxy buffering (nginx): each line is for now, not for later.
         headers = {"cache-control": "no-store", "x-accel-buffering": "no"}
         return StreamingResponse(lines, media_type=NDJSON, headers=headers)
@@ -99,7 +102,8 @@ async def import_csv(
         session,
         owner=user,
         rows=upload.parsed.rows,
-        own_host=ctx.own_host,
+        ctx=ctx,
+        quota=quota_for(request, user),
         format_name=upload.parsed.format,
     )
     context = _context(request) | {"result": _summary(upload.filename, result)}
@@ -111,7 +115,7 @@ def _line(event: dict[str, Any]) -> bytes:
 
 
 async def _progress_lines(
-    request: Request, owner: User, upload: Upload, own_host: str
+    request: Request, owner: User, upload: Upload, ctx: LinkContext, quota: LinkQuota
 ) -> AsyncIterator[bytes]:
     """`start`, then `progress` lines ({rows, total}), then `done` with the summary as HTML
     (the page's own partial, so the script draws nothing itself). A stream that ends without
@@ -123,15 +127,18 @@ async def _progress_lines(
     async def run() -> ImportResult:
         try:
             # A session of its own: the response outlives the request's.
-            async with sessionmaker() as session, session.begin():
-                return await service.import_links(
+            async with sessionmaker() as session:
+                result = await service.import_links(
                     session,
                     owner=owner,
                     rows=upload.parsed.rows,
-                    own_host=own_host,
+                    ctx=ctx,
+                    quota=quota,
                     format_name=upload.parsed.format,
                     progress=counts.put_nowait,
                 )
+                await commit(session)  # and the after-commit work: the cache forgets the keys
+                return result
         finally:
             counts.put_nowait(None)
 

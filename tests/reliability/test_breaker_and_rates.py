@@ -7,7 +7,7 @@ import time
 import pytest
 
 from shortener.config import ConfigError, load_settings
-from shortener.ratelimit import Rate, parse_rate
+from shortener.rates import Rate, parse_rate
 from shortener.redisconn import CircuitBreaker
 
 

@@ -3,27 +3,8 @@
 from __future__ import annotations
 
 import csv
-import io
-import sys
-
-import pytest
 
 from shortener.cli import main
-
-
-@pytest.fixture
-def cli_env(settings, monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("REDIS_URL", "")
-    monkeypatch.setenv("BASE_URL", settings.base_url)
-    monkeypatch.setenv("SECRET_KEY", settings.signing_key)
-    monkeypatch.setenv("ENVIRONMENT", "test")
-
-    def create_user(email: str) -> None:
-        monkeypatch.setattr(sys, "stdin", io.StringIO("correct horse battery\n"))
-        assert main(["create-user", email, "--password-stdin"]) == 0
-
-    return create_user
 
 
 def test_import_then_export(cli_env, tmp_path, capsys) -> None:

@@ -1,0 +1,59 @@
+"""What the link code needs from the running app: where keys point, the cache, the events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shortener.cache import LinkCache
+from shortener.config import Settings
+from shortener.redisconn import CircuitBreaker
+
+
+class LinkEvents(Protocol):
+    """Where link.created / link.updated / link.deleted go once committed (the webhooks)."""
+
+    async def emit(self, owner_id: int, event: str, data: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LinkContext:
+    """Where keys point, how to invalidate, and the configured blocklist."""
+
+    base_url: str
+    own_host: str
+    cache: LinkCache
+    events: LinkEvents | None = None
+    # BLOCKED_DOMAINS; the admins' additions are in the database.
+    blocked_domains: frozenset[str] = frozenset()
+
+
+def make_link_context(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: Redis | None,
+    *,
+    breaker: CircuitBreaker | None = None,
+    events: LinkEvents | None = None,
+) -> LinkContext:
+    """The link context (and its cache) of a worker, or of a CLI command that changes links."""
+    cache = LinkCache(
+        sessionmaker,
+        redis,
+        prefix=settings.redis_prefix,
+        size=settings.link_cache_size,
+        ttl=settings.link_cache_ttl,
+        negative_ttl=settings.negative_cache_ttl,
+        redis_ttl=settings.redis_link_ttl,
+        breaker=breaker,
+    )
+    return LinkContext(
+        base_url=settings.base_url,
+        own_host=settings.base_host,
+        cache=cache,
+        events=events,
+        blocked_domains=frozenset(settings.blocked_domains),
+    )
