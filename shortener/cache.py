@@ -14,6 +14,7 @@ import functools
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, cast
 
 from redis.asyncio import Redis
@@ -73,6 +74,9 @@ class LinkCache:
         self.hits = {"local": 0, "redis": 0, "database": 0}
         self._loading: dict[str, asyncio.Future[CachedLink | None]] = {}
         self.misses = 0  # keys the database did not know either (plain ints: see metrics)
+        # Told every key that changed, in this worker or (through pub/sub) another: what holds
+        # a permission on a link (an open live feed) checks it again.
+        self.on_evict: list[Callable[[str], None]] = []
         self._closing = asyncio.Event()
 
     def _redis_key(self, key: str) -> str:
@@ -178,6 +182,8 @@ class LinkCache:
         self._lru.pop(key, None)
         # A look-up under way may have read the old link: later requests start their own.
         self._loading.pop(key, None)
+        for listener in self.on_evict:
+            listener(key)
 
     async def invalidate(self, key: str) -> None:
         """Forget `key` in this worker, in Redis, and (by pub/sub) in every other worker."""

@@ -86,8 +86,13 @@ class Settings(BaseSettings):
     # hour, day). Counted in Redis when configured (shared by every worker), in-process otherwise.
     rate_limits_enabled: bool = True
     rate_limit_login_ip: str = "30/1m"
-    # Failed sign-ins per account, whatever the IP: the brute-force guard.
+    # Failed sign-ins per account from one IP: past it, that IP is refused (429) for the
+    # account until the window ends; the owner, elsewhere, is not.
+    rate_limit_login_pair: str = "10/15m"
+    # Failed sign-ins per account, whatever the IP: past it, every attempt on the account is
+    # slowed down by login_slowdown_seconds (never refused: strangers must not lock it).
     rate_limit_login_account: str = "10/15m"
+    login_slowdown_seconds: float = Field(1.0, ge=0, le=10)
     rate_limit_register_ip: str = "10/1h"
     # Links created per user and per address (API, bulk, dashboard), counted in links.
     rate_limit_links_user: str = "120/1m"
@@ -151,6 +156,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "rate_limit_login_ip",
+        "rate_limit_login_pair",
         "rate_limit_login_account",
         "rate_limit_register_ip",
         "rate_limit_links_user",

@@ -128,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.live = LiveBroker(
             state.redis, prefix=settings.redis_prefix, breaker=state.redis_breaker
         )
+        state.link_cache.on_evict.append(state.live.link_changed)
         state.flusher = Flusher(
             queue,
             state.sessionmaker,

@@ -66,6 +66,9 @@ def _utc(**kwargs: Any) -> Any:
 
 class User(SQLModel, table=True):
     __tablename__ = "users"
+    # AUTOINCREMENT: SQLite would otherwise hand a deleted row's id (the highest) to the next
+    # row, and this id leaves the database (tokens, URLs, streams). PostgreSQL never reuses.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(sa_column=Column(String(320), nullable=False, unique=True))
@@ -79,6 +82,7 @@ class User(SQLModel, table=True):
 
 class Link(SQLModel, table=True):
     __tablename__ = "links"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids never reused: see User
 
     id: int | None = Field(default=None, primary_key=True)
     # The unique constraint, not a read before the write, decides who gets an alias.
@@ -243,6 +247,7 @@ class ApiKey(SQLModel, table=True):
     """A named key for scripts: only its SHA-256 is kept; the key itself is shown once."""
 
     __tablename__ = "api_keys"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids never reused: see User
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(
@@ -264,6 +269,7 @@ class ApiKey(SQLModel, table=True):
 
 class Webhook(SQLModel, table=True):
     __tablename__ = "webhooks"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids never reused: see User
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(
@@ -285,6 +291,7 @@ class WebhookDelivery(SQLModel, table=True):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+        {"sqlite_autoincrement": True},  # ids never reused: see User
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -315,3 +322,28 @@ class BlockedDomain(SQLModel, table=True):
     domain: str = Field(sa_column=Column(String(253), primary_key=True))
     reason: str | None = Field(default=None, sa_column=Column(String(300)))
     created_at: datetime = _utc(default=utcnow)
+
+
+class AuthSession(SQLModel, table=True):
+    """One sign-in: what a bearer token or the dashboard cookie stands for, until it ends.
+
+    The token carries `sid` (random, never reused), so ending this row ends that token even
+    though it is still signed and unexpired; a user id alone could be reborn, a sid cannot.
+    """
+
+    __tablename__ = "auth_sessions"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids never reused: see User
+
+    id: int | None = Field(default=None, primary_key=True)
+    sid: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    user_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    # token (POST /api/auth/token) or dashboard (the sign-in form's cookie).
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    created_at: datetime = _utc(default=utcnow)
+    # Written at most once a minute per session (see auth/sessions.py), not on every request.
+    last_used_at: datetime = _utc(default=utcnow)
+    expires_at: datetime = _utc()

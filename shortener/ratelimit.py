@@ -6,7 +6,7 @@ counts on its own: looser, never fail-open). A fixed window may let up to twice 
 through around a window's edge; for these limits that is fine and it costs one round trip.
 
 Identities (IP addresses, emails) are hashed into the counter keys: Redis never holds them.
-The dashboard's sign-in form uses `login_attempt` / `login_succeeded` like the API does.
+The sign-in and registration limits are in shortener/auth/limits.py.
 """
 
 from __future__ import annotations
@@ -67,23 +67,61 @@ class RateLimiter:
         if not self.enabled:
             return
         rate = self.rules[rule]
-        now = time.time()
-        window = int(now // rate.period)
-        count = await self._add(self._key(rule, ident, window), 1, rate.period)
+        count = await self._add(self._key(rule, ident, self._window(rate)), 1, rate.period)
         if count > rate.limit:
-            retry_after = max(1, math.ceil((window + 1) * rate.period - now))
-            raise TooManyRequests(
-                retry_after,
-                f"too many attempts ({rate}); try again in {retry_after} seconds",
-            )
+            raise self._refusal(rate)
 
-    async def refund(self, rule: str, ident: str) -> None:
-        """Take back one attempt (a sign-in that succeeded does not count against anyone)."""
+    async def check(self, rule: str, ident: str) -> None:
+        """TooManyRequests if `ident` has already used up `rule`'s window; counts nothing."""
+        if await self.used_up(rule, ident):
+            raise self._refusal(self.rules[rule])
+
+    async def used_up(self, rule: str, ident: str) -> bool:
+        """Whether `ident` has counted `rule`'s limit in this window already."""
+        if not self.enabled:
+            return False
+        rate = self.rules[rule]
+        return await self._get(self._key(rule, ident, self._window(rate))) >= rate.limit
+
+    async def count(self, rule: str, ident: str) -> None:
+        """Count one event (a failure, say) against `rule` without refusing anything now."""
         if not self.enabled:
             return
         rate = self.rules[rule]
-        window = int(time.time() // rate.period)
-        await self._add(self._key(rule, ident, window), -1, rate.period)
+        await self._add(self._key(rule, ident, self._window(rate)), 1, rate.period)
+
+    async def refund(self, rule: str, ident: str) -> None:
+        """Take back one attempt (a right link password does not count against anyone)."""
+        if not self.enabled:
+            return
+        rate = self.rules[rule]
+        await self._add(self._key(rule, ident, self._window(rate)), -1, rate.period)
+
+    @staticmethod
+    def _window(rate: Rate) -> int:
+        return int(time.time() // rate.period)
+
+    @staticmethod
+    def _refusal(rate: Rate) -> TooManyRequests:
+        now = time.time()
+        retry_after = max(1, math.ceil((int(now // rate.period) + 1) * rate.period - now))
+        return TooManyRequests(
+            retry_after, f"too many attempts ({rate}); try again in {retry_after} seconds"
+        )
+
+    async def _get(self, key: str) -> int:
+        if self._redis is not None and (self._breaker is None or self._breaker.allow()):
+            try:
+                value = await self._redis.get(key)
+                if self._breaker is not None:
+                    self._breaker.success()
+                return int(value or 0)
+            except REDIS_ERRORS as exc:
+                log.warning("redis unavailable for rate limits, counting in-process: %s", exc)
+                if self._breaker is not None:
+                    self._breaker.failure()
+        expires, count = self._local.get(key, (0.0, 0))
+        return count if expires > time.monotonic() else 0
 
     async def take(self, rule: str, ident: str, amount: int) -> Taken:
         """Take up to `amount` from `ident`'s budget for `rule`: as much as is left, no more.
@@ -144,6 +182,7 @@ def rules_from(settings: object) -> dict[str, Rate]:
         name: parse_rate(str(getattr(settings, f"rate_limit_{name}")))
         for name in (
             "login_ip",
+            "login_pair",
             "login_account",
             "register_ip",
             "links_user",
@@ -157,24 +196,3 @@ def rules_from(settings: object) -> dict[str, Rate]:
 def client_ip(request: Request) -> str:
     # uvicorn has already replaced the peer by X-Forwarded-For when the proxy is trusted.
     return request.client.host if request.client else "unknown"
-
-
-def _limiter(request: Request) -> RateLimiter:
-    return request.app.state.rate_limiter  # type: ignore[no-any-return]
-
-
-async def login_attempt(request: Request, email: str) -> None:
-    """Call before checking a password: per IP, and per account whatever the IP."""
-    limiter = _limiter(request)
-    await limiter.hit("login_ip", client_ip(request))
-    await limiter.hit("login_account", email.strip().lower())
-
-
-async def login_succeeded(request: Request, email: str) -> None:
-    """Call after a right password: only failed attempts count against the account."""
-    await _limiter(request).refund("login_account", email.strip().lower())
-
-
-async def limit_registration(request: Request) -> None:
-    """A dependency for routes that create accounts."""
-    await _limiter(request).hit("register_ip", client_ip(request))

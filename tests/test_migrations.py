@@ -75,3 +75,74 @@ def test_downgrade_to_base_then_upgrade_again(kind, tmp_path, request) -> None:
     upgrade(url)
     diff, _ = _diff_and_tables(url)
     assert diff == []
+
+
+def _sqlite(url: str, *statements: str) -> list[list[tuple[Any, ...]]]:
+    """Run statements on a SQLite file with foreign keys on (as the app does); their rows."""
+    import sqlite3
+
+    conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        conn.execute("PRAGMA foreign_keys=ON")
+        results = [conn.execute(sql).fetchall() for sql in statements]
+        conn.commit()
+        return results
+    finally:
+        conn.close()
+
+
+USER = (
+    "INSERT INTO users (email, password_hash, is_admin, is_active, token_version, created_at) "
+    "VALUES ('{email}', 'x', 0, 1, 0, '2026-01-01 00:00:00')"
+)
+LINK = (
+    "INSERT INTO links (key, url, url_md5, key_strategy, owner_id, created_at, updated_at, uses,"
+    " redirect_type, is_active, clicks) VALUES ('{key}', 'https://example.com', 'm', 'random',"
+    " {owner}, '2026-01-01 00:00:00', '2026-01-01 00:00:00', 0, 302, 1, 0)"
+)
+
+
+def test_sqlite_never_hands_a_deleted_id_out_again(tmp_path) -> None:
+    """Finding 1 and 6: without AUTOINCREMENT the highest deleted id was the next one."""
+    url = f"sqlite:///{tmp_path / 'ids.db'}"
+    upgrade(url)
+    _sqlite(
+        url,
+        USER.format(email="a@example.com"),
+        USER.format(email="b@example.com"),
+        LINK.format(key="one", owner=2),
+        "DELETE FROM users WHERE id = 2",  # the link goes with it
+    )
+    _sqlite(url, USER.format(email="c@example.com"), LINK.format(key="two", owner=3))
+    users, links = _sqlite(url, "SELECT id, email FROM users", "SELECT id, key FROM links")
+    assert users == [(1, "a@example.com"), (3, "c@example.com")]
+    assert links == [(2, "two")]
+
+
+def test_the_sqlite_rebuild_keeps_every_row(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'data.db'}"
+    upgrade(url, "bc36143aaedd")  # the revision before ids became AUTOINCREMENT
+    _sqlite(
+        url,
+        USER.format(email="a@example.com"),
+        USER.format(email="b@example.com"),
+        LINK.format(key="kept", owner=2),
+        "INSERT INTO clicks (id, link_id, clicked_at, is_bot) VALUES ('c1', 1, "
+        "'2026-01-01 00:00:00', 0)",
+        "INSERT INTO link_tags (link_id, tag) VALUES (1, 'news')",
+    )
+    upgrade(url)
+    users, links, clicks, tags = _sqlite(
+        url,
+        "SELECT id, email FROM users",
+        "SELECT id, key, owner_id FROM links",
+        "SELECT id, link_id FROM clicks",
+        "SELECT link_id, tag FROM link_tags",
+    )
+    assert users == [(1, "a@example.com"), (2, "b@example.com")]
+    assert links == [(1, "kept", 2)]
+    assert clicks == [("c1", 1)] and tags == [(1, "news")]
+    # And ids continue above the highest kept, never below it once deleted.
+    _sqlite(url, "DELETE FROM users WHERE id = 2", USER.format(email="c@example.com"))
+    (users,) = _sqlite(url, "SELECT id FROM users ORDER BY id")
+    assert users == [(1,), (3,)]

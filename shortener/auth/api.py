@@ -3,19 +3,28 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from shortener.auth import service
-from shortener.auth.deps import CurrentUser
-from shortener.auth.schemas import PasswordChange, Token, UserCreate, UserMe, UserPublic
-from shortener.auth.tokens import issue_token
+from shortener.auth import service, sessions
+from shortener.auth.deps import AnyPrincipal, CurrentSignIn, CurrentUser
+from shortener.auth.limits import limit_registration, login_attempt, login_failed
+from shortener.auth.schemas import (
+    PasswordChange,
+    SessionPublic,
+    Token,
+    UserCreate,
+    UserMe,
+    UserPublic,
+)
 from shortener.db import SessionDep
-from shortener.errors import Unauthorized
+from shortener.errors import Forbidden, Unauthorized
 from shortener.openapi import errors
-from shortener.ratelimit import limit_registration, login_attempt, login_succeeded
 
 router = APIRouter(prefix="/api", tags=["auth"], responses=errors(401, 403, 409, 429))
+NO_CONTENT = status.HTTP_204_NO_CONTENT
+# Within PostgreSQL's integer: a larger id is a 422, not a database error.
+SessionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.post(
@@ -38,32 +47,76 @@ async def token(
     await login_attempt(request, form.username)
     user = await service.authenticate(session, email=form.username, password=form.password)
     if user is None:
+        await login_failed(request, form.username)
         raise Unauthorized("incorrect email or password")
-    await login_succeeded(request, form.username)
     settings = request.app.state.settings
-    access, expires_in = issue_token(
-        user_id=user.id or 0,
-        token_version=user.token_version,
+    access, expires_in = await sessions.start_session(
+        session,
+        user=user,
+        kind="token",
         key=settings.signing_key,
         lifetime=timedelta(minutes=settings.access_token_expire_minutes),
     )
     return Token(access_token=access, expires_in=expires_in)
 
 
+@router.get("/auth/sessions", response_model=list[SessionPublic], responses=errors(404))
+async def list_sessions(sign_in: CurrentSignIn, session: SessionDep) -> list[SessionPublic]:
+    rows = await sessions.list_sessions(session, user=sign_in.user)
+    return [
+        SessionPublic(
+            id=row.id or 0,
+            kind=row.kind,
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            current=row.id == sign_in.session.id,
+        )
+        for row in rows
+    ]
+
+
+@router.delete("/auth/sessions", status_code=NO_CONTENT)
+async def end_all_sessions(user: CurrentUser, session: SessionDep) -> Response:
+    """Sign out everywhere: every token and dashboard session of the user ends, this one too."""
+    await sessions.end_all_sessions(session, user_id=user.id or 0)
+    return Response(status_code=NO_CONTENT)
+
+
+@router.delete("/auth/sessions/{session_id}", status_code=NO_CONTENT, responses=errors(404))
+async def end_session(session_id: SessionId, user: CurrentUser, session: SessionDep) -> Response:
+    await sessions.end_session(session, user=user, session_id=session_id)
+    return Response(status_code=NO_CONTENT)
+
+
+@router.post("/auth/logout", status_code=NO_CONTENT)
+async def logout(sign_in: CurrentSignIn, session: SessionDep) -> Response:
+    """End the session of the token this is called with (it answers 401 from now on)."""
+    await sessions.end_session(session, user=sign_in.user, session_id=sign_in.session.id or 0)
+    return Response(status_code=NO_CONTENT)
+
+
 @router.get("/users/me", response_model=UserMe)
-async def me(user: CurrentUser) -> UserMe:
-    return UserMe.model_validate(user, from_attributes=True)
+async def me(principal: AnyPrincipal) -> UserMe:
+    """The caller: the bearer token's user, or the owner of the API key sent."""
+    return UserMe.model_validate(principal.user, from_attributes=True)
 
 
-@router.post("/users/me/password", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/users/me/password", status_code=NO_CONTENT)
 async def change_password(
     request: Request, body: PasswordChange, user: CurrentUser, session: SessionDep
 ) -> Response:
-    """Tokens issued before the change stop working; sign in again for a new one."""
+    """Every session ends, this one too (tokens issued before stop working); sign in again."""
     # A stolen token must not become a way to guess the password: same limits as sign-in.
     await login_attempt(request, user.email)
-    await service.change_password(
-        session, user=user, current_password=body.current_password, new_password=body.new_password
-    )
-    await login_succeeded(request, user.email)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    try:
+        await service.change_password(
+            session,
+            user=user,
+            current_password=body.current_password,
+            new_password=body.new_password,
+        )
+    except Forbidden:
+        await login_failed(request, user.email)
+        raise
+    await sessions.end_all_sessions(session, user_id=user.id or 0)
+    return Response(status_code=NO_CONTENT)

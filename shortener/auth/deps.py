@@ -11,28 +11,36 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from shortener.apikeys import service as apikeys_service
 from shortener.apikeys.schemas import ALL_SCOPES, Scope
-from shortener.auth.tokens import read_token
+from shortener.auth.sessions import SignedIn, signed_in
 from shortener.db import SessionDep
 from shortener.errors import Forbidden, Unauthorized
 from shortener.models import User
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+BEARER_ONLY = "this needs a signed-in user (Authorization: Bearer); API keys cannot"
 
 
-async def current_user(
+async def current_sign_in(
     request: Request,
     session: SessionDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
-) -> User:
+    api_key: Annotated[str | None, Depends(api_key_header)],
+) -> SignedIn:
+    """The bearer token's user and session (401 without a valid one)."""
     if not token:
+        if api_key:
+            # Not 401: the key may be fine, it is only not the kind of credential this takes.
+            raise Forbidden(BEARER_ONLY)
         raise Unauthorized("not authenticated: send Authorization: Bearer <token>")
-    claims = read_token(token, key=request.app.state.settings.signing_key)
-    if claims is None:
-        raise Unauthorized("invalid or expired token")
-    user = await session.get(User, claims.user_id)
-    if user is None or not user.is_active or user.token_version != claims.token_version:
-        raise Unauthorized("invalid or expired token")
-    return user
+    found = await signed_in(session, token=token, key=request.app.state.settings.signing_key)
+    if found is None:
+        raise Unauthorized("invalid, expired or revoked token")
+    return found
+
+
+async def current_user(sign_in: Annotated[SignedIn, Depends(current_sign_in)]) -> User:
+    return sign_in.user
 
 
 async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
@@ -42,6 +50,7 @@ async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+CurrentSignIn = Annotated[SignedIn, Depends(current_sign_in)]
 AdminUser = Annotated[User, Depends(admin_user)]
 
 
@@ -50,8 +59,6 @@ AdminUser = Annotated[User, Depends(admin_user)]
 # Routes that scripts may call declare what they need (`LinksReader`, `LinksWriter`,
 # `StatsReader`, or `require_scope(...)`): a bearer token carries every scope, an API key only
 # those it was created with. `CurrentUser` above stays bearer-only, for what a key may never do.
-
-api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +80,8 @@ async def current_principal(
     if api_key:
         key, user = await apikeys_service.authenticate(session, api_key)
         return Principal(user, frozenset(apikeys_service.scopes_of(key)), key.id)
-    user = await current_user(request, session, token)
-    return Principal(user, ALL_SCOPES)
+    found = await current_sign_in(request, session, token, None)
+    return Principal(found.user, ALL_SCOPES)
 
 
 def require_scope(scope: Scope) -> Callable[[Principal], Awaitable[Principal]]:
@@ -104,7 +111,7 @@ async def bearer_principal(
     principal: Annotated[Principal, Depends(current_principal)],
 ) -> Principal:
     if principal.api_key_id is not None:
-        raise Forbidden("this needs a signed-in user (Authorization: Bearer); API keys cannot")
+        raise Forbidden(BEARER_ONLY)
     return principal
 
 

@@ -39,3 +39,12 @@ class Token(BaseModel):
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_in: int
+
+
+class SessionPublic(BaseModel):
+    id: int
+    kind: str
+    created_at: datetime
+    last_used_at: datetime
+    # True for the session of the token this list was asked with.
+    current: bool

@@ -1,4 +1,7 @@
-"""JWT access tokens: HS256 only, the algorithm pinned on decode, `exp` required."""
+"""JWT access tokens: HS256 only, the algorithm pinned on decode, `exp` required.
+
+A token names its sign-in (`sid`, a row of auth_sessions): ending that row ends the token.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +17,21 @@ ALGORITHM = "HS256"
 class TokenClaims:
     user_id: int
     token_version: int
+    # None for tokens issued before sessions existed; those are refused (auth/sessions.py).
+    sid: str | None
 
 
 def issue_token(
-    *, user_id: int, token_version: int, key: str, lifetime: timedelta
+    *, user_id: int, token_version: int, sid: str, key: str, lifetime: timedelta
 ) -> tuple[str, int]:
     now = datetime.now(UTC)
-    claims = {"sub": str(user_id), "ver": token_version, "iat": now, "exp": now + lifetime}
+    claims = {
+        "sub": str(user_id),
+        "ver": token_version,
+        "sid": sid,
+        "iat": now,
+        "exp": now + lifetime,
+    }
     return jwt.encode(claims, key, algorithm=ALGORITHM), int(lifetime.total_seconds())
 
 
@@ -30,6 +41,11 @@ def read_token(token: str, *, key: str) -> TokenClaims | None:
         claims = jwt.decode(
             token, key, algorithms=[ALGORITHM], options={"require": ["exp", "iat", "sub"]}
         )
-        return TokenClaims(user_id=int(claims["sub"]), token_version=int(claims.get("ver", 0)))
+        sid = claims.get("sid")
+        return TokenClaims(
+            user_id=int(claims["sub"]),
+            token_version=int(claims.get("ver", 0)),
+            sid=sid if isinstance(sid, str) else None,
+        )
     except (jwt.InvalidTokenError, ValueError, TypeError):
         return None

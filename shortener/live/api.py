@@ -7,6 +7,7 @@ starts (SessionDep commits when the route returns), so an open tab holds no conn
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request
@@ -17,8 +18,8 @@ from shortener.db import SessionDep
 from shortener.errors import Unauthorized
 from shortener.links import service
 from shortener.live.broker import LiveBroker, sse_frame
-from shortener.live.feed import event_payload, link_total
-from shortener.web.session import MaybeUser
+from shortener.live.feed import Viewer, event_payload, link_total, may_watch
+from shortener.web.session import MaybeSignIn
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
@@ -29,14 +30,17 @@ KEEPALIVE = b": keep-alive\n\n"
 
 
 @router.get("/links/{key}/live")
-async def live_feed(request: Request, key: str, user: MaybeUser, session: SessionDep) -> Response:
-    if user is None:
+async def live_feed(
+    request: Request, key: str, current: MaybeSignIn, session: SessionDep
+) -> Response:
+    if current is None:
         # Not a redirect to /login: EventSource would follow it and retry an HTML page forever.
         raise Unauthorized("sign in to follow this link live")
-    link = await service.get_link(session, user=user, key=key)
+    link = await service.get_link(session, user=current.user, key=key)
     state = request.app.state
+    viewer = Viewer(link.id or 0, key, current.user.id or 0, current.session.id or 0)
     return StreamingResponse(
-        stream(state.live, state.sessionmaker, link.id or 0),
+        stream(state.live, state.sessionmaker, viewer),
         media_type="text/event-stream",
         # X-Accel-Buffering: nginx passes each event on at once even where the operator left
         # proxy_buffering on (docs/deploy.md turns it off for this path anyway).
@@ -45,18 +49,27 @@ async def live_feed(request: Request, key: str, user: MaybeUser, session: Sessio
 
 
 async def stream(
-    broker: LiveBroker, sessionmaker: async_sessionmaker[AsyncSession], link_id: int
+    broker: LiveBroker, sessionmaker: async_sessionmaker[AsyncSession], viewer: Viewer
 ) -> AsyncIterator[bytes]:
     yield f"retry: {RETRY_MS}\n\n".encode()
-    async with broker.subscription(link_id) as sub:
+    async with broker.subscription(viewer.link_id, viewer.key) as sub:
         # Read only once subscribed: every batch committed after this read reaches us, and the
         # page (rendered earlier) is brought up to date at once.
-        total = await link_total(sessionmaker, link_id)
+        total = await link_total(sessionmaker, viewer.link_id)
         if total is None:
             return
         yield sse_frame(event_payload(total=total))
+        next_check = time.monotonic() + broker.keepalive
         while True:
             frames = await sub.wait(broker.keepalive)
+            # The permission was checked once, when the stream opened: check it again when the
+            # link changes (told at once) and now and then (a revoked session, a disabled
+            # user), and end the stream, before sending anything, once it no longer holds.
+            if sub.recheck or time.monotonic() >= next_check:
+                sub.recheck = False
+                next_check = time.monotonic() + broker.keepalive
+                if not await may_watch(sessionmaker, viewer):
+                    return
             if frames:
                 yield b"".join(frames)
             elif sub.closed:

@@ -44,8 +44,12 @@ def sse_frame(payload: bytes) -> bytes:
 class Subscription:
     """One stream's mailbox for one link."""
 
-    def __init__(self, link_id: int, size: int = QUEUE_SIZE) -> None:
+    def __init__(self, link_id: int, size: int = QUEUE_SIZE, key: str = "") -> None:
         self.link_id = link_id
+        self.key = key
+        # Set when the link changed or went: the stream must check it may still watch it
+        # before it sends anything more.
+        self.recheck = False
         self._frames: deque[bytes] = deque(maxlen=size)
         self._wake = asyncio.Event()
         self.closed = False
@@ -59,6 +63,10 @@ class Subscription:
 
     def close(self) -> None:
         self.closed = True
+        self._wake.set()
+
+    def changed(self) -> None:
+        self.recheck = True
         self._wake.set()
 
     async def wait(self, seconds: float) -> list[bytes]:
@@ -111,11 +119,11 @@ class LiveBroker:
     # ---- the streams' side -----------------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def subscription(self, link_id: int) -> AsyncIterator[Subscription]:
+    async def subscription(self, link_id: int, key: str = "") -> AsyncIterator[Subscription]:
         """A mailbox for `link_id` while the block runs; with Redis, the worker's subscription
         is confirmed first (or given up on after READY_TIMEOUT), so the caller can read the
         current state knowing that every later change will reach it."""
-        sub = Subscription(link_id, self._queue_size)
+        sub = Subscription(link_id, self._queue_size, key)
         if self._closing.is_set():
             sub.close()
         self._subs[link_id].add(sub)
@@ -137,6 +145,14 @@ class LiveBroker:
                     # a stream that comes back before then finds the subscription standing.
                     del self._subs[link_id]
                     self._changed.set()
+
+    def link_changed(self, key: str) -> None:
+        """A link changed or went (LinkCache's invalidation, from any worker): its streams
+        check their permission again. A scan, not an index: open streams are few."""
+        for subs in self._subs.values():
+            for sub in subs:
+                if sub.key == key:
+                    sub.changed()
 
     def _deliver(self, link_id: int, frame: bytes) -> None:
         for sub in list(self._subs.get(link_id, ())):

@@ -21,10 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from shortener.auth.sessions import session_alive
 from shortener.clicks.enrich import parse_agent, referrer_host
 from shortener.clicks.events import ClickRecord
 from shortener.live.broker import LiveBroker
-from shortener.models import Click, Link
+from shortener.models import Click, Link, User
 
 log = logging.getLogger(__name__)
 
@@ -136,3 +137,29 @@ async def link_total(sessionmaker: async_sessionmaker[AsyncSession], link_id: in
             select(col(Link.clicks)).where(col(Link.id) == link_id)
         )
     return total
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who follows which link, through which sign-in session."""
+
+    link_id: int
+    key: str
+    user_id: int
+    session_id: int
+
+
+async def may_watch(sessionmaker: async_sessionmaker[AsyncSession], viewer: Viewer) -> bool:
+    """Whether the viewer may still follow the link: their session stands, and the link
+    exists and is theirs (or they are an administrator)."""
+    async with sessionmaker() as session:
+        if not await session_alive(session, session_id=viewer.session_id):
+            return False
+        row = (
+            await session.execute(
+                select(col(Link.owner_id), col(User.is_admin))
+                .join(User, col(User.id) == viewer.user_id)
+                .where(col(Link.id) == viewer.link_id)
+            )
+        ).first()
+    return row is not None and (row.owner_id == viewer.user_id or bool(row.is_admin))

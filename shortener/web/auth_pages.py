@@ -9,14 +9,14 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from shortener.auth import service
+from shortener.auth.limits import limit_registration, login_attempt, login_failed
 from shortener.auth.schemas import UserCreate
 from shortener.db import SessionDep
 from shortener.errors import Conflict
-from shortener.ratelimit import limit_registration, login_attempt, login_succeeded
 from shortener.web.csrf import check_csrf
 from shortener.web.forms import form_values, validation_errors
 from shortener.web.pages import redirect, render
-from shortener.web.session import MaybeUser, PageUser, safe_next, sign_in, sign_out
+from shortener.web.session import MaybeSignIn, MaybeUser, PageUser, safe_next, sign_in, sign_out
 
 router = APIRouter(include_in_schema=False)
 Csrf = Depends(check_csrf)
@@ -44,9 +44,8 @@ async def login(request: Request, session: SessionDep) -> Response:
     # The same brute-force limits as POST /api/auth/token (429 with Retry-After).
     await login_attempt(request, values["email"])
     user = await service.authenticate(session, email=values["email"], password=values["password"])
-    if user is not None:
-        await login_succeeded(request, values["email"])
     if user is None:
+        await login_failed(request, values["email"])
         return render(
             request,
             "login.html",
@@ -59,7 +58,7 @@ async def login(request: Request, session: SessionDep) -> Response:
             status=400,
         )
     response = redirect(request, next_path)
-    sign_in(response, request.app.state.settings, user)
+    await sign_in(response, request.app.state.settings, session, user)
     return response
 
 
@@ -88,7 +87,7 @@ async def register(request: Request, session: SessionDep) -> Response:
             request, "register.html", {**context, "errors": {"email": str(exc.detail)}}, status=409
         )
     response = redirect(request, next_path, "Welcome! Your account is ready.")
-    sign_in(response, request.app.state.settings, user)
+    await sign_in(response, request.app.state.settings, session, user)
     return response
 
 
@@ -99,7 +98,7 @@ async def logout_page(request: Request, user: PageUser) -> Response:
 
 
 @router.post("/logout", dependencies=[Csrf])
-async def logout(request: Request) -> Response:
+async def logout(request: Request, session: SessionDep, current: MaybeSignIn) -> Response:
     response = redirect(request, "/login", "You are signed out.", "info")
-    sign_out(response, request.app.state.settings)
+    await sign_out(response, request.app.state.settings, session, current)
     return response

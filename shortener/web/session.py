@@ -1,7 +1,8 @@
 """Cookie sign-in for the pages: the API's JWT in an HttpOnly cookie, and signed flash messages.
 
-The session cookie holds the same token `/api/auth/token` issues (same users, same expiry, same
-token_version check), so disabling an account or changing its password signs it out here too.
+The session cookie holds a token like the one `/api/auth/token` issues, checked by the same
+function (auth.sessions.signed_in), so disabling an account, changing its password or ending
+the session (here, or through /api/auth/sessions) signs it out here too.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import Annotated, Literal
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from shortener.auth.tokens import issue_token, read_token
+from shortener.auth.sessions import SignedIn, end_session, signed_in, start_session
 from shortener.config import Settings
 from shortener.db import SessionDep
 from shortener.models import User
@@ -60,31 +62,39 @@ def clear_cookie(response: Response, settings: Settings, name: str) -> None:
     )
 
 
-def sign_in(response: Response, settings: Settings, user: User) -> None:
-    token, lifetime = issue_token(
-        user_id=user.id or 0,
-        token_version=user.token_version,
+async def sign_in(
+    response: Response, settings: Settings, session: AsyncSession, user: User
+) -> None:
+    token, lifetime = await start_session(
+        session,
+        user=user,
+        kind="dashboard",
         key=settings.signing_key,
         lifetime=timedelta(minutes=settings.access_token_expire_minutes),
     )
     set_cookie(response, settings, SESSION_COOKIE, token, lifetime)
 
 
-def sign_out(response: Response, settings: Settings) -> None:
+async def sign_out(
+    response: Response, settings: Settings, session: AsyncSession, current: SignedIn | None
+) -> None:
+    """Clear the cookie and end the session it held: a copy of the cookie is worth nothing."""
+    if current is not None:
+        await end_session(session, user=current.user, session_id=current.session.id or 0)
     clear_cookie(response, settings, SESSION_COOKIE)
 
 
-async def optional_user(request: Request, session: SessionDep) -> User | None:
+async def optional_sign_in(request: Request, session: SessionDep) -> SignedIn | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    claims = read_token(token, key=request.app.state.settings.signing_key)
-    if claims is None:
-        return None
-    user = await session.get(User, claims.user_id)
-    if user is None or not user.is_active or user.token_version != claims.token_version:
-        return None
-    return user
+    return await signed_in(session, token=token, key=request.app.state.settings.signing_key)
+
+
+async def optional_user(
+    current: Annotated[SignedIn | None, Depends(optional_sign_in)],
+) -> User | None:
+    return current.user if current is not None else None
 
 
 async def page_user(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> User:
@@ -94,6 +104,7 @@ async def page_user(request: Request, user: Annotated[User | None, Depends(optio
     return user
 
 
+MaybeSignIn = Annotated[SignedIn | None, Depends(optional_sign_in)]
 MaybeUser = Annotated[User | None, Depends(optional_user)]
 PageUser = Annotated[User, Depends(page_user)]
 

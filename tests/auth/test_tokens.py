@@ -108,44 +108,66 @@ def _alg_none(claims: dict[str, object]) -> str:
 
 
 BAD_TOKENS = {
-    "garbage": lambda uid: "not.a.jwt",
-    "empty-segments": lambda uid: "..",
-    "other-key": lambda uid: _forge(
-        {"sub": uid, "iat": _now(), "exp": _now() + timedelta(hours=1)},
+    "garbage": lambda uid, sid: "not.a.jwt",
+    "empty-segments": lambda uid, sid: "..",
+    "other-key": lambda uid, sid: _forge(
+        {"sub": uid, "sid": sid, "iat": _now(), "exp": _now() + timedelta(hours=1)},
         key="another-secret-key-that-is-long-enough-too",
     ),
-    "alg-none": lambda uid: _alg_none(
+    "alg-none": lambda uid, sid: _alg_none(
+        {"sub": uid, "sid": sid, "iat": _now(), "exp": _now() + timedelta(hours=1)}
+    ),
+    "hs512": lambda uid, sid: _forge(
+        {"sub": uid, "sid": sid, "iat": _now(), "exp": _now() + timedelta(hours=1)},
+        algorithm="HS512",
+    ),
+    "expired": lambda uid, sid: _forge(
+        {
+            "sub": uid,
+            "sid": sid,
+            "iat": _now() - timedelta(hours=2),
+            "exp": _now() - timedelta(hours=1),
+        }
+    ),
+    "no-exp": lambda uid, sid: _forge({"sub": uid, "sid": sid, "iat": _now()}),
+    "no-sub": lambda uid, sid: _forge(
+        {"sid": sid, "iat": _now(), "exp": _now() + timedelta(hours=1)}
+    ),
+    "sub-not-a-number": lambda uid, sid: _forge(
+        {"sub": "admin", "sid": sid, "iat": _now(), "exp": _now() + timedelta(hours=1)}
+    ),
+    # Issued before sessions existed (no sid): nothing could revoke it, so it is refused.
+    "no-sid": lambda uid, sid: _forge(
         {"sub": uid, "iat": _now(), "exp": _now() + timedelta(hours=1)}
     ),
-    "hs512": lambda uid: _forge(
-        {"sub": uid, "iat": _now(), "exp": _now() + timedelta(hours=1)}, algorithm="HS512"
+    "unknown-sid": lambda uid, sid: _forge(
+        {"sub": uid, "sid": sid + "x", "iat": _now(), "exp": _now() + timedelta(hours=1)}
     ),
-    "expired": lambda uid: _forge(
-        {"sub": uid, "iat": _now() - timedelta(hours=2), "exp": _now() - timedelta(hours=1)}
-    ),
-    "no-exp": lambda uid: _forge({"sub": uid, "iat": _now()}),
-    "no-sub": lambda uid: _forge({"iat": _now(), "exp": _now() + timedelta(hours=1)}),
-    "sub-not-a-number": lambda uid: _forge(
-        {"sub": "admin", "iat": _now(), "exp": _now() + timedelta(hours=1)}
-    ),
-    "unknown-user": lambda uid: _forge(
-        {"sub": "987654", "iat": _now(), "exp": _now() + timedelta(hours=1)}
+    "unknown-user": lambda uid, sid: _forge(
+        {"sub": "987654", "sid": sid, "iat": _now(), "exp": _now() + timedelta(hours=1)}
     ),
 }
 
 
+async def _signed_in(client) -> tuple[str, str]:
+    """A new user's id and the sid of a session of theirs."""
+    email, user_id = await _register(client)
+    claims = jwt.decode(await token_for(client, email), SECRET, algorithms=["HS256"])
+    return str(user_id), claims["sid"]
+
+
 async def test_a_forged_token_with_the_right_key_works(client) -> None:
     """The control for the table below: the forging itself is sound."""
-    _, user_id = await _register(client)
-    token = _forge({"sub": str(user_id), "iat": _now(), "exp": _now() + timedelta(hours=1)})
+    user_id, sid = await _signed_in(client)
+    token = _forge({"sub": user_id, "sid": sid, "iat": _now(), "exp": _now() + timedelta(hours=1)})
     response = await client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
 
 
 @pytest.mark.parametrize("kind", list(BAD_TOKENS))
 async def test_me_refuses_bad_tokens_with_401(client, kind) -> None:
-    _, user_id = await _register(client)
-    token = BAD_TOKENS[kind](str(user_id))
+    user_id, sid = await _signed_in(client)
+    token = BAD_TOKENS[kind](user_id, sid)
     response = await client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401, response.text
     assert response.json()["detail"]

@@ -80,3 +80,10 @@ async def new_link(http: httpx.AsyncClient, served: Served, headers: dict[str, s
     )
     assert response.status_code == 201, response.text
     return response.json()
+
+
+async def watched_link(http: httpx.AsyncClient, served: Served) -> tuple[dict[str, str], str, str]:
+    """A new cookie user and link of theirs: (their headers, the link's key, its feed URL)."""
+    owner = await cookie_user(http, served)
+    link = await new_link(http, served, owner)
+    return owner, link["key"], f"{served.url}/dashboard/links/{link['key']}/live"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -17,6 +18,7 @@ from tests.factories import PASSWORD, make_link, make_user, new_email
 LIMITS = {
     "rate_limits_enabled": True,
     "rate_limit_login_ip": "6/1h",
+    "rate_limit_login_pair": "3/1h",
     "rate_limit_login_account": "3/1h",
     "rate_limit_register_ip": "3/1h",
     "rate_limit_links_user": "4/1h",
@@ -52,7 +54,7 @@ async def _login(client: httpx.AsyncClient, email: str, password: str) -> httpx.
     return await client.post("/api/auth/token", data={"username": email, "password": password})
 
 
-async def test_failed_sign_ins_lock_the_account_whatever_the_ip(
+async def test_failed_sign_ins_lock_out_the_guessing_address_only(
     client: httpx.AsyncClient, elsewhere: httpx.AsyncClient
 ) -> None:
     email = new_email()
@@ -61,8 +63,28 @@ async def test_failed_sign_ins_lock_the_account_whatever_the_ip(
     for _ in range(3):
         assert (await _login(client, email, "wrong password")).status_code == 401
     assert_429(await _login(client, email, "wrong password"))
-    # The right password from another address does not get through either, for this window.
-    assert_429(await _login(elsewhere, email.upper(), PASSWORD))
+    # Refused before any check: the right password from the guessing address waits too ...
+    assert_429(await _login(client, email, PASSWORD))
+    # ... but the owner, from their own address, is not locked out by someone else's guesses.
+    assert (await _login(elsewhere, email.upper(), PASSWORD)).status_code == 200
+
+
+async def test_guesses_from_many_addresses_never_lock_the_owner_out(make_settings) -> None:
+    """Finding 9: ten wrong passwords from other addresses, then the owner signs in at once
+    (slowed down by the per-account delay, never refused)."""
+    slowdown = 0.2
+    app = create_app(make_settings(**LIMITS, login_slowdown_seconds=slowdown))
+    async with app.router.lifespan_context(app), client_from(app, "198.51.100.77") as owner:
+        email = new_email()
+        r = await owner.post("/api/auth/register", json={"email": email, "password": PASSWORD})
+        assert r.status_code == 201
+        for i in range(10):
+            async with client_from(app, f"203.0.113.{i + 10}") as stranger:
+                assert (await _login(stranger, email, "wrong password")).status_code == 401
+        started = time.monotonic()
+        assert (await _login(owner, email, PASSWORD)).status_code == 200
+        # The account is under attack: its attempts are slowed down, not refused.
+        assert time.monotonic() - started >= slowdown
 
 
 async def test_successful_sign_ins_do_not_count_against_the_account(
@@ -147,7 +169,8 @@ async def test_counters_live_in_redis_and_are_shared_by_workers(
     for _ in range(3):
         assert (await _login(client, email, "wrong password")).status_code == 401
     other = create_app(settings)
-    async with other.router.lifespan_context(other), client_from(other, "192.0.2.9") as c2:
+    # The same address (the default test client's) through another worker: still refused.
+    async with other.router.lifespan_context(other), client_from(other, "127.0.0.1") as c2:
         assert_429(await _login(c2, email, PASSWORD))
     redis = Redis.from_url(settings.redis_url)
     try:
@@ -180,5 +203,5 @@ async def test_dashboard_sign_in_shares_the_account_limit(client: httpx.AsyncCli
     refused = await client.post("/login", data=form, headers={"accept": "application/json"})
     assert refused.status_code == 429
     assert int(refused.headers["retry-after"]) >= 1
-    # The right password is refused too while the account is locked.
+    # The right password from the same address is refused too while that address is locked.
     assert_429(await _login(client, email, PASSWORD))

@@ -1,0 +1,54 @@
+"""Sign-in and registration limits, built so that strangers cannot lock an owner out.
+
+- per address (`login_ip`): every attempt counts; a guesser's own address is refused first;
+- per account and address (`login_pair`): only failures count; past the limit that address is
+  refused for that account, and nobody else is;
+- per account (`login_account`): only failures count, from anywhere; past the limit every
+  attempt on the account waits `login_slowdown_seconds` before its password is checked. A
+  delay, never a refusal: an owner whose account is under attack still signs in, a little
+  slower, and a serial guesser gets that many fewer guesses.
+
+Failures are counted after the password was checked and found wrong, so a right password never
+uses anything up, and an attempt that was refused before any check counts nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+
+from shortener.auth.service import normalise_email
+from shortener.ratelimit import RateLimiter, client_ip
+
+
+def _limiter(request: Request) -> RateLimiter:
+    return request.app.state.rate_limiter  # type: ignore[no-any-return]
+
+
+def _idents(request: Request, email: str) -> tuple[str, str, str]:
+    address, account = client_ip(request), normalise_email(email)
+    return address, account, f"{account}\n{address}"
+
+
+async def login_attempt(request: Request, email: str) -> None:
+    """Call before checking a password: refuses (429) or slows down as described above."""
+    limiter = _limiter(request)
+    address, account, pair = _idents(request, email)
+    await limiter.hit("login_ip", address)
+    await limiter.check("login_pair", pair)
+    if await limiter.used_up("login_account", account):
+        await asyncio.sleep(request.app.state.settings.login_slowdown_seconds)
+
+
+async def login_failed(request: Request, email: str) -> None:
+    """Call when the password was wrong (or the account unknown): count the failure."""
+    limiter = _limiter(request)
+    _, account, pair = _idents(request, email)
+    await limiter.count("login_pair", pair)
+    await limiter.count("login_account", account)
+
+
+async def limit_registration(request: Request) -> None:
+    """A dependency for routes that create accounts."""
+    await _limiter(request).hit("register_ip", client_ip(request))
