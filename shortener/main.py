@@ -128,7 +128,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.live = LiveBroker(
             state.redis, prefix=settings.redis_prefix, breaker=state.redis_breaker
         )
-        state.link_cache.on_evict.append(state.live.link_changed)
         state.flusher = Flusher(
             queue,
             state.sessionmaker,
@@ -157,6 +156,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             events=state.webhooks,
         )
         state.link_cache = state.link_context.cache
+        # Open live feeds check again whether their viewer may still see a link that changed.
+        state.link_cache.on_evict.append(state.live.link_changed)
         metrics = observability.start(state, settings)  # before the first batch is written
         flusher = asyncio.create_task(state.flusher.run(), name="click-flusher")
         listener = asyncio.create_task(state.link_cache.listen(), name="link-invalidation")
