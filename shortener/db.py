@@ -122,6 +122,18 @@ async def commit(session: AsyncSession) -> None:
         await callback()
 
 
+async def settle(session: AsyncSession) -> None:
+    """End the transaction that only found out who is calling, before the route's own work.
+
+    On SQLite every transaction that may write begins IMMEDIATE (above), so the one that read
+    the caller's session row would otherwise hold the write lock through everything the route
+    does, slow work without the database included (hashing a link's password: ~100 ms each).
+    What the check wrote (a session's last_used_at) is kept; nothing else has been done yet.
+    """
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        await session.commit()
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session:

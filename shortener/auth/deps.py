@@ -12,7 +12,7 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from shortener.apikeys import service as apikeys_service
 from shortener.apikeys.schemas import ALL_SCOPES, Scope
 from shortener.auth.sessions import SignedIn, signed_in
-from shortener.db import SessionDep
+from shortener.db import SessionDep, settle
 from shortener.errors import Forbidden, Unauthorized
 from shortener.models import User
 
@@ -36,6 +36,7 @@ async def current_sign_in(
     found = await signed_in(session, token=token, key=request.app.state.settings.signing_key)
     if found is None:
         raise Unauthorized("invalid, expired or revoked token")
+    await settle(session)
     return found
 
 
@@ -79,6 +80,7 @@ async def current_principal(
 ) -> Principal:
     if api_key:
         key, user = await apikeys_service.authenticate(session, api_key)
+        await settle(session)
         return Principal(user, frozenset(apikeys_service.scopes_of(key)), key.id)
     found = await current_sign_in(request, session, token, None)
     return Principal(found.user, ALL_SCOPES)

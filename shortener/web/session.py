@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from shortener.auth.sessions import SignedIn, end_session, signed_in, start_session
 from shortener.config import Settings
-from shortener.db import SessionDep
+from shortener.db import SessionDep, settle
 from shortener.models import User
 
 SESSION_COOKIE = "session"
@@ -88,7 +88,9 @@ async def optional_sign_in(request: Request, session: SessionDep) -> SignedIn | 
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    return await signed_in(session, token=token, key=request.app.state.settings.signing_key)
+    found = await signed_in(session, token=token, key=request.app.state.settings.signing_key)
+    await settle(session)
+    return found
 
 
 async def optional_user(
