@@ -18,19 +18,16 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from shortener.db import READ_ONLY
 from shortener.models import Link, User
-from shortener.redisconn import CircuitBreaker
+from shortener.redisconn import REDIS_ERRORS, CircuitBreaker
 from shortener.snapshot import CachedLink
 
 log = logging.getLogger(__name__)
-
-REDIS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
 
 _MISSING = b"-"  # the Redis value for "no such key"

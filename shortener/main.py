@@ -27,7 +27,6 @@ from shortener.clicks.salts import SaltProvider
 from shortener.clicks.writer_thread import click_writer
 from shortener.config import Settings, load_settings
 from shortener.db import make_engine, make_sessionmaker
-from shortener.errors import install_error_handlers
 from shortener.links.api import router as links_router
 from shortener.links.context import make_link_context
 from shortener.live.api import router as live_router
@@ -46,6 +45,7 @@ from shortener.stats.cache import StatsCache
 from shortener.templating import make_templates
 from shortener.transfer.api import router as transfer_router
 from shortener.web import install_dashboard
+from shortener.web.errors import install_error_handlers
 from shortener.webhooks.api import router as webhooks_router
 from shortener.webhooks.dispatcher import WebhookDispatcher
 

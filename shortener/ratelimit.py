@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from starlette.requests import Request
 
-from shortener.cache import REDIS_ERRORS
 from shortener.errors import TooManyRequests
 from shortener.rates import Rate, parse_rate
-from shortener.redisconn import CircuitBreaker
+from shortener.redisconn import REDIS_ERRORS, CircuitBreaker
 
 log = logging.getLogger(__name__)
 

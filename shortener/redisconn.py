@@ -9,14 +9,19 @@ then one caller probes, and its success closes the breaker for everyone.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 
 from shortener.config import Settings
+
+# What a failing Redis raises: every Redis user catches these and falls back.
+REDIS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
 
 def make_redis(settings: Settings) -> Redis | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -47,10 +47,6 @@ async def authenticate(session: AsyncSession, *, email: str, password: str) -> U
     if user is None or not ok or not user.is_active:
         return None
     return user
-
-
-async def count_users(session: AsyncSession) -> int:
-    return int((await session.execute(select(func.count()).select_from(User))).scalar_one())
 
 
 async def change_password(

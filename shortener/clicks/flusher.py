@@ -57,7 +57,6 @@ class Flusher:
         self._refusals = 0  # consecutive ones the database refused (not a lost connection)
         self._max_failures = max_failures
         self.flushed = 0
-        self.last_flush_at: float | None = None
         self._retention_days = retention_days
         # Monotonic time of the next retention cleanup; the first comes soon after start.
         self.next_cleanup_at = time.monotonic()
@@ -95,7 +94,6 @@ class Flusher:
             except Exception:
                 log.exception("after-flush hook failed")
         self.flushed += written
-        self.last_flush_at = time.time()
         return len(batch)
 
     async def _write(self, clicks: list[ClickRecord]) -> int:

@@ -19,9 +19,8 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from shortener.cache import REDIS_ERRORS
 from shortener.clicks.events import ClickRecord
-from shortener.redisconn import CircuitBreaker
+from shortener.redisconn import REDIS_ERRORS, CircuitBreaker
 
 log = logging.getLogger(__name__)
 

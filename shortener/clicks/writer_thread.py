@@ -83,9 +83,8 @@ class LoopClickWriter:
         self._on_engine: Callable[[Engine], None] | None = None
 
     def watch_engine(self, callback: Callable[[Engine], None]) -> None:
-        self._on_engine = callback
         # Given the engine once it exists (on the writer's thread): the metrics count its errors.
-        self.on_engine: Callable[[AsyncEngine], None] | None = None
+        self._on_engine = callback
 
     async def _on_thread(self, coro: Coroutine[Any, Any, T]) -> T:
         # Cancelling the awaiting task cancels the work on the writer's loop too.
