@@ -192,6 +192,8 @@ def rules_from(settings: object) -> dict[str, Rate]:
     }
 
 
-def client_ip(request: Request) -> str:
-    # uvicorn has already replaced the peer by X-Forwarded-For when the proxy is trusted.
+def peer_address(request: Request) -> str:
+    """The address rate limits count by: the TCP peer, which uvicorn has already replaced by
+    X-Forwarded-For when the peer is a trusted proxy (`shortener serve` gives it TRUSTED_PROXIES).
+    The click path, which reads the raw headers itself, has clicks.client_ip.client_ip."""
     return request.client.host if request.client else "unknown"

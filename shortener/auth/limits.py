@@ -19,7 +19,7 @@ import asyncio
 from starlette.requests import Request
 
 from shortener.auth.service import normalise_email
-from shortener.ratelimit import RateLimiter, client_ip
+from shortener.ratelimit import RateLimiter, peer_address
 
 
 def _limiter(request: Request) -> RateLimiter:
@@ -27,7 +27,7 @@ def _limiter(request: Request) -> RateLimiter:
 
 
 def _idents(request: Request, email: str) -> tuple[str, str, str]:
-    address, account = client_ip(request), normalise_email(email)
+    address, account = peer_address(request), normalise_email(email)
     return address, account, f"{account}\n{address}"
 
 
@@ -51,4 +51,4 @@ async def login_failed(request: Request, email: str) -> None:
 
 async def limit_registration(request: Request) -> None:
     """A dependency for routes that create accounts."""
-    await _limiter(request).hit("register_ip", client_ip(request))
+    await _limiter(request).hit("register_ip", peer_address(request))

@@ -10,7 +10,7 @@ from shortener.auth.deps import LinksWriter
 from shortener.links.context import LinkContext
 from shortener.links.quota import LinkQuota
 from shortener.models import User
-from shortener.ratelimit import client_ip
+from shortener.ratelimit import peer_address
 
 
 def link_context(request: Request) -> LinkContext:
@@ -19,7 +19,7 @@ def link_context(request: Request) -> LinkContext:
 
 def quota_for(request: Request, user: User) -> LinkQuota:
     """The link-creation limits of `user` calling from this request's address."""
-    return LinkQuota(request.app.state.rate_limiter, user.id or 0, client_ip(request))
+    return LinkQuota(request.app.state.rate_limiter, user.id or 0, peer_address(request))
 
 
 def link_quota(request: Request, user: LinksWriter) -> LinkQuota:
