@@ -13,7 +13,7 @@ import pytest
 
 from shortener.config import ConfigError, Settings
 from tests.factories import click_counts, eventually, make_link, make_user, running
-from tests.live import server_env
+from tests.processes import server_env
 
 
 def test_without_redis_someone_must_flush() -> None:

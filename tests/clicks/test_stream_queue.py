@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 
 from shortener.clicks.events import ClickRecord
 from shortener.clicks.queue import CLICKS_PER_ENTRY, RedisStreamQueue
-from tests.live import TcpProxy
+from tests.processes import TcpProxy
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
 pytestmark = pytest.mark.skipif(not REDIS_URL, reason="TEST_REDIS_URL is not set (CI sets it)")

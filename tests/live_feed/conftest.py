@@ -14,7 +14,7 @@ from shortener.config import Settings
 from shortener.db import make_engine, make_sessionmaker
 from shortener.main import create_app
 from tests.factories import PASSWORD, new_email
-from tests.live import ThreadedServer
+from tests.processes import ThreadedServer
 
 
 @dataclass

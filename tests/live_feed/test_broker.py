@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from shortener.live.broker import QUEUE_SIZE, LiveBroker, sse_frame
 from shortener.redisconn import CircuitBreaker
-from tests.live import free_port
+from tests.processes import free_port
 
 
 def payload(n: int) -> bytes:

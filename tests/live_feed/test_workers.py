@@ -12,9 +12,9 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.factories import eventually
-from tests.live import ServeProcess, server_env
 from tests.live_feed.conftest import Served, cookie_user, new_link
 from tests.live_feed.sse import EventReader
+from tests.processes import ServeProcess, server_env
 
 
 @pytest.mark.parametrize("mode", ["postgres"])  # workers share events through Redis

@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from tests.factories import eventually, make_link, make_user, running
-from tests.live import RedisServer, TcpProxy
 from tests.observability.helpers import METRICS_TOKEN, SCRAPE, scrape
+from tests.processes import RedisServer, TcpProxy
 
 
 async def test_metrics_answer_404_while_no_token_is_set(client: httpx.AsyncClient) -> None:

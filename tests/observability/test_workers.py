@@ -17,9 +17,9 @@ from pathlib import Path
 import httpx
 
 from tests.factories import eventually, make_link, make_user
-from tests.live import _children, server_env
 from tests.observability.helpers import METRICS_TOKEN, Samples, scrape
 from tests.observability.traffic import secret_traffic
+from tests.processes import _children, server_env
 from tests.webhooks.receiver import Receiver
 
 

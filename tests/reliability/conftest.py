@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.live import RedisServer, ServeProcess, TcpProxy
+from tests.processes import RedisServer, ServeProcess, TcpProxy
 
 
 @pytest.fixture

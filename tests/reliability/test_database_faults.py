@@ -13,7 +13,7 @@ from shortener.clicks.queue import RedisStreamQueue
 from shortener.main import create_app
 from shortener.models import Link
 from tests.factories import click_counts, eventually, make_link, make_user
-from tests.live import TcpProxy
+from tests.processes import TcpProxy
 
 
 async def _link_id(app: object, key: str) -> int:

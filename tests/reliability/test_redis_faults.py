@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 
 from shortener.main import create_app
 from tests.factories import click_counts, eventually, make_link, make_user
-from tests.live import RedisServer
+from tests.processes import RedisServer
 
 # These tests bring their own redis-server; the database is the run's PostgreSQL.
 pytestmark = pytest.mark.parametrize("mode", ["postgres"])

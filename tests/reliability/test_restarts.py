@@ -11,7 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.factories import PASSWORD, eventually, new_email
-from tests.live import ServeProcess, TcpProxy, server_env
+from tests.processes import ServeProcess, TcpProxy, server_env
 
 
 async def _signed_in(base: str) -> dict[str, str]:

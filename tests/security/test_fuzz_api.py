@@ -23,7 +23,7 @@ from schemathesis.checks import (
 from shortener.cli import _insert_user
 from shortener.main import create_app
 from tests.factories import PASSWORD, new_email
-from tests.live import ThreadedServer
+from tests.processes import ThreadedServer
 
 EXAMPLES_PER_OPERATION = 30
 

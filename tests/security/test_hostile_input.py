@@ -11,7 +11,7 @@ import pytest
 
 from shortener.main import create_app
 from tests.factories import make_link, make_user
-from tests.live import ThreadedServer
+from tests.processes import ThreadedServer
 
 MB = 1024 * 1024
 
