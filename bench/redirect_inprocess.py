@@ -74,7 +74,7 @@ async def run(n: int, db: Path) -> None:
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        async with app.state.sessionmaker() as session, session.begin():
+        async with app.runtime.sessionmaker() as session, session.begin():
             user = User(email="b@example.com", password_hash="x")
             session.add(user)
             await session.flush()
@@ -82,7 +82,7 @@ async def run(n: int, db: Path) -> None:
             session.add(Link(**row, key_strategy="alias", owner_id=user.id))
         bare = await per_call(baseline.app, n)
         ours = await per_call(app, n)
-        with_pump = await per_call(app, n, after=app.state.click_recorder.ship)
+        with_pump = await per_call(app, n, after=app.runtime.click_recorder.ship)
         print(f"bare ASGI app                {bare:6.1f} µs per redirect ({n} calls)")
         print(f"service redirect path        {ours:6.1f} µs ({ours - bare:+.1f})")
         print(f"  + making the click records {with_pump:6.1f} µs ({with_pump - bare:+.1f})")

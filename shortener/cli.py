@@ -187,7 +187,7 @@ def _flush(_args: argparse.Namespace, settings: Settings) -> int:
     written batch (webhooks' link.clicked, the live feed), retention, until SIGTERM/SIGINT."""
     import asyncio
 
-    from shortener.main import create_app
+    from shortener.runtime import open_runtime
 
     if settings.redis_url is None:
         print(
@@ -196,14 +196,14 @@ def _flush(_args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    app = create_app(settings.model_copy(update={"click_flusher": True}))
+    settings = settings.model_copy(update={"click_flusher": True})
 
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        async with app.router.lifespan_context(app):
+        async with open_runtime(settings):
             log.info("writing clicks from the Redis stream; SIGTERM stops (after a last flush)")
             await stop.wait()
 

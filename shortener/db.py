@@ -135,7 +135,8 @@ async def settle(session: AsyncSession) -> None:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    # The Runtime's (shortener.runtime imports this module, so it is not imported back here).
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.runtime.sessionmaker
     async with sessionmaker() as session:
         try:
             yield session

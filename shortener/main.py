@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
@@ -14,40 +13,25 @@ from starlette.types import Receive, Scope, Send
 
 from shortener import ops
 from shortener.admin.api import router as admin_router
-from shortener.aio import cancel_and_wait, each
 from shortener.apikeys.api import router as apikeys_router
 from shortener.auth.api import router as auth_router
 from shortener.blocklist.api import router as blocklist_router
-from shortener.clicks.client_ip import TrustedProxies
-from shortener.clicks.flusher import Flusher
-from shortener.clicks.geo import CountryLookup
-from shortener.clicks.queue import ClickQueue, LocalQueue, RedisStreamQueue
-from shortener.clicks.recorder import ClickRecorder
-from shortener.clicks.salts import SaltProvider
-from shortener.clicks.writer_thread import click_writer
 from shortener.config import Settings, load_settings
-from shortener.db import make_engine, make_sessionmaker
 from shortener.links.api import router as links_router
-from shortener.links.context import make_link_context
 from shortener.live.api import router as live_router
-from shortener.live.broker import LiveBroker
-from shortener.live.feed import LiveFeed
 from shortener.middleware import BodySizeLimit, InternalErrors, SecurityHeaders
 from shortener.observability import wiring as observability
 from shortener.observability.access import RedirectApp
 from shortener.openapi import errors
 from shortener.qr.api import router as qr_router
-from shortener.ratelimit import RateLimiter, rules_from
 from shortener.redirect import Redirector, redirect_key
-from shortener.redisconn import CircuitBreaker, make_redis
+from shortener.runtime import Runtime, open_runtime
 from shortener.stats.api import router as stats_router
-from shortener.stats.cache import StatsCache
 from shortener.templating import make_templates
 from shortener.transfer.api import router as transfer_router
 from shortener.web import install_dashboard
 from shortener.web.errors import install_error_handlers
 from shortener.webhooks.api import router as webhooks_router
-from shortener.webhooks.dispatcher import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +41,8 @@ class ShortenerApp(FastAPI):
 
     redirector: Redirector
     answer_redirect: RedirectApp  # the redirector, with request ids and status counts
+    redirect_statuses: Mapping[int, int]  # the redirect path's answers by status (metrics)
+    runtime: Runtime  # set by the lifespan; routes reach it through runtime_of(request)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = redirect_key(scope)
@@ -84,109 +70,19 @@ def _quiet_garbage_collector() -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
 
+    templates = make_templates()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = app.state
-        _ = settings.signing_key  # fail (or warn about the dev key) at start, not on first login
-        state.engine = make_engine(settings.database_url)
-        state.sessionmaker = make_sessionmaker(state.engine)
-        state.redis = make_redis(settings)
-        # One breaker for every Redis user in this worker: one failure, and all skip Redis.
-        state.redis_breaker = CircuitBreaker(settings.redis_breaker_seconds)
-        queue: ClickQueue = (
-            RedisStreamQueue(
-                state.redis,
-                prefix=settings.redis_prefix,
-                claim_idle_ms=settings.click_claim_idle_ms,
-                breaker=state.redis_breaker,
-                read_stream=settings.click_flusher,
-            )
-            if state.redis is not None
-            else LocalQueue()
-        )
-        state.click_queue = queue
-        # Loading the GeoIP database takes a moment (once per process): not on the loop.
-        state.countries = await asyncio.to_thread(CountryLookup, settings.geoip_database)
-        state.trusted_proxies = TrustedProxies.parse(settings.trusted_proxies)
-        state.click_recorder = ClickRecorder(
-            queue,
-            salts=SaltProvider(state.sessionmaker),
-            countries=state.countries,
-            trusted_proxies=state.trusted_proxies,
-        )
-        state.stats_cache = StatsCache(settings.stats_cache_size)
-        state.webhooks = WebhookDispatcher(
-            state.sessionmaker,
-            base_url=settings.base_url,
-            allow_private=settings.allow_private_webhooks,
-            timeout=settings.webhook_timeout,
-            max_attempts=settings.webhook_max_attempts,
-            retry_base=settings.webhook_retry_base,
-            poll_interval=settings.webhook_poll_interval,
-        )
-        state.click_writer = click_writer(settings.database_url)
-        state.live = LiveBroker(
-            state.redis, prefix=settings.redis_prefix, breaker=state.redis_breaker
-        )
-        state.flusher = Flusher(
-            queue,
-            state.sessionmaker,
-            interval=settings.click_flush_interval,
-            batch_size=settings.click_batch_size,
-            retention_days=settings.click_retention_days,
-            on_written=each(
-                state.webhooks.clicks_written,
-                LiveFeed(state.live, state.sessionmaker).clicks_written,
-            ),
-            max_failures=settings.click_batch_max_failures,
-            writer=state.click_writer,
-        )
-        state.rate_limiter = RateLimiter(
-            state.redis,
-            state.redis_breaker,
-            prefix=settings.redis_prefix,
-            enabled=settings.rate_limits_enabled,
-            rules=rules_from(settings),
-        )
-        state.link_context = make_link_context(
-            settings,
-            state.sessionmaker,
-            state.redis,
-            breaker=state.redis_breaker,
-            events=state.webhooks,
-        )
-        state.link_cache = state.link_context.cache
-        # Open live feeds check again whether their viewer may still see a link that changed.
-        state.link_cache.on_evict.append(state.live.link_changed)
-        metrics = observability.start(state, settings)  # before the first batch is written
-        flusher = asyncio.create_task(state.flusher.run(), name="click-flusher")
-        listener = asyncio.create_task(state.link_cache.listen(), name="link-invalidation")
-        pump = asyncio.create_task(state.click_recorder.run(), name="click-pump")
-        state.webhooks.start()
-        live = asyncio.create_task(state.live.run(), name="live-feed")
-        if settings.environment != "test":  # tests build hundreds of apps in one process
-            _quiet_garbage_collector()
-        try:
+        assert isinstance(app, ShortenerApp)
+        async with open_runtime(
+            settings, templates=templates, redirect_statuses=app.redirect_statuses
+        ) as runtime:
+            app.runtime = runtime
+            app.redirector.runtime = runtime
+            if settings.environment != "test":  # tests build hundreds of apps in one process
+                _quiet_garbage_collector()
             yield
-        finally:
-            state.live.close()  # ends the open event streams; run() returns within a poll
-            await asyncio.wait([live], timeout=5)
-            await cancel_and_wait(live)
-            state.link_cache.close()  # listen() returns within a poll; cancel only if stuck
-            await asyncio.wait([listener], timeout=5)
-            await cancel_and_wait(listener)
-            await cancel_and_wait(pump)
-            await state.click_recorder.ship()  # the clicks noted since the pump's last turn
-            # The server has stopped taking requests: let the flusher end the batch in flight
-            # (cancelling could cut it half-written), then write what is still queued.
-            await state.flusher.stop(running=flusher)
-            await state.click_writer.close()
-            # After the flusher: its last batches may still announce link.clicked.
-            await state.webhooks.aclose()
-            await observability.stop(state, metrics)
-            if state.redis is not None:
-                await state.redis.aclose()
-            await state.engine.dispose()
 
     app = ShortenerApp(
         title="shortener",
@@ -196,8 +92,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Any route can meet these: a body too large or unparsable, the database away.
         responses=errors(400, 413, 503),
     )
-    app.state.settings = settings
-    app.state.templates = make_templates()
     install_error_handlers(app)
     app.include_router(ops.router)
     app.include_router(auth_router)
@@ -205,7 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Before links_router: its /api/links/{key} would otherwise answer /api/links/export.
     app.include_router(transfer_router)
     app.include_router(links_router)
-    app.redirector = Redirector(app.state)
+    app.redirector = Redirector()
     app.include_router(stats_router)
     app.include_router(qr_router)
     install_dashboard(app)
@@ -228,7 +122,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(InternalErrors)
     app.add_middleware(SecurityHeaders)
     # Outermost: every answer, errors included, gets its request id and log line.
-    app.answer_redirect = observability.install(app, settings, app.redirector)
+    observer = observability.install(app, settings, app.redirector)
+    app.answer_redirect = observer.answer
+    app.redirect_statuses = observer.statuses
     return app
 
 

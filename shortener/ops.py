@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import text
 
+from shortener.runtime import runtime_of
+
 router = APIRouter(tags=["operations"])
 
 
@@ -15,7 +17,7 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request, response: Response) -> dict[str, str]:
-    state = request.app.state
+    state = runtime_of(request)
     checks: dict[str, str] = {}
     try:
         async with state.engine.connect() as conn:

@@ -26,6 +26,7 @@ from shortener.keys import RESERVED, looks_like_key
 from shortener.middleware import SECURITY_HEADERS
 from shortener.models import Link
 from shortener.request_headers import RequestHeaders, read_headers
+from shortener.runtime import Runtime
 from shortener.snapshot import CachedLink, Headers, redirect_headers
 from shortener.targeting import forward, is_unfurler, match_rule, pick_variant
 from shortener.web.security import HTML_SECURITY_HEADERS
@@ -54,8 +55,8 @@ def redirect_key(scope: Scope) -> str | None:
 class Redirector:
     """Answers redirect requests straight from the ASGI server, ahead of FastAPI's stack."""
 
-    def __init__(self, state: Any) -> None:
-        self.state = state
+    # Set by the app's lifespan (open_runtime) before the server takes a request.
+    runtime: Runtime
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
         try:
@@ -75,7 +76,7 @@ class Redirector:
                 await self._send(send, status, body, b"application/json", extra=extra)
 
     async def redirect(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
-        state = self.state
+        state = self.runtime
         link: CachedLink | None = await state.link_cache.get(key)
         extra_path = scope["path"][len(key) + 2 :]
         if link is None or (extra_path and not link.forward_path):
@@ -146,7 +147,7 @@ class Redirector:
                 link.parsed_rules,
                 user_agent=request.user_agent,
                 accept_language=request.accept_language,
-                country=lambda: self.state.countries.country(client_ip),
+                country=lambda: self.runtime.countries.country(client_ip),
             )
             if rule is not None:
                 return rule.location, None
@@ -173,7 +174,7 @@ class Redirector:
 
     async def _consume_use(self, link: CachedLink) -> bool:
         """Take one of the link's max_clicks, atomically across requests and workers."""
-        async with self.state.sessionmaker() as session, session.begin():
+        async with self.runtime.sessionmaker() as session, session.begin():
             taken = await session.execute(
                 update(Link)
                 .where(col(Link.id) == link.id, col(Link.uses) < col(Link.max_clicks))
@@ -185,7 +186,7 @@ class Redirector:
     async def _password_ok(self, link: CachedLink, password: str | None) -> bool:
         if not password:
             return False
-        async with self.state.sessionmaker() as session:
+        async with self.runtime.sessionmaker() as session:
             password_hash = (
                 await session.execute(
                     select(col(Link.password_hash)).where(col(Link.id) == link.id)
@@ -220,7 +221,7 @@ class Redirector:
         await self._send(send, status, body, b"text/html; charset=utf-8", scope)
 
     def _render(self, template: str, **context: Any) -> bytes:
-        env = self.state.templates.env
+        env = self.runtime.templates.env
         html: str = env.get_template(template).render(**context)
         return html.encode()
 

@@ -39,7 +39,7 @@ async def make_user(
     email = email or new_email()
     if admin:
         app: Any = client._transport.app  # type: ignore[attr-defined]
-        async with app.state.sessionmaker() as session, session.begin():
+        async with app.runtime.sessionmaker() as session, session.begin():
             await create_user(session, email=email, password=PASSWORD, is_admin=True)
     else:
         response = await client.post(
@@ -71,7 +71,7 @@ async def eventually(
 
 async def click_counts(app: Any, key: str) -> tuple[int, int]:
     """(the link's click counter, its click rows): both must equal the redirects answered."""
-    async with app.state.sessionmaker() as session:
+    async with app.runtime.sessionmaker() as session:
         link = (await session.execute(select(Link).where(Link.key == key))).scalar_one()
         rows = (
             await session.execute(

@@ -28,7 +28,7 @@ async def test_a_patch_reaches_the_other_workers_cache_at_once(make_settings, mo
         for _ in range(2):  # warm worker two's LRU (and Redis)
             assert (await two.get(f"/{key}")).headers["location"] == "https://example.com/before"
         if mode == "postgres":
-            assert two_app.state.link_cache.hits["local"] >= 1
+            assert two_app.runtime.link_cache.hits["local"] >= 1
 
         patched = await one.patch(
             f"/api/links/{key}", json={"url": "https://example.com/after"}, headers=headers
@@ -82,7 +82,7 @@ async def test_a_read_that_raced_a_change_does_not_bring_the_old_link_back(
         headers = await make_user(one)
         link = await make_link(one, headers, url="https://example.com/before")
         key = link["key"]
-        slow_reader = two_app.state.link_cache
+        slow_reader = two_app.runtime.link_cache
         stale = await slow_reader._from_database(key)
         patched = await one.patch(
             f"/api/links/{key}", json={"url": "https://example.com/after"}, headers=headers
@@ -115,7 +115,7 @@ async def test_a_look_up_does_not_wait_for_a_writer_on_sqlite(client, app, setti
 async def test_concurrent_misses_of_one_key_read_the_database_once(client, app) -> None:  # type: ignore[no-untyped-def]
     headers = await make_user(client)
     await make_link(client, headers, alias="herd")
-    cache = app.state.link_cache
+    cache = app.runtime.link_cache
     cache.evict_local("herd")
     before = cache.hits["database"] + cache.hits["redis"]
     links = await asyncio.gather(*(cache.get("herd") for _ in range(20)))

@@ -67,7 +67,7 @@ async def test_unknown_key_is_an_html_page_for_browsers(client) -> None:
 
 
 async def test_unknown_key_is_cached_negatively(client, app) -> None:
-    cache = app.state.link_cache
+    cache = app.runtime.link_cache
     before = cache.hits["database"]
     assert (await client.get("/neverexisted")).status_code == 404
     assert cache.hits["database"] == before + 1
@@ -78,7 +78,7 @@ async def test_unknown_key_is_cached_negatively(client, app) -> None:
 
 async def test_known_key_is_read_from_the_database_once(client, app) -> None:
     link = await make_link(client, await make_user(client))
-    cache = app.state.link_cache
+    cache = app.runtime.link_cache
     before = cache.hits["database"]
     for _ in range(5):
         assert (await client.get(f"/{link['key']}")).status_code == 302
@@ -87,9 +87,9 @@ async def test_known_key_is_read_from_the_database_once(client, app) -> None:
 
 async def _set_column(app, key: str, **values) -> None:
     """Change a link behind the API's back, as time or another process would."""
-    async with app.state.sessionmaker() as session, session.begin():
+    async with app.runtime.sessionmaker() as session, session.begin():
         await session.execute(update(Link).where(col(Link.key) == key).values(**values))
-    await app.state.link_cache.invalidate(key)
+    await app.runtime.link_cache.invalidate(key)
 
 
 async def test_expired_link_is_410(client, app) -> None:
@@ -205,11 +205,11 @@ async def test_clicks_are_counted_exactly(client, app) -> None:
 
     await eventually(counted)
     # Not counted twice: once everything queued is written, the figures have not moved.
-    await app.state.click_recorder.ship()  # what the pump has not queued yet
-    await app.state.flusher.drain()
+    await app.runtime.click_recorder.ship()  # what the pump has not queued yet
+    await app.runtime.flusher.drain()
     assert (await client.get(f"/api/links/{link['key']}", headers=headers)).json()["clicks"] == 7
     assert (await client.get(f"/api/links/{other['key']}", headers=headers)).json()["clicks"] == 1
-    async with app.state.sessionmaker() as session:
+    async with app.runtime.sessionmaker() as session:
         rows = (
             await session.execute(
                 select(func.count())
@@ -233,8 +233,8 @@ async def test_refused_requests_are_not_clicks(client, app) -> None:
         return bool(r.json()["clicks"] == 1)
 
     await eventually(one_click)
-    await app.state.click_recorder.ship()  # what the pump has not queued yet
-    await app.state.flusher.drain()
+    await app.runtime.click_recorder.ship()  # what the pump has not queued yet
+    await app.runtime.flusher.drain()
     assert (await client.get(f"/api/links/{link['key']}", headers=headers)).json()["clicks"] == 1
 
 

@@ -99,12 +99,12 @@ async def test_variants_are_sticky_weighted_and_recorded(client, app) -> None:
     assert seen["https://a.example/"] > seen["https://b.example/"]
 
     async def recorded() -> bool:
-        async with app.state.sessionmaker() as session:
+        async with app.runtime.sessionmaker() as session:
             rows = (await session.execute(select(Click.variant))).scalars().all()
         return len(rows) == 400
 
     await eventually(recorded)
-    async with app.state.sessionmaker() as session:
+    async with app.runtime.sessionmaker() as session:
         variants_seen = Counter((await session.execute(select(Click.variant))).scalars())
     assert variants_seen[0] == 2 * seen["https://a.example/"]
     assert variants_seen[1] == 2 * seen["https://b.example/"]
@@ -134,13 +134,13 @@ async def test_fallback_for_expired_and_exhausted_links(client, app) -> None:
     await make_link(
         client, headers, alias="exp", expires_at=soon, fallback_url="https://example.com/over"
     )
-    async with app.state.sessionmaker() as session, session.begin():
+    async with app.runtime.sessionmaker() as session, session.begin():
         await session.execute(
             update(Link)
             .where(Link.key == "exp")
             .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
-    await app.state.link_cache.invalidate("exp")
+    await app.runtime.link_cache.invalidate("exp")
     r = await client.get("/exp")
     assert (r.status_code, r.headers["location"]) == (302, "https://example.com/over")
 

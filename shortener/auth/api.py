@@ -20,6 +20,7 @@ from shortener.auth.schemas import (
 from shortener.db import SessionDep
 from shortener.errors import Forbidden, Unauthorized
 from shortener.openapi import errors
+from shortener.runtime import runtime_of
 
 router = APIRouter(prefix="/api", tags=["auth"], responses=errors(401, 403, 409, 429))
 NO_CONTENT = status.HTTP_204_NO_CONTENT
@@ -49,7 +50,7 @@ async def token(
     if user is None:
         await login_failed(request, form.username)
         raise Unauthorized("incorrect email or password")
-    settings = request.app.state.settings
+    settings = runtime_of(request).settings
     access, expires_in = await sessions.start_session(
         session,
         user=user,

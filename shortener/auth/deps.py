@@ -15,6 +15,7 @@ from shortener.auth.sessions import SignedIn, signed_in
 from shortener.db import SessionDep, settle
 from shortener.errors import Forbidden, Unauthorized
 from shortener.models import User
+from shortener.runtime import runtime_of
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
@@ -33,7 +34,7 @@ async def current_sign_in(
             # Not 401: the key may be fine, it is only not the kind of credential this takes.
             raise Forbidden(BEARER_ONLY)
         raise Unauthorized("not authenticated: send Authorization: Bearer <token>")
-    found = await signed_in(session, token=token, key=request.app.state.settings.signing_key)
+    found = await signed_in(session, token=token, key=runtime_of(request).settings.signing_key)
     if found is None:
         raise Unauthorized("invalid, expired or revoked token")
     await settle(session)

@@ -20,10 +20,11 @@ from starlette.requests import Request
 
 from shortener.auth.service import normalise_email
 from shortener.ratelimit import RateLimiter, peer_address
+from shortener.runtime import runtime_of
 
 
 def _limiter(request: Request) -> RateLimiter:
-    return request.app.state.rate_limiter  # type: ignore[no-any-return]
+    return runtime_of(request).rate_limiter  # type: ignore[no-any-return]
 
 
 def _idents(request: Request, email: str) -> tuple[str, str, str]:
@@ -38,7 +39,7 @@ async def login_attempt(request: Request, email: str) -> None:
     await limiter.hit("login_ip", address)
     await limiter.check("login_pair", pair)
     if await limiter.used_up("login_account", account):
-        await asyncio.sleep(request.app.state.settings.login_slowdown_seconds)
+        await asyncio.sleep(runtime_of(request).settings.login_slowdown_seconds)
 
 
 async def login_failed(request: Request, email: str) -> None:

@@ -11,15 +11,16 @@ from shortener.links.context import LinkContext
 from shortener.links.quota import LinkQuota
 from shortener.models import User
 from shortener.ratelimit import peer_address
+from shortener.runtime import runtime_of
 
 
 def link_context(request: Request) -> LinkContext:
-    return request.app.state.link_context  # type: ignore[no-any-return]
+    return runtime_of(request).link_context  # type: ignore[no-any-return]
 
 
 def quota_for(request: Request, user: User) -> LinkQuota:
     """The link-creation limits of `user` calling from this request's address."""
-    return LinkQuota(request.app.state.rate_limiter, user.id or 0, peer_address(request))
+    return LinkQuota(runtime_of(request).rate_limiter, user.id or 0, peer_address(request))
 
 
 def link_quota(request: Request, user: LinksWriter) -> LinkQuota:

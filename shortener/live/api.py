@@ -19,6 +19,7 @@ from shortener.errors import Unauthorized
 from shortener.links import service
 from shortener.live.broker import LiveBroker, sse_frame
 from shortener.live.feed import Viewer, event_payload, link_total, may_watch
+from shortener.runtime import runtime_of
 from shortener.web.session import MaybeSignIn
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -37,7 +38,7 @@ async def live_feed(
         # Not a redirect to /login: EventSource would follow it and retry an HTML page forever.
         raise Unauthorized("sign in to follow this link live")
     link = await service.get_link(session, user=current.user, key=key)
-    state = request.app.state
+    state = runtime_of(request)
     viewer = Viewer(link.id or 0, key, current.user.id or 0, current.session.id or 0)
     return StreamingResponse(
         stream(state.live, state.sessionmaker, viewer),

@@ -52,9 +52,11 @@ class Subscription:
         self._frames: deque[bytes] = deque(maxlen=size)
         self._wake = asyncio.Event()
         self.closed = False
+        self.dropped = 0  # frames a slow tab missed (the queue keeps the newest)
 
     def put(self, frame: bytes) -> None:
-        # A full queue drops its oldest frame: a slow tab misses events, never the clicks.
+        if len(self._frames) == self._frames.maxlen:
+            self.dropped += 1
         self._frames.append(frame)
         self._wake.set()
 

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from shortener.errors import Forbidden, Unauthorized
 from shortener.observability.metrics import Metrics
 from shortener.openapi import errors
+from shortener.runtime import runtime_of
 
 router = APIRouter(tags=["operations"])
 
@@ -36,7 +37,7 @@ def check_bearer(authorization: str | None, token: str) -> None:
 )
 async def metrics(request: Request) -> Response:
     """Prometheus text format. Answers 404 while METRICS_TOKEN is unset."""
-    state = request.app.state
+    state = runtime_of(request)
     token = state.settings.metrics_token
     collected: Metrics | None = state.metrics
     if token is None or collected is None:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from shortener.auth.deps import StatsReader
 from shortener.db import SessionDep
 from shortener.openapi import errors
+from shortener.runtime import runtime_of
 from shortener.stats import service
 from shortener.stats.cache import StatsCache
 from shortener.stats.schemas import AccountStats, LinkStats
@@ -19,7 +20,7 @@ router = APIRouter(tags=["stats"], responses=errors(401, 403, 404))
 
 
 def stats_cache(request: Request) -> StatsCache:
-    return request.app.state.stats_cache  # type: ignore[no-any-return]
+    return runtime_of(request).stats_cache  # type: ignore[no-any-return]
 
 
 StatsCacheDep = Annotated[StatsCache, Depends(stats_cache)]
@@ -81,6 +82,6 @@ async def account_stats(
         window=window,
         include_bots=include_bots,
         top=top,
-        base_url=request.app.state.settings.base_url,
+        base_url=runtime_of(request).settings.base_url,
         cache=cache,
     )

@@ -13,6 +13,7 @@ from shortener.db import SessionDep
 from shortener.errors import Invalid
 from shortener.links.deps import LinkContextDep, LinkQuotaDep
 from shortener.openapi import errors
+from shortener.runtime import runtime_of
 from shortener.transfer import export, service
 from shortener.transfer.formats import UnreadableFile, decode, read_csv
 from shortener.transfer.schemas import (
@@ -93,7 +94,7 @@ async def import_csv(
     responses={200: {"content": {"text/csv": {}}, "description": "one row a link"}},
 )
 async def export_csv(user: LinksReader, request: Request) -> StreamingResponse:
-    rows = export.export_csv(request.app.state.sessionmaker, owner_id=user.id or 0)
+    rows = export.export_csv(runtime_of(request).sessionmaker, owner_id=user.id or 0)
     return StreamingResponse(
         rows,
         media_type="text/csv; charset=utf-8",

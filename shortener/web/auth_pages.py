@@ -13,6 +13,7 @@ from shortener.auth.limits import limit_registration, login_attempt, login_faile
 from shortener.auth.schemas import UserCreate
 from shortener.db import SessionDep
 from shortener.errors import Conflict
+from shortener.runtime import runtime_of
 from shortener.web.csrf import check_csrf
 from shortener.web.forms import form_values, validation_errors
 from shortener.web.pages import redirect, render
@@ -58,7 +59,7 @@ async def login(request: Request, session: SessionDep) -> Response:
             status=400,
         )
     response = redirect(request, next_path)
-    await sign_in(response, request.app.state.settings, session, user)
+    await sign_in(response, runtime_of(request).settings, session, user)
     return response
 
 
@@ -87,7 +88,7 @@ async def register(request: Request, session: SessionDep) -> Response:
             request, "register.html", {**context, "errors": {"email": str(exc.detail)}}, status=409
         )
     response = redirect(request, next_path, "Welcome! Your account is ready.")
-    await sign_in(response, request.app.state.settings, session, user)
+    await sign_in(response, runtime_of(request).settings, session, user)
     return response
 
 
@@ -100,5 +101,5 @@ async def logout_page(request: Request, user: PageUser) -> Response:
 @router.post("/logout", dependencies=[Csrf])
 async def logout(request: Request, session: SessionDep, current: MaybeSignIn) -> Response:
     response = redirect(request, "/login", "You are signed out.", "info")
-    await sign_out(response, request.app.state.settings, session, current)
+    await sign_out(response, runtime_of(request).settings, session, current)
     return response

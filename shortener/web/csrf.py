@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from shortener.errors import Forbidden
+from shortener.runtime import runtime_of
 from shortener.web.session import SESSION_COOKIE, set_cookie
 
 CSRF_COOKIE = "csrf"
@@ -35,13 +36,13 @@ def csrf_token(request: Request) -> str:
         seed = secrets.token_urlsafe(32)
         request.state.new_csrf_seed = seed
     session = request.cookies.get(SESSION_COOKIE, "")
-    return _token(request.app.state.settings.signing_key, seed, session)
+    return _token(runtime_of(request).settings.signing_key, seed, session)
 
 
 def apply_csrf_cookie(request: Request, response: Response) -> None:
     seed = getattr(request.state, "new_csrf_seed", None)
     if seed:
-        set_cookie(response, request.app.state.settings, CSRF_COOKIE, seed, _SEED_LIFETIME)
+        set_cookie(response, runtime_of(request).settings, CSRF_COOKIE, seed, _SEED_LIFETIME)
 
 
 async def check_csrf(request: Request) -> None:
@@ -52,7 +53,7 @@ async def check_csrf(request: Request) -> None:
     if not seed or not isinstance(sent, str) or not sent:
         raise Forbidden("the form is missing its security token; reload the page and try again")
     expected = _token(
-        request.app.state.settings.signing_key, seed, request.cookies.get(SESSION_COOKIE, "")
+        runtime_of(request).settings.signing_key, seed, request.cookies.get(SESSION_COOKIE, "")
     )
     if not hmac.compare_digest(sent, expected):
         raise Forbidden("the form's security token is invalid; reload the page and try again")

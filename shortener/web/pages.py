@@ -9,6 +9,7 @@ from fastapi import Request
 from starlette.responses import RedirectResponse, Response
 
 from shortener.models import User
+from shortener.runtime import runtime_of
 from shortener.web.csrf import apply_csrf_cookie, csrf_token
 from shortener.web.session import (
     FLASH_COOKIE,
@@ -52,13 +53,13 @@ def render(
         "values": {},
         **(context or {}),
     }
-    response: Response = request.app.state.templates.TemplateResponse(
+    response: Response = runtime_of(request).templates.TemplateResponse(
         request, template, full, status_code=status, headers=dict(headers or {})
     )
     response.headers["cache-control"] = "no-store"
     apply_csrf_cookie(request, response)
     if flash is not None:
-        clear_cookie(response, request.app.state.settings, FLASH_COOKIE)
+        clear_cookie(response, runtime_of(request).settings, FLASH_COOKIE)
     return response
 
 
@@ -68,14 +69,14 @@ def redirect(
     """303 See Other after a form post, with an optional message for the next page."""
     response = RedirectResponse(location, status_code=303)
     if flash:
-        set_flash(response, request.app.state.settings, flash, kind)
+        set_flash(response, runtime_of(request).settings, flash, kind)
     return response
 
 
 def render_error_page(
     request: Request, status: int, message: str, headers: Mapping[str, str] | None = None
 ) -> Response:
-    templates = request.app.state.templates
+    templates = runtime_of(request).templates
     return templates.TemplateResponse(  # type: ignore[no-any-return]
         request,
         "error.html",

@@ -24,6 +24,7 @@ from shortener.auth.sessions import SignedIn, end_session, signed_in, start_sess
 from shortener.config import Settings
 from shortener.db import SessionDep, settle
 from shortener.models import User
+from shortener.runtime import runtime_of
 
 SESSION_COOKIE = "session"
 FLASH_COOKIE = "flash"
@@ -88,7 +89,7 @@ async def optional_sign_in(request: Request, session: SessionDep) -> SignedIn | 
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    found = await signed_in(session, token=token, key=request.app.state.settings.signing_key)
+    found = await signed_in(session, token=token, key=runtime_of(request).settings.signing_key)
     await settle(session)
     return found
 
@@ -157,7 +158,7 @@ def read_flash(request: Request) -> Flash | None:
     if not raw or "." not in raw:
         return None
     payload, mac = raw.rsplit(".", 1)
-    expected = _mac(request.app.state.settings.signing_key, payload.encode())
+    expected = _mac(runtime_of(request).settings.signing_key, payload.encode())
     if not hmac.compare_digest(mac, expected):
         return None
     try:

@@ -12,6 +12,7 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shortener.models import User
+from shortener.runtime import runtime_of
 from shortener.stats import service
 from shortener.stats.window import Window
 from shortener.web.charts import breakdown_chart, sparkline, timeseries_chart
@@ -45,7 +46,7 @@ async def load_link_stats(
         window=_service_window(window),
         include_bots=False,
         top=TOP,
-        cache=request.app.state.stats_cache,
+        cache=runtime_of(request).stats_cache,
     )
     data = answer.model_dump()
     return {
@@ -71,8 +72,8 @@ async def load_overview(
         window=_service_window(window),
         include_bots=False,
         top=TOP_LINKS,
-        base_url=request.app.state.settings.base_url,
-        cache=request.app.state.stats_cache,
+        base_url=runtime_of(request).settings.base_url,
+        cache=runtime_of(request).stats_cache,
     )
     data = answer.model_dump()
     points = data["timeseries"]

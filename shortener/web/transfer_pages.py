@@ -27,6 +27,7 @@ from shortener.links.context import LinkContext
 from shortener.links.deps import LinkContextDep, quota_for
 from shortener.links.quota import LinkQuota
 from shortener.models import User
+from shortener.runtime import runtime_of
 from shortener.transfer import export, service
 from shortener.transfer.formats import ParsedFile, UnreadableFile, count_rows, decode, read_csv
 from shortener.transfer.service import ImportResult
@@ -50,7 +51,7 @@ class Upload:
 
 
 def _context(request: Request) -> dict[str, Any]:
-    return {"max_bytes": request.app.state.settings.max_body_bytes}
+    return {"max_bytes": runtime_of(request).settings.max_body_bytes}
 
 
 def _summary(filename: str, result: ImportResult) -> dict[str, Any]:
@@ -120,8 +121,8 @@ async def _progress_lines(
     """`start`, then `progress` lines ({rows, total}), then `done` with the summary as HTML
     (the page's own partial, so the script draws nothing itself). A stream that ends without
     `done` is an import that failed, and was rolled back."""
-    sessionmaker = request.app.state.sessionmaker
-    templates = request.app.state.templates
+    sessionmaker = runtime_of(request).sessionmaker
+    templates = runtime_of(request).templates
     counts: asyncio.Queue[int | None] = asyncio.Queue()
 
     async def run() -> ImportResult:
@@ -162,7 +163,7 @@ async def _progress_lines(
 @router.get("/export.csv")
 async def export_csv(request: Request, user: PageUser) -> Response:
     # Streamed a page of links at a time, so the browser shows the download's progress.
-    rows = export.export_csv(request.app.state.sessionmaker, owner_id=user.id or 0)
+    rows = export.export_csv(runtime_of(request).sessionmaker, owner_id=user.id or 0)
     return StreamingResponse(
         rows,
         media_type="text/csv; charset=utf-8",

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from shortener.db import SessionDep, after_commit
 from shortener.errors import Invalid
 from shortener.models import User
+from shortener.runtime import runtime_of
 from shortener.web.csrf import check_csrf
 from shortener.web.forms import form_errors, text_and_choices
 from shortener.web.pages import redirect, render
@@ -46,7 +47,7 @@ async def webhooks_page(request: Request, user: PageUser, session: SessionDep) -
 @router.post("", dependencies=[Csrf])
 async def create_webhook(request: Request, user: PageUser, session: SessionDep) -> Response:
     values = text_and_choices(await request.form(), "url", "events")
-    settings = request.app.state.settings
+    settings = runtime_of(request).settings
     try:
         body = WebhookCreate.model_validate(values)
         hook = await service.create_webhook(
@@ -90,7 +91,7 @@ async def replay_delivery(
     request: Request, hook_id: Id, delivery_id: Id, user: PageUser, session: SessionDep
 ) -> Response:
     await service.replay_delivery(session, user=user, webhook_id=hook_id, delivery_id=delivery_id)
-    dispatcher = request.app.state.webhooks
+    dispatcher = runtime_of(request).webhooks
 
     async def wake() -> None:
         # After the commit, so the dispatcher finds the new delivery when it looks.

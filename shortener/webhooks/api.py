@@ -12,6 +12,7 @@ from shortener.db import SessionDep, after_commit
 from shortener.errors import Forbidden
 from shortener.models import Webhook, WebhookDelivery
 from shortener.openapi import errors
+from shortener.runtime import runtime_of
 from shortener.webhooks import service
 from shortener.webhooks.schemas import (
     DeliveryPublic,
@@ -46,7 +47,7 @@ async def create_webhook(
 ) -> WebhookCreated:
     if "link.clicked" in body.events and "stats:read" not in principal.scopes:
         raise Forbidden("link.clicked reports clicks: this API key lacks the 'stats:read' scope")
-    settings = request.app.state.settings
+    settings = runtime_of(request).settings
     webhook = await service.create_webhook(
         session,
         user=principal.user,
@@ -96,7 +97,7 @@ async def replay_delivery(
     replay = await service.replay_delivery(
         session, user=principal.user, webhook_id=webhook_id, delivery_id=delivery_id
     )
-    dispatcher = request.app.state.webhooks
+    dispatcher = runtime_of(request).webhooks
 
     async def wake() -> None:
         dispatcher.wake()

@@ -35,7 +35,7 @@ async def test_create_list_revoke(client) -> None:
 async def test_key_is_stored_hashed(client, app) -> None:
     headers = await make_user(client)
     created = await new_key(client, headers, "links:read")
-    async with app.state.sessionmaker() as session:
+    async with app.runtime.sessionmaker() as session:
         stored = await session.get(ApiKey, created["id"])
     assert stored is not None
     assert created["key"] not in (stored.key_hash, stored.prefix)
@@ -121,7 +121,7 @@ async def test_last_used_is_kept_at_most_once_a_minute(client, app) -> None:
     assert (await client.get("/api/keys", headers=headers)).json()[0]["last_used_at"] == first
 
     # A minute later, the next use is written.
-    async with app.state.sessionmaker() as session, session.begin():
+    async with app.runtime.sessionmaker() as session, session.begin():
         stored = await session.get(ApiKey, created["id"])
         assert stored is not None
         stored.last_used_at = utcnow() - timedelta(minutes=2)

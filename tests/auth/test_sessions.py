@@ -136,7 +136,7 @@ async def test_last_used_is_written_at_most_once_a_minute(client, app) -> None:
     sid = jwt.decode(token, SECRET, algorithms=["HS256"])["sid"]
 
     async def last_used():  # type: ignore[no-untyped-def]
-        async with app.state.sessionmaker() as session:
+        async with app.runtime.sessionmaker() as session:
             row = await session.scalar(select(AuthSession).where(AuthSession.sid == sid))
             return row.last_used_at
 
@@ -145,7 +145,7 @@ async def test_last_used_is_written_at_most_once_a_minute(client, app) -> None:
         assert (await client.get("/api/users/me", headers=bearer(token))).status_code == 200
     assert await last_used() == first
     # Over a minute later, the next request records the use.
-    async with app.state.sessionmaker() as session, session.begin():
+    async with app.runtime.sessionmaker() as session, session.begin():
         earlier = utcnow() - timedelta(minutes=2)
         await session.execute(
             update(AuthSession).where(AuthSession.sid == sid).values(last_used_at=earlier)

@@ -35,7 +35,7 @@ async def test_a_serving_worker_leaves_the_stream_to_the_flusher(
             assert (await client.get("/apart")).status_code == 302
 
         async def queued() -> bool:
-            return bool(await app.state.click_queue.pending() == 30)
+            return bool(await app.runtime.click_queue.pending() == 30)
 
         await eventually(queued)
         # Several of its flush intervals go by: the serving worker writes none of them.
@@ -58,7 +58,7 @@ async def test_a_serving_worker_leaves_the_stream_to_the_flusher(
             flusher.send_signal(signal.SIGTERM)
             code = flusher.wait(timeout=30)
         assert code == 0, (tmp_path / "flush.log").read_text()
-        assert await app.state.click_queue.pending() == 0
+        assert await app.runtime.click_queue.pending() == 0
 
 
 def test_flush_needs_redis(tmp_path: Path) -> None:

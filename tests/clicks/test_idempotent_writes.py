@@ -13,16 +13,16 @@ from tests.factories import make_link, make_user
 async def test_redelivered_clicks_count_once(client, app: Any) -> None:
     headers = await make_user(client)
     await make_link(client, headers, alias="once")
-    async with app.state.sessionmaker() as session:
+    async with app.runtime.sessionmaker() as session:
         link_id = (await session.execute(select(Link.id).where(Link.key == "once"))).scalar_one()
     batch = [ClickRecord(link_id=link_id, ts=1_700_000_000.0 + i) for i in range(50)]
-    async with app.state.sessionmaker() as session, session.begin():
+    async with app.runtime.sessionmaker() as session, session.begin():
         assert await write_clicks(session, batch) == 50
     # The same batch again (a retry after a lost acknowledgement), plus 10 new clicks.
     again = [*batch, *(ClickRecord(link_id=link_id, ts=1_700_000_100.0) for _ in range(10))]
-    async with app.state.sessionmaker() as session, session.begin():
+    async with app.runtime.sessionmaker() as session, session.begin():
         assert await write_clicks(session, again) == 10
-    async with app.state.sessionmaker() as session:
+    async with app.runtime.sessionmaker() as session:
         rows = (
             await session.execute(
                 select(func.count()).select_from(Click).where(Click.link_id == link_id)
@@ -35,8 +35,8 @@ async def test_redelivered_clicks_count_once(client, app: Any) -> None:
 async def test_clicks_of_deleted_links_are_dropped(client, app: Any) -> None:
     headers = await make_user(client)
     await make_link(client, headers, alias="gone1")
-    async with app.state.sessionmaker() as session:
+    async with app.runtime.sessionmaker() as session:
         link_id = (await session.execute(select(Link.id).where(Link.key == "gone1"))).scalar_one()
     assert (await client.delete("/api/links/gone1", headers=headers)).status_code == 204
-    async with app.state.sessionmaker() as session, session.begin():
+    async with app.runtime.sessionmaker() as session, session.begin():
         assert await write_clicks(session, [ClickRecord(link_id=link_id, ts=1.0)]) == 0

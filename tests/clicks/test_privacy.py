@@ -52,7 +52,7 @@ async def database_dump(app, url: str) -> bytes:  # type: ignore[no-untyped-def]
         db = Path(make_url(url).database or "")
         return b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
     blob = ""
-    async with app.state.engine.connect() as conn:
+    async with app.runtime.engine.connect() as conn:
         for table in metadata.sorted_tables:
             rows = await conn.execute(text(f'SELECT t::text FROM "{table.name}" t'))
             blob += "".join(rows.scalars())
@@ -71,14 +71,14 @@ async def test_raw_ip_is_never_stored(make_settings, caplog) -> None:  # type: i
             await make_link(client, headers, alias="private")
             for ip in ADDRESSES:
                 await visit(client, "private", ip=ip, ua=SAFARI_IPHONE)
-            await app.state.click_recorder.ship()  # into the queue (the stream) now
+            await app.runtime.click_recorder.ship()  # into the queue (the stream) now
             if settings.redis_url:
                 blob = await redis_dump(settings.redis_url, settings.redis_prefix)
                 for ip in ADDRESSES:
                     assert ip.encode() not in blob
-            await app.state.click_recorder.ship()  # what the pump has not queued yet
-            await app.state.flusher.drain()
-            async with app.state.sessionmaker() as session:
+            await app.runtime.click_recorder.ship()  # what the pump has not queued yet
+            await app.runtime.flusher.drain()
+            async with app.runtime.sessionmaker() as session:
                 clicks = (await session.execute(select(Click))).scalars().all()
             # The addresses were used (countries, two visitors)...
             assert sorted(c.country or "" for c in clicks) == ["DE", "GB"]

@@ -21,17 +21,17 @@ async def old_and_new_clicks(client, app) -> dict[str, str]:  # type: ignore[no-
     headers = await make_user(client)
     await make_link(client, headers, alias="aging")
     now = time.time()
-    app.state.click_recorder.clock = lambda: now - 100 * DAY
+    app.runtime.click_recorder.clock = lambda: now - 100 * DAY
     await visit(client, "aging", ip="81.2.69.142")
     await visit(client, "aging", ip="8.8.8.8")
-    app.state.click_recorder.clock = lambda: now - DAY
+    app.runtime.click_recorder.clock = lambda: now - DAY
     await visit(client, "aging", ip="81.2.69.142")
     await wait_written(app, 3)
     return headers
 
 
 async def raw_clicks(app) -> int:  # type: ignore[no-untyped-def]
-    async with app.state.sessionmaker() as session:
+    async with app.runtime.sessionmaker() as session:
         return int((await session.execute(select(func.count()).select_from(Click))).scalar_one())
 
 
@@ -57,7 +57,7 @@ async def test_flusher_cleans_up_hourly(client, app) -> None:  # type: ignore[no
     headers = await old_and_new_clicks(client, app)
     # The flusher cleaned up when it started; the next round is an hour away.
     assert await raw_clicks(app) == 3
-    app.state.flusher.next_cleanup_at = 0.0  # an hour has passed
+    app.runtime.flusher.next_cleanup_at = 0.0  # an hour has passed
 
     async def cleaned() -> bool:
         return await raw_clicks(app) == 1

@@ -33,7 +33,7 @@ click_strategy = st.tuples(
 
 async def direct_counts(app) -> tuple[Counter, Counter, Counter, Counter]:  # type: ignore[no-untyped-def, type-arg]
     """(clicks, visitors, dimension clicks) from raw clicks, and the same from the rollups."""
-    async with app.state.sessionmaker() as session:
+    async with app.runtime.sessionmaker() as session:
         raw = (
             await session.execute(
                 select(
@@ -105,11 +105,11 @@ async def test_rollups_equal_raw_counts(client, app, clicks) -> None:  # type: i
         await client.post(
             "/api/links", json={"url": "https://example.com/", "alias": key}, headers=headers
         )
-    async with app.state.sessionmaker() as session:
+    async with app.runtime.sessionmaker() as session:
         sent = int(
             (await session.execute(select(func.coalesce(func.sum(Link.clicks), 0)))).scalar()
         )
-    recorder = app.state.click_recorder
+    recorder = app.runtime.click_recorder
     today = int(time.time()) // DAY
     for key, days_ago, second, agent, ip, referrer in clicks:
         recorder.clock = lambda d=days_ago, s=second: (today - d) * DAY + s

@@ -21,7 +21,7 @@ def iso_day(day: int) -> str:
 async def test_unique_visitors_across_days(client, app) -> None:  # type: ignore[no-untyped-def]
     headers = await make_user(client)
     await make_link(client, headers, alias="uniq")
-    recorder = app.state.click_recorder
+    recorder = app.runtime.click_recorder
     today = int(time.time()) // DAY
     days = [today - 3, today - 2, today - 1]
     written = 0
@@ -48,7 +48,7 @@ async def test_unique_visitors_across_days(client, app) -> None:  # type: ignore
     whole = await stats(days[0], days[-1])
     assert (whole["total_clicks"], whole["unique_visitors"]) == (15, 9)
 
-    async with app.state.sessionmaker() as session:
+    async with app.runtime.sessionmaker() as session:
         hashes = {
             day: set(
                 (
@@ -77,7 +77,7 @@ async def test_one_visitor_has_one_hash_a_day(client, app) -> None:  # type: ign
     for _ in range(5):
         await visit(client, "salty", ip="81.2.69.142")
     await wait_written(app, 5)
-    async with app.state.sessionmaker() as session:
+    async with app.runtime.sessionmaker() as session:
         hashes = set((await session.execute(select(Click.visitor_hash))).scalars())
         salts = list((await session.execute(select(VisitorSalt.salt))).scalars())
     assert len(hashes) == 1 and None not in hashes

@@ -69,7 +69,7 @@ async def wait_written(app: Any, total: int) -> None:
     """Wait until the flusher has written `total` clicks over all links (never a sleep)."""
 
     async def written() -> bool:
-        async with app.state.sessionmaker() as session:
+        async with app.runtime.sessionmaker() as session:
             n = (await session.execute(select(func.coalesce(func.sum(Link.clicks), 0)))).scalar()
         return int(n or 0) >= total
 

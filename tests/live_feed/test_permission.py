@@ -31,7 +31,7 @@ async def test_deleting_the_link_ends_its_open_stream(
     start_server: Callable[..., Served], http: httpx.AsyncClient
 ) -> None:
     served = start_server()
-    broker = served.app.state.live
+    broker = served.app.runtime.live
     assert broker.keepalive >= 10  # what ends the stream is the deletion, not a periodic check
     owner, key, url = await watched_link(http, served)
 
@@ -49,7 +49,7 @@ async def test_signing_out_ends_the_streams_of_that_session(
     start_server: Callable[..., Served], http: httpx.AsyncClient
 ) -> None:
     served = start_server()
-    served.app.state.live.keepalive = 0.3
+    served.app.runtime.live.keepalive = 0.3
     owner, _, url = await watched_link(http, served)
 
     async with http.stream("GET", url, headers=owner) as response:

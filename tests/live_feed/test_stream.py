@@ -114,7 +114,7 @@ async def test_a_closed_tab_unsubscribes_and_idle_streams_get_keep_alives(
     start_server: Callable[..., Served], http: httpx.AsyncClient
 ) -> None:
     served = start_server()
-    broker = served.app.state.live
+    broker = served.app.runtime.live
     broker.keepalive = 0.2
     owner = await cookie_user(http, served)
     link = await new_link(http, served, owner)

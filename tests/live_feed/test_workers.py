@@ -51,7 +51,7 @@ async def test_a_click_served_by_one_worker_reaches_a_stream_on_another(
             for tab in tabs:
                 seen = await tab.until_total(2, timeout=5)
                 assert sum(len(event["visits"]) for event in seen) == 2
-            assert watcher.app.state.flusher.flushed == 0
+            assert watcher.app.runtime.flusher.flushed == 0
 
         async def unsubscribed() -> bool:
             return not await redis.pubsub_channels(f"{watcher.settings.redis_prefix}live:*")

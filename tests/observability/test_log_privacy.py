@@ -28,7 +28,7 @@ async def test_no_secret_reaches_the_logs(make_settings) -> None:  # type: ignor
                 await scrape(client)
 
                 async def clicks_written() -> bool:  # the flusher's work is logged too
-                    return bool(app.state.flusher.flushed >= 4)
+                    return bool(app.runtime.flusher.flushed >= 4)
 
                 await eventually(clicks_written)
         text = logs.getvalue()

@@ -92,7 +92,7 @@ async def test_values_move_as_traffic_flows(make_settings, mode: str) -> None:  
         assert m.value(seconds, route="/api/links", method="POST", status="201") == 2
         assert not [k for k in m if dict(k[1]).get("route", "").endswith(("/hot", "/nope"))]
 
-        await app.state.flusher.drain()
+        await app.runtime.flusher.drain()
         m = await scrape(client)
         assert m.value("shortener_clicks_flushed_total") == 5
         assert m.value("shortener_clicks_pending") == 0

@@ -17,7 +17,7 @@ from tests.processes import TcpProxy
 
 
 async def _link_id(app: object, key: str) -> int:
-    async with app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+    async with app.runtime.sessionmaker() as session:  # type: ignore[attr-defined]
         return int((await session.execute(select(Link.id).where(Link.key == key))).scalar_one())
 
 
@@ -35,7 +35,7 @@ async def test_flusher_retries_while_the_database_is_unreachable(
             assert (await client.get("/outage")).status_code == 302  # now cached
 
             await pg_proxy.stop()
-            flusher = app.state.flusher
+            flusher = app.runtime.flusher
             for _ in range(25):
                 assert (await client.get("/outage")).status_code == 302
             ready = await client.get("/readyz")
@@ -54,7 +54,7 @@ async def test_flusher_retries_while_the_database_is_unreachable(
                 return await click_counts(app, "outage") == (26, 26)
 
             await eventually(all_counted, timeout=40)
-            assert await app.state.click_queue.pending() == 0
+            assert await app.runtime.click_queue.pending() == 0
             assert (await client.get("/readyz")).status_code == 200
 
 
@@ -62,7 +62,7 @@ async def test_a_poison_batch_is_set_aside_and_the_queue_flows_again(client, app
     headers = await make_user(client)
     await make_link(client, headers, alias="poison")
     link_id = await _link_id(app, "poison")
-    queue = app.state.click_queue
+    queue = app.runtime.click_queue
     good = [ClickRecord(link_id=link_id, ts=time.time()) for _ in range(5)]
     # A timestamp no database takes (NaN travels through Redis as null): never writable.
     bad = ClickRecord(link_id=link_id, ts=float("nan"))
@@ -73,7 +73,7 @@ async def test_a_poison_batch_is_set_aside_and_the_queue_flows_again(client, app
         return await click_counts(app, "poison") == (5, 5)
 
     await eventually(flowed, timeout=15)
-    assert [c.id for c in app.state.flusher.set_aside] == [bad.id]
+    assert [c.id for c in app.runtime.flusher.set_aside] == [bad.id]
     assert await queue.pending() == 0
     # Later clicks are not held up any more.
     assert (await client.get("/poison")).status_code == 302
@@ -89,9 +89,9 @@ async def test_unreadable_stream_entries_are_dropped_not_retried_forever(client,
     headers = await make_user(client)
     await make_link(client, headers, alias="garbage")
     link_id = await _link_id(app, "garbage")
-    queue = app.state.click_queue
-    await app.state.redis.xadd(queue.stream, {"c": b"{not json"})
-    await app.state.redis.xadd(queue.stream, {"other": b"field"})
+    queue = app.runtime.click_queue
+    await app.runtime.redis.xadd(queue.stream, {"c": b"{not json"})
+    await app.runtime.redis.xadd(queue.stream, {"other": b"field"})
     await queue.put(ClickRecord(link_id=link_id, ts=time.time()))
 
     async def counted() -> bool:
@@ -105,7 +105,7 @@ async def test_the_same_click_delivered_twice_counts_once(client, app) -> None:
     await make_link(client, headers, alias="twice")
     link_id = await _link_id(app, "twice")
     click = ClickRecord(link_id=link_id, ts=time.time())
-    queue = app.state.click_queue
+    queue = app.runtime.click_queue
     await queue.put(click)
     await queue.put(ClickRecord.from_json(click.to_json()))  # a redelivery: same id
 
@@ -135,19 +135,19 @@ async def test_entries_of_a_dead_consumer_are_claimed_and_counted_once(make_sett
             link_id = await _link_id(app, "orphan")
             # Another worker reads five clicks and dies before writing them. The XADDs and its
             # XREADGROUP run as one transaction, so our own flusher cannot read them first.
-            dead = RedisStreamQueue(app.state.redis, prefix=settings.redis_prefix)
+            dead = RedisStreamQueue(app.runtime.redis, prefix=settings.redis_prefix)
             await dead._ensure_group()
             clicks = [ClickRecord(link_id=link_id, ts=time.time()) for _ in range(5)]
-            async with app.state.redis.pipeline(transaction=True) as pipe:
+            async with app.runtime.redis.pipeline(transaction=True) as pipe:
                 for click in clicks:
                     pipe.xadd(dead.stream, {"c": click.to_json()})
                 pipe.xreadgroup(dead.GROUP, "dead-worker", {dead.stream: ">"}, count=100)
                 *_, read = await pipe.execute()
             assert len(read[0][1]) == 5
-            assert (await app.state.redis.xpending(dead.stream, "flushers"))["pending"] == 5
+            assert (await app.runtime.redis.xpending(dead.stream, "flushers"))["pending"] == 5
 
             async def claimed() -> bool:
-                pending = await app.state.redis.xpending(dead.stream, "flushers")
+                pending = await app.runtime.redis.xpending(dead.stream, "flushers")
                 return int(pending["pending"]) == 0 and await click_counts(app, "orphan") == (5, 5)
 
             await eventually(claimed, timeout=10)

@@ -154,7 +154,7 @@ async def test_hung_redis_trips_the_breaker_and_nothing_is_counted_twice(
             assert (await client.get("/hung")).status_code == 302
             await eventually(lambda: _counted(app, "hung", 1), timeout=10)
 
-            breaker = app.state.redis_breaker
+            breaker = app.runtime.redis_breaker
             redis_server.pause()
             try:
                 answered = 1

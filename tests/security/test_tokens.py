@@ -115,7 +115,7 @@ async def test_a_well_made_token_gets_in(client: httpx.AsyncClient) -> None:
 
 
 async def _set_user(app: Any, uid: int, **values: Any) -> None:
-    async with app.state.sessionmaker() as session, session.begin():
+    async with app.runtime.sessionmaker() as session, session.begin():
         user = (await session.execute(select(User).where(User.id == uid))).scalar_one()
         if values.pop("delete", False):
             await session.delete(user)

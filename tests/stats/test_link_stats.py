@@ -22,7 +22,7 @@ async def test_stats_shape_and_breakdowns(client, app) -> None:  # type: ignore[
     headers = await make_user(client)
     await make_link(client, headers, alias="shape")
     now = time.time()
-    recorder = app.state.click_recorder
+    recorder = app.runtime.click_recorder
     recorder.clock = lambda: now - 2 * DAY
     await visit(client, "shape", ua=ua.CHROME_WINDOWS, ip="81.2.69.142", referrer="https://t.co/x")
     await visit(client, "shape", ua=ua.CHROME_WINDOWS, ip="81.2.69.142", referrer="https://t.co/y")
@@ -76,7 +76,7 @@ async def test_hourly_window(client, app) -> None:  # type: ignore[no-untyped-de
     await make_link(client, headers, alias="hourly")
     base = (int(time.time()) // DAY - 1) * DAY  # yesterday, 00:00 UTC
     for hour in (1, 1, 5):
-        app.state.click_recorder.clock = lambda h=hour: base + h * 3600 + 59
+        app.runtime.click_recorder.clock = lambda h=hour: base + h * 3600 + 59
         await visit(client, "hourly", ip="81.2.69.142")
     await wait_written(app, 3)
     start = datetime.fromtimestamp(base, UTC).isoformat()
@@ -127,7 +127,7 @@ async def test_other_users_links_are_404(client) -> None:  # type: ignore[no-unt
 async def test_answers_are_cached_until_a_new_batch_or_a_change(client, app) -> None:  # type: ignore[no-untyped-def]
     headers = await make_user(client)
     await make_link(client, headers, alias="fresh")
-    cache = app.state.stats_cache
+    cache = app.runtime.stats_cache
 
     async def total() -> int:
         response = await client.get("/api/links/fresh/stats", headers=headers)
