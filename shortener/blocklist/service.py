@@ -13,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from shortener.blocklist.domains import host_of, normalise_domain, suffixes
+from shortener.blocklist.domains import candidates, normalise_domain
 from shortener.errors import Conflict, Invalid, NotFound
 from shortener.models import BlockedDomain
+from shortener.urls import URLRefused, parse_web_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,17 +28,20 @@ class Entry:
 
 
 async def blocked_by(session: AsyncSession, url: str, configured: frozenset[str]) -> str | None:
-    """The blocked domain `url`'s host falls under, or None."""
-    host = host_of(url)
-    if host is None:
-        return None
-    candidates = suffixes(host)
-    for domain in candidates:
-        if domain in configured:
-            return domain
+    """The blocked domain (or address) `url`'s host falls under, or None.
+
+    The host is read by the same parser as everywhere else, the way a browser reads it.
+    """
+    try:
+        names = candidates(parse_web_url(url))
+    except URLRefused:
+        return None  # not a web URL at all: the URL check refuses it
+    for name in names:
+        if name in configured:
+            return name
     found = (
         await session.execute(
-            select(col(BlockedDomain.domain)).where(col(BlockedDomain.domain).in_(candidates))
+            select(col(BlockedDomain.domain)).where(col(BlockedDomain.domain).in_(names))
         )
     ).scalars()
     return next(iter(found), None)

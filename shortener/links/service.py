@@ -22,7 +22,7 @@ from shortener.keys import alias_problem, looks_like_key, md5_hex, md5_key, rand
 from shortener.links.options import LinkOptions
 from shortener.links.schemas import LinkCreate, LinkPublic, LinkUpdate
 from shortener.models import Link, LinkTag, User, utcnow
-from shortener.urls import url_problem
+from shortener.urls import URLRefused, parse_target, parse_web_url
 
 RANDOM_KEY_ATTEMPTS = 8
 MD5_MAX_LENGTH = 22  # a 128-bit digest has at most 22 base62 digits
@@ -54,10 +54,12 @@ async def _emit(session: AsyncSession, ctx: LinkContext, link: Link, event: str)
     after_commit(session, partial(ctx.events.emit, link.owner_id, event, data))
 
 
-def check_url(url: str, ctx: LinkContext, *, field: str = "url") -> None:
-    problem = url_problem(url, own_host=ctx.own_host)
-    if problem:
-        raise Invalid(problem, field=field)
+def check_url(url: str, ctx: LinkContext, *, field: str = "url") -> str:
+    """The URL to store: normalised as browsers read it; Invalid when it cannot be a target."""
+    try:
+        return parse_target(url, own_hosts=(ctx.own_host,)).href
+    except URLRefused as exc:
+        raise Invalid(str(exc), field=field) from None
 
 
 def _not_in_past(value: datetime | None) -> None:
@@ -78,18 +80,19 @@ def _options(values: dict[str, Any], ctx: LinkContext) -> dict[str, Any]:
         if name in ("forward_query", "forward_path") and value is None:
             raise Invalid(f"{name} cannot be null", field=name)
         if name in ("rules", "variants") and value:
-            for i, item in enumerate(value):
-                problem = url_problem(item["url"], own_host=ctx.own_host)
-                if problem:
-                    raise Invalid(problem, field=f"{name}.{i}.url")
+            value = [
+                {**item, "url": check_url(item["url"], ctx, field=f"{name}.{i}.url")}
+                for i, item in enumerate(value)
+            ]
             value = [{k: v for k, v in item.items() if v is not None} for item in value]
         if name == "fallback_url" and value:
-            check_url(value, ctx, field=name)
+            value = check_url(value, ctx, field=name)
         if name == "og_image" and value:
             # An image may live anywhere, this host included; it only has to be a web URL.
-            problem = url_problem(value, own_host="")
-            if problem:
-                raise Invalid(problem, field=name)
+            try:
+                value = parse_web_url(value).href
+            except URLRefused as exc:
+                raise Invalid(str(exc), field=name) from None
         if name in ("rules", "variants") and not value:
             value = None  # an empty list means "none"
         columns[name] = value
@@ -117,7 +120,7 @@ async def create_link(
     session: AsyncSession, *, owner: User, data: LinkCreate, ctx: LinkContext
 ) -> tuple[Link, bool]:
     """The new link and True, or (md5 strategy) this user's existing link and False."""
-    check_url(data.url, ctx)
+    data = data.model_copy(update={"url": check_url(data.url, ctx)})
     await check_not_blocked(session, data.url, ctx.blocked_domains)
     _not_in_past(data.expires_at)
     if data.alias is not None:
@@ -277,7 +280,7 @@ async def update_link(
         if name in changes and changes[name] is None:
             raise Invalid(f"{name} cannot be null", field=name)
     if "url" in changes:
-        check_url(changes["url"], ctx)
+        changes["url"] = check_url(changes["url"], ctx)
         await check_not_blocked(session, changes["url"], ctx.blocked_domains)
         link.url = changes["url"]
         link.url_md5 = md5_hex(link.url)

@@ -2,7 +2,7 @@
 
 The import does not call create_link per row: with 100,000 rows a savepoint and a round trip
 per row take minutes. It validates rows in Python with the same rules (the LinkCreate schema,
-url_problem, alias_problem), asks which keys are taken with one query per chunk, and inserts
+parse_target, alias_problem), asks which keys are taken with one query per chunk, and inserts
 each chunk with one executemany (insertmanyvalues) that skips keys taken meanwhile.
 """
 
@@ -24,7 +24,7 @@ from shortener.links import service as links_service
 from shortener.links.schemas import LinkCreate, LinkPublic
 from shortener.models import Link, LinkTag, User, utcnow
 from shortener.transfer.formats import ImportRow, RowError
-from shortener.urls import url_problem
+from shortener.urls import URLRefused, parse_target
 
 links_table: Table = Link.__table__  # type: ignore[attr-defined]
 
@@ -120,9 +120,10 @@ def _validate(row: ImportRow, owner_id: int, own_host: str) -> dict[str, Any] | 
         )
     except ValidationError as exc:
         return describe(exc.errors())
-    problem = url_problem(data.url, own_host=own_host)
-    if problem:
-        return f"url: {problem}"
+    try:
+        url = parse_target(data.url, own_hosts=(own_host,)).href  # stored as browsers read it
+    except URLRefused as exc:
+        return f"url: {exc}"
     if row.key is not None:
         problem = key_problem(row.key)
         if problem:
@@ -130,8 +131,8 @@ def _validate(row: ImportRow, owner_id: int, own_host: str) -> dict[str, Any] | 
     now = utcnow()
     return {
         "key": row.key,
-        "url": data.url,
-        "url_md5": md5_hex(data.url),
+        "url": url,
+        "url_md5": md5_hex(url),
         "key_strategy": "alias" if row.key is not None else "random",
         "owner_id": owner_id,
         "title": data.title,
