@@ -1,64 +1,157 @@
-"""Target URL rules: what may be shortened, and how it is written into a Location header."""
+"""Target URLs, read the way browsers read them: one parser for every decision and for Location.
+
+Python's urlsplit and a browser disagree on hostile spellings (`https://evil.com\\@good.com/`
+is good.com to urlsplit and evil.com to a browser; `https://%65vil.com/`, `http://0x7f000001/`,
+evil.com written with a fullwidth dot), so every URL the service stores or checks goes through
+the WHATWG URL standard's parser (Ada, the one inside Node.js), whose host parser also does IDNA
+as browsers do (UTS 46 nontransitional: straße.de stays xn--strae-oqa.de, not strasse.de).
+
+The public API:
+
+- `parse_web_url(url)`: any http(s) URL (og_image, webhook targets) -> `WebURL`;
+- `parse_target(url, own_hosts=...)`: a redirect target (link url, rules, variants, fallback),
+  which also may not loop back to this service -> `WebURL`;
+- both raise `URLRefused` (a ValueError; its message is the `detail` to show);
+- store and answer `WebURL.href`: the normalised ASCII URL a browser would request;
+- `canonical_host(host)`: a bare host name in the canonical form hosts are compared in;
+- `to_ascii(url)`: a stored URL as a Location header can carry it (rows stored before URLs
+  were normalised may hold non-ASCII or unnormalised spellings).
+"""
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit, urlunsplit
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import quote
+
+from ada_url import URL, HostType
+
+from shortener.addresses import IPAddress, is_this_machine
 
 MAX_URL_LENGTH = 2048
 _SAFE = "/?#[]@!$&'()*+,;=:%~-._"
 
 
-def url_problem(url: str, *, own_host: str) -> str | None:
-    """Why `url` cannot be a target, or None when it can."""
+class URLRefused(ValueError):
+    """The URL cannot be used; str() says why, in words fit for an API `detail`."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebURL:
+    href: str  # normalised and ASCII: what is stored, returned by the API and sent as Location
+    scheme: str  # "http" or "https"
+    host: str  # canonical_host form: how the blocklist and the loop check compare hosts
+    port: int | None  # None for the scheme's default port
+    address: IPAddress | None  # the host when it is an IP address
+    has_credentials: bool
+
+
+def _canonical(parsed: URL) -> tuple[str, IPAddress | None]:
+    hostname = parsed.hostname
+    if parsed.host_type == HostType.IPV6:
+        ip: IPAddress = ipaddress.IPv6Address(hostname.strip("[]"))
+        return str(ip), ip
+    if parsed.host_type == HostType.IPV4:
+        ip = ipaddress.IPv4Address(hostname)  # the parser already wrote it as a dotted quad
+        return str(ip), ip
+    # A trailing dot names the same host (the DNS root); compare without it.
+    return hostname.rstrip("."), None
+
+
+def _parse(url: str) -> URL:
     if len(url) > MAX_URL_LENGTH:
-        return f"the URL is longer than {MAX_URL_LENGTH} characters"
+        raise URLRefused(f"the URL is longer than {MAX_URL_LENGTH} characters")
+    # WHATWG would strip tabs and newlines and trim spaces; a URL carrying them was pasted
+    # wrongly or is an attack on a header, so it is refused rather than silently repaired.
     if any(ord(c) < 0x21 or c == "\x7f" for c in url):
-        return "the URL contains spaces or control characters"
+        raise URLRefused("the URL contains spaces or control characters")
+    scheme, colon, rest = url.partition(":")
+    if not colon or scheme.lower() not in ("http", "https"):
+        raise URLRefused("only http and https URLs can be shortened")
+    if not rest.strip("/\\"):
+        raise URLRefused("the URL has no host")
+    # WHATWG also reads `http:host`, `http:///host` and `https:\\host` (a browser goes to
+    # `host`); such spellings are only ever typos or tricks, so the host must follow "//".
+    if not rest.startswith("//") or rest[2:3] in ("/", "\\"):
+        raise URLRefused("the URL must start with http:// or https:// and then the host")
     try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        _ = parts.port  # raises on a malformed port
+        return URL(url)
     except ValueError:
-        return "the URL is malformed"
-    if parts.scheme.lower() not in ("http", "https"):
-        return "only http and https URLs can be shortened"
+        raise URLRefused(
+            "the URL is malformed: its host is not a valid domain name or IP address, "
+            "or its port is not a number up to 65535"
+        ) from None
+
+
+def parse_web_url(url: str) -> WebURL:
+    """`url` as a browser reads it; URLRefused when it is not an http(s) URL with a host."""
+    parsed = _parse(url)
+    href = parsed.href
+    if len(href) > MAX_URL_LENGTH:
+        raise URLRefused(f"the URL is longer than {MAX_URL_LENGTH} characters once normalised")
+    host, address = _canonical(parsed)
     if not host:
-        return "the URL has no host"
+        raise URLRefused("the URL has no host")
+    return WebURL(
+        href=href,
+        scheme=parsed.protocol.rstrip(":"),
+        host=host,
+        port=int(parsed.port) if parsed.port else None,
+        address=address,
+        has_credentials=bool(parsed.username or parsed.password),
+    )
+
+
+@lru_cache(maxsize=256)
+def canonical_host(host: str) -> str:
+    """`host` (a name, an IPv4 in any spelling, an IPv6 with or without brackets) as compared.
+
+    ValueError when it is not a host on its own (a port, a path or credentials around it).
+    """
+    text = host.strip()
+    if ":" in text and not text.startswith("["):
+        text = f"[{text}]"  # a bare IPv6 address, as BASE_URL's host comes from urlsplit
     try:
-        ascii_host = _idna(host)
-    except UnicodeError:
-        return "the URL's host is not a valid domain name"
-    if own_host and ascii_host.rstrip(".") == own_host:
-        return "a short link cannot point back at this service"
-    return None
+        parsed = URL(f"http://{text}/")
+    except ValueError:
+        raise ValueError(f"{host!r} is not a valid host name") from None
+    if parsed.href != f"http://{parsed.hostname}/" or not text:
+        raise ValueError(f"{host!r} is not a valid host name")
+    name, _ = _canonical(parsed)
+    if not name:
+        raise ValueError(f"{host!r} is not a valid host name")
+    return name
 
 
-def _idna(host: str) -> str:
-    if host.isascii():
-        return host.lower()
-    return host.encode("idna").decode("ascii").lower()
+def loops_back(target: WebURL, *, own_hosts: Iterable[str]) -> bool:
+    """True when a visitor sent to `target` would come back to this service."""
+    if target.address is not None:
+        if is_this_machine(target.address):
+            return True
+    elif target.host == "localhost" or target.host.endswith(".localhost"):
+        return True  # browsers resolve localhost and *.localhost to loopback themselves
+    return any(target.host == canonical_host(own) for own in own_hosts if own)
+
+
+def parse_target(url: str, *, own_hosts: Iterable[str]) -> WebURL:
+    """`url` as a redirect target: a web URL that does not lead back to this service.
+
+    `own_hosts` are this service's host names in any spelling (BASE_URL's host).
+    """
+    target = parse_web_url(url)
+    if loops_back(target, own_hosts=own_hosts):
+        raise URLRefused("a short link cannot point back at this service")
+    return target
 
 
 def to_ascii(url: str) -> str:
-    """The URL as a Location header can carry it: punycode host, percent-encoded path."""
-    if url.isascii():
-        return url
-    parts = urlsplit(url)
-    host = _idna(parts.hostname or "")
-    netloc = host
-    if parts.port is not None:
-        netloc = f"{host}:{parts.port}"
-    if parts.username is not None:
-        userinfo = quote(parts.username, safe="")
-        if parts.password is not None:
-            userinfo += ":" + quote(parts.password, safe="")
-        netloc = f"{userinfo}@{netloc}"
-    return urlunsplit(
-        (
-            parts.scheme,
-            netloc,
-            quote(parts.path, safe=_SAFE),
-            quote(parts.query, safe=_SAFE),
-            quote(parts.fragment, safe=_SAFE),
-        )
-    )
+    """The URL as a Location header can carry it, sending the browser where it would go."""
+    try:
+        return URL(url).href
+    except ValueError:
+        pass
+    # Not a URL the standard accepts (a row older than this check): a browser could not follow
+    # it either, but the header must stay ASCII without spaces or line breaks.
+    return quote(url, safe=_SAFE)

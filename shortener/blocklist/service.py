@@ -13,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from shortener.blocklist.domains import host_of, normalise_domain, suffixes
+from shortener.blocklist.domains import candidates, normalise_domain
 from shortener.errors import Conflict, Invalid, NotFound
 from shortener.models import BlockedDomain
+from shortener.urls import URLRefused, parse_web_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,16 +30,18 @@ class Entry:
 async def blocked_among(
     session: AsyncSession, urls: list[str], configured: frozenset[str]
 ) -> dict[str, str]:
-    """URL -> the blocked domain its host falls under, for those of `urls` that fall under one.
+    """URL -> the blocked domain (or address) its host falls under, for those of `urls` that
+    fall under one. Hosts are read by the one URL parser, the way a browser reads them.
 
     One query for them all: an import checks a thousand rows at a time.
     """
-    candidates: dict[str, list[str]] = {}
+    covering: dict[str, list[str]] = {}
     for url in urls:
-        host = host_of(url)
-        if host is not None:
-            candidates[url] = suffixes(host)
-    wanted = {domain for names in candidates.values() for domain in names} - configured
+        try:
+            covering[url] = candidates(parse_web_url(url))
+        except URLRefused:
+            continue  # not a web URL at all: the URL check refuses it
+    wanted = {name for names in covering.values() for name in names} - configured
     stored: set[str] = set()
     if wanted:
         stored = set(
@@ -49,7 +52,7 @@ async def blocked_among(
             ).scalars()
         )
     blocked: dict[str, str] = {}
-    for url, names in candidates.items():
+    for url, names in covering.items():
         hit = next((d for d in names if d in configured or d in stored), None)
         if hit is not None:
             blocked[url] = hit

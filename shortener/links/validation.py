@@ -25,24 +25,21 @@ from shortener.keys import RESERVED, alias_problem, looks_like_key, md5_hex
 from shortener.links.context import LinkContext
 from shortener.links.options import LinkOptions
 from shortener.links.schemas import LinkCreate
-from shortener.urls import url_problem
+from shortener.urls import URLRefused, parse_target, parse_web_url
 
 OPTION_FIELDS = tuple(LinkOptions.model_fields)
 # Redirect options that send visitors somewhere: the blocklist and the loop check hold for them.
 _TARGET_LISTS = ("rules", "variants")
 
 
-def target_problem(url: str, ctx: LinkContext) -> str | None:
-    """Why `url` cannot be a link's target (or a rule's, a variant's, the fallback), or None."""
-    return url_problem(url, own_host=ctx.own_host)
-
-
 def check_target(url: str, ctx: LinkContext, *, field: str = "url") -> str:
-    """`url` as it is stored; Invalid naming `field` when it cannot be a target."""
-    problem = target_problem(url, ctx)
-    if problem:
-        raise Invalid(problem, field=field)
-    return url
+    """`url` as it is stored (normalised as browsers read it: the one URL parser), for a link's
+    target, a rule's, a variant's or the fallback; Invalid naming `field` when it cannot be one
+    (not a web URL, or a loop back to this service)."""
+    try:
+        return parse_target(url, own_hosts=(ctx.own_host,)).href
+    except URLRefused as exc:
+        raise Invalid(str(exc), field=field) from None
 
 
 def check_alias(alias: str) -> None:
@@ -91,9 +88,10 @@ def option_columns(values: dict[str, Any], ctx: LinkContext) -> dict[str, Any]:
             value = check_target(value, ctx, field=name)
         if name == "og_image" and value:
             # An image may live anywhere, this host included; it only has to be a web URL.
-            problem = url_problem(value, own_host="")
-            if problem:
-                raise Invalid(problem, field=name)
+            try:
+                value = parse_web_url(value).href
+            except URLRefused as exc:
+                raise Invalid(str(exc), field=name) from None
         columns[name] = value
     return columns
 

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from shortener.db import after_commit
-from shortener.errors import DomainError, TooManyRequests
+from shortener.errors import DomainError, Invalid, TooManyRequests
 from shortener.keys import md5_hex, random_key
 from shortener.links import service as links_service
 from shortener.links import validation
@@ -133,9 +133,10 @@ def _validate(row: ImportRow, owner_id: int, ctx: LinkContext) -> dict[str, Any]
         )
     except ValidationError as exc:
         return describe(exc.errors())
-    problem = validation.target_problem(data.url, ctx)
-    if problem:
-        return f"url: {problem}"
+    try:
+        url = validation.check_target(data.url, ctx)  # stored as browsers read it
+    except Invalid as exc:
+        return describe(exc.detail)
     if row.key is not None:
         problem = validation.imported_key_problem(row.key)
         if problem:
@@ -143,8 +144,8 @@ def _validate(row: ImportRow, owner_id: int, ctx: LinkContext) -> dict[str, Any]
     now = utcnow()
     return {
         "key": row.key,
-        "url": data.url,
-        "url_md5": md5_hex(data.url),
+        "url": url,
+        "url_md5": md5_hex(url),
         "key_strategy": "alias" if row.key is not None else "random",
         "owner_id": owner_id,
         "title": data.title,

@@ -10,7 +10,7 @@ from sqlmodel import col
 
 from shortener.errors import Invalid, NotFound
 from shortener.models import User, Webhook, WebhookDelivery, utcnow
-from shortener.urls import url_problem
+from shortener.urls import URLRefused, parse_target
 from shortener.webhooks.targets import TargetRefused, check_target
 
 MAX_WEBHOOKS_PER_USER = 20
@@ -30,12 +30,13 @@ async def create_webhook(
     own_host: str,
     allow_private: bool,
 ) -> Webhook:
-    url = url.strip()
-    problem = url_problem(url, own_host=own_host)
-    if problem:
-        raise Invalid(problem, field="url")
-    if "@" in url.split("/", 3)[2]:
+    try:
+        target = parse_target(url.strip(), own_hosts=(own_host,))
+    except URLRefused as exc:
+        raise Invalid(str(exc), field="url") from None
+    if target.has_credentials:
         raise Invalid("credentials in a webhook URL are not supported", field="url")
+    url = target.href  # stored as the parser reads it: the host checked is the host called
     try:
         await check_target(url, allow_private=allow_private)
     except TargetRefused as exc:

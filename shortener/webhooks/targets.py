@@ -12,9 +12,11 @@ import asyncio
 import ipaddress
 import socket
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+from ada_url import URL
+
+from shortener.addresses import IPAddress, classify, is_public
+from shortener.urls import URLRefused, WebURL, parse_web_url
 
 
 class TargetRefused(Exception):
@@ -22,18 +24,11 @@ class TargetRefused(Exception):
 
 
 def is_blocked(ip: IPAddress) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    # is_global is False for loopback, private, link-local, shared (CGNAT), reserved,
-    # unspecified and documentation ranges; multicast is never a web server.
-    return not ip.is_global or ip.is_multicast
+    """True when a webhook may not reach `ip` (shortener.addresses says what is public)."""
+    return not is_public(ip)
 
 
 async def resolve(host: str, port: int) -> list[IPAddress]:
-    try:
-        return [ipaddress.ip_address(host)]
-    except ValueError:
-        pass
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -55,35 +50,44 @@ class PinnedTarget:
     extensions: dict[str, str] = field(default_factory=dict)
 
 
-def _port(parts_scheme: str, port: int | None) -> int:
-    return port or (443 if parts_scheme == "https" else 80)
-
-
 async def check_target(url: str, *, allow_private: bool) -> None:
     """Raise TargetRefused when `url` may not receive webhooks."""
     await pin_target(url, allow_private=allow_private)
 
 
 async def pin_target(url: str, *, allow_private: bool) -> PinnedTarget:
-    parts = urlsplit(url)
-    host = parts.hostname or ""
+    # The host is read as everywhere else (shortener.urls): an old row stored before URLs were
+    # normalised is read the way the check that accepted it would read it today.
+    try:
+        target = parse_web_url(url)
+    except URLRefused as exc:
+        raise TargetRefused(str(exc)) from None
     if allow_private:
-        return PinnedTarget(url)
-    addresses = await resolve(host, _port(parts.scheme, parts.port))
-    blocked = [str(ip) for ip in addresses if is_blocked(ip)]
+        return PinnedTarget(target.href)
+    if target.address is not None:
+        addresses = [target.address]
+    else:
+        port = target.port or (443 if target.scheme == "https" else 80)
+        addresses = await resolve(target.host, port)
+    blocked = [ip for ip in addresses if is_blocked(ip)]
     if blocked:
         # Any private answer refuses the lot: an attacker's name may mix public and private.
         raise TargetRefused(
-            f"the host '{host}' is on a loopback, private, link-local or reserved address "
-            f"({blocked[0]}); webhooks cannot target it unless ALLOW_PRIVATE_WEBHOOKS=true"
+            f"the host '{target.host}' is on a non-public address ({blocked[0]}: "
+            f"{classify(blocked[0])}); webhooks cannot target it unless ALLOW_PRIVATE_WEBHOOKS=true"
         )
-    ip = addresses[0]
-    if str(ip) == host.strip("[]"):
-        return PinnedTarget(url)
-    netloc = f"[{ip}]" if ip.version == 6 else str(ip)
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    pinned = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
-    host_header = parts.netloc.rsplit("@", 1)[-1]
-    extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
-    return PinnedTarget(pinned, {"Host": host_header}, extensions)
+    if target.address is not None:
+        return PinnedTarget(target.href)
+    return pinned_to(target, addresses[0])
+
+
+def pinned_to(target: WebURL, ip: IPAddress) -> PinnedTarget:
+    """A request for `target` sent to `ip`, still naming the target's host (Host and SNI)."""
+    pinned = URL(target.href)
+    host_header = pinned.host  # the name (and a non-default port) the receiver expects
+    pinned.hostname = f"[{ip}]" if ip.version == 6 else str(ip)
+    pinned.username = ""
+    pinned.password = ""
+    pinned.hash = ""
+    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    return PinnedTarget(pinned.href, {"Host": host_header}, extensions)
