@@ -179,10 +179,10 @@ async def test_rows_stored_before_normalisation_redirect_where_browsers_go(
     headers = await make_user(client)
     link = await make_link(client, headers)
     app = client._transport.app  # type: ignore[attr-defined]
-    async with app.state.sessionmaker() as session, session.begin():
+    async with app.runtime.sessionmaker() as session, session.begin():
         row = (await session.execute(select(Link).where(col(Link.key) == link["key"]))).scalar_one()
         row.url = "https://straße.de/ä b"  # as the old check let it be stored
-    await app.state.link_cache.invalidate(link["key"])
+    await app.runtime.link_cache.invalidate(link["key"])
     r = await client.get(f"/{link['key']}")
     assert r.headers["location"] == "https://xn--strae-oqa.de/%C3%A4%20b"
 
