@@ -67,7 +67,7 @@ def _quiet_garbage_collector() -> None:
     gc.set_threshold(20_000, older, oldest)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None) -> ShortenerApp:
     settings = settings or load_settings()
 
     templates = make_templates()

@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 
 from shortener.config import Settings
-from shortener.main import create_app
+from shortener.main import ShortenerApp, create_app
 from shortener.migrate import upgrade
 from shortener.models import metadata
 
@@ -136,15 +136,15 @@ def settings(make_settings) -> Settings:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[object]:
+async def app(settings: Settings) -> AsyncIterator[ShortenerApp]:
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
 
 
 @pytest.fixture
-async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+async def client(app: ShortenerApp) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as c:
         yield c
 

@@ -10,7 +10,7 @@ from sqlmodel import col
 
 from shortener.errors import Invalid, NotFound
 from shortener.models import User, Webhook, WebhookDelivery, utcnow
-from shortener.urls import URLRefused, parse_target
+from shortener.urls import URLRefused, canonical_host, parse_web_url
 from shortener.webhooks.targets import TargetRefused, check_target
 
 MAX_WEBHOOKS_PER_USER = 20
@@ -31,9 +31,13 @@ async def create_webhook(
     allow_private: bool,
 ) -> Webhook:
     try:
-        target = parse_target(url.strip(), own_hosts=(own_host,))
+        target = parse_web_url(url.strip())
     except URLRefused as exc:
         raise Invalid(str(exc), field="url") from None
+    # Not parse_target: a loopback receiver is a private address, which check_target refuses
+    # unless ALLOW_PRIVATE_WEBHOOKS; only this service's own host is never a receiver.
+    if own_host and target.host == canonical_host(own_host):
+        raise Invalid("a webhook cannot call this service itself", field="url")
     if target.has_credentials:
         raise Invalid("credentials in a webhook URL are not supported", field="url")
     url = target.href  # stored as the parser reads it: the host checked is the host called
