@@ -14,6 +14,7 @@ The public API:
 - both raise `URLRefused` (a ValueError; its message is the `detail` to show);
 - store and answer `WebURL.href`: the normalised ASCII URL a browser would request;
 - `canonical_host(host)`: a bare host name in the canonical form hosts are compared in;
+- `host_of(url)`: any URL's host (a referrer's), read the same way;
 - `to_ascii(url)`: a stored URL as a Location header can carry it (rows stored before URLs
   were normalised may hold non-ASCII or unnormalised spellings).
 """
@@ -144,6 +145,16 @@ def parse_target(url: str, *, own_hosts: Iterable[str]) -> WebURL:
     if loops_back(target, own_hosts=own_hosts):
         raise URLRefused("a short link cannot point back at this service")
     return target
+
+
+def host_of(url: str) -> str | None:
+    """Any URL's host as a browser reads it (lower-case punycode, no trailing dot), whatever the
+    scheme (referrers may be android-app://...); None when it is not a URL or has no host."""
+    try:
+        host = URL(url).hostname
+    except ValueError:
+        return None
+    return host.rstrip(".") or None
 
 
 def to_ascii(url: str) -> str:

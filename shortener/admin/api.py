@@ -10,6 +10,7 @@ from shortener.admin import service
 from shortener.admin.schemas import AdminUserPage, AdminUserPublic, AdminUserUpdate
 from shortener.auth.deps import BearerAdmin
 from shortener.db import SessionDep
+from shortener.fields import OneLine
 from shortener.links.deps import LinkContextDep
 from shortener.models import User
 from shortener.openapi import errors
@@ -36,7 +37,9 @@ async def list_users(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
-    q: Annotated[str | None, Query(max_length=320, description="part of the email")] = None,
+    q: Annotated[
+        str | None, Query(max_length=320, description="part of the email"), OneLine
+    ] = None,
 ) -> AdminUserPage:
     rows, total = await service.list_users(session, limit=limit, offset=offset, q=q)
     items = [_public(user, links) for user, links in rows]

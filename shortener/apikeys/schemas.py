@@ -7,6 +7,8 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from shortener.fields import OneLine
+
 Scope = Literal["links:read", "links:write", "stats:read"]
 ALL_SCOPES: frozenset[str] = frozenset(get_args(Scope))
 
@@ -18,7 +20,7 @@ def _unique(scopes: list[Scope]) -> list[Scope]:
 class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[str, Field(min_length=1, max_length=100), OneLine]
     scopes: Annotated[list[Scope], Field(min_length=1, max_length=3), AfterValidator(_unique)]
 
 

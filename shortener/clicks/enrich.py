@@ -10,9 +10,11 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import ua_parser
+
+from shortener.fields import one_line
+from shortener.urls import host_of
 
 BOT_PATTERN = re.compile(
     r"bot\b|bot/|crawl|spider|slurp|scrape|fetch|preview|monitor|checker|headless|phantomjs|"
@@ -73,14 +75,27 @@ def _device_class(user_agent: str, os: str | None, device: ua_parser.Device | No
 
 
 def referrer_host(referrer: str) -> str | None:
-    """The referrer's host name only: paths and queries can hold private data."""
+    """The referrer's host name only (paths and queries can hold private data), in the form
+    browsers send: lower-case punycode. A host sent in UTF-8 counts with its punycode twin."""
     if not referrer:
         return None
+    host = host_of(_header_text(referrer).strip())
     try:
-        host = urlsplit(referrer.strip()).hostname
+        return _clip(one_line(host), 255) if host else None
     except ValueError:
-        return None
-    return _clip(host, 255) if host else None
+        return None  # control characters: no host name, and nothing to show anyone
+
+
+def _header_text(value: str) -> str:
+    """The header as its sender meant it. Header values arrive decoded as latin-1 (lossless,
+    and what ASGI servers do); a client sending non-ASCII there sends UTF-8, which read as
+    latin-1 is mojibake ("bÃ¼cher"). Bytes that are not UTF-8 stay as latin-1 read them."""
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
 
 
 def _clip(value: str | None, size: int) -> str | None:

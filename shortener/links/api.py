@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import AfterValidator
 
 from shortener.auth.deps import LinksReader, LinksWriter
 from shortener.db import SessionDep
+from shortener.fields import OneLine
 from shortener.links import service
 from shortener.links.deps import LinkContextDep, LinkQuotaDep
-from shortener.links.schemas import LinkCreate, LinkPage, LinkPublic, LinkUpdate, no_nul
+from shortener.links.schemas import LinkCreate, LinkPage, LinkPublic, LinkUpdate
 from shortener.openapi import errors
 
 router = APIRouter(prefix="/api/links", tags=["links"], responses=errors(401, 404, 409, 429))
@@ -44,8 +44,8 @@ async def list_links(
     ctx: LinkContextDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
-    q: Annotated[str | None, Query(max_length=200), AfterValidator(no_nul)] = None,
-    tag: Annotated[str | None, Query(max_length=64), AfterValidator(no_nul)] = None,
+    q: Annotated[str | None, Query(max_length=200), OneLine] = None,
+    tag: Annotated[str | None, Query(max_length=64), OneLine] = None,
 ) -> LinkPage:
     links, total = await service.list_links(
         session, user=user, limit=limit, offset=offset, q=q, tag=tag

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from shortener.countries import ISO_COUNTRIES
+from shortener.fields import MultiLine, OneLine
 from shortener.urls import MAX_URL_LENGTH
 
 Url = Annotated[str, Field(min_length=1, max_length=MAX_URL_LENGTH)]
@@ -58,8 +59,8 @@ class VariantIn(BaseModel):
 
 Rules = Annotated[list[RuleIn], Field(max_length=50)]
 Variants = Annotated[list[VariantIn], Field(min_length=2, max_length=20)]
-OgTitle = Annotated[str, Field(max_length=300)]
-OgDescription = Annotated[str, Field(max_length=1000)]
+OgTitle = Annotated[str, Field(max_length=300), OneLine]
+OgDescription = Annotated[str, Field(max_length=1000), MultiLine]
 
 
 class LinkOptions(BaseModel):

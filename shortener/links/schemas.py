@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from shortener.fields import OneLine, UtcDatetime, one_line
 from shortener.links.options import LinkOptions
 from shortener.urls import MAX_URL_LENGTH
 
 RedirectType = Literal[301, 302, 307, 308]
 KeyStrategy = Literal["random", "md5"]
 MAX_TAGS = 20
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """Datetimes without a zone are taken as UTC; everything is stored as UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def no_nul(value: str) -> str:
-    # PostgreSQL text cannot hold NUL (the driver raises: a 500), SQLite would keep it; it is
-    # never meaningful in a title, a tag or a search, so both modes refuse it alike.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
 
 
 def _tags(value: list[str] | None) -> list[str] | None:
@@ -40,18 +26,17 @@ def _tags(value: list[str] | None) -> list[str] | None:
             raise ValueError("a tag cannot be empty")
         if len(tag) > 64:
             raise ValueError("a tag is at most 64 characters")
-        no_nul(tag)
+        one_line(tag)
         seen.setdefault(tag, None)
     return list(seen)
 
 
-UtcDatetime = Annotated[datetime, AfterValidator(_aware)]
 Tags = Annotated[list[str], Field(max_length=MAX_TAGS), AfterValidator(_tags)]
 Url = Annotated[
     str,
     Field(min_length=1, max_length=MAX_URL_LENGTH, examples=["https://example.com/some/page"]),
 ]
-Title = Annotated[str, Field(max_length=300), AfterValidator(no_nul)]
+Title = Annotated[str, Field(max_length=300), OneLine]
 LinkPassword = Annotated[str, Field(min_length=1, max_length=1024)]
 MaxClicks = Annotated[int, Field(ge=1, le=2**62)]
 

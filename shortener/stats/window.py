@@ -8,10 +8,11 @@ last 30 days", ending now) still hits the stats cache.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
 from shortener.errors import Invalid
+from shortener.fields import earlier, utc_moment
 
 Interval = Literal["hour", "day"]
 STEP = {"hour": 3600, "day": 86_400}
@@ -61,39 +62,36 @@ def _problem(param: str, msg: str) -> Invalid:
 def parse_moment(text: str, *, param: str, end: bool) -> datetime:
     """An ISO date or datetime; a date as `to` means the end of that day. Naive means UTC."""
     text = text.strip()
+    whole_day = True
     try:
-        day = date.fromisoformat(text)
+        moment = datetime.combine(date.fromisoformat(text), time())
     except ValueError:
-        pass
-    else:
-        moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        whole_day = False
         try:
-            return moment + timedelta(days=1) if end else moment
-        except OverflowError:
-            raise _problem(param, f"{param} is out of range") from None
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise _problem(
+                param,
+                f"{param} must be an ISO 8601 date or datetime, e.g. 2026-01-31 or "
+                "2026-01-31T12:00:00Z (write a + in an offset as %2B)",
+            ) from None
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise _problem(
-            param,
-            f"{param} must be an ISO 8601 date or datetime, e.g. 2026-01-31 or "
-            "2026-01-31T12:00:00Z (write a + in an offset as %2B)",
-        ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        moment = utc_moment(moment)
+    except ValueError as exc:
+        raise _problem(param, f"{param} {exc}") from None
+    # utc_moment leaves a day to spare before the calendar ends: the day's end exists.
+    return moment + timedelta(days=1) if end and whole_day else moment
 
 
 def resolve_window(
     start_text: str | None, end_text: str | None, interval: Interval, *, now: datetime
 ) -> Window:
     end = parse_moment(end_text, param="to", end=True) if end_text else now
-    try:
-        start = (
-            parse_moment(start_text, param="from", end=False)
-            if start_text
-            else end - timedelta(days=DEFAULT_DAYS)
-        )
-    except OverflowError:
-        raise _problem("to", "to is out of range") from None
+    start = (
+        parse_moment(start_text, param="from", end=False)
+        if start_text
+        else earlier(end, timedelta(days=DEFAULT_DAYS))
+    )
     if start > end:
         raise _problem("from", "from must not be after to")
     step = STEP[interval]

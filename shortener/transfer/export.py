@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from shortener.links.service import tags_of
 from shortener.models import Link
-from shortener.transfer.formats import EXPORT_COLUMNS, export_line
+from shortener.transfer.formats import EXPORT_COLUMNS, export_line, guard_formula
 
 
 def _cell(value: Any) -> Any:
@@ -21,7 +21,7 @@ def _cell(value: Any) -> Any:
         return "true" if value else "false"
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    return value
+    return guard_formula(value)
 
 
 async def export_csv(

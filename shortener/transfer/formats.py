@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from shortener.fields import utc_moment
+
 # Our own format, in this order. tags are separated by "|"; datetimes are ISO 8601 in UTC;
 # clicks is written for information and ignored on import (statistics start afresh).
 EXPORT_COLUMNS = (
@@ -31,6 +33,12 @@ EXPORT_COLUMNS = (
     "clicks",
 )
 MAX_CELL = 10_000
+# A spreadsheet opening the file runs a cell that starts with one of these as a formula (CSV
+# injection: =HYPERLINK(...), =cmd|...). Our export writes such a text cell behind a "'", as
+# OWASP advises, which spreadsheets show as text; our import takes it back off. A cell that
+# starts with "'" itself is guarded too, so that taking the guard off is never a guess.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+GUARD = "'"
 
 
 class UnreadableFile(ValueError):
@@ -67,6 +75,8 @@ class CsvFormat:
     # Headers holding a whole short URL whose last path segment is the key.
     short_url: tuple[str, ...] = ()
     tag_separator: str = "|"
+    # Text cells written by guard_formula (ours): read through unguard.
+    guarded: bool = False
 
 
 _SHLINK_SHORT = ("shortcode", "short_code")
@@ -76,6 +86,7 @@ FORMATS: tuple[CsvFormat, ...] = (
         "shortener",
         identify=(("key",), ("url",)),
         columns={name: (name,) for name in EXPORT_COLUMNS if name != "clicks"},
+        guarded=True,
     ),
     # YOURLS: keyword,url,title,timestamp,ip,clicks (its yourls_url table).
     CsvFormat(
@@ -238,7 +249,8 @@ def _row(
     short_url: int | None,
 ) -> ImportRow:
     def get(name: str) -> str:
-        return _cell(cells, sources.get(name))
+        value = _cell(cells, sources.get(name))
+        return unguard(value) if fmt.guarded else value
 
     key = get("key") or key_of_short_url(_cell(cells, short_url)) or None
     url = get("url")
@@ -284,11 +296,15 @@ def parse_datetime(value: str, name: str) -> datetime | None:
     try:
         if value.isdigit():
             number = int(value)
-            return datetime.fromtimestamp(number / 1000 if number > 10**11 else number, UTC)
-        parsed = datetime.fromisoformat(value)
+            parsed = datetime.fromtimestamp(number / 1000 if number > 10**11 else number, UTC)
+        else:
+            parsed = datetime.fromisoformat(value)
     except (ValueError, OverflowError, OSError):
         raise ValueError(f"{name}: not a date and time: {value[:40]!r}") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return utc_moment(parsed)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}: {value[:40]!r}") from None
 
 
 def _int(value: str, name: str) -> int | None:
@@ -310,6 +326,20 @@ def _bool(value: str, name: str) -> bool:
     if value.lower() in _FALSE:
         return False
     raise ValueError(f"{name}: not true or false: {value[:40]!r}")
+
+
+def guard_formula(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula, behind a GUARD."""
+    if isinstance(value, str) and value.startswith((*FORMULA_START, GUARD)):
+        return GUARD + value
+    return value
+
+
+def unguard(value: str) -> str:
+    """guard_formula undone: a GUARD before what it guards is taken off, nothing else is."""
+    if value.startswith(GUARD) and value[1:].startswith((*FORMULA_START, GUARD)):
+        return value[1:]
+    return value
 
 
 def export_line(values: Iterable[object]) -> str:

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from shortener.db import SessionDep
 from shortener.errors import Conflict, Invalid
+from shortener.fields import OneLine
 from shortener.links import service
 from shortener.links.deps import LinkContextDep, quota_for
 from shortener.live.feed import LATEST, latest_visits
@@ -37,7 +38,7 @@ from shortener.web.windows import parse_window
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 Csrf = Depends(check_csrf)
 PER_PAGE = 20
-Text = Annotated[str | None, Query(max_length=200)]
+Text = Annotated[str | None, Query(max_length=200), OneLine]
 
 
 def _page_number(raw: str | None) -> int:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal, cast
 
+from shortener.fields import OUT_OF_RANGE, utc_moment
 from shortener.web.charts import Interval
 
 WindowName = Literal["24h", "7d", "30d", "custom"]
@@ -56,6 +57,15 @@ def _day(text: str | None) -> date | None:
         return None
 
 
+def _on_calendar(day: date) -> bool:
+    """Far enough from the calendar's ends that the day's end and its buckets exist."""
+    try:
+        utc_moment(datetime.combine(day, time(), UTC))
+    except ValueError:
+        return False
+    return True
+
+
 def parse_window(
     window: str | None,
     start_day: str | None = None,
@@ -72,6 +82,8 @@ def parse_window(
         problem = None
         if first is None or last is None:
             problem = "Choose both dates of the custom window (YYYY-MM-DD)."
+        elif not (_on_calendar(first) and _on_calendar(last)):
+            problem = f"The dates of a custom window {OUT_OF_RANGE}."
         elif last < first:
             problem = "The custom window ends before it starts."
         elif (last - first).days + 1 > MAX_DAYS:

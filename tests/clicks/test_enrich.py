@@ -83,3 +83,19 @@ def test_client_ip(peer: str | None, forwarded: str, expected: str | None) -> No
 def test_bad_trusted_proxies_setting_is_refused() -> None:
     with pytest.raises(ConfigError, match="not-an-ip"):
         load_settings(trusted_proxies="127.0.0.1,not-an-ip")
+
+
+@pytest.mark.parametrize(
+    ("raw", "host"),
+    [
+        ("https://bücher.example/x".encode(), "xn--bcher-kva.example"),  # UTF-8, as clients send
+        (b"https://xn--bcher-kva.example/x", "xn--bcher-kva.example"),  # what browsers send
+        ("https://BÜCHER.example/x".encode(), "xn--bcher-kva.example"),
+        ("https://bücher.example/x".encode("latin-1"), "xn--bcher-kva.example"),  # not UTF-8
+        (b"https://\xc3\xbf\xc3\xbe/", "xn--vdab"),
+        (b"https://a\x85b/", None),  # a control character is no host name
+    ],
+)
+def test_non_ascii_referrer_hosts_are_punycode(raw: bytes, host: str | None) -> None:
+    """Headers reach us decoded as latin-1 (what ASGI servers hand over): mojibake before."""
+    assert referrer_host(raw.decode("latin-1")) == host

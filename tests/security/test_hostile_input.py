@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from collections.abc import Iterator
 from typing import Any
 
@@ -316,3 +318,215 @@ async def test_a_100_kb_header_is_no_trouble(live: ThreadedServer) -> None:
     big = b"GET /nope-nope HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n"
     status, response = await _raw(live.port, big)
     assert status == 404, response[:300]
+
+
+# ---- the adversarial pass's findings 8, 10 and 12 -----------------------------------------
+
+# Each leaves the calendar once in UTC (or, for the last, one day later): the answer is a 422.
+CALENDAR_ENDS = {
+    "the last second, west of UTC": "9999-12-31T23:59:59-14:00",
+    "the first second, east of UTC": "0001-01-01T00:00:00+14:00",
+    "the last day": "9999-12-31T12:00:00Z",
+}
+
+
+@pytest.mark.parametrize("moment", CALENDAR_ENDS.values(), ids=CALENDAR_ENDS.keys())
+async def test_dates_at_the_ends_of_the_calendar_are_422(
+    client: httpx.AsyncClient, moment: str
+) -> None:
+    headers = await make_user(client)
+    link = await make_link(client, headers)
+    for method, path, body in [
+        ("POST", "/api/links", {"url": "https://e.com/", "expires_at": moment}),
+        ("PATCH", f"/api/links/{link['key']}", {"expires_at": moment}),
+    ]:
+        r = await client.request(method, path, json=body, headers=headers)
+        assert r.status_code == 422, (method, r.status_code, r.text)
+        assert "expires_at" in r.json()["detail"][0]["loc"]
+    r = await client.post(
+        "/api/links/bulk",
+        json={"links": [{"url": "https://e.com/", "expires_at": moment}]},
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["results"][0]["status"] == "error"
+    assert "expires_at" in r.json()["results"][0]["detail"]
+    for name in ("from", "to"):
+        for path in ("/api/stats", f"/api/links/{link['key']}/stats"):
+            r = await client.get(path, params={name: moment}, headers=headers)
+            assert r.status_code == 422, (path, name, r.status_code, r.text)
+            assert r.json()["detail"][0]["loc"] == ["query", name]
+
+
+@pytest.mark.parametrize("moment", CALENDAR_ENDS.values(), ids=CALENDAR_ENDS.keys())
+async def test_import_rows_with_dates_off_the_calendar_are_row_errors(
+    client: httpx.AsyncClient, moment: str
+) -> None:
+    headers = await make_user(client)
+    data = (
+        "key,url,title,tags,created_at,expires_at,max_clicks,redirect_type,is_active,clicks\r\n"
+        f"edge1,https://e.com/1,,,{moment},,,302,true,0\r\n"
+        f"edge2,https://e.com/2,,,,{moment},,302,true,0\r\n"
+    )
+    r = await client.post(
+        "/api/links/import", files={"file": ("l.csv", data, "text/csv")}, headers=headers
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["created"] == 0
+    assert [(e["line"], e["detail"].split(":")[0]) for e in body["errors"]] == [
+        (2, "created_at"),
+        (3, "expires_at"),
+    ]
+
+
+async def _signed_in_page_token(client: httpx.AsyncClient) -> str:
+    from tests.web.test_pages import page_token, register
+
+    await register(client)
+    return await page_token(client)
+
+
+async def test_dashboard_dates_off_the_calendar_are_shown_not_500(
+    client: httpx.AsyncClient,
+) -> None:
+    token = await _signed_in_page_token(client)
+    moment = CALENDAR_ENDS["the last second, west of UTC"]
+    r = await client.post(
+        "/dashboard/links",
+        data={"url": "https://e.com/", "expires_at": moment, "csrf_token": token},
+    )
+    assert r.status_code == 422, r.text[:300]
+    assert "must lie between 0001-01-02 and 9999-12-30 (UTC)" in r.text
+    r = await client.post("/dashboard/links", data={"url": "https://e.com/", "csrf_token": token})
+    assert r.status_code == 303  # a link, so that the overview and its window show
+    for window in (
+        "window=custom&from=9999-12-31&to=9999-12-31",
+        "window=custom&from=0001-01-01&to=0001-01-01",
+        "window=custom&from=9999-12-31&to=9999-12-31&interval=hour",
+    ):
+        r = await client.get(f"/dashboard?{window}")
+        assert r.status_code == 200, (window, r.status_code, r.text[:300])
+        assert "The dates of a custom window must lie between" in r.text
+
+
+CONTROL_TEXT = {"NUL": "a\x00b", "escape": "a\x1b[31mb", "C1": "a\x85b", "DEL": "a\x7fb"}
+
+
+@pytest.mark.parametrize("text", CONTROL_TEXT.values(), ids=CONTROL_TEXT.keys())
+async def test_control_characters_in_user_text_are_422(
+    client: httpx.AsyncClient, text: str
+) -> None:
+    headers = await make_user(client)
+    admin = await make_user(client, admin=True)
+    link = await make_link(client, headers)
+    attempts: list[tuple[str, str, dict[str, Any], dict[str, str]]] = [
+        ("POST", "/api/links", {"json": {"url": "https://e.com/", "title": text}}, headers),
+        ("POST", "/api/links", {"json": {"url": "https://e.com/", "tags": [text]}}, headers),
+        ("POST", "/api/links", {"json": {"url": "https://e.com/", "og_title": text}}, headers),
+        (
+            "POST",
+            "/api/links",
+            {"json": {"url": "https://e.com/", "og_description": text}},
+            headers,
+        ),
+        ("PATCH", f"/api/links/{link['key']}", {"json": {"og_title": text}}, headers),
+        ("PATCH", f"/api/links/{link['key']}", {"json": {"og_description": text}}, headers),
+        ("GET", "/api/links", {"params": {"q": text}}, headers),
+        ("GET", "/api/links", {"params": {"tag": text}}, headers),
+        ("POST", "/api/keys", {"json": {"name": text, "scopes": ["links:read"]}}, headers),
+        ("GET", "/api/admin/users", {"params": {"q": text}}, admin),
+    ]
+    for method, path, kwargs, who in attempts:
+        r = await client.request(method, path, headers=who, **kwargs)
+        assert r.status_code == 422, (method, path, kwargs, r.status_code, r.text)
+        assert "control character" in r.json()["detail"][0]["msg"], r.text
+
+
+async def test_admin_search_for_nul_does_not_match_everyone(client: httpx.AsyncClient) -> None:
+    """SQLite ends a LIKE pattern at a NUL: '%\\x00%' was '%', and every account matched."""
+    admin = await make_user(client, admin=True)
+    await make_user(client)
+    r = await client.get("/api/admin/users?q=%00", headers=admin)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"]
+
+
+async def test_line_breaks_stay_meaningful_in_a_description(client: httpx.AsyncClient) -> None:
+    headers = await make_user(client)
+    text = "line one\r\nline two\tindented"
+    link = await make_link(client, headers, og_description=text)
+    assert link["og_description"] == text
+    r = await client.post(
+        "/api/links", json={"url": "https://e.com/", "title": "two\nlines"}, headers=headers
+    )
+    assert r.status_code == 422, r.text
+
+
+FORMULAS = {
+    "=": '=HYPERLINK("https://evil.example","click")',
+    "+": "+1+cmd|' /C calc'!A0",
+    "-": "-2+3",
+    "@": "@SUM(1+1)*cmd|' /C calc'!A0",
+    "tab": "\t=1+1",
+    "CR": "\r=1+1",
+}
+
+
+async def test_csv_export_neutralises_formulas_and_import_restores_them(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = await make_user(client)
+    titles = {}
+    for name, formula in FORMULAS.items():
+        if name in ("tab", "CR"):
+            continue  # titles are one line of text; the tags carry these (below)
+        link = await make_link(client, headers, title=formula, tags=["-minus", "@at"])
+        titles[link["key"]] = formula
+    r = await client.get("/api/links/export", headers=headers)
+    assert r.status_code == 200
+    rows = list(csv.reader(io.StringIO(r.text)))
+    header, data = rows[0], rows[1:]
+    for row in data:
+        for cell in row:
+            assert not cell or cell[0] not in "=+-@\t\r", (header, row)
+        assert row[header.index("title")] == "'" + titles[row[header.index("key")]]
+        assert row[header.index("tags")] == "'-minus|@at"
+    # Our own import reads the guard back off: the links come back as they were.
+    for key in titles:
+        assert (await client.delete(f"/api/links/{key}", headers=headers)).status_code == 204
+    r = await client.post(
+        "/api/links/import", files={"file": ("l.csv", r.text, "text/csv")}, headers=headers
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["created"] == len(titles), r.json()
+    for key, title in titles.items():
+        link = (await client.get(f"/api/links/{key}", headers=headers)).json()
+        assert link["title"] == title
+        assert link["tags"] == ["-minus", "@at"]
+
+
+async def test_utf8_referrer_hosts_are_punycode_not_mojibake(
+    client: httpx.AsyncClient, app: Any
+) -> None:
+    from tests.clicks.traffic import CHROME_WINDOWS, wait_written
+
+    headers = await make_user(client)
+    link = await make_link(client, headers)
+    for referrer in ("https://bücher.example/x".encode(), b"https://xn--bcher-kva.example/y"):
+        visitor = {"referer": referrer, "user-agent": CHROME_WINDOWS.encode()}
+        r = await client.get(f"/{link['key']}", headers=visitor)
+        assert r.status_code == 302
+    await wait_written(app, 2)
+    r = await client.get(f"/api/links/{link['key']}/stats", headers=headers)
+    assert r.json()["referrers"] == [{"value": "xn--bcher-kva.example", "clicks": 2}]
+
+
+async def test_dashboard_searches_with_control_characters_are_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    await _signed_in_page_token(client)
+    for query in ("q=%00", "tag=a%00", "q=a%1B"):
+        r = await client.get(f"/dashboard?{query}")
+        assert r.status_code == 422, (query, r.status_code, r.text[:300])
+        assert "control characters" in r.text

@@ -3,7 +3,17 @@ from __future__ import annotations
 import csv
 import io
 
-from shortener.transfer.formats import EXPORT_COLUMNS, count_rows, read_csv
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shortener.transfer.formats import (
+    EXPORT_COLUMNS,
+    FORMULA_START,
+    count_rows,
+    guard_formula,
+    read_csv,
+    unguard,
+)
 from tests.factories import make_link, make_user
 
 
@@ -176,3 +186,18 @@ def test_count_rows_is_how_many_rows_the_reader_yields() -> None:
         header + 'e,https://e.example/\nf,"' + "x" * 200_000 + '"\ng,https://g.example/\n',
     ):
         assert count_rows(text) == sum(1 for _ in read_csv(text).rows), text[:80]
+
+
+@given(st.text())
+def test_the_formula_guard_is_safe_and_undone_exactly(text: str) -> None:
+    """Whatever a title or a tag holds: no written cell starts a formula, and our import
+    reads back exactly what was there."""
+    cell = guard_formula(text)
+    assert isinstance(cell, str)
+    assert not cell.startswith(FORMULA_START)
+    assert unguard(cell) == text
+
+
+def test_cells_of_other_exports_starting_with_a_quote_are_left_alone() -> None:
+    for text in ("'tis", "'", "it's"):
+        assert unguard(text) == text

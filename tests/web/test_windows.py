@@ -66,3 +66,17 @@ def test_bad_custom_windows_fall_back_with_a_reason() -> None:
 def test_unknown_values_are_ignored() -> None:
     window = parse_window("1y", interval="minute", now=NOW)
     assert (window.name, window.interval) == ("7d", "day")
+
+
+def test_custom_windows_at_the_ends_of_the_calendar_fall_back_with_a_reason() -> None:
+    """Their end (the next midnight) or their buckets would leave the calendar: a 500 before."""
+    for first, last in [
+        ("9999-12-31", "9999-12-31"),
+        ("0001-01-01", "0001-01-01"),
+        ("0001-01-01", "0001-01-05"),
+    ]:
+        window = parse_window("custom", first, last, now=NOW)
+        assert window.name == "7d"
+        assert window.error is not None and "between 0001-01-02 and 9999-12-30" in window.error
+    window = parse_window("custom", "9999-12-30", "9999-12-30", now=NOW)
+    assert (window.name, window.last_day) == ("custom", "9999-12-30")
