@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from markupsafe import Markup, escape
 
-Interval = Literal["hour", "day"]
+from shortener.stats.window import Interval
+
 STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 MAX_BARS = 120  # past this many buckets bars turn into slivers: draw a line instead
 LABEL_CHARS = 18  # what fits beside a breakdown bar at 12px

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shortener.models import User
 from shortener.runtime import runtime_of
 from shortener.stats import service
-from shortener.stats.window import Window
 from shortener.web.charts import breakdown_chart, sparkline, timeseries_chart
 from shortener.web.windows import StatsWindow
 
@@ -31,10 +30,6 @@ TOP = 100
 TOP_LINKS = 5
 
 
-def _service_window(window: StatsWindow) -> Window:
-    return Window(int(window.start.timestamp()), int(window.end.timestamp()), window.interval)
-
-
 async def load_link_stats(
     request: Request, session: AsyncSession, user: User, key: str, window: StatsWindow
 ) -> dict[str, Any]:
@@ -43,7 +38,7 @@ async def load_link_stats(
         session,
         user=user,
         key=key,
-        window=_service_window(window),
+        window=window.window,
         include_bots=False,
         top=TOP,
         cache=runtime_of(request).stats_cache,
@@ -69,7 +64,7 @@ async def load_overview(
     answer = await service.account_stats(
         session,
         user=user,
-        window=_service_window(window),
+        window=window.window,
         include_bots=False,
         top=TOP_LINKS,
         base_url=runtime_of(request).settings.base_url,

@@ -1,4 +1,8 @@
-"""The statistics window a page shows: 24h / 7d / 30d or custom dates, by hour or by day."""
+"""The statistics window a page shows: 24h / 7d / 30d or custom dates, by hour or by day.
+
+A page's window is a stats.window.Window (the one model of a window, as the API uses it) with
+the name the page chose it by and, when the query asked for nonsense, why it fell back.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal, cast
 
 from shortener.fields import OUT_OF_RANGE, utc_moment
-from shortener.web.charts import Interval
+from shortener.stats.window import Interval, Window
 
 WindowName = Literal["24h", "7d", "30d", "custom"]
 PRESETS: dict[str, tuple[timedelta, Interval]] = {
@@ -23,10 +27,26 @@ MAX_HOURLY_DAYS = 31  # 744 hourly buckets is as fine as a chart can usefully ge
 @dataclass(frozen=True, slots=True)
 class StatsWindow:
     name: WindowName
-    start: datetime  # inclusive, UTC
-    end: datetime  # exclusive, UTC
-    interval: Interval
+    window: Window
     error: str | None = None
+
+    @classmethod
+    def of(
+        cls, name: WindowName, start: datetime, end: datetime, interval: Interval
+    ) -> StatsWindow:
+        return cls(name, Window(int(start.timestamp()), int(end.timestamp()), interval))
+
+    @property
+    def start(self) -> datetime:  # inclusive, UTC
+        return self.window.start_at
+
+    @property
+    def end(self) -> datetime:  # exclusive, UTC
+        return self.window.end_at
+
+    @property
+    def interval(self) -> Interval:
+        return self.window.interval
 
     @property
     def first_day(self) -> str:
@@ -94,9 +114,9 @@ def parse_window(
             if step == "hour" and days > MAX_HOURLY_DAYS:
                 step = "day"
             start = datetime.combine(first, time(), UTC)
-            return StatsWindow("custom", start, start + timedelta(days=days), step)
+            return StatsWindow.of("custom", start, start + timedelta(days=days), step)
         fallback = parse_window(DEFAULT, interval=interval, now=now)
-        return StatsWindow(fallback.name, fallback.start, fallback.end, fallback.interval, problem)
+        return StatsWindow(fallback.name, fallback.window, problem)
     name = cast(WindowName, window if window in PRESETS else DEFAULT)
     span, default_interval = PRESETS[name]
     step = cast(Interval, chosen or default_interval)
@@ -107,4 +127,4 @@ def parse_window(
     else:
         end = datetime.combine(now.date(), time(), UTC) + timedelta(days=1)
     # Whole buckets: the window ends with the current hour or day, and starts `span` before.
-    return StatsWindow(name, end - span, end, step)
+    return StatsWindow.of(name, end - span, end, step)
