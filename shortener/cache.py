@@ -24,8 +24,8 @@ from sqlmodel import col
 
 from shortener.db import READ_ONLY
 from shortener.models import Link, User
+from shortener.redirect.link import CachedLink
 from shortener.redisconn import CircuitBreaker
-from shortener.snapshot import CachedLink
 
 log = logging.getLogger(__name__)
 

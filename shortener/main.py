@@ -36,11 +36,11 @@ from shortener.live.broker import LiveBroker
 from shortener.live.feed import LiveFeed
 from shortener.middleware import BodySizeLimit, InternalErrors, SecurityHeaders
 from shortener.observability import wiring as observability
-from shortener.observability.access import RedirectApp
+from shortener.observability.access import RedirectApp, RedirectObserver
 from shortener.openapi import errors
 from shortener.qr.api import router as qr_router
 from shortener.ratelimit import RateLimiter, rules_from
-from shortener.redirect import Redirector, redirect_key
+from shortener.redirect.entry import Redirector, redirect_key
 from shortener.redisconn import CircuitBreaker, make_redis
 from shortener.stats.api import router as stats_router
 from shortener.stats.cache import StatsCache
@@ -213,7 +213,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Before links_router: its /api/links/{key} would otherwise answer /api/links/export.
     app.include_router(transfer_router)
     app.include_router(links_router)
-    app.redirector = Redirector(app.state)
     app.include_router(stats_router)
     app.include_router(qr_router)
     install_dashboard(app)
@@ -236,7 +235,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(InternalErrors)
     app.add_middleware(SecurityHeaders)
     # Outermost: every answer, errors included, gets its request id and log line.
-    app.answer_redirect = observability.install(app, settings, app.redirector)
+    request_ids = observability.install(app)
+    # The redirect path (ShortenerApp.__call__ sends it here, ahead of all the above): the
+    # Redirector, wrapped in the same request ids and counted per status for the metrics.
+    app.redirector = Redirector(app.state)
+    observer = RedirectObserver(app.redirector, request_ids, log_redirects=settings.log_redirects)
+    app.state.redirect_observer = observer
+    app.answer_redirect = observer.answer
     return app
 
 

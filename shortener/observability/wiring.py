@@ -10,19 +10,18 @@ from fastapi import FastAPI
 
 from shortener.aio import cancel_and_wait
 from shortener.config import Settings
-from shortener.observability.access import RedirectApp, RedirectObserver, RequestLog
+from shortener.observability.access import RequestLog
 from shortener.observability.api import router
 from shortener.observability.metrics import Metrics
 from shortener.observability.request_id import RequestIds
 
 
-def install(app: FastAPI, settings: Settings, redirect: RedirectApp) -> RedirectApp:
+def install(app: FastAPI) -> RequestIds:
     """Add the request log (outermost: call it after every other add_middleware) and the
-    /metrics route; returns what answers the redirect path, `redirect` observed."""
+    /metrics route; returns the request ids, for the redirect path's RedirectObserver."""
     state = app.state
     state.metrics = None  # made by start() when METRICS_TOKEN is set
     ids = RequestIds()
-    state.redirect_observer = RedirectObserver(redirect, ids, log_redirects=settings.log_redirects)
 
     def observe(route: str, method: str, status: int, seconds: float) -> None:
         metrics: Metrics | None = state.metrics
@@ -31,8 +30,7 @@ def install(app: FastAPI, settings: Settings, redirect: RedirectApp) -> Redirect
 
     app.include_router(router)
     app.add_middleware(RequestLog, ids=ids, observe=observe)
-    answer: RedirectApp = state.redirect_observer.answer
-    return answer
+    return ids
 
 
 def start(state: Any, settings: Settings) -> asyncio.Task[None] | None:

@@ -11,23 +11,10 @@ from typing import Any
 
 import orjson
 
-from shortener.middleware import SECURITY_HEADERS
 from shortener.models import Link
-from shortener.targeting import Rule, Variant
+from shortener.redirect.headers import Headers, redirect_headers
+from shortener.redirect.targeting import Rule, Variant
 from shortener.urls import to_ascii
-
-Headers = list[tuple[bytes, bytes]]
-_NO_STORE = (b"cache-control", b"private, max-age=0")
-
-
-def redirect_headers(location: str, redirect_type: int) -> Headers:
-    headers = [(b"location", location.encode("latin-1")), (b"content-length", b"0")]
-    if redirect_type not in (301, 308):
-        # Temporary redirects must reach us again, or the next click is never counted.
-        headers.append(_NO_STORE)
-    # Redirects skip the app's middleware, so they carry its security headers themselves.
-    headers.extend(SECURITY_HEADERS)
-    return headers
 
 
 @dataclass(frozen=True, slots=True)
