@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from sqlalchemy import select, update
 from sqlmodel import col
@@ -130,8 +130,10 @@ class Redirector:
                 return
             visitor_ip = client_ip(peer, request.forwarded_for, state.trusted_proxies)
             location, variant = self._choose(link, request, visitor_ip)
-            query = scope["query_string"].decode("latin-1") if link.forward_query else ""
-            location = forward(location, query=query, extra_path=extra_path)
+            # What the visitor adds is re-encoded by forward(): a Location is ASCII, always.
+            query: bytes = scope["query_string"] if link.forward_query else b""
+            extra = raw_extra_path(scope, key) if extra_path else b""
+            location = forward(location, query=query, extra_path=extra)
             response_headers = redirect_headers(location, link.redirect_type)
         await send(
             {
@@ -193,6 +195,22 @@ class Redirector:
                 )
             ).scalar_one_or_none()
         return await verify_password(password, password_hash)
+
+
+def raw_extra_path(scope: Scope, key: str) -> bytes:
+    """The path after the key as the visitor sent it (percent escapes kept), for forward().
+
+    From `raw_path` where the server gives it and its first segment is the key; otherwise the
+    decoded path, UTF-8 encoded (forward() escapes it either way).
+    """
+    raw: bytes | None = scope.get("raw_path")
+    if raw:
+        raw = raw.partition(b"?")[0]
+        end = raw.find(b"/", 1)
+        if end > 0 and unquote(raw[1:end].decode("latin-1")) == key:
+            return raw[end + 1 :]
+    extra: str = scope["path"][len(key) + 2 :]
+    return extra.encode("utf-8", "surrogateescape")
 
 
 async def _read_password(receive: Receive) -> str | None:

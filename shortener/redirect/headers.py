@@ -33,7 +33,9 @@ NO_STORE = (b"cache-control", b"private, max-age=0")
 
 
 def redirect_headers(location: str, redirect_type: int) -> Headers:
-    headers = [(b"location", location.encode("latin-1")), (b"content-length", b"0")]
+    """`location` must be an ASCII URL (stored URLs are; forward() re-encodes what the
+    visitor adds): a header value with anything else is refused by the server."""
+    headers = [(b"location", location.encode("ascii")), (b"content-length", b"0")]
     if redirect_type not in (301, 308):
         # Temporary redirects must reach us again, or the next click is never counted.
         headers.append(NO_STORE)
