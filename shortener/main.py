@@ -95,10 +95,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # One breaker for every Redis user in this worker: one failure, and all skip Redis.
         state.redis_breaker = CircuitBreaker(settings.redis_breaker_seconds)
         state.link_cache = LinkCache(
-            state.sessionmaker,
+            state.engine,
             state.redis,
             prefix=settings.redis_prefix,
             size=settings.link_cache_size,
+            max_bytes=settings.link_cache_max_bytes,
+            key_filter=settings.link_key_filter,
             ttl=settings.link_cache_ttl,
             negative_ttl=settings.negative_cache_ttl,
             redis_ttl=settings.redis_link_ttl,
@@ -166,6 +168,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             events=state.webhooks,
             blocked_domains=frozenset(settings.blocked_domains),
         )
+        # Subscribed to the other workers' changes, and every key in the filter, before the
+        # first request (a million keys: a few seconds).
+        await state.link_cache.start()
         metrics = observability.start(state, settings)  # before the first batch is written
         flusher = asyncio.create_task(state.flusher.run(), name="click-flusher")
         listener = asyncio.create_task(state.link_cache.listen(), name="link-invalidation")

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import StreamingResponse
 
 from shortener.auth.deps import LinksReader, LinksWriter
-from shortener.db import SessionDep
+from shortener.db import SessionDep, after_commit
 from shortener.errors import Invalid
 from shortener.links.deps import LinkContextDep
 from shortener.openapi import errors
@@ -63,6 +64,7 @@ async def import_csv(
     result = await service.import_links(
         session, owner=user, rows=parsed.rows, own_host=ctx.own_host, format_name=parsed.format
     )
+    after_commit(session, partial(ctx.cache.invalidate_many, result.created_keys))
     return ImportResponse(
         format=result.format,
         created=result.created,

@@ -91,6 +91,9 @@ class ImportResult:
     created: int = 0
     skipped: int = 0
     errors: list[RowError] = field(default_factory=list)
+    # The keys created: after the commit, the caller hands them to LinkCache.invalidate_many
+    # (every worker's filter of known keys must know them before the import answers).
+    created_keys: list[str] = field(default_factory=list)
 
 
 def key_problem(key: str) -> str | None:
@@ -216,6 +219,7 @@ async def _import_chunk(
             return
         inserted = await _insert(session, pending)
         result.created += len(inserted)
+        result.created_keys.extend(inserted)
         # The rest lost a race for their key since our look-up: look again.
         pending = [values for values in pending if values["key"] not in inserted]
         if not pending:

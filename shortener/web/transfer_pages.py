@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import anyio
@@ -21,7 +22,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import UploadFile
 from starlette.responses import Response, StreamingResponse
 
-from shortener.db import SessionDep
+from shortener.db import SessionDep, after_commit
 from shortener.errors import Invalid
 from shortener.links.deps import LinkContextDep
 from shortener.models import User
@@ -102,6 +103,7 @@ async def import_csv(
         own_host=ctx.own_host,
         format_name=upload.parsed.format,
     )
+    after_commit(session, partial(ctx.cache.invalidate_many, result.created_keys))
     context = _context(request) | {"result": _summary(upload.filename, result)}
     return render(request, "transfer.html", context, user=user)
 
@@ -124,7 +126,7 @@ async def _progress_lines(
         try:
             # A session of its own: the response outlives the request's.
             async with sessionmaker() as session, session.begin():
-                return await service.import_links(
+                result = await service.import_links(
                     session,
                     owner=owner,
                     rows=upload.parsed.rows,
@@ -132,6 +134,8 @@ async def _progress_lines(
                     format_name=upload.parsed.format,
                     progress=counts.put_nowait,
                 )
+            await request.app.state.link_cache.invalidate_many(result.created_keys)
+            return result
         finally:
             counts.put_nowait(None)
 
