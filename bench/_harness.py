@@ -68,6 +68,13 @@ def start(name: str, argv: list[str], env: dict[str, str], ready_path: str = "/h
     sys.exit(f"{name} did not start in time")
 
 
+def start_baseline(env: dict[str, str] | None = None) -> Server:
+    """The bare ASGI app (bench/baseline.py) on the same uvicorn (uvloop + httptools)."""
+    argv = [sys.executable, "-m", "uvicorn", "--app-dir", "bench", "baseline:app"]
+    argv += ["--port", "{port}", "--no-access-log", "--loop", "uvloop", "--http", "httptools"]
+    return start("baseline", argv, env or {}, ready_path="/bench")
+
+
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system, every thread) a process has used so far; Linux only."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -116,12 +123,23 @@ def wrk(url: str, *, duration: float, connections: int, script: Path | None = No
     )
 
 
-async def _worker(port: int, path: bytes, count: int, statuses: dict[int, int]) -> None:
+def rss_mb(pid: int) -> float:
+    """A process's resident memory now, in MB; Linux only."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def _worker(port: int, paths: list[str], statuses: dict[int, int]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    request = b"GET " + path + b" HTTP/1.1\r\nHost: bench\r\nUser-Agent: bench/1.0\r\n\r\n"
     try:
-        for _ in range(count):
-            writer.write(request)
+        for path in paths:
+            writer.write(
+                b"GET "
+                + path.encode()
+                + b" HTTP/1.1\r\nHost: bench\r\nUser-Agent: bench/1.0\r\n\r\n"
+            )
             status_line = await reader.readline()
             status = int(status_line.split()[1])
             length = 0
@@ -136,13 +154,13 @@ async def _worker(port: int, path: bytes, count: int, statuses: dict[int, int]) 
         writer.close()
 
 
-def exact_requests(port: int, path: str, total: int, connections: int) -> dict[int, int]:
-    """Send exactly `total` GETs over `connections` keep-alive connections; count each answer."""
+def exact_requests(port: int, paths: list[str], connections: int) -> dict[int, int]:
+    """GET each of `paths` once over `connections` keep-alive connections; count each answer."""
     statuses: dict[int, int] = {}
-    per = [total // connections + (1 if i < total % connections else 0) for i in range(connections)]
+    shares = [paths[i::connections] for i in range(connections)]
 
     async def run() -> None:
-        await asyncio.gather(*(_worker(port, path.encode(), n, statuses) for n in per if n))
+        await asyncio.gather(*(_worker(port, share, statuses) for share in shares if share))
 
     asyncio.run(run())
     return statuses

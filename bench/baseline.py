@@ -4,7 +4,11 @@ Served by the same uvicorn (uvloop + httptools) as the service, it is the yardst
 redirect figure is divided by.
 """
 
-LINKS = {"bench": b"https://example.com/landing"}
+import os
+
+TARGET = b"https://example.com/landing"
+# The scale benchmark (bench/scale_bench.py) gives the bare app the same keys as the service.
+LINKS = {"bench": TARGET, **{f"k{i}": TARGET for i in range(int(os.environ.get("BENCH_LINKS", 0)))}}
 
 
 async def app(scope, receive, send):  # type: ignore[no-untyped-def]

@@ -24,13 +24,23 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
 from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import ROOT, Server, WrkResult, cpu_seconds, exact_requests, start, wrk
+from _harness import (
+    ROOT,
+    Server,
+    WrkResult,
+    cpu_seconds,
+    exact_requests,
+    start,
+    start_baseline,
+    wrk,
+)
 
 from shortener.auth.service import create_user
 from shortener.db import make_engine, make_sessionmaker
@@ -66,7 +76,12 @@ async def seed(database_url: str) -> None:
 
 
 def service(
-    name: str, database_url: str, redis_url: str | None, *, flusher_apart: bool = False
+    name: str,
+    database_url: str,
+    redis_url: str | None,
+    *,
+    flusher_apart: bool = False,
+    seed: Callable[[str], Awaitable[None]] = seed,
 ) -> Server:
     """The service; with `flusher_apart`, clicks are written by `shortener flush`, a process
     of its own, as on a deployment whose serving workers run with CLICK_FLUSHER=false."""
@@ -111,7 +126,7 @@ def sign_in(server: Server) -> str:
 
 
 def exact_check(server: Server, total: int, connections: int, timeout: float = 30.0) -> dict:
-    statuses = exact_requests(server.port, "/exact", total, connections)
+    statuses = exact_requests(server.port, ["/exact"] * total, connections)
     answered = statuses.get(302, 0)
     deadline = time.monotonic() + timeout
     token = sign_in(server)
@@ -155,26 +170,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="shortener-bench-"))
 
     servers: list[Server] = [
-        start(
-            "baseline",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--app-dir",
-                "bench",
-                "baseline:app",
-                "--port",
-                "{port}",
-                "--no-access-log",
-                "--loop",
-                "uvloop",
-                "--http",
-                "httptools",
-            ],
-            {},
-            ready_path="/bench",
-        ),
+        start_baseline({}),
         service("embedded", f"sqlite:///{tmp}/embedded.db", None),
     ]
     if args.redis_url:

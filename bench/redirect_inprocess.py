@@ -80,6 +80,7 @@ async def run(n: int, db: Path) -> None:
             await session.flush()
             row = {"key": "bench", "url": "https://example.com/", "url_md5": "x"}
             session.add(Link(**row, key_strategy="alias", owner_id=user.id))
+        await app.runtime.link_cache.invalidate("bench")  # as the API does after every create
         bare = await per_call(baseline.app, n)
         ours = await per_call(app, n)
         with_pump = await per_call(app, n, after=app.runtime.click_recorder.ship)

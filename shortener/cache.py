@@ -1,31 +1,35 @@
 """LinkCache: what a redirect needs to know about a key, from the nearest place that knows.
 
-Order: an in-process TTL LRU, then Redis (shared by every worker), then the database. Unknown
-keys are cached too, briefly, so scans of made-up keys stay off the database. A change to a
-link evicts it everywhere before the API call returns: the local LRU directly, Redis by a
-short-lived "changed" marker, and the other workers' LRUs through a pub/sub message.
+Order: an in-process TTL LRU (bounded by entries and by bytes), then the filter of known keys
+(a key it has never seen is unknown: 404 with no look-up at all), then Redis (shared by every
+worker), then the database. Keys that miss together are looked up together: one MGET, one
+`WHERE key IN (...)`, one pipeline of writes back, for all the redirects waiting at that
+moment (see shortener/redirect/lookup.py).
+
+A change to a link (its creation included) reaches every place that could answer for it
+before the API call returns: this worker's LRU and filter directly, Redis by a short-lived
+"changed" marker, and every other worker through a pub/sub message that each one
+acknowledges once its LRU and filter know (see `invalidate`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
+import uuid
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any, cast
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlmodel import col
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shortener.db import READ_ONLY
-from shortener.models import Link, User
+from shortener.redirect.known_keys import KeyFilter
+from shortener.redirect.link import CachedLink
+from shortener.redirect.lookup import LinkReader
 from shortener.redisconn import REDIS_ERRORS, CircuitBreaker
-from shortener.snapshot import CachedLink
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +42,17 @@ _MISSING = b"-"  # the Redis value for "no such key"
 _CHANGED = b"!"
 CHANGED_TTL = 10  # seconds; far longer than a database read takes
 LISTEN_POLL_SECONDS = 0.5
-_LINK_COLUMNS = tuple(Link.__table__.columns)  # type: ignore[attr-defined]
+# How long a change waits for the other workers to acknowledge it. A worker that has not
+# within this is stuck or dying; the change is logged and the call returns.
+ACK_TIMEOUT = 2.0
+
+Loading = asyncio.Future[CachedLink | None]
 
 
 class LinkCache:
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
         redis: Redis | None,
         *,
         prefix: str,
@@ -52,28 +60,43 @@ class LinkCache:
         ttl: float,
         negative_ttl: float,
         redis_ttl: int,
+        max_bytes: int = 64 * 2**20,
+        key_filter: bool = True,
         breaker: CircuitBreaker | None = None,
     ) -> None:
-        self._sessionmaker = sessionmaker
+        self._engine = engine
+        self._reader = LinkReader(engine)
         self._redis = redis
         # While open, look-ups skip Redis instead of waiting on it for every request.
         self._breaker = breaker or CircuitBreaker(cooldown=0)
         self._prefix = prefix
         self._channel = f"{prefix}link-invalidate"
+        self._ack_channel = f"{prefix}link-ack"
+        self._acks: dict[str, _Acks] = {}
         self._size = size
+        self._max_bytes = max_bytes
         self._ttl = ttl
         self._negative_ttl = negative_ttl
         self._redis_ttl = redis_ttl
-        self._lru: OrderedDict[str, tuple[float, CachedLink | None]] = OrderedDict()
+        # key -> (expires, link, bytes); bytes is CachedLink.weight, counted into self.bytes.
+        self._lru: OrderedDict[str, tuple[float, CachedLink | None, int]] = OrderedDict()
+        self.bytes = 0
         # Bumped by every invalidation: a database read that started before it may be stale
         # and must not be put back into the LRU.
         self._epoch = 0
-        self.hits = {"local": 0, "redis": 0, "database": 0}
-        self._loading: dict[str, asyncio.Future[CachedLink | None]] = {}
+        self.hits = {"local": 0, "filter": 0, "redis": 0, "database": 0}
         self.misses = 0  # keys the database did not know either (plain ints: see metrics)
-        # Told every key that changed, in this worker or (through pub/sub) another: what holds
-        # a permission on a link (an open live feed) checks it again.
+        # Told every key that changed here or elsewhere (open live feeds re-check permission).
         self.on_evict: list[Callable[[str], None]] = []
+        self.reads = 0  # batched look-ups (each one MGET and/or one query for many keys)
+        # Look-ups waiting for the next batch, and the one in flight per key (shared).
+        self._loading: dict[str, Loading] = {}
+        self._queued: list[tuple[str, Loading]] = []
+        self._batches: asyncio.Task[None] | None = None
+        # The filter is used only while it is current: built, and no message missed since.
+        # Off where no channel tells this worker of other workers' creations (LINK_CACHE_TTL=0).
+        self.keys = KeyFilter(engine, enabled=key_filter and ttl > 0)
+        self._subscribed: Any = None  # the pub/sub start() opened, for listen() to carry on
         self._closing = asyncio.Event()
 
     def _redis_key(self, key: str) -> str:
@@ -81,167 +104,248 @@ class LinkCache:
 
     async def get(self, key: str) -> CachedLink | None:
         entry = self._lru.get(key)
-        now = time.monotonic()
-        if entry is not None and entry[0] > now:
+        if entry is not None and entry[0] > time.monotonic():
             self.hits["local"] += 1
             return entry[1]
+        known = self.keys.current
+        if known is not None and key not in known:
+            self.hits["filter"] += 1  # the filter knew: no such key
+            return None
         # One look-up per key at a time: when a busy link's entry expires, every redirect in
         # flight misses at once, and 32 database reads queued behind each other were the
         # benchmark's p99 spike every LINK_CACHE_TTL seconds. The others wait for the one.
         loading = self._loading.get(key)
         if loading is None:
-            loading = self._loading[key] = asyncio.ensure_future(self._load(key, now))
-            loading.add_done_callback(functools.partial(self._loaded, key))
+            loading = self._loading[key] = asyncio.get_running_loop().create_future()
+            loading.add_done_callback(_retrieve)
+            self._queued.append((key, loading))
+            if self._batches is None:
+                # Starts on the loop's next turn: every miss of this turn joins the batch.
+                self._batches = asyncio.ensure_future(self._run_batches())
         # Shielded: a redirect whose client went away must not cancel the others' look-up.
         return await asyncio.shield(loading)
 
-    def _loaded(self, key: str, loading: asyncio.Future[CachedLink | None]) -> None:
+    async def _run_batches(self) -> None:
+        """Look up what is queued, in batches, until nothing is: the misses that arrive while
+        a batch is being read form the next one."""
+        try:
+            while self._queued:
+                batch, self._queued = self._queued, []
+                epoch = self._epoch
+                try:
+                    found = await self._load([key for key, _ in batch])
+                except Exception as exc:
+                    for key, loading in batch:
+                        self._settle(key, loading, exc)
+                    continue
+                now = time.monotonic()
+                for key, loading in batch:
+                    link = found[key]
+                    # An invalidation meanwhile: what was read may be older than the change.
+                    if epoch == self._epoch:
+                        self._remember(key, link, now)
+                    self._settle(key, loading, link)
+        finally:
+            self._batches = None
+
+    def _settle(self, key: str, loading: Loading, outcome: CachedLink | Exception | None) -> None:
         if self._loading.get(key) is loading:
             del self._loading[key]
-        if not loading.cancelled():
-            loading.exception()  # retrieved: nobody may be left waiting for it
-
-    async def _load(self, key: str, now: float) -> CachedLink | None:
-        epoch = self._epoch
-        link, found = await self._from_redis(key)
-        if found:
-            self.hits["redis"] += 1
+        if loading.done():
+            return
+        if isinstance(outcome, Exception):
+            loading.set_exception(outcome)
         else:
-            self.hits["database"] += 1
-            link = await self._from_database(key)
-            if link is None:
-                self.misses += 1
-            await self._to_redis(key, link)
-        if epoch == self._epoch:
-            self._remember(key, link, now)
-        return link
+            loading.set_result(outcome)
+
+    async def _load(self, keys: Sequence[str]) -> dict[str, CachedLink | None]:
+        self.reads += 1
+        found = await self._from_redis(keys)
+        rest = [key for key in keys if key not in found]
+        self.hits["redis"] += len(found)
+        if rest:
+            self.hits["database"] += len(rest)
+            links = await self._reader.read(rest)
+            read = {key: links.get(key) for key in rest}
+            self.misses += len(rest) - len(links)
+            await self._to_redis(read)
+            found.update(read)
+        return found
 
     def _remember(self, key: str, link: CachedLink | None, now: float) -> None:
         ttl = self._ttl if link is not None else min(self._ttl, self._negative_ttl)
         if self._size == 0 or ttl <= 0:
             return
-        self._lru[key] = (now + ttl, link)
-        self._lru.move_to_end(key)
-        while len(self._lru) > self._size:
-            self._lru.popitem(last=False)
+        weight = link.weight if link is not None else 100
+        old = self._lru.pop(key, None)
+        if old is not None:
+            self.bytes -= old[2]
+        self._lru[key] = (now + ttl, link, weight)
+        self.bytes += weight
+        while len(self._lru) > self._size or self.bytes > self._max_bytes:
+            _, (_, _, dropped) = self._lru.popitem(last=False)
+            self.bytes -= dropped
 
-    async def _from_redis(self, key: str) -> tuple[CachedLink | None, bool]:
+    async def _from_redis(self, keys: Sequence[str]) -> dict[str, CachedLink | None]:
         if self._redis is None or not self._breaker.allow():
-            return None, False
+            return {}
         try:
-            raw = await self._redis.get(self._redis_key(key))
+            raws = await self._redis.mget([self._redis_key(key) for key in keys])
         except REDIS_ERRORS as exc:
             log.warning("redis unavailable for link look-up, using the database: %s", exc)
             self._breaker.failure()
-            return None, False
+            return {}
         self._breaker.success()
-        if raw is None:
-            return None, False
-        if raw == _CHANGED:
-            return None, False
-        if raw == _MISSING:
-            return None, True
-        return CachedLink.from_json(raw), True
+        found: dict[str, CachedLink | None] = {}
+        for key, raw in zip(keys, raws, strict=True):
+            if raw is None or raw == _CHANGED:
+                continue
+            found[key] = None if raw == _MISSING else CachedLink.from_json(raw)
+        return found
 
-    async def _to_redis(self, key: str, link: CachedLink | None) -> None:
+    async def _to_redis(self, links: dict[str, CachedLink | None]) -> None:
         if self._redis is None or not self._breaker.allow():
             return
-        value, ttl = (
-            (link.to_json(), self._redis_ttl)
-            if link
-            else (_MISSING, max(1, int(self._negative_ttl)))
-        )
+        negative_ttl = max(1, int(self._negative_ttl))
         try:
-            await self._redis.set(self._redis_key(key), value, ex=ttl, nx=True)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key, link in links.items():
+                    value, ttl = (
+                        (link.to_json(), self._redis_ttl) if link else (_MISSING, negative_ttl)
+                    )
+                    pipe.set(self._redis_key(key), value, ex=ttl, nx=True)
+                await pipe.execute()
         except REDIS_ERRORS:
             self._breaker.failure()
             return
         self._breaker.success()
 
     async def _from_database(self, key: str) -> CachedLink | None:
-        async with self._sessionmaker() as session:
-            await session.connection(execution_options=READ_ONLY)
-            # Columns, not the ORM entity: building a Link instance cost more than the query.
-            row = (
-                await session.execute(
-                    select(*_LINK_COLUMNS, col(User.is_active).label("owner_active"))
-                    .join(User, col(User.id) == col(Link.owner_id))
-                    .where(col(Link.key) == key)
-                )
-            ).first()
-        if row is None:
-            return None
-        # The row has every column of Link under its name: it reads like one.
-        return CachedLink.of(cast(Link, row), owner_active=row.owner_active)
+        """One key's link as the database has it now (the cache's tiers bypassed)."""
+        return (await self._reader.read([key])).get(key)
 
     def evict_local(self, key: str) -> None:
+        """Forget what this worker holds for `key`, and know that it may exist now."""
         self._epoch += 1
-        self._lru.pop(key, None)
+        old = self._lru.pop(key, None)
+        if old is not None:
+            self.bytes -= old[2]
         # A look-up under way may have read the old link: later requests start their own.
         self._loading.pop(key, None)
         for listener in self.on_evict:
             listener(key)
+        self.keys.add(key)
 
     async def invalidate(self, key: str) -> None:
-        """Forget `key` in this worker, in Redis, and (by pub/sub) in every other worker."""
-        self.evict_local(key)
-        if self._redis is None:
-            return
-        try:
-            await self._redis.set(self._redis_key(key), _CHANGED, ex=CHANGED_TTL)
-            await self._redis.publish(self._channel, key)
-        except REDIS_ERRORS as exc:
-            # Tried even while the breaker is open: a missed invalidation means stale
-            # redirects. The other workers' entries expire within link_cache_ttl; say so loudly.
-            self._breaker.failure()
-            log.error("could not invalidate %r in redis (%s); stale for up to the TTL", key, exc)
+        await self.invalidate_many([key])
 
-    async def invalidate_many(self, keys: list[str]) -> None:
-        """`invalidate` for many keys (an import): pipelined, one announcement per thousand."""
+    async def invalidate_many(self, keys: Sequence[str]) -> None:
+        """Forget `keys` in this worker, in Redis, and in every other worker; call it after
+        every commit that creates, changes or deletes links. Returns once every worker
+        listening has acknowledged (or after ACK_TIMEOUT)."""
         for key in keys:
             self.evict_local(key)
+        # A bulk import hands over 100,000 keys: messages of a bounded size.
+        for start in range(0, len(keys), 1000):
+            await self._announce(keys[start : start + 1000])
+
+    async def _announce(self, keys: Sequence[str]) -> None:
         if self._redis is None or not keys:
             return
+        ack = uuid.uuid4().hex
+        waiting = self._acks[ack] = _Acks()
         try:
-            for start in range(0, len(keys), 1000):
-                batch = keys[start : start + 1000]
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for key in batch:
-                        pipe.set(self._redis_key(key), _CHANGED, ex=CHANGED_TTL)
-                    # Keys never hold a newline ([0-9A-Za-z_-]): one message carries them all.
-                    pipe.publish(self._channel, "\n".join(batch))
-                    await pipe.execute()
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.set(self._redis_key(key), _CHANGED, ex=CHANGED_TTL)
+                pipe.publish(self._channel, f"{ack} {' '.join(keys)}")
+                # Every worker that received it acknowledges, this one included.
+                waiting.expected = int((await pipe.execute())[-1])
+            waiting.check()
+            try:
+                await asyncio.wait_for(waiting.done.wait(), ACK_TIMEOUT)
+            except TimeoutError:
+                log.warning(
+                    "%d of %d worker(s) did not acknowledge a link change within %s s",
+                    waiting.expected - waiting.received,
+                    waiting.expected,
+                    ACK_TIMEOUT,
+                )
         except REDIS_ERRORS as exc:
+            # Tried even while the breaker is open: a missed invalidation means stale
+            # redirects. The other workers' entries expire within link_cache_ttl, and their
+            # filters read new keys within KEYS_POLL_SECONDS; say so loudly.
             self._breaker.failure()
-            log.error(
-                "could not invalidate %d keys in redis (%s); stale for up to the TTL",
-                len(keys),
-                exc,
-            )
+            log.error("could not invalidate %r in redis (%s); stale for up to the TTL", keys, exc)
+        finally:
+            del self._acks[ack]
 
     async def listen(self) -> None:
-        """Evict what other workers announce; runs until close().
+        """Keep this worker current: evict (and acknowledge) what other workers announce, and
+        keep the filter of known keys; runs until close().
 
         Stopped by a flag, not by cancelling: redis-py can swallow a cancellation that lands
         while a pub/sub connection is being set up, and the task then never ends (seen in
         about one test in ten as a hung shutdown).
         """
-        if self._redis is None:
-            return
+        poller = asyncio.ensure_future(self.keys.poll(self._closing))
+        try:
+            if self._redis is not None:
+                await self._listen(self._redis)
+            else:
+                await self._closing.wait()
+        finally:
+            await _cancel(poller)
+            await self._reader.aclose()
+
+    async def start(self) -> None:
+        """Before the worker serves: subscribe to the channel, then read every key into the
+        filter, so that from the first request on an unknown key costs no look-up. If Redis
+        or the database is away, the filter stays off and listen() keeps trying."""
+        if self._redis is not None:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self._channel, self._ack_channel)
+            except REDIS_ERRORS as exc:
+                log.warning("link invalidation channel not reachable at start (%s)", exc)
+                with contextlib.suppress(*REDIS_ERRORS):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                return
+            self._subscribed = pubsub
+        self.keys.restart()
+        try:
+            await self.keys.read_new_keys()
+        except Exception as exc:
+            log.warning("could not read the link keys at start (%s); filter off for now", exc)
+
+    async def _listen(self, redis: Redis) -> None:
         while not self._closing.is_set():
             try:
-                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                # The subscription start() made, the first time; a new one after a loss.
+                pubsub, self._subscribed = self._subscribed, None
+                fresh = pubsub is None
+                if pubsub is None:
+                    pubsub = redis.pubsub(ignore_subscribe_messages=True)
                 try:
-                    await pubsub.subscribe(self._channel)
+                    if fresh:
+                        await pubsub.subscribe(self._channel, self._ack_channel)
+                        # Whatever changed while we were not listening is unknown: start
+                        # clean, and read the keys again (new messages reach the new filter).
+                        self._forget_all()
+                        self.keys.restart()
                     self._breaker.success()
-                    # Whatever changed while we were not listening is unknown: start clean.
-                    self._forget_all()
                     while not self._closing.is_set():
                         message = await pubsub.get_message(timeout=LISTEN_POLL_SECONDS)
                         data: Any = message.get("data") if message else None
-                        if isinstance(data, bytes):
-                            for key in data.decode().split("\n"):
-                                self.evict_local(key)
+                        if not isinstance(data, bytes):
+                            continue
+                        if message and message.get("channel") == self._ack_channel.encode():
+                            acks = self._acks.get(data.decode())
+                            if acks is not None:
+                                acks.received += 1
+                                acks.check()
+                        else:
+                            await self._announced(redis, data.decode())
                 finally:
                     with contextlib.suppress(*REDIS_ERRORS):
                         await pubsub.aclose()  # type: ignore[no-untyped-call]
@@ -252,11 +356,45 @@ class LinkCache:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._closing.wait(), timeout=1.0)
 
+    async def _announced(self, redis: Redis, data: str) -> None:
+        ack, *keys = data.split(" ")
+        for key in keys:
+            self.evict_local(key)
+        # Known here now: the worker that changed the link may answer its API call.
+        await redis.publish(self._ack_channel, ack)
+
     def _forget_all(self) -> None:
         self._lru.clear()
+        self.bytes = 0
         self._loading.clear()
         self._epoch += 1
+        # A message may have been missed: until the keys are read again, look every key up.
+        self.keys.off()
 
     def close(self) -> None:
-        """Ask listen() to return (within LISTEN_POLL_SECONDS)."""
+        """Ask listen() to return (within LISTEN_POLL_SECONDS); it closes the readers."""
         self._closing.set()
+
+
+class _Acks:
+    """Acknowledgements of one change: done when every worker that received it has answered."""
+
+    def __init__(self) -> None:
+        self.expected: int | None = None  # known once PUBLISH has answered
+        self.received = 0
+        self.done = asyncio.Event()
+
+    def check(self) -> None:
+        if self.expected is not None and self.received >= self.expected:
+            self.done.set()
+
+
+def _retrieve(loading: Loading) -> None:
+    if not loading.cancelled():
+        loading.exception()  # retrieved: nobody may be left waiting for it
+
+
+async def _cancel(task: asyncio.Future[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

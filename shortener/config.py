@@ -45,7 +45,12 @@ class Settings(BaseSettings):
     # The in-process link cache: how many links, and how long before a re-check of Redis or the
     # database. Invalidation is immediate; the TTL only bounds what a missed message costs.
     link_cache_size: int = Field(10_000, ge=0)
+    # ... and how many bytes at most (about 1 KB a plain link; see CachedLink.weight).
+    link_cache_max_bytes: int = Field(64 * 2**20, ge=0)
     link_cache_ttl: float = Field(30.0, ge=0)
+    # A per-worker filter of the keys that exist (1.2 MB per million keys): unknown keys are
+    # answered without a look-up. Off with LINK_CACHE_TTL=0 (no channel between workers).
+    link_key_filter: bool = True
     # Unknown keys are remembered briefly so a scan of random keys does not reach the database.
     negative_cache_ttl: float = Field(5.0, ge=0)
     redis_link_ttl: int = Field(3600, ge=1)

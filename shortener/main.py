@@ -21,10 +21,10 @@ from shortener.links.api import router as links_router
 from shortener.live.api import router as live_router
 from shortener.middleware import BodySizeLimit, InternalErrors, SecurityHeaders
 from shortener.observability import wiring as observability
-from shortener.observability.access import RedirectApp
+from shortener.observability.access import RedirectApp, RedirectObserver
 from shortener.openapi import errors
 from shortener.qr.api import router as qr_router
-from shortener.redirect import Redirector, redirect_key
+from shortener.redirect.entry import Redirector, redirect_key
 from shortener.runtime import Runtime, open_runtime
 from shortener.stats.api import router as stats_router
 from shortener.templating import make_templates
@@ -99,7 +99,6 @@ def create_app(settings: Settings | None = None) -> ShortenerApp:
     # Before links_router: its /api/links/{key} would otherwise answer /api/links/export.
     app.include_router(transfer_router)
     app.include_router(links_router)
-    app.redirector = Redirector()
     app.include_router(stats_router)
     app.include_router(qr_router)
     install_dashboard(app)
@@ -122,7 +121,11 @@ def create_app(settings: Settings | None = None) -> ShortenerApp:
     app.add_middleware(InternalErrors)
     app.add_middleware(SecurityHeaders)
     # Outermost: every answer, errors included, gets its request id and log line.
-    observer = observability.install(app, settings, app.redirector)
+    request_ids = observability.install(app)
+    # The redirect path (ShortenerApp.__call__ sends it here, ahead of all the above): the
+    # Redirector, wrapped in the same request ids and counted per status for the metrics.
+    app.redirector = Redirector(templates)
+    observer = RedirectObserver(app.redirector, request_ids, log_redirects=settings.log_redirects)
     app.answer_redirect = observer.answer
     app.redirect_statuses = observer.statuses
     return app

@@ -21,15 +21,9 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shortener.db import is_transient
+from shortener.redirect.headers import SECURITY_HEADERS
 
 log = logging.getLogger(__name__)
-
-SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"strict-origin-when-cross-origin"),
-    (b"content-security-policy", b"frame-ancestors 'none'"),
-)
 
 
 class SecurityHeaders:

@@ -107,7 +107,7 @@ class Link(SQLModel, table=True):
     password_hash: str | None = Field(default=None, sa_column=Column(String(255)))
     redirect_type: int = Field(default=302, sa_column=Column(Integer, nullable=False, default=302))
     is_active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, default=True))
-    # Targeting and the other redirect options (see shortener/targeting.py): rules are
+    # Targeting and the other redirect options (see shortener/redirect/targeting.py): rules are
     # [{"device"?, "country"?, "language"?, "url"}], variants [{"url", "weight"}].
     rules: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
     variants: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))

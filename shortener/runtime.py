@@ -102,9 +102,7 @@ async def _build(settings: Settings, templates: Jinja2Templates | None) -> Runti
     )
     writer = click_writer(settings.database_url)
     live = LiveBroker(redis, prefix=settings.redis_prefix, breaker=breaker)
-    link_context = make_link_context(
-        settings, sessionmaker, redis, breaker=breaker, events=webhooks
-    )
+    link_context = make_link_context(settings, engine, redis, breaker=breaker, events=webhooks)
     # Open live feeds check again whether their viewer may still see a link that changed.
     link_context.cache.on_evict.append(live.link_changed)
     return Runtime(
@@ -180,6 +178,9 @@ async def open_runtime(
     runtime = await _build(settings, templates)
     if settings.metrics_token is not None:
         _start_metrics(runtime, {} if redirect_statuses is None else redirect_statuses)
+    # Subscribed to the other workers' changes, and every key in the filter, before the first
+    # request (a million keys: a few seconds).
+    await runtime.link_cache.start()
     tasks = runtime._tasks
     tasks["flusher"] = asyncio.create_task(runtime.flusher.run(), name="click-flusher")
     tasks["listener"] = asyncio.create_task(runtime.link_cache.listen(), name="link-invalidation")

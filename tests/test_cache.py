@@ -6,9 +6,15 @@ import asyncio
 import sqlite3
 
 import pytest
+from redis.asyncio import Redis
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from sqlmodel import col
 
 from shortener.config import Settings
+from shortener.models import Link
+from shortener.redirect.known_keys import KEYS_POLL_SECONDS
+from shortener.redirect.lookup import LinkReader, SqliteReader, read_links
 from tests.factories import eventually, make_link, make_user, running
 
 
@@ -88,7 +94,7 @@ async def test_a_read_that_raced_a_change_does_not_bring_the_old_link_back(
             f"/api/links/{key}", json={"url": "https://example.com/after"}, headers=headers
         )
         assert patched.status_code == 200
-        await slow_reader._to_redis(key, stale)
+        await slow_reader._to_redis({key: stale})
         # A third worker (fresh LRU, so it asks Redis) must see the change.
         async with running(settings) as (_, three):
             response = await three.get(f"/{key}")
@@ -122,3 +128,156 @@ async def test_concurrent_misses_of_one_key_read_the_database_once(client, app) 
     assert {link.key for link in links} == {"herd"}
     # One look-up for twenty requests (Redis or the database, whichever knew it).
     assert cache.hits["database"] + cache.hits["redis"] == before + 1
+
+
+async def _filter_ready(cache) -> None:  # type: ignore[no-untyped-def]
+    async def ready() -> bool:
+        return cache.keys.current is not None
+
+    await eventually(ready, timeout=10)
+
+
+async def test_unknown_keys_are_answered_without_a_look_up(client, app) -> None:  # type: ignore[no-untyped-def]
+    cache = app.runtime.link_cache
+    await _filter_ready(cache)
+    reads = cache.reads
+    for key in ("never-made", "scanner-1", "scanner-2"):
+        assert (await client.get(f"/{key}")).status_code == 404
+    assert cache.reads == reads and cache.hits["filter"] >= 3
+
+
+async def test_a_false_positive_only_costs_a_look_up(client, app) -> None:  # type: ignore[no-untyped-def]
+    cache = app.runtime.link_cache
+    await _filter_ready(cache)
+    cache.keys.current.add("ghost")  # as if its bits were set by other keys
+    reads = cache.reads
+    response = await client.get("/ghost")
+    assert response.status_code == 404 and response.json() == {"detail": "link not found"}
+    assert cache.reads == reads + 1
+
+
+async def test_a_key_made_on_this_worker_redirects_at_once(client, app) -> None:  # type: ignore[no-untyped-def]
+    await _filter_ready(app.runtime.link_cache)
+    headers = await make_user(client)
+    assert (await client.get("/just-made")).status_code == 404
+    await make_link(client, headers, alias="just-made")
+    assert (await client.get("/just-made")).status_code == 302
+
+
+async def test_a_link_written_without_the_hook_is_known_within_the_poll(client, app) -> None:  # type: ignore[no-untyped-def]
+    """A bulk import or a script writing rows directly: the filter reads new keys by itself."""
+    cache = app.runtime.link_cache
+    await _filter_ready(cache)
+    headers = await make_user(client)
+    await make_link(client, headers, alias="template")
+    assert (await client.get("/behind-the-back")).status_code == 404
+    async with app.runtime.sessionmaker() as session, session.begin():
+        template = (
+            await session.execute(select(Link).where(col(Link.key) == "template"))
+        ).scalar_one()
+        session.add(
+            Link(
+                key="behind-the-back",
+                url=template.url,
+                url_md5=template.url_md5,
+                key_strategy="alias",
+                owner_id=template.owner_id,
+            )
+        )
+
+    async def known() -> bool:
+        return (await client.get("/behind-the-back")).status_code == 302
+
+    await eventually(known, timeout=KEYS_POLL_SECONDS + 5, interval=0.1)
+
+
+async def test_concurrent_misses_of_many_keys_are_read_together(client, app) -> None:  # type: ignore[no-untyped-def]
+    headers = await make_user(client)
+    keys = [f"batch-{i}" for i in range(20)]
+    for key in keys:
+        await make_link(client, headers, alias=key)
+    cache = app.runtime.link_cache
+    for key in keys:
+        cache.evict_local(key)
+    reads = cache.reads
+    links = await asyncio.gather(*(cache.get(key) for key in keys))
+    assert [link.key for link in links] == keys
+    assert cache.reads == reads + 1  # one MGET and/or one query for all twenty
+
+
+async def test_the_link_cache_is_bounded_by_bytes(make_settings) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(link_cache_max_bytes=5_000)
+    async with running(settings) as (app, client):
+        headers = await make_user(client)
+        for i in range(10):
+            await make_link(client, headers, alias=f"sized-{i}", url=f"https://example.com/{i}")
+            assert (await client.get(f"/sized-{i}")).status_code == 302
+        cache = app.runtime.link_cache
+        assert 0 < cache.bytes <= 5_000
+        assert len(cache._lru) <= 5
+
+
+async def test_the_direct_read_matches_the_engines(client, app) -> None:  # type: ignore[no-untyped-def]
+    """SqliteReader and PgReader convert the driver's values themselves: they must give what
+    SQLAlchemy gives, for a link with every option set."""
+    headers = await make_user(client)
+    await make_link(
+        client,
+        headers,
+        alias="full",
+        url="https://example.com/full",
+        expires_at="2999-01-02T03:04:05.123456+00:00",
+        max_clicks=7,
+        password="a secret",
+        redirect_type=301,
+        rules=[{"device": "ios", "url": "https://ios.example/"}],
+        variants=[{"url": "https://a.example/", "weight": 2}, {"url": "https://b.example/"}],
+        forward_query=True,
+        fallback_url="https://example.com/over",
+        og_title="Title",
+    )
+    await make_link(client, headers, alias="bare")
+    reader = LinkReader(app.runtime.engine)
+    direct = reader._direct
+    assert direct is not None
+    keys = ["full", "bare", "absent"]
+    try:
+        mine = direct.read(keys) if isinstance(direct, SqliteReader) else await direct.read(keys)
+    finally:
+        await reader.aclose()
+    engines = await read_links(app.runtime.engine, keys)
+    assert mine == engines and set(mine) == {"full", "bare"}
+    assert mine["full"].expires_at == engines["full"].expires_at is not None
+    assert mine["full"].parsed_variants == engines["full"].parsed_variants
+    assert mine["full"].parsed_rules == engines["full"].parsed_rules
+
+
+@pytest.mark.parametrize("mode", ["postgres"])  # the channel between workers is Redis's
+async def test_a_change_returns_only_once_every_worker_has_it(app, settings) -> None:  # type: ignore[no-untyped-def]
+    """Another worker, played by a bare subscriber: until it acknowledges, the change (and
+    so the API call that made it) has not returned."""
+    cache = app.runtime.link_cache
+    channel = f"{settings.redis_prefix}link-invalidate"
+    redis = Redis.from_url(settings.redis_url)
+
+    async def subscribed(count: int) -> bool:
+        ((_, listeners),) = await redis.pubsub_numsub(channel)
+        return int(listeners) == count
+
+    other = redis.pubsub(ignore_subscribe_messages=True)
+    try:
+        await eventually(lambda: subscribed(1))  # this worker's listener
+        await other.subscribe(channel)
+        change = asyncio.ensure_future(cache.invalidate("slow-to-hear"))
+        message = None
+        while message is None:
+            message = await other.get_message(timeout=5)
+        ack, key = message["data"].decode().split(" ")
+        assert key == "slow-to-hear"
+        done, _ = await asyncio.wait({change}, timeout=0.3)
+        assert not done, "returned before every worker had the change"
+        await redis.publish(f"{settings.redis_prefix}link-ack", ack)
+        await asyncio.wait_for(change, timeout=5)
+    finally:
+        await other.aclose()
+        await redis.aclose()

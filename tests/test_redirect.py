@@ -66,14 +66,23 @@ async def test_unknown_key_is_an_html_page_for_browsers(client) -> None:
     assert head.status_code == 404 and head.content == b""
 
 
-async def test_unknown_key_is_cached_negatively(client, app) -> None:
+async def test_unknown_key_never_reaches_the_database(client, app) -> None:
     cache = app.runtime.link_cache
     before = cache.hits["database"]
+    for _ in range(4):
+        assert (await client.get("/neverexisted")).status_code == 404
+    assert cache.hits["database"] == before and cache.hits["filter"] >= 4
+
+
+async def test_a_false_positive_of_the_key_filter_is_cached_negatively(client, app) -> None:
+    cache = app.runtime.link_cache
+    cache.keys.current.add("neverexisted")  # the filter lets it through, as it may any key
+    before = cache.hits["database"] + cache.hits["redis"]
     assert (await client.get("/neverexisted")).status_code == 404
-    assert cache.hits["database"] == before + 1
+    assert cache.hits["database"] + cache.hits["redis"] == before + 1
     for _ in range(3):
         assert (await client.get("/neverexisted")).status_code == 404
-    assert cache.hits["database"] == before + 1
+    assert cache.hits["database"] + cache.hits["redis"] == before + 1
 
 
 async def test_known_key_is_read_from_the_database_once(client, app) -> None:

@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from shortener.targeting import (
+from shortener.redirect.targeting import (
     Rule,
     Variant,
     device_class,

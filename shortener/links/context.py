@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shortener.cache import LinkCache
 from shortener.config import Settings
@@ -33,18 +33,21 @@ class LinkContext:
 
 def make_link_context(
     settings: Settings,
-    sessionmaker: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
     redis: Redis | None,
     *,
     breaker: CircuitBreaker | None = None,
     events: LinkEvents | None = None,
 ) -> LinkContext:
-    """The link context (and its cache) of a worker, or of a CLI command that changes links."""
+    """The link context (and its cache) of a worker, or of a CLI command that changes links
+    (with `redis` None: running workers learn of its new keys by their filter's poll)."""
     cache = LinkCache(
-        sessionmaker,
+        engine,
         redis,
         prefix=settings.redis_prefix,
         size=settings.link_cache_size,
+        max_bytes=settings.link_cache_max_bytes,
+        key_filter=settings.link_key_filter,
         ttl=settings.link_cache_ttl,
         negative_ttl=settings.negative_cache_ttl,
         redis_ttl=settings.redis_link_ttl,

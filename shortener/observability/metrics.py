@@ -93,13 +93,15 @@ class Metrics:
         )
         self.cache_hits = Counter(
             "shortener_link_cache_hits",
-            "Link look-ups by the layer that answered: local (in-process), redis, database",
+            "Link look-ups by the layer that answered: local (in-process), filter (a key that "
+            "does not exist, known without a look-up), redis, database",
             ["layer"],
             registry=registry,
         )
         self.cache_misses = Counter(
             "shortener_link_cache_misses",
-            "Link look-ups no layer knew (unknown keys; remembered briefly as unknown)",
+            "Link look-ups no layer knew (unknown keys the filter let through; remembered "
+            "briefly as unknown)",
             registry=registry,
         )
         self.clicks_queued = Counter(

@@ -7,16 +7,15 @@ import logging
 
 from fastapi import FastAPI
 
-from shortener.config import Settings
-from shortener.observability.access import RedirectApp, RedirectObserver, RequestLog
+from shortener.observability.access import RequestLog
 from shortener.observability.api import router
 from shortener.observability.request_id import RequestIds
 from shortener.runtime import Runtime
 
 
-def install(app: FastAPI, settings: Settings, redirect: RedirectApp) -> RedirectObserver:
+def install(app: FastAPI) -> RequestIds:
     """Add the request log (outermost: call it after every other add_middleware) and the
-    /metrics route; returns the observer that answers the redirect path, `redirect` observed."""
+    /metrics route; returns the request ids, for the redirect path's RedirectObserver."""
     ids = RequestIds()
 
     def observe(route: str, method: str, status: int, seconds: float) -> None:
@@ -29,4 +28,4 @@ def install(app: FastAPI, settings: Settings, redirect: RedirectApp) -> Redirect
     logging.getLogger("uvicorn.access").disabled = True
     app.include_router(router)
     app.add_middleware(RequestLog, ids=ids, observe=observe)
-    return RedirectObserver(redirect, ids, log_redirects=settings.log_redirects)
+    return ids

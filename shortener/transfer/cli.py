@@ -18,7 +18,6 @@ from shortener.config import Settings
 from shortener.db import commit, make_engine, make_sessionmaker
 from shortener.links.context import make_link_context
 from shortener.models import Link, User
-from shortener.redisconn import make_redis
 from shortener.transfer import export, service
 from shortener.transfer.formats import UnreadableFile, count_rows, decode, read_csv
 
@@ -73,9 +72,10 @@ async def run_import(settings: Settings, raw: bytes, email: str | None) -> int:
         return 1
     total = count_rows(text)
     async with _database(settings) as sessionmaker:
-        redis = make_redis(settings)
-        # Running workers may remember an imported key as unknown: the cache tells them.
-        ctx = make_link_context(settings, sessionmaker, redis)
+        # No Redis here: running workers learn the new keys by their key filter's poll (2 s);
+        # announcing them would wait for acknowledgements meant for workers.
+        engine = sessionmaker.kw["bind"]
+        ctx = make_link_context(settings, engine, None)
         try:
             async with sessionmaker() as session:
                 owner = await _owner(session, email)
@@ -94,9 +94,7 @@ async def run_import(settings: Settings, raw: bytes, email: str | None) -> int:
         except CliError as exc:
             err.print(f"shortener: {exc}", markup=False)
             return 1
-        finally:
-            if redis is not None:
-                await redis.aclose()
+
     for error in result.errors:
         err.print(f"line {error.line}: {error.detail}", markup=False)
     print(

@@ -9,18 +9,9 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# Nothing inline: scripts and styles come from /static only; images from here or data: (QR).
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; "
-    "frame-ancestors 'none'"
-)
-HTML_SECURITY_HEADERS = [
-    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"strict-origin-when-cross-origin"),
-]
+from shortener.redirect.headers import CONTENT_SECURITY_POLICY, HTML_SECURITY_HEADERS
+
+__all__ = ["CONTENT_SECURITY_POLICY", "HTML_SECURITY_HEADERS", "HtmlSecurityHeaders"]
 
 
 class HtmlSecurityHeaders:

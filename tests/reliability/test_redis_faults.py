@@ -18,7 +18,7 @@ pytestmark = pytest.mark.parametrize("mode", ["postgres"])
 
 async def _settled(app: object, redis_url: str, prefix: str) -> bool:
     """Nothing left anywhere between the redirect and the database."""
-    state = app.state  # type: ignore[attr-defined]
+    state = app.runtime  # type: ignore[attr-defined]
     if await state.click_queue.pending():
         return False
     redis = Redis.from_url(redis_url)

@@ -10,10 +10,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
-import orjson
+from fastapi.templating import Jinja2Templates
 from sqlalchemy import select, update
 from sqlmodel import col
 from starlette.types import Receive, Scope, Send
@@ -23,18 +22,23 @@ from shortener.clicks.client_ip import client_ip
 from shortener.db import is_transient
 from shortener.errors import TooManyRequests
 from shortener.keys import RESERVED, looks_like_key
-from shortener.middleware import SECURITY_HEADERS
 from shortener.models import Link
+from shortener.redirect.answers import (
+    JSON,
+    METHOD_NOT_ALLOWED,
+    NOT_FOUND,
+    Answers,
+    send_answer,
+)
+from shortener.redirect.headers import Headers, redirect_headers
+from shortener.redirect.link import CachedLink
+from shortener.redirect.targeting import forward, is_unfurler, match_rule, pick_variant
 from shortener.request_headers import RequestHeaders, read_headers
 from shortener.runtime import Runtime
-from shortener.snapshot import CachedLink, Headers, redirect_headers
-from shortener.targeting import forward, is_unfurler, match_rule, pick_variant
-from shortener.web.security import HTML_SECURITY_HEADERS
 
 log = logging.getLogger(__name__)
 
 MAX_FORM_BYTES = 4096
-_NO_STORE = (b"cache-control", b"private, max-age=0")
 
 
 def redirect_key(scope: Scope) -> str | None:
@@ -58,6 +62,9 @@ class Redirector:
     # Set by the app's lifespan (open_runtime) before the server takes a request.
     runtime: Runtime
 
+    def __init__(self, templates: Jinja2Templates) -> None:
+        self.answers = Answers(templates)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
         try:
             await self.redirect(scope, receive, send, key)
@@ -73,24 +80,25 @@ class Redirector:
                 log.exception("redirect for key %r failed", key)
                 status, body, extra = 500, b'{"detail":"internal error"}', []
             with contextlib.suppress(Exception):
-                await self._send(send, status, body, b"application/json", extra=extra)
+                await send_answer(send, status, body, JSON, extra=extra)
 
     async def redirect(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
         state = self.runtime
+        answers = self.answers
         link: CachedLink | None = await state.link_cache.get(key)
         extra_path = scope["path"][len(key) + 2 :]
         if link is None or (extra_path and not link.forward_path):
-            await self._problem(send, scope, 404, "No short link has this key.")
+            await answers.problem(send, scope, 404, NOT_FOUND)
             return
         if not link.is_active:
-            await self._problem(send, scope, 410, "This short link is no longer active.")
+            await answers.problem(send, scope, 410, "This short link is no longer active.")
             return
         if link.expires_at is not None and time.time() >= link.expires_at:
             await self._ended(send, scope, link, "This short link has expired.")
             return
         if link.has_password:
             if scope["method"] != "POST":
-                await self._password_form(send, scope, key, error=None, status=200)
+                await answers.password_form(send, scope, key, error=None, status=200)
                 return
             # Guesses are counted per address and link; a right password gives its attempt back.
             client = scope.get("client")
@@ -98,15 +106,15 @@ class Redirector:
             try:
                 await state.rate_limiter.hit("link_password", guesser)
             except TooManyRequests as exc:
-                await self._too_many(send, scope, exc)
+                await answers.too_many(send, scope, exc)
                 return
             password = await _read_password(receive)
             if not await self._password_ok(link, password):
-                await self._password_form(send, scope, key, error="Wrong password.", status=403)
+                await answers.password_form(send, scope, key, error="Wrong password.", status=403)
                 return
             await state.rate_limiter.refund("link_password", guesser)
         elif scope["method"] == "POST":
-            await self._send(send, 405, b'{"detail":"method not allowed"}', b"application/json")
+            await send_answer(send, 405, METHOD_NOT_ALLOWED, JSON)
             return
         if link.max_clicks is not None and not await self._consume_use(link):
             await self._ended(send, scope, link, "This short link has reached its click limit.")
@@ -120,13 +128,15 @@ class Redirector:
         else:
             request = read_headers(headers)
             if link.og and is_unfurler(request.user_agent):
-                await self._preview(send, scope, link)
+                await answers.preview(send, scope, og=link.og, location=link.location, key=key)
                 await state.click_recorder.record(link.id, headers, peer)
                 return
             visitor_ip = client_ip(peer, request.forwarded_for, state.trusted_proxies)
             location, variant = self._choose(link, request, visitor_ip)
-            query = scope["query_string"].decode("latin-1") if link.forward_query else ""
-            location = forward(location, query=query, extra_path=extra_path)
+            # What the visitor adds is re-encoded by forward(): a Location is ASCII, always.
+            query: bytes = scope["query_string"] if link.forward_query else b""
+            extra = raw_extra_path(scope, key) if extra_path else b""
+            location = forward(location, query=query, extra_path=extra)
             response_headers = redirect_headers(location, link.redirect_type)
         await send(
             {
@@ -161,16 +171,11 @@ class Redirector:
     async def _ended(self, send: Send, scope: Scope, link: CachedLink, message: str) -> None:
         """Expired or exhausted: the link's fallback URL if it has one, else 410."""
         if link.fallback_location is None:
-            await self._problem(send, scope, 410, message)
+            await self.answers.problem(send, scope, 410, message)
             return
         headers = redirect_headers(link.fallback_location, 302)
         await send({"type": "http.response.start", "status": 302, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
-
-    async def _preview(self, send: Send, scope: Scope, link: CachedLink) -> None:
-        """The Open Graph page link-unfurling crawlers read; people never see it."""
-        body = self._render("preview.html", og=link.og, location=link.location, key=link.key)
-        await self._send(send, 200, body, b"text/html; charset=utf-8", scope)
 
     async def _consume_use(self, link: CachedLink) -> bool:
         """Take one of the link's max_clicks, atomically across requests and workers."""
@@ -194,67 +199,21 @@ class Redirector:
             ).scalar_one_or_none()
         return await verify_password(password, password_hash)
 
-    async def _problem(self, send: Send, scope: Scope, status: int, message: str) -> None:
-        if _wants_html(scope):
-            title = "Link not found" if status == 404 else "Link no longer available"
-            body = self._render("error.html", status=status, title=title, message=message)
-            await self._send(send, status, body, b"text/html; charset=utf-8", scope)
-        else:
-            detail = "link not found" if status == 404 else message
-            await self._send(
-                send, status, orjson.dumps({"detail": detail}), b"application/json", scope
-            )
 
-    async def _too_many(self, send: Send, scope: Scope, exc: TooManyRequests) -> None:
-        retry = [(b"retry-after", (exc.headers or {})["Retry-After"].encode())]
-        if _wants_html(scope):
-            body = self._render("error.html", status=429, title="Slow down", message=exc.detail)
-            await self._send(send, 429, body, b"text/html; charset=utf-8", scope, retry)
-        else:
-            body = orjson.dumps({"detail": exc.detail})
-            await self._send(send, 429, body, b"application/json", scope, retry)
+def raw_extra_path(scope: Scope, key: str) -> bytes:
+    """The path after the key as the visitor sent it (percent escapes kept), for forward().
 
-    async def _password_form(
-        self, send: Send, scope: Scope, key: str, *, error: str | None, status: int
-    ) -> None:
-        body = self._render("password.html", key=key, error=error)
-        await self._send(send, status, body, b"text/html; charset=utf-8", scope)
-
-    def _render(self, template: str, **context: Any) -> bytes:
-        env = self.runtime.templates.env
-        html: str = env.get_template(template).render(**context)
-        return html.encode()
-
-    async def _send(
-        self,
-        send: Send,
-        status: int,
-        body: bytes,
-        content_type: bytes,
-        scope: Scope | None = None,
-        extra: list[tuple[bytes, bytes]] | None = None,
-    ) -> None:
-        headers = [
-            (b"content-type", content_type),
-            (b"content-length", str(len(body)).encode()),
-            _NO_STORE,
-            *(extra or ()),
-        ]
-        # These answers skip the app's middleware: they carry its security headers themselves.
-        if content_type.startswith(b"text/html"):
-            headers.extend(HTML_SECURITY_HEADERS)  # the page CSP, as on every other page
-        else:
-            headers.extend(SECURITY_HEADERS)
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        head = scope is not None and scope["method"] == "HEAD"
-        await send({"type": "http.response.body", "body": b"" if head else body})
-
-
-def _wants_html(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
-        if name == b"accept":
-            return b"text/html" in value and b"application/json" not in value
-    return False
+    From `raw_path` where the server gives it and its first segment is the key; otherwise the
+    decoded path, UTF-8 encoded (forward() escapes it either way).
+    """
+    raw: bytes | None = scope.get("raw_path")
+    if raw:
+        raw = raw.partition(b"?")[0]
+        end = raw.find(b"/", 1)
+        if end > 0 and unquote(raw[1:end].decode("latin-1")) == key:
+            return raw[end + 1 :]
+    extra: str = scope["path"][len(key) + 2 :]
+    return extra.encode("utf-8", "surrogateescape")
 
 
 async def _read_password(receive: Receive) -> str | None:

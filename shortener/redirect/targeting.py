@@ -7,9 +7,10 @@ cached link and the request's headers only: no database, no network, no regex en
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, unquote_to_bytes, urlencode, urlsplit, urlunsplit
 
 DEVICES = ("ios", "android", "desktop")
 # Link-unfurling crawlers that should get the Open Graph preview page instead of a redirect.
@@ -116,22 +117,54 @@ def pick_variant(variants: Sequence[Variant], seed: str) -> int:
     return len(variants) - 1
 
 
-def forward(location: str, *, query: str = "", extra_path: str = "") -> str:
-    """Append the visitor's extra path and merge their query string; the target's keys win."""
+def forward(location: str, *, query: bytes | str = b"", extra_path: bytes | str = b"") -> str:
+    """Append the visitor's extra path and merge their query string; the target's keys win.
+
+    Both come from the request as sent (bytes; a str is taken as UTF-8) and may hold anything:
+    raw non-ASCII bytes, CR/LF, NUL, stray percent signs. The result is an ASCII URL fit for a
+    Location header: what is not allowed in a path is percent-encoded, escapes the visitor
+    wrote are kept, and query pairs are re-encoded from their decoded bytes.
+    """
     if not query and not extra_path:
         return location
     parts = urlsplit(location)
     path = parts.path
     if extra_path:
-        path = path.rstrip("/") + "/" + extra_path.lstrip("/")
+        raw = extra_path.encode() if isinstance(extra_path, str) else extra_path
+        path = path.rstrip("/") + "/" + _path_escaped(raw).lstrip("/")
     merged = parts.query
     if query:
-        target = parse_qsl(parts.query, keep_blank_values=True)
+        raw_query = query.encode() if isinstance(query, str) else query
+        target = _query_pairs(parts.query.encode("ascii"))
         taken = {k for k, _ in target}
-        extra = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in taken]
+        extra = [(k, v) for k, v in _query_pairs(raw_query) if k not in taken]
         if extra:
-            merged = urlencode(target + extra) if target else urlencode(extra)
+            merged = urlencode(target + extra)
     return urlunsplit((parts.scheme, parts.netloc, path, merged, parts.fragment))
+
+
+# RFC 3986 pchar and "/", and "%" when it starts an escape (see _path_escaped).
+_PATH_SAFE = "/!$&'()*+,;=:@-._~%"
+_STRAY_PERCENT = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+
+
+def _query_pairs(query: bytes) -> list[tuple[bytes, bytes]]:
+    """parse_qsl(keep_blank_values=True) on bytes, to bytes: whatever the visitor's bytes are
+    (parse_qsl decodes them as UTF-8, and on bytes input refuses any that are not ASCII)."""
+    pairs = []
+    for part in query.split(b"&"):
+        if part:
+            name, _, value = part.partition(b"=")
+            pairs.append((_unquote_plus(name), _unquote_plus(value)))
+    return pairs
+
+
+def _unquote_plus(raw: bytes) -> bytes:
+    return unquote_to_bytes(raw.replace(b"+", b" "))
+
+
+def _path_escaped(raw: bytes) -> str:
+    return quote(_STRAY_PERCENT.sub(b"%25", raw), safe=_PATH_SAFE)
 
 
 def is_unfurler(user_agent: str) -> bool:

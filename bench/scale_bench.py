@@ -1,0 +1,281 @@
+#!/usr/bin/env python
+"""Redirects at scale: many links, the long tail and key scanners, against the bare app.
+
+    python bench/scale_bench.py --links 100000 --keys uniform,unknown,hot
+    python bench/scale_bench.py --links 1000000 --keys zipf
+        [--duration 4] [--rounds 3] [--connections 32] [--modes embedded,postgres]
+        [--redis-url redis://127.0.0.1:6379/14]
+        [--postgres-url postgresql://postgres@127.0.0.1:5432/test]
+
+The N links are written by bulk inserts (not N API calls). The bare ASGI app (bench/baseline.py)
+holds the same N keys in a dict and is driven with the same wrk script, alternating with the
+service round after round, so every ratio compares two figures of the same moment. Workloads:
+`uniform` (every key equally likely), `zipf` (s = 1.0: rank r is hit in proportion to 1/r),
+`unknown` (random keys no link has: a scanner), `hot` (one key: the old benchmark). Printed:
+req/s, p50/p99, the ratios against the bare app, server CPU per request, the worker's RSS, and
+an exact click check per workload (requests sent one by one over the workload's keys; the
+clicks added must equal the redirects answered).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import itertools
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import func, insert, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import (
+    ROOT,
+    Server,
+    WrkResult,
+    cpu_seconds,
+    exact_requests,
+    rss_mb,
+    start_baseline,
+    wrk,
+)
+from redirect_bench import (
+    PASSWORD,
+    TARGET,
+    _create_pg_database,
+    _drop_pg_database,
+    _machine,
+    _median,
+    service,
+)
+
+from shortener.auth.service import create_user
+from shortener.db import make_engine, make_sessionmaker
+from shortener.keys import md5_hex
+from shortener.models import Link
+
+WORKLOADS = ("uniform", "zipf", "unknown", "hot")
+ZIPF_SAMPLES = 400_000
+EXACT_REQUESTS = 5_000
+
+
+def seeder(links: int):  # type: ignore[no-untyped-def]
+    """Links k0 .. k{links-1} (and the ones redirect_bench's helpers expect), bulk-inserted."""
+
+    async def seed(database_url: str) -> None:
+        engine = make_engine(database_url)
+        md5 = md5_hex(TARGET)
+        async with make_sessionmaker(engine)() as session, session.begin():
+            user = await create_user(session, email="bench@example.com", password=PASSWORD)
+            await session.flush()
+            keys = itertools.chain(["bench", "exact"], (f"k{i}" for i in range(links)))
+            while batch := list(itertools.islice(keys, 20_000)):
+                rows = [
+                    {"key": k, "url": TARGET, "url_md5": md5, "key_strategy": "alias"}
+                    for k in batch
+                ]
+                for row in rows:
+                    row["owner_id"] = user.id
+                await session.execute(insert(Link), rows)
+        await engine.dispose()
+
+    return seed
+
+
+def zipf_ranks(links: int, count: int, rng: random.Random) -> list[int]:
+    cumulative = list(itertools.accumulate(1.0 / r for r in range(1, links + 1)))
+    total = cumulative[-1]
+    return [bisect.bisect_left(cumulative, rng.random() * total) for _ in range(count)]
+
+
+def script(workload: str, links: int, directory: Path, rng: random.Random) -> Path | None:
+    """The wrk script of a workload: each request draws its key as the workload says."""
+    path = directory / f"{workload}.lua"
+    if workload == "hot":
+        return None
+    if workload == "uniform":
+        draw = f'"/k" .. math.random(0, {links - 1})'
+    elif workload == "unknown":
+        # Keys of the same shape no link has: a scanner walking the key space.
+        draw = '"/u" .. math.random(1, 2000000000)'
+    if workload != "zipf":
+        body = f'request = function()\n  return wrk.format("GET", {draw})\nend\n'
+    else:
+        ranks = ",".join(map(str, zipf_ranks(links, ZIPF_SAMPLES, rng)))
+        body = (
+            f"local ranks = {{{ranks}}}\nlocal i = math.random(1, #ranks)\n"
+            "request = function()\n  i = i % #ranks + 1\n"
+            '  return wrk.format("GET", "/k" .. ranks[i])\nend\n'
+        )
+    path.write_text("math.randomseed(os.time())\n" + body)
+    return path
+
+
+def sample_paths(workload: str, links: int, count: int, rng: random.Random) -> list[str]:
+    if workload == "hot":
+        return ["/k0"] * count
+    if workload == "uniform":
+        return [f"/k{rng.randrange(links)}" for _ in range(count)]
+    if workload == "unknown":
+        return [f"/u{rng.randrange(1, 2_000_000_000)}" for _ in range(count)]
+    return [f"/k{r}" for r in zipf_ranks(links, count, rng)]
+
+
+async def _total_clicks(database_url: str) -> int:
+    engine = make_engine(database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            total = (await session.execute(select(func.sum(Link.clicks)))).scalar_one()
+    finally:
+        await engine.dispose()
+    return int(total or 0)
+
+
+def settled_clicks(database_url: str, timeout: float = 60.0) -> int:
+    """The click total once it has stopped moving (two reads 1.5 s apart agree)."""
+    deadline = time.monotonic() + timeout
+    last = asyncio.run(_total_clicks(database_url))
+    while time.monotonic() < deadline:
+        time.sleep(1.5)
+        now = asyncio.run(_total_clicks(database_url))
+        if now == last:
+            return now
+        last = now
+    raise RuntimeError("clicks still moving")
+
+
+def exact_check(server: Server, database_url: str, paths: list[str], connections: int) -> dict:
+    before = settled_clicks(database_url)
+    statuses = exact_requests(server.port, paths, connections)
+    answered = statuses.get(302, 0)
+    deadline = time.monotonic() + 60
+    clicks = asyncio.run(_total_clicks(database_url)) - before
+    while clicks < answered and time.monotonic() < deadline:
+        time.sleep(0.2)
+        clicks = asyncio.run(_total_clicks(database_url)) - before
+    clicks = settled_clicks(database_url) - before  # a late double count shows here
+    return {
+        "answered": answered,
+        "clicks": clicks,
+        "exact": clicks == answered,
+        "statuses": statuses,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--links", type=int, default=100_000)
+    parser.add_argument("--keys", default="uniform,unknown,hot", help="of " + ",".join(WORKLOADS))
+    parser.add_argument("--modes", default="embedded,postgres")
+    parser.add_argument("--duration", type=int, default=4)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--out", default="scale.json")
+    args = parser.parse_args()
+    workloads = args.keys.split(",")
+    if unknown := set(workloads) - set(WORKLOADS):
+        parser.error(f"unknown workloads: {unknown}")
+    modes = args.modes.split(",")
+    (ROOT / "bench" / "results").mkdir(exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="shortener-scale-"))
+    rng = random.Random(12)
+    seed = seeder(args.links)
+
+    started = time.monotonic()
+    baseline = start_baseline({"BENCH_LINKS": str(args.links)})
+    servers: list[Server] = [baseline]
+    urls: dict[str, str] = {}
+    pg_db = None
+    try:
+        if "embedded" in modes:
+            urls["embedded"] = f"sqlite:///{tmp}/embedded.db"
+            servers.append(service("embedded", urls["embedded"], None, seed=seed))
+        if "postgres" in modes:
+            pg_db = _create_pg_database(args.postgres_url)
+            urls["postgres+redis"] = pg_db
+            servers.append(service("postgres+redis", pg_db, args.redis_url, seed=seed))
+        print(f"{args.links} links seeded and servers up in {time.monotonic() - started:.0f} s")
+        report: dict = {"machine": _machine(), "links": args.links, "workloads": {}}
+        for workload in workloads:
+            lua = script(workload, args.links, tmp, rng)
+            path = "/k0" if workload == "hot" else "/"
+            runs: dict[str, list[WrkResult]] = {s.name: [] for s in servers}
+            cpu: dict[str, list[float]] = {s.name: [] for s in servers}
+            for server in servers:  # warm-up
+                wrk(server.url + path, duration=1, connections=args.connections, script=lua)
+            for _ in range(args.rounds):
+                for server in servers:
+                    before = cpu_seconds(server.process.pid)
+                    run = wrk(
+                        server.url + path,
+                        duration=args.duration,
+                        connections=args.connections,
+                        script=lua,
+                    )
+                    time.sleep(1.5)  # the round's clicks are written: their CPU counts too
+                    runs[server.name].append(run)
+                    used = cpu_seconds(server.process.pid) - before
+                    cpu[server.name].append(used / max(1, run.requests) * 1e6)
+            base = _median(runs["baseline"])
+            rows = {}
+            for server in servers:
+                m = _median(runs[server.name])
+                rows[server.name] = {
+                    **m,
+                    "ratio_rps": m["rps"] / base["rps"],
+                    "ratio_p99": m["p99_ms"] / base["p99_ms"],
+                    "cpu_us": statistics.median(cpu[server.name]),
+                    "rss_mb": rss_mb(server.process.pid),
+                }
+            paths = sample_paths(workload, args.links, EXACT_REQUESTS, rng)
+            for server in servers[1:]:
+                rows[server.name]["exact"] = exact_check(
+                    server, urls[server.name], paths, args.connections
+                )
+            report["workloads"][workload] = rows
+            _print(workload, args, rows)
+    finally:
+        codes = {s.name: s.stop() for s in servers}
+        if pg_db:
+            _drop_pg_database(pg_db)
+    print(f"\nexit codes after SIGTERM: {codes}; {report['machine']}")
+    out = ROOT / "bench" / "results" / args.out
+    out.write_text(json.dumps(report, indent=2))
+    print(f"written to {out.relative_to(ROOT)}")
+
+
+def _print(workload: str, args: argparse.Namespace, rows: dict) -> None:
+    print(
+        f"\n{workload}, {args.links} links: wrk -t1 -c{args.connections} -d{args.duration}s, "
+        f"{args.rounds} rounds, medians"
+    )
+    print(
+        f"{'target':<16}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'x rps':>7}{'x p99':>7}"
+        f"{'cpu us':>8}{'RSS MB':>8}  clicks"
+    )
+    for name, r in rows.items():
+        exact = r.get("exact")
+        check = (
+            f"{exact['answered']} answered, {exact['clicks']} counted: "
+            + ("EXACT" if exact["exact"] else "MISMATCH")
+            if exact
+            else ""
+        )
+        print(
+            f"{name:<16}{r['rps']:>9.0f}{r['p50_ms']:>8.2f}{r['p99_ms']:>8.2f}"
+            f"{r['ratio_rps']:>7.3f}{r['ratio_p99']:>7.2f}{r['cpu_us']:>8.1f}{r['rss_mb']:>8.0f}"
+            f"  {check}"
+        )
+
+
+if __name__ == "__main__":
+    main()

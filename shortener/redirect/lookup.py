@@ -1,0 +1,218 @@
+"""The database reads of the redirect path: links by key, many at a time, and the keys.
+
+A cache miss used to cost a session, a pool checkout, a statement and a Link row per key,
+one after the other. Here every key that missed in the same moment is read by one
+`WHERE key IN (...)` on a plain connection (no ORM session, the statement compiled once),
+and the per-key work left is turning a row into a CachedLink.
+
+On SQLite the read is a point read on the event loop's own thread, through a connection kept
+for it (`SqliteReader`): an indexed read of a few rows in WAL mode takes microseconds and
+never waits for a writer, while a hop to aiosqlite's thread and back took longer than the
+read, and twice more when the click writer's thread held the interpreter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any, cast
+
+import asyncpg
+import orjson
+from sqlalchemy import JSON, Boolean, DateTime, bindparam, select
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
+
+from shortener.db import READ_ONLY
+from shortener.models import Link, User
+from shortener.redirect.link import CachedLink
+
+_LINK_COLUMNS = tuple(Link.__table__.columns)  # type: ignore[attr-defined]
+# Columns, not the ORM entity: building a Link instance cost more than the query.
+_BY_KEYS = (
+    select(*_LINK_COLUMNS, col(User.is_active).label("owner_active"))
+    .join(User, col(User.id) == col(Link.owner_id))
+    .where(col(Link.key).in_(bindparam("keys", expanding=True)))
+)
+_KEYS_AFTER = (
+    select(col(Link.id), col(Link.key))
+    .where(col(Link.id) > bindparam("after"))
+    .order_by(col(Link.id))
+    .limit(bindparam("limit"))
+)
+log = logging.getLogger(__name__)
+
+DIRECT_RETRY_SECONDS = 5.0
+
+# SQLite allows 32,766 parameters a statement; PostgreSQL 65,535. Batches stay far below.
+MAX_KEYS_PER_READ = 500
+
+
+async def read_links(engine: AsyncEngine, keys: Sequence[str]) -> dict[str, CachedLink]:
+    """The links of `keys` that exist, by key."""
+    found: dict[str, CachedLink] = {}
+    async with engine.connect() as conn:
+        await conn.execution_options(**READ_ONLY)
+        for start in range(0, len(keys), MAX_KEYS_PER_READ):
+            chunk = keys[start : start + MAX_KEYS_PER_READ]
+            for row in await conn.execute(_BY_KEYS, {"keys": chunk}):
+                # The row has every column of Link under its name: it reads like one.
+                found[row.key] = CachedLink.of(cast(Link, row), owner_active=row.owner_active)
+    return found
+
+
+async def keys_after(
+    engine: AsyncEngine, after: int, *, chunk: int = 10_000
+) -> AsyncIterator[list[tuple[int, str]]]:
+    """(id, key) of every link with an id above `after`, in id order, a chunk at a time."""
+    while True:
+        async with engine.connect() as conn:
+            await conn.execution_options(**READ_ONLY)
+            result = await conn.execute(_KEYS_AFTER, {"after": after, "limit": chunk})
+            rows = [(int(row[0] or 0), row[1]) for row in result]
+        if not rows:
+            return
+        yield rows
+        after = rows[-1][0]
+
+
+class LinkReader:
+    """Reads links by key for the LinkCache: on a SQLite file through a SqliteReader, on
+    PostgreSQL through a PgReader; when that fails, or on another database, through the
+    engine (whose error then says what is wrong, e.g. a 503 while the database is away)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        url = make_url(str(engine.url))
+        database = url.database
+        self._direct: SqliteReader | PgReader | None = None
+        if engine.dialect.name == "sqlite" and database not in (None, "", ":memory:"):
+            self._direct = SqliteReader(database or "")
+        elif engine.dialect.driver == "asyncpg":
+            self._direct = PgReader(url.set(drivername="postgresql"))
+
+        self._direct_after = 0.0  # after a failure, the engine's way for a while
+
+    async def read(self, keys: Sequence[str]) -> dict[str, CachedLink]:
+        direct = self._direct
+        if direct is not None and time.monotonic() >= self._direct_after:
+            try:
+                if isinstance(direct, SqliteReader):
+                    return direct.read(keys)
+                return await direct.read(keys)
+            except (sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                log.warning("direct link read failed (%s); reading through the engine", exc)
+                self._direct_after = time.monotonic() + DIRECT_RETRY_SECONDS
+                await direct.aclose()
+        return await read_links(self._engine, keys)
+
+    async def aclose(self) -> None:
+        if self._direct is not None:
+            await self._direct.aclose()
+
+
+class SqliteReader:
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._conn: sqlite3.Connection | None = None
+        names = [f"links.{c.name}" for c in _LINK_COLUMNS]
+        self._select = (
+            f"SELECT {', '.join(names)}, users.is_active FROM links "  # noqa: S608 (constants)
+            "JOIN users ON users.id = links.owner_id WHERE links.key IN "
+        )
+        self._names = [c.name for c in _LINK_COLUMNS]
+        self._convert = [_sqlite_converter(c.type) for c in _LINK_COLUMNS]
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        # Never wait on the event loop: a busy database (rare for a reader in WAL mode) fails
+        # at once and the read goes through the engine instead.
+        conn.execute("PRAGMA busy_timeout=0")
+        conn.execute("PRAGMA query_only=ON")
+        self._conn = conn
+        return conn
+
+    def read(self, keys: Sequence[str]) -> dict[str, CachedLink]:
+        conn = self._conn or self._open()
+        found: dict[str, CachedLink] = {}
+        for start in range(0, len(keys), MAX_KEYS_PER_READ):
+            chunk = keys[start : start + MAX_KEYS_PER_READ]
+            sql = self._select + "(" + ",".join("?" * len(chunk)) + ")"
+            found.update(_links(conn.execute(sql, chunk), self._names, self._convert))
+        return found
+
+    async def aclose(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class PgReader:
+    """One asyncpg connection kept for link reads, with the statement prepared once: a read
+    is one round trip (through the engine it was three: BEGIN, the query, ROLLBACK)."""
+
+    def __init__(self, url: URL) -> None:
+        self._dsn = url.render_as_string(hide_password=False)
+        self._conn: asyncpg.Connection | None = None
+        self._statement: Any = None
+        self._lock = asyncio.Lock()  # one query at a time on a connection
+        names = ", ".join(f"links.{c.name}" for c in _LINK_COLUMNS)
+        self._select = (
+            f"SELECT {names}, users.is_active FROM links "  # noqa: S608 (constants)
+            "JOIN users ON users.id = links.owner_id WHERE links.key = ANY($1::varchar[])"
+        )
+        self._names = [c.name for c in _LINK_COLUMNS]
+        # asyncpg returns json columns as text; everything else as SQLAlchemy would.
+        self._convert = [orjson.loads if isinstance(c.type, JSON) else None for c in _LINK_COLUMNS]
+
+    async def read(self, keys: Sequence[str]) -> dict[str, CachedLink]:
+        async with self._lock:
+            if self._conn is None or self._conn.is_closed():
+                self._conn = await asyncpg.connect(self._dsn, timeout=2)
+                self._statement = await self._conn.prepare(self._select)
+            rows = await self._statement.fetch(list(keys))
+        return _links(rows, self._names, self._convert)
+
+    async def aclose(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close(timeout=1)
+
+
+def _links(
+    rows: Iterable[Sequence[Any]], names: list[str], convert: list[Callable[[Any], Any] | None]
+) -> dict[str, CachedLink]:
+    found: dict[str, CachedLink] = {}
+    for row in rows:
+        values = {
+            name: (f(value) if f is not None and value is not None else value)
+            for name, f, value in zip(names, convert, row, strict=False)
+        }
+        link = cast(Link, SimpleNamespace(**values))
+        found[link.key] = CachedLink.of(link, owner_active=bool(row[-1]))
+    return found
+
+
+def _sqlite_converter(type_: Any) -> Callable[[Any], Any] | None:
+    """What SQLAlchemy's result processing does to this column's SQLite value, for the few
+    types the links table has that need it (checked by tests/test_cache.py against the ORM)."""
+    if isinstance(type_, JSON):
+        return orjson.loads
+    if isinstance(type_, Boolean):
+        return bool
+    if isinstance(getattr(type_, "impl", type_), DateTime):
+        return _sqlite_datetime
+    return None
+
+
+def _sqlite_datetime(value: str) -> datetime:
+    # SQLAlchemy stores "YYYY-MM-DD HH:MM:SS.ffffff", naive UTC (see models.UTCDateTime).
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)

@@ -1,0 +1,65 @@
+"""What one worker changes, every worker answers at once: `shortener serve --workers 2`.
+
+A real server as a subprocess and a new connection per request, so the kernel hands requests
+to both workers (their request ids carry per-process prefixes: each check goes on until both
+have answered). Cache TTLs are 300 s, so no expiry can be what makes a change visible: with
+Redis, the acknowledged invalidation must do it before the API call returns; without Redis,
+`serve` turns the in-process cache (and so the key filter) off.
+"""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from tests.factories import make_link, make_user
+from tests.live import server_env
+from tests.reliability.conftest import serve
+
+__all__ = ["serve"]  # the fixture that starts (and always stops) `shortener serve`
+
+FRESH = httpx.Limits(max_keepalive_connections=0)
+
+
+async def answers(client: httpx.AsyncClient, path: str) -> set[int]:
+    """The statuses of `path` from both workers (at least ten requests, until both answered)."""
+    statuses: set[int] = set()
+    workers: set[str] = set()
+    sent = 0
+    deadline = time.monotonic() + 30
+    while len(workers) < 2 or sent < 10:
+        assert time.monotonic() < deadline, "one worker answered every request"
+        r = await client.get(path)
+        statuses.add(r.status_code)
+        workers.add(r.headers["x-request-id"].split("-")[0])
+        sent += 1
+    return statuses
+
+
+async def test_create_deactivate_delete_reach_every_worker_at_once(  # type: ignore[no-untyped-def]
+    make_settings, serve
+) -> None:
+    settings = make_settings()
+    env = server_env(settings, LINK_CACHE_TTL="300", NEGATIVE_CACHE_TTL="300")
+    server = await serve(env, workers=2)
+    async with httpx.AsyncClient(base_url=server.url, timeout=10, limits=FRESH) as client:
+        headers = await make_user(client)
+        # Both workers have answered "unknown" (from the key filter, or a remembered miss).
+        assert await answers(client, "/late-key") == {404}
+        await make_link(client, headers, alias="late-key", url="https://example.com/first")
+        assert await answers(client, "/late-key") == {302}
+
+        patched = await client.patch(
+            "/api/links/late-key", json={"is_active": False}, headers=headers
+        )
+        assert patched.status_code == 200
+        assert await answers(client, "/late-key") == {410}
+        patched = await client.patch(
+            "/api/links/late-key", json={"is_active": True}, headers=headers
+        )
+        assert await answers(client, "/late-key") == {302}
+
+        deleted = await client.delete("/api/links/late-key", headers=headers)
+        assert deleted.status_code == 204
+        assert await answers(client, "/late-key") == {404}
