@@ -1,4 +1,5 @@
-"""Pure ASGI middleware around the whole app, the redirect shortcut included.
+"""Pure ASGI middleware around the app's routes (the redirect path runs ahead of it and adds
+the same security headers itself, see shortener/redirect/).
 
 - SecurityHeaders: a fixed header list appended to every response start (no per-request work
   beyond one pass over the response's own headers, so a route can still set its own);
@@ -74,20 +75,25 @@ class InternalErrors:
             if started:
                 log.exception("error after the response started on %s", scope.get("path"))
                 return  # too late to answer; the server closes the connection
-            headers = [(b"content-type", b"application/json")]
-            if _is_data_error(exc):
-                log.warning("refused a value the database cannot store: %s", exc)
-                status, body = 422, _DATA_ERROR
-            elif is_transient(exc):
-                log.exception("database unavailable on %s", scope.get("path"))
-                status, body = 503, b'{"detail":"service unavailable; try again shortly"}'
-                headers.append((b"retry-after", b"5"))
-            else:
-                log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-                status, body = 500, b'{"detail":"internal error"}'
+            status, body, extra = failure_answer(exc, scope)
+            headers = [(b"content-type", b"application/json"), *extra]
             headers.append((b"content-length", str(len(body)).encode()))
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
+
+
+def failure_answer(exc: Exception, scope: Scope) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    """The JSON answer to an exception nothing else handled, logged: 422 for a value the
+    database cannot store, 503 + Retry-After while the database is away, else 500. The app's
+    middleware and the redirect path (which runs ahead of it) both answer this way."""
+    if _is_data_error(exc):
+        log.warning("refused a value the database cannot store: %s", exc)
+        return 422, _DATA_ERROR, []
+    if is_transient(exc):
+        log.error("database unavailable on %s: %s", scope.get("path"), exc)
+        return 503, b'{"detail":"service unavailable; try again shortly"}', [(b"retry-after", b"5")]
+    log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+    return 500, b'{"detail":"internal error"}', []
 
 
 # In the shape of every other 422 (FastAPI's validation errors), as the OpenAPI document says.

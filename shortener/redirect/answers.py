@@ -13,7 +13,8 @@ import orjson
 from starlette.types import Scope, Send
 
 from shortener.errors import TooManyRequests
-from shortener.redirect.headers import HTML_SECURITY_HEADERS, NO_STORE, SECURITY_HEADERS, Headers
+from shortener.redirect.headers import HTML_SECURITY_HEADERS, NO_STORE, SECURITY_HEADERS
+from shortener.request_headers import Headers
 
 JSON = b"application/json"
 HTML = b"text/html; charset=utf-8"
@@ -22,6 +23,7 @@ METHOD_NOT_ALLOWED = b'{"detail":"method not allowed"}'
 
 
 def wants_html(scope: Scope) -> bool:
+    """The request's Accept asks for HTML rather than JSON (a browser): the one rule."""
     for name, value in scope["headers"]:
         if name == b"accept":
             return b"text/html" in value and b"application/json" not in value

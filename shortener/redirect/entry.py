@@ -19,9 +19,9 @@ from starlette.types import Receive, Scope, Send
 
 from shortener.auth.passwords import verify_password
 from shortener.clicks.client_ip import client_ip
-from shortener.db import is_transient
 from shortener.errors import TooManyRequests
 from shortener.keys import RESERVED, looks_like_key
+from shortener.middleware import failure_answer
 from shortener.models import Link
 from shortener.redirect.answers import (
     JSON,
@@ -30,10 +30,10 @@ from shortener.redirect.answers import (
     Answers,
     send_answer,
 )
-from shortener.redirect.headers import Headers, redirect_headers
+from shortener.redirect.headers import redirect_headers
 from shortener.redirect.link import CachedLink
 from shortener.redirect.targeting import forward, is_unfurler, match_rule, pick_variant
-from shortener.request_headers import RequestHeaders, read_headers
+from shortener.request_headers import Headers, RequestHeaders, read_headers
 from shortener.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -70,15 +70,8 @@ class Redirector:
             await self.redirect(scope, receive, send, key)
         except Exception as exc:
             # Outside the app's middleware no handler catches this: answer as InternalErrors
-            # would (503 + Retry-After when the database is away, else 500), unless the
-            # response had already started.
-            if is_transient(exc):
-                log.error("redirect for key %r: database unavailable (%s)", key, exc)
-                status, body = 503, b'{"detail":"service unavailable; try again shortly"}'
-                extra = [(b"retry-after", b"5")]
-            else:
-                log.exception("redirect for key %r failed", key)
-                status, body, extra = 500, b'{"detail":"internal error"}', []
+            # does, unless the response had already started.
+            status, body, extra = failure_answer(exc, scope)
             with contextlib.suppress(Exception):
                 await send_answer(send, status, body, JSON, extra=extra)
 

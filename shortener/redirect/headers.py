@@ -7,7 +7,7 @@ A leaf module: middleware imports it.
 
 from __future__ import annotations
 
-Headers = list[tuple[bytes, bytes]]
+from shortener.request_headers import Headers
 
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),

@@ -12,8 +12,9 @@ from typing import Any
 import orjson
 
 from shortener.models import Link
-from shortener.redirect.headers import Headers, redirect_headers
+from shortener.redirect.headers import redirect_headers
 from shortener.redirect.targeting import Rule, Variant
+from shortener.request_headers import Headers
 from shortener.urls import to_ascii
 
 

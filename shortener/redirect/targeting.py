@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, unquote_to_bytes, urlencode, urlsplit, urlunsplit
 
-DEVICES = ("ios", "android", "desktop")
 # Link-unfurling crawlers that should get the Open Graph preview page instead of a redirect.
 UNFURLERS = (
     "slackbot",

@@ -12,15 +12,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from shortener.errors import DomainError
+from shortener.redirect.answers import wants_html as accepts_html
 from shortener.web.pages import render_error_page
 
 
 def wants_html(request: Request) -> bool:
     """Browsers (and the dashboard) get HTML pages; the API and scripts get JSON."""
-    if request.url.path.startswith("/api/"):
-        return False
-    accept = request.headers.get("accept", "")
-    return "text/html" in accept and "application/json" not in accept
+    return not request.url.path.startswith("/api/") and accepts_html(request.scope)
 
 
 def _clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
