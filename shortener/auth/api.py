@@ -78,7 +78,7 @@ async def sign_in_request(request: Request) -> TokenRequest:
         ) from exc
 
 
-@router.post("/auth/token", response_model=Token, openapi_extra=TOKEN_BODY)
+@router.post("/auth/token", response_model=Token, openapi_extra=TOKEN_BODY, responses=errors(422))
 async def token(
     request: Request,
     form: Annotated[TokenRequest, Depends(sign_in_request)],
