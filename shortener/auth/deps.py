@@ -86,6 +86,11 @@ async def current_principal(
     api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Principal:
     if api_key:
+        if api_key.count(".") == 2 and not apikeys_service.looks_like_key(api_key):
+            # The mirror mistake: a JWT (header.payload.signature) in the key's header.
+            raise Unauthorized(
+                "this is a bearer token, not an API key: send it as Authorization: Bearer <token>"
+            )
         key, user = await apikeys_service.authenticate(session, api_key)
         await settle(session)
         return Principal(user, frozenset(apikeys_service.scopes_of(key)), key.id)

@@ -83,6 +83,14 @@ async def test_a_key_sent_as_bearer_is_told_to_use_x_api_key(client) -> None:
     assert (await client.get("/api/links", headers={"X-API-Key": key})).status_code == 200
 
 
+async def test_a_token_sent_as_x_api_key_is_told_to_use_bearer(client) -> None:
+    headers = await make_user(client)
+    token = headers["Authorization"].removeprefix("Bearer ")
+    response = await client.get("/api/links", headers={"X-API-Key": token})
+    assert response.status_code == 401
+    assert "Authorization: Bearer" in response.json()["detail"]
+
+
 async def test_unknown_and_revoked_keys_are_401(client) -> None:
     headers = await make_user(client)
     created = await new_key(client, headers, "links:read")
