@@ -1,4 +1,4 @@
-"""The `shortener` console script."""
+"""The `shortener` console script: serve, migrate, manage users, move links in and out."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from types import FrameType
 
 from pydantic import ValidationError
 
+from shortener.cli_parser import build_parser
 from shortener.config import ConfigError, Settings, load_settings
 from shortener.observability.logs import configure_logging, logging_config
 
@@ -21,71 +22,20 @@ log = logging.getLogger("shortener")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    parser = build_parser(HANDLERS)
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
         configure_logging(settings)
+        from shortener.migrate import alembic_logging
+
+        alembic_logging(verbose=args.verbose > 0)
+        if args.verbose > 1:
+            logging.getLogger().setLevel(logging.DEBUG)
         return int(args.func(args, settings) or 0)
     except ConfigError as exc:
         print(f"shortener: {exc}", file=sys.stderr)
         return 2
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="shortener", description=__doc__)
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
-
-    serve = commands.add_parser("serve", help="apply migrations, then serve the app")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument(
-        "--forwarded-allow-ips",
-        default=None,
-        help="proxies whose X-Forwarded-For is trusted (default: TRUSTED_PROXIES)",
-    )
-    serve.set_defaults(func=_serve)
-
-    flush = commands.add_parser(
-        "flush",
-        help="write clicks from the Redis stream to the database until stopped (a flusher "
-        "of its own, for serving workers run with CLICK_FLUSHER=false)",
-    )
-    flush.set_defaults(func=_flush)
-
-    migrate = commands.add_parser("migrate", help="bring the database schema up to date")
-    migrate.set_defaults(func=_migrate)
-
-    doctor = commands.add_parser("doctor", help="check the configuration and the services")
-    doctor.set_defaults(func=_doctor)
-    cleanup = commands.add_parser(
-        "cleanup", help="delete raw clicks older than CLICK_RETENTION_DAYS (rollups stay)"
-    )
-    cleanup.set_defaults(func=_cleanup)
-
-    create_user = commands.add_parser("create-user", help="create an account")
-    create_user.add_argument("email")
-    create_user.add_argument("--admin", action="store_true", help="make it an administrator")
-    create_user.add_argument(
-        "--password-stdin", action="store_true", help="read the password from standard input"
-    )
-    create_user.set_defaults(func=_create_user)
-
-    import_ = commands.add_parser(
-        "import", help="import links from a CSV file (ours, YOURLS, Shlink, Kutt or Bitly)"
-    )
-    import_.add_argument("file", help="the CSV file ('-' for standard input)")
-    import_.add_argument("--user", metavar="EMAIL", help="the owner (needed with several accounts)")
-    import_.set_defaults(func=_import)
-
-    export = commands.add_parser("export", help="write a user's links as CSV")
-    export.add_argument("file", nargs="?", default="-", help="where to (default: standard output)")
-    export.add_argument(
-        "--user", metavar="EMAIL", help="whose links (needed with several accounts)"
-    )
-    export.set_defaults(func=_export)
-    return parser
 
 
 def _doctor(_args: argparse.Namespace, settings: Settings) -> int:
@@ -274,6 +224,17 @@ async def _insert_user(settings: Settings, email: str, password: str, admin: boo
     finally:
         await engine.dispose()
 
+
+HANDLERS = {
+    "serve": _serve,
+    "flush": _flush,
+    "migrate": _migrate,
+    "doctor": _doctor,
+    "cleanup": _cleanup,
+    "create-user": _create_user,
+    "import": _import,
+    "export": _export,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

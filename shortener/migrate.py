@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -14,6 +15,13 @@ from sqlalchemy.pool import NullPool
 from shortener.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def alembic_logging(*, verbose: bool) -> None:
+    """Alembic narrates every step at INFO ("Context impl SQLiteImpl.", "Will assume
+    non-transactional DDL.", each revision): noise in every command and server start, where a
+    migration is routine. Warnings and errors always show; the steps with `shortener -v`."""
+    logging.getLogger("alembic").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 def alembic_config(database_url: str) -> Config:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import signal
 import socket
@@ -59,6 +60,39 @@ def test_migrate(cli_env, tmp_path) -> None:
         )
     }
     assert {"users", "links", "link_tags", "clicks", "alembic_version"} <= tables
+
+
+def test_commands_are_quiet_by_default_and_say_more_with_v(cli_env, tmp_path) -> None:
+    quiet = shortener(cli_env, tmp_path, "migrate")
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""  # no "INFO alembic...: Context impl SQLiteImpl." lines
+    assert quiet.stdout.startswith("database at revision")
+    cli_env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'other.db'}"
+    verbose = shortener(cli_env, tmp_path, "-v", "migrate")
+    assert verbose.returncode == 0, verbose.stderr
+    assert "Running upgrade" in verbose.stderr
+
+
+def test_help_describes_the_tool_and_every_command_shows_examples(cli_env, tmp_path) -> None:
+    top = shortener(cli_env, tmp_path, "--help")
+    assert top.returncode == 0
+    assert "console script" not in top.stdout
+    assert "self-hosted URL shortener" in top.stdout
+    assert "--version" in top.stdout and "--verbose" in top.stdout
+    commands = ["serve", "flush", "migrate", "doctor", "cleanup", "create-user", "import"]
+    for command in [*commands, "export"]:
+        assert command in top.stdout
+        page = shortener(cli_env, tmp_path, command, "--help")
+        assert page.returncode == 0, command
+        examples = page.stdout.split("examples:\n", 1)
+        assert len(examples) == 2, command
+        assert f"shortener {command}" in examples[1], command
+
+
+def test_version_is_the_installed_distributions(cli_env, tmp_path) -> None:
+    result = shortener(cli_env, tmp_path, "--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"shortener {importlib.metadata.version('shortener')}"
 
 
 def test_create_user_admin_can_sign_in(cli_env, tmp_path, make_settings) -> None:

@@ -9,6 +9,7 @@ key be checked with one indexed lookup instead of an argon2 verification per req
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -21,6 +22,8 @@ from shortener.errors import Invalid, NotFound, Unauthorized
 from shortener.models import ApiKey, User, utcnow
 
 KEY_PREFIX = "sk_"
+# What create_key makes (the prefix, then URL-safe base64); a JWT starts "eyJ", never this.
+KEY_SHAPE = re.compile(re.escape(KEY_PREFIX) + r"[A-Za-z0-9_-]+")
 # last_used_at is written at most this often per key, not once per request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 MAX_KEYS_PER_USER = 100
@@ -28,6 +31,11 @@ MAX_KEYS_PER_USER = 100
 
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def looks_like_key(text: str) -> bool:
+    """Whether `text` has an API key's shape (not whether it is a valid key)."""
+    return KEY_SHAPE.fullmatch(text) is not None
 
 
 def scopes_of(key: ApiKey) -> list[str]:

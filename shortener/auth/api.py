@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from json import JSONDecodeError
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from shortener.auth import service, sessions
 from shortener.auth.deps import AnyPrincipal, CurrentSignIn, CurrentUser
@@ -13,6 +15,7 @@ from shortener.auth.schemas import (
     PasswordChange,
     SessionPublic,
     Token,
+    TokenRequest,
     UserCreate,
     UserMe,
     UserPublic,
@@ -39,16 +42,54 @@ async def register(body: UserCreate, session: SessionDep) -> UserPublic:
     return UserPublic.model_validate(user, from_attributes=True)
 
 
-@router.post("/auth/token", response_model=Token)
+FORM_FIELDS = ("username", "password", "grant_type")
+_TOKEN_SCHEMA = TokenRequest.model_json_schema()
+TOKEN_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {"schema": _TOKEN_SCHEMA},
+            "application/json": {"schema": _TOKEN_SCHEMA},
+        },
+    }
+}
+
+
+async def sign_in_request(request: Request) -> TokenRequest:
+    """The OAuth2 password form (what Swagger's Authorize and OAuth2 clients send), or JSON
+    (what a script sends first): both read the same way, with the same 422s."""
+    raw: Any
+    if request.headers.get("content-type", "").split(";")[0].strip() == "application/json":
+        try:
+            raw = await request.json()
+        except (JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RequestValidationError(
+                [{"loc": ["body"], "msg": "the body is not valid JSON", "type": "json_invalid"}]
+            ) from exc
+    else:
+        form = await request.form()
+        # OAuth2 clients also send scope, client_id...: the form takes what it reads, no more.
+        raw = {k: v for k in FORM_FIELDS if isinstance(v := form.get(k), str)}
+    try:
+        return TokenRequest.model_validate(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**err, "loc": ["body", *err["loc"]]} for err in exc.errors(include_url=False)]
+        ) from exc
+
+
+@router.post("/auth/token", response_model=Token, openapi_extra=TOKEN_BODY, responses=errors(422))
 async def token(
     request: Request,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[TokenRequest, Depends(sign_in_request)],
     session: SessionDep,
 ) -> Token:
-    await login_attempt(request, form.username)
-    user = await service.authenticate(session, email=form.username, password=form.password)
+    """A bearer token for an email address and password, sent as the OAuth2 password form
+    (`username`, `password`) or as JSON (`{"email" or "username", "password"}`)."""
+    await login_attempt(request, form.login)
+    user = await service.authenticate(session, email=form.login, password=form.password)
     if user is None:
-        await login_failed(request, form.username)
+        await login_failed(request, form.login)
         raise Unauthorized("incorrect email or password")
     settings = runtime_of(request).settings
     access, expires_in = await sessions.start_session(

@@ -34,6 +34,12 @@ async def current_sign_in(
             # Not 401: the key may be fine, it is only not the kind of credential this takes.
             raise Forbidden(BEARER_ONLY)
         raise Unauthorized("not authenticated: send Authorization: Bearer <token>")
+    if apikeys_service.looks_like_key(token):
+        # The most common first mistake with a key: say where it goes, not "invalid token".
+        raise Unauthorized(
+            "this is an API key, not a bearer token: send it as X-API-Key: <key> "
+            "(Authorization: Bearer takes a token from POST /api/auth/token)"
+        )
     found = await signed_in(session, token=token, key=runtime_of(request).settings.signing_key)
     if found is None:
         raise Unauthorized("invalid, expired or revoked token")
@@ -80,6 +86,11 @@ async def current_principal(
     api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Principal:
     if api_key:
+        if api_key.count(".") == 2 and not apikeys_service.looks_like_key(api_key):
+            # The mirror mistake: a JWT (header.payload.signature) in the key's header.
+            raise Unauthorized(
+                "this is a bearer token, not an API key: send it as Authorization: Bearer <token>"
+            )
         key, user = await apikeys_service.authenticate(session, api_key)
         await settle(session)
         return Principal(user, frozenset(apikeys_service.scopes_of(key)), key.id)

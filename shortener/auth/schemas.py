@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 from shortener.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
@@ -16,6 +16,28 @@ class UserCreate(BaseModel):
 
     email: Email
     password: Password
+
+
+class TokenRequest(BaseModel):
+    """A sign-in at POST /api/auth/token: the OAuth2 password form's fields, or the same as JSON,
+    where `email` may stand for `username` (it is an email address either way)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: Annotated[str, Field(min_length=1, max_length=320)] | None = None
+    email: Annotated[str, Field(min_length=1, max_length=320)] | None = None
+    password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+    grant_type: Literal["password"] | None = None
+
+    @model_validator(mode="after")
+    def _one_login(self) -> Self:
+        if (self.username is None) == (self.email is None):
+            raise ValueError("send the email address as `username` or as `email` (one of them)")
+        return self
+
+    @property
+    def login(self) -> str:
+        return self.username or self.email or ""
 
 
 class PasswordChange(BaseModel):

@@ -19,6 +19,13 @@ from shortener.stats.window import Interval
 STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 MAX_BARS = 120  # past this many buckets bars turn into slivers: draw a line instead
 LABEL_CHARS = 18  # what fits beside a breakdown bar at 12px
+MAX_TICKS = 8  # time labels under a chart; "Mar 12 18:00" still fits 8 times in 720px
+# Tick spacings a reader takes in at a glance: hours that divide a day, then whole days (which
+# land on midnight), so a 7-day hourly chart is labelled once a day, not every 25 hours.
+TICK_STEPS: dict[Interval, tuple[int, ...]] = {
+    "hour": (1, 2, 3, 4, 6, 12, 24, 48, 72, 96, 168),
+    "day": (1, 2, 3, 4, 7, 14, 28),
+}
 
 
 def _when(value: Any) -> datetime:
@@ -37,16 +44,20 @@ def series(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> list[tuple[datetime, int]]:
-    """(bucket, clicks) in time order, with empty buckets between start and end filled with 0."""
+    """(bucket, clicks) in time order, with empty buckets from start until end filled with 0.
+
+    `end` is exclusive, as a stats window's is: a window ending at midnight has no bucket for
+    the day after (drawing one added an empty future day, and a tick that crossed days).
+    """
     counts: dict[datetime, int] = {}
     for point in points:
         bucket = floor_to(_when(point["t"]), interval)
         counts[bucket] = counts.get(bucket, 0) + int(point["clicks"])
     if start is None or end is None:
         return sorted(counts.items())
-    step, bucket, last = STEP[interval], floor_to(start, interval), floor_to(end, interval)
+    step, bucket = STEP[interval], floor_to(start, interval)
     filled = []
-    while bucket <= last:
+    while bucket < end:
         filled.append((bucket, counts.get(bucket, 0)))
         bucket += step
     return filled
@@ -64,12 +75,33 @@ def nice_ticks(peak: int, count: int = 4) -> list[int]:
     return list(range(0, top + 1, step))
 
 
-def _label(moment: datetime, interval: Interval, first: bool) -> str:
-    if interval == "day":
-        return moment.strftime("%b %-d")
-    if first or (moment.hour == 0 and moment.minute == 0):
-        return moment.strftime("%b %-d %H:%M")
-    return moment.strftime("%H:%M")
+def _label(moment: datetime, interval: Interval) -> str:
+    """A bucket named in full (tooltips, the summary): its day, and its hour if hourly."""
+    return moment.strftime("%b %-d" if interval == "day" else "%b %-d %H:%M")
+
+
+def _ticks(data: Sequence[tuple[datetime, int]], interval: Interval) -> list[tuple[int, str]]:
+    """(bucket index, label) for the time axis: evenly spaced, each label unambiguous.
+
+    Once the ticks cross days every label names its day: "Mar 1 20:00, 00:00, 04:00" would
+    read as one day, and "20:00, 20:00" on a week of hours as hourly steps.
+    """
+    steps = TICK_STEPS[interval]
+    every = next((s for s in steps if len(data) / s <= MAX_TICKS), math.ceil(len(data) / MAX_TICKS))
+    on_clock = interval == "hour" and (24 % every == 0 or every % 24 == 0)
+    picked = [
+        i
+        for i, (moment, _) in enumerate(data)
+        # On the clock (00:00, 06:00, ... or midnights) rather than wherever the window began.
+        if (int(moment.timestamp()) // 3600 if on_clock else i) % every == 0
+    ] or [0]
+    if interval == "day" or (on_clock and every % 24 == 0):
+        return [(i, data[i][0].strftime("%b %-d")) for i in picked]
+    crosses_days = data[picked[0]][0].date() != data[picked[-1]][0].date()
+    return [
+        (i, _label(data[i][0], interval) if n == 0 or crosses_days else f"{data[i][0]:%H:%M}")
+        for n, i in enumerate(picked)
+    ]
 
 
 def _num(value: float) -> str:
@@ -106,7 +138,7 @@ def timeseries_chart(
     unit = "hour" if interval == "hour" else "day"
     summary = f"Clicks per {unit}: {_plural(total)} in total"
     if peak:
-        summary += f", at most {count(peak)} ({_label(peak_at, interval, True)} UTC)"
+        summary += f", at most {count(peak)} ({_label(peak_at, interval)} UTC)"
     parts = [
         f'<svg class="chart chart-timeseries" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(summary)}" preserveAspectRatio="xMidYMid meet">',
@@ -127,7 +159,7 @@ def timeseries_chart(
                 continue
             h = clicks * scale
             x = left + i * slot + (slot - bar_w) / 2
-            tip = f"{_label(moment, interval, True)} UTC: {_plural(clicks)}"
+            tip = f"{_label(moment, interval)} UTC: {_plural(clicks)}"
             parts.append(
                 f'<rect class="bar" x="{_num(x)}" y="{_num(top + plot_h - h)}" '
                 f'width="{_num(bar_w)}" height="{_num(h)}" rx="2">'
@@ -148,10 +180,9 @@ def timeseries_chart(
     parts.append(
         f'<line class="axis" x1="{left}" x2="{width - right}" y1="{baseline}" y2="{baseline}"/>'
     )
-    every = max(1, math.ceil(len(data) / 7))
-    for i in range(0, len(data), every):
+    for i, label in _ticks(data, interval):
         x = left + (i + 0.5) * slot
-        text = escape(_label(data[i][0], interval, i == 0))
+        text = escape(label)
         parts.append(f'<text x="{_num(x)}" y="{height - 8}" text-anchor="middle">{text}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text above went through escape()

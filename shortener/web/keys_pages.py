@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from shortener.apikeys import service
-from shortener.apikeys.schemas import ALL_SCOPES, ApiKeyCreate
+from shortener.apikeys.schemas import ALL_SCOPES, DEFAULT_SCOPES, ApiKeyCreate
 from shortener.db import SessionDep
 from shortener.errors import Invalid
 from shortener.models import User
@@ -34,6 +34,7 @@ async def _context(session: SessionDep, user: User) -> dict[str, Any]:
     return {
         "keys": [(key, service.scopes_of(key)) for key in keys],
         "all_scopes": SCOPES,
+        "default_scopes": DEFAULT_SCOPES,
         "values": {"name": "", "scopes": []},
     }
 
@@ -47,7 +48,8 @@ async def keys_page(request: Request, user: PageUser, session: SessionDep) -> Re
 async def create_key(request: Request, user: PageUser, session: SessionDep) -> Response:
     values = text_and_choices(await request.form(), "name", "scopes")
     try:
-        body = ApiKeyCreate.model_validate(values)
+        # No box ticked is the API's "scopes omitted": the default scopes, not an error.
+        body = ApiKeyCreate.model_validate({k: v for k, v in values.items() if v or k != "scopes"})
         api_key, key = await service.create_key(
             session, user=user, name=body.name, scopes=list(body.scopes)
         )

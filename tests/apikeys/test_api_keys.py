@@ -62,6 +62,35 @@ async def test_key_works_with_its_scopes(client) -> None:
     assert (await client.delete("/api/links/mine1", headers=writer)).status_code == 204
 
 
+async def test_scopes_omitted_are_the_documented_defaults(client, app) -> None:
+    headers = await make_user(client)
+    response = await client.post("/api/keys", json={"name": "ci"}, headers=headers)
+    assert response.status_code == 201, response.text
+    assert response.json()["scopes"] == ["links:read", "links:write", "stats:read"]
+    schema = app.openapi()["components"]["schemas"]["ApiKeyCreate"]
+    assert "scopes" not in schema.get("required", [])
+    assert "links:read, links:write, stats:read" in schema["properties"]["scopes"]["description"]
+
+
+async def test_a_key_sent_as_bearer_is_told_to_use_x_api_key(client) -> None:
+    headers = await make_user(client)
+    key = (await new_key(client, headers, "links:read"))["key"]
+    for path in ("/api/links", "/api/users/me", "/api/keys"):
+        response = await client.get(path, headers={"Authorization": f"Bearer {key}"})
+        assert response.status_code == 401, path
+        assert "X-API-Key" in response.json()["detail"], path
+    # What it says is true: the same key in X-API-Key is let in.
+    assert (await client.get("/api/links", headers={"X-API-Key": key})).status_code == 200
+
+
+async def test_a_token_sent_as_x_api_key_is_told_to_use_bearer(client) -> None:
+    headers = await make_user(client)
+    token = headers["Authorization"].removeprefix("Bearer ")
+    response = await client.get("/api/links", headers={"X-API-Key": token})
+    assert response.status_code == 401
+    assert "Authorization: Bearer" in response.json()["detail"]
+
+
 async def test_unknown_and_revoked_keys_are_401(client) -> None:
     headers = await make_user(client)
     created = await new_key(client, headers, "links:read")

@@ -70,11 +70,55 @@ async def test_token_without_credentials_is_422(client, data) -> None:
     assert response.json()["detail"]
 
 
-async def test_token_with_json_body_is_422(client) -> None:
+@pytest.mark.parametrize("field", ["username", "email"])
+async def test_token_takes_json_with_username_or_email(client, field) -> None:
+    email, _ = await _register(client)
+    response = await client.post("/api/auth/token", json={field: email, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    token = response.json()["access_token"]
+    me = await client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json()["email"] == email
+
+
+async def test_token_as_json_refuses_the_wrong_password_like_the_form(client) -> None:
+    email, _ = await _register(client)
     response = await client.post(
-        "/api/auth/token", json={"username": "a@example.com", "password": PASSWORD}
+        "/api/auth/token", json={"email": email, "password": "not the password"}
+    )
+    assert response.status_code == 401
+    assert response.json()["detail"] == "incorrect email or password"
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({"password": PASSWORD}, "`username` or as `email`"),
+        ({"username": "a@example.com", "email": "a@example.com", "password": PASSWORD}, "one"),
+        ({"email": "a@example.com"}, "password"),
+        ({"email": "a@example.com", "password": PASSWORD, "remember": True}, "remember"),
+        ([], "valid dictionary"),
+    ],
+    ids=str,
+)
+async def test_bad_json_sign_ins_are_422_with_what_is_wrong(client, body, says) -> None:
+    response = await client.post("/api/auth/token", json=body)
+    assert response.status_code == 422
+    assert says in str(response.json()["detail"])
+
+
+async def test_token_with_broken_json_is_422(client) -> None:
+    response = await client.post(
+        "/api/auth/token", content=b'{"email": ', headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 422
+    assert "not valid JSON" in str(response.json()["detail"])
+
+
+async def test_token_form_still_takes_what_oauth2_clients_send(client) -> None:
+    email, _ = await _register(client)
+    form = {"grant_type": "password", "username": email, "password": PASSWORD, "scope": ""}
+    response = await client.post("/api/auth/token", data=form)
+    assert response.status_code == 200, response.text
 
 
 async def test_me_answers_the_current_user(client) -> None:

@@ -17,6 +17,7 @@ from shortener.web.charts import (
     sparkline,
     timeseries_chart,
 )
+from shortener.web.windows import parse_window
 
 SVG = "{http://www.w3.org/2000/svg}"
 DAY0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -51,8 +52,10 @@ def test_timeseries_bars_heights_follow_the_counts_and_axis_is_labelled() -> Non
 def test_timeseries_fills_the_window_with_empty_buckets() -> None:
     start = datetime(2026, 3, 1, 10, tzinfo=UTC)
     points = [{"t": datetime(2026, 3, 1, 12, 30, tzinfo=UTC), "clicks": 3}]
-    filled = series(points, "hour", start, start + timedelta(hours=5))
+    filled = series(points, "hour", start, start + timedelta(hours=6))
     assert [n for _, n in filled] == [0, 0, 3, 0, 0, 0]
+    # The end is exclusive, as a stats window's is: no empty bucket after the window.
+    assert filled[-1][0] == start + timedelta(hours=5)
     assert filled[2][0] == datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
@@ -62,6 +65,83 @@ def test_timeseries_hourly_labels_show_times_and_a_date_at_midnight() -> None:
     texts = [t.text for t in parse(timeseries_chart(points, interval="hour")).iter(f"{SVG}text")]
     assert "Mar 1 20:00" in texts
     assert "Mar 2 00:00" in texts
+
+
+NOW = datetime(2026, 3, 10, 14, 25, tzinfo=UTC)
+
+
+def axis_labels(window: str, interval: str, *days: str) -> list[str]:
+    """The time axis of a chart of the window the dashboard picks for these query values."""
+    chosen = parse_window(window, *days, interval=interval, now=NOW)
+    assert chosen.error is None and chosen.interval == interval
+    points = [{"t": chosen.start, "clicks": 1}]
+    svg = parse(
+        timeseries_chart(
+            points, interval=chosen.interval, start=chosen.start, end=chosen.end, width=720
+        )
+    )
+    return [t.text or "" for t in svg.iter(f"{SVG}text") if t.get("y") == "232"]
+
+
+@pytest.mark.parametrize(
+    ("window", "interval", "days", "expected"),
+    [
+        # Hours across midnight: every tick names its day, on the clock every 3 hours.
+        (
+            "24h",
+            "hour",
+            (),
+            [
+                "Mar 9 15:00",
+                "Mar 9 18:00",
+                "Mar 9 21:00",
+                "Mar 10 00:00",
+                "Mar 10 03:00",
+                "Mar 10 06:00",
+                "Mar 10 09:00",
+                "Mar 10 12:00",
+            ],
+        ),
+        ("24h", "day", (), ["Mar 10"]),  # today only: no empty tomorrow after it
+        # A week of hours: one tick a day, at midnight, named by its day (not "14:00, 15:00").
+        ("7d", "hour", (), [f"Mar {d}" for d in range(4, 11)]),
+        ("7d", "day", (), [f"Mar {d}" for d in range(4, 11)]),
+        ("30d", "hour", (), ["Feb 12", "Feb 16", "Feb 20", "Feb 24", "Feb 28", "Mar 4", "Mar 8"]),
+        (
+            "30d",
+            "day",
+            (),
+            ["Feb 9", "Feb 13", "Feb 17", "Feb 21", "Feb 25", "Mar 1", "Mar 5", "Mar 9"],
+        ),
+        # Custom: one day of hours stays on that day, so only the first tick names it.
+        (
+            "custom",
+            "hour",
+            ("2026-03-02", "2026-03-02"),
+            ["Mar 2 00:00", "03:00", "06:00", "09:00", "12:00", "15:00", "18:00", "21:00"],
+        ),
+        (
+            "custom",
+            "hour",
+            ("2026-03-01", "2026-03-02"),
+            [
+                "Mar 1 00:00",
+                "Mar 1 06:00",
+                "Mar 1 12:00",
+                "Mar 1 18:00",
+                "Mar 2 00:00",
+                "Mar 2 06:00",
+                "Mar 2 12:00",
+                "Mar 2 18:00",
+            ],
+        ),
+        ("custom", "day", ("2026-02-27", "2026-03-02"), ["Feb 27", "Feb 28", "Mar 1", "Mar 2"]),
+    ],
+)
+def test_time_axis_labels_name_the_day_whenever_ticks_cross_days(
+    window: str, interval: str, days: tuple[str, ...], expected: list[str]
+) -> None:
+    assert axis_labels(window, interval, *days) == expected
 
 
 def test_long_series_turns_into_a_line() -> None:

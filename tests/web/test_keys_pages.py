@@ -60,11 +60,27 @@ async def test_key_form_errors_are_shown_beside_the_fields(client: httpx.AsyncCl
     refused = await _create(client, "", [])
     assert refused.status_code == 422
     assert 'id="name-error"' in refused.text
-    assert 'id="scopes-error"' in refused.text
+    assert 'id="scopes-error"' not in refused.text  # no box ticked: the default scopes
     unknown = await _create(client, "x", ["admin:everything"])
     assert unknown.status_code == 422
     assert 'id="scopes-error"' in unknown.text
     assert "sk_" not in unknown.text
+
+
+async def test_a_key_made_with_no_box_ticked_gets_the_default_scopes(
+    client: httpx.AsyncClient,
+) -> None:
+    await register(client)
+    made = await _create(client, "deploy", [])
+    assert made.status_code == 201, made.text
+    key = KEY.search(made.text)
+    assert key is not None
+    headers = {"X-API-Key": key.group(1)}
+    assert (await client.get("/api/links", headers=headers)).status_code == 200
+    made_link = await client.post("/api/links", json={"url": "https://a.example"}, headers=headers)
+    assert made_link.status_code == 201
+    page = (await client.get("/dashboard/keys")).text
+    assert "None ticked: links:read, links:write, stats:read." in page
 
 
 async def test_key_forms_need_the_csrf_token(client: httpx.AsyncClient) -> None:

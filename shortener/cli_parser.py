@@ -1,0 +1,138 @@
+"""The `shortener` command line: its commands, their help and examples (shortener.cli runs them)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+from collections.abc import Callable, Mapping
+
+from shortener.config import Settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+DESCRIPTION = """\
+A self-hosted URL shortener with private, exact click analytics.
+
+Settings come from the environment (or a .env file): DATABASE_URL, REDIS_URL, SECRET_KEY,
+BASE_URL... `shortener doctor` checks them."""
+EPILOG = """\
+examples:
+  shortener serve --port 8000                  # migrate, then serve on 127.0.0.1:8000
+  shortener create-user me@example.com --admin
+  shortener COMMAND --help                     # what a command takes, with examples"""
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("shortener")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout, not installed
+        return "unknown (not installed)"
+
+
+# command: (what it does, examples for its --help), in the order --help lists them
+COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "serve": (
+        "apply migrations, then serve the app",
+        (
+            "shortener serve                          # 127.0.0.1:8000, one worker",
+            "shortener serve --host 0.0.0.0 --port 80 --workers 4 --forwarded-allow-ips 10.0.0.1",
+        ),
+    ),
+    "flush": (
+        "write clicks from the Redis stream to the database until stopped (a flusher of its "
+        "own, for serving workers run with CLICK_FLUSHER=false)",
+        ("REDIS_URL=redis://localhost:6379/0 shortener flush   # SIGTERM stops it",),
+    ),
+    "migrate": (
+        "bring the database schema up to date",
+        (
+            "shortener migrate        # prints the revision the database is at",
+            "shortener -v migrate     # and each migration applied",
+        ),
+    ),
+    "doctor": (
+        "check the configuration and the services",
+        ("shortener doctor         # exit status 0 when everything is fine",),
+    ),
+    "cleanup": (
+        "delete raw clicks older than CLICK_RETENTION_DAYS (rollups stay)",
+        ("CLICK_RETENTION_DAYS=30 shortener cleanup",),
+    ),
+    "create-user": (
+        "create an account",
+        (
+            "shortener create-user me@example.com --admin      # asks for the password",
+            'echo "$PASSWORD" | shortener create-user bot@example.com --password-stdin',
+        ),
+    ),
+    "import": (
+        "import links from a CSV file (ours, YOURLS, Shlink, Kutt or Bitly)",
+        (
+            "shortener import links.csv",
+            "shortener import - --user me@example.com < bitly-export.csv",
+        ),
+    ),
+    "export": (
+        "write a user's links as CSV",
+        (
+            "shortener export links.csv --user me@example.com",
+            "shortener export | head   # to standard output",
+        ),
+    ),
+}
+
+
+def build_parser(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
+    """The parser; `handlers` run the commands, by command name."""
+    parser = argparse.ArgumentParser(
+        prog="shortener",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="say more: -v shows each migration step, -vv debug logs",
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    sub: dict[str, argparse.ArgumentParser] = {}
+    for name, (summary, examples) in COMMANDS.items():
+        sub[name] = commands.add_parser(
+            name,
+            help=summary,
+            description=summary[0].upper() + summary[1:] + ".",
+            epilog="examples:\n" + "\n".join(f"  {line}" for line in examples),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        sub[name].set_defaults(func=handlers[name])
+
+    serve = sub["serve"]
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
+    serve.add_argument("--port", type=int, default=8000, help="port (%(default)s)")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="processes (%(default)s; more need REDIS_URL)"
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        help="proxies whose X-Forwarded-For is trusted (default: TRUSTED_PROXIES)",
+    )
+    create_user = sub["create-user"]
+    create_user.add_argument("email")
+    create_user.add_argument("--admin", action="store_true", help="make it an administrator")
+    create_user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    import_ = sub["import"]
+    import_.add_argument("file", help="the CSV file ('-' for standard input)")
+    import_.add_argument("--user", metavar="EMAIL", help="the owner (needed with several accounts)")
+    export = sub["export"]
+    export.add_argument("file", nargs="?", default="-", help="where to (default: standard output)")
+    export.add_argument(
+        "--user", metavar="EMAIL", help="whose links (needed with several accounts)"
+    )
+    return parser
