@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from shortener.cli import _insert_user
 from shortener.main import create_app
 from tests.factories import PASSWORD, new_email
-from tests.live import ThreadedServer
+from tests.processes import ThreadedServer
 
 TARGET = "https://t.example/base/?a=1"
 

@@ -14,7 +14,7 @@ import time
 import httpx
 
 from tests.factories import make_link, make_user
-from tests.live import server_env
+from tests.processes import server_env
 from tests.reliability.conftest import serve
 
 __all__ = ["serve"]  # the fixture that starts (and always stops) `shortener serve`

@@ -243,8 +243,11 @@ async def test_bad_sign_ins_are_4xx(client: httpx.AsyncClient) -> None:
         r = await client.post("/api/auth/token", data=data)
         assert r.status_code in (401, 422), (data, r.status_code)
         assert r.json()["detail"]
+    # JSON is a sign-in body too now (the new-user issue): a wrong one is the same 401.
     r = await client.post("/api/auth/token", json={"username": "a", "password": "b"})
-    assert r.status_code == 422
+    assert r.status_code == 401 and r.json()["detail"]
+    r = await client.post("/api/auth/token", json={"username": "a"})
+    assert r.status_code == 422 and r.json()["detail"]
 
 
 # ---- raw bytes over a socket: what httpx refuses to send --------------------------------

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from shortener.auth.deps import current_user
+from shortener.auth.deps import current_principal
 from shortener.main import create_app
 from tests.conftest import BASE_URL
 from tests.factories import make_link, make_user
@@ -149,7 +149,7 @@ async def test_an_unexpected_error_is_a_bare_500(app, caplog: pytest.LogCaptureF
     async def broken() -> None:
         raise RuntimeError("SELECT password_hash FROM users -- secret internals")
 
-    app.dependency_overrides[current_user] = broken
+    app.dependency_overrides[current_principal] = broken  # what /api/users/me depends on
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
         r = await client.get("/api/users/me")

@@ -29,9 +29,10 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _claims(user_id: int, **changes: Any) -> dict[str, Any]:
+def _claims(user_id: int, sid: str, **changes: Any) -> dict[str, Any]:
     now = datetime.now(UTC)
     claims: dict[str, Any] = {
+        "sid": sid,  # the user's real sign-in session: each forgery fails for its own reason
         "sub": str(user_id),
         "ver": 0,
         "iat": int(now.timestamp()),
@@ -60,45 +61,52 @@ def _rsa_pem() -> bytes:
     )
 
 
-async def _user_id(client: httpx.AsyncClient, headers: dict[str, str]) -> int:
+async def _user(client: httpx.AsyncClient, headers: dict[str, str]) -> tuple[int, str]:
+    """The user's id and the session id its real token carries."""
     r = await client.get("/api/users/me", headers=headers)
     assert r.status_code == 200
-    return int(r.json()["id"])
+    token = headers["Authorization"].removeprefix("Bearer ")
+    sid = jwt.decode(token, options={"verify_signature": False})["sid"]
+    return int(r.json()["id"]), str(sid)
 
 
-def _forgeries(uid: int) -> dict[str, str]:
+def _forgeries(uid: int, sid: str) -> dict[str, str]:
     past = datetime.now(UTC) - timedelta(minutes=1)
     return {
-        "alg none": _unsigned(_claims(uid)),
-        "alg NONE": _unsigned(_claims(uid), alg="NONE"),
-        "alg none with a signature": _unsigned(_claims(uid)) + _b64(b"sig"),
-        "HS512 with the right key": jwt.encode(_claims(uid), SECRET, algorithm="HS512"),
-        "HS384 with the right key": jwt.encode(_claims(uid), SECRET, algorithm="HS384"),
-        "RS256": jwt.encode(_claims(uid), _rsa_pem(), algorithm="RS256"),
-        "a foreign key": jwt.encode(_claims(uid), "someone-elses-key" * 3, algorithm="HS256"),
-        "no exp": jwt.encode(_claims(uid, exp=None), SECRET, algorithm="HS256"),
-        "past exp": jwt.encode(_claims(uid, exp=int(past.timestamp())), SECRET, algorithm="HS256"),
-        "no iat": jwt.encode(_claims(uid, iat=None), SECRET, algorithm="HS256"),
-        "no sub": jwt.encode(_claims(uid, sub=None), SECRET, algorithm="HS256"),
-        "sub not a number": jwt.encode(_claims(uid, sub="admin"), SECRET, algorithm="HS256"),
-        "sub of nobody": jwt.encode(_claims(uid, sub="999999"), SECRET, algorithm="HS256"),
-        "an old token version": jwt.encode(_claims(uid, ver=-1), SECRET, algorithm="HS256"),
+        "alg none": _unsigned(_claims(uid, sid)),
+        "alg NONE": _unsigned(_claims(uid, sid), alg="NONE"),
+        "alg none with a signature": _unsigned(_claims(uid, sid)) + _b64(b"sig"),
+        "HS512 with the right key": jwt.encode(_claims(uid, sid), SECRET, algorithm="HS512"),
+        "HS384 with the right key": jwt.encode(_claims(uid, sid), SECRET, algorithm="HS384"),
+        "RS256": jwt.encode(_claims(uid, sid), _rsa_pem(), algorithm="RS256"),
+        "a foreign key": jwt.encode(_claims(uid, sid), "someone-elses-key" * 3, algorithm="HS256"),
+        "no exp": jwt.encode(_claims(uid, sid, exp=None), SECRET, algorithm="HS256"),
+        "past exp": jwt.encode(
+            _claims(uid, sid, exp=int(past.timestamp())), SECRET, algorithm="HS256"
+        ),
+        "no iat": jwt.encode(_claims(uid, sid, iat=None), SECRET, algorithm="HS256"),
+        "no sub": jwt.encode(_claims(uid, sid, sub=None), SECRET, algorithm="HS256"),
+        "sub not a number": jwt.encode(_claims(uid, sid, sub="admin"), SECRET, algorithm="HS256"),
+        "sub of nobody": jwt.encode(_claims(uid, sid, sub="999999"), SECRET, algorithm="HS256"),
+        "an old token version": jwt.encode(_claims(uid, sid, ver=-1), SECRET, algorithm="HS256"),
         "garbage": "not.a.jwt",
-        "empty signature": jwt.encode(_claims(uid), SECRET, algorithm="HS256").rsplit(".", 1)[0]
+        "empty signature": jwt.encode(_claims(uid, sid), SECRET, algorithm="HS256").rsplit(".", 1)[
+            0
+        ]
         + ".",
     }
 
 
 with warnings.catch_warnings():  # at collection, outside the filter of pytestmark
     warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
-    FORGERY_NAMES = list(_forgeries(1))
+    FORGERY_NAMES = list(_forgeries(1, "sid"))
 
 
 @pytest.mark.parametrize("name", FORGERY_NAMES)
 async def test_forged_or_stale_tokens_are_401(client: httpx.AsyncClient, name: str) -> None:
     headers = await make_user(client)
-    uid = await _user_id(client, headers)
-    token = _forgeries(uid)[name]
+    uid, sid = await _user(client, headers)
+    token = _forgeries(uid, sid)[name]
     r = await client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 401, (name, r.text)
     assert r.json()["detail"]
@@ -108,8 +116,8 @@ async def test_forged_or_stale_tokens_are_401(client: httpx.AsyncClient, name: s
 async def test_a_well_made_token_gets_in(client: httpx.AsyncClient) -> None:
     """The control for the table above: the same claims, rightly signed, are accepted."""
     headers = await make_user(client)
-    uid = await _user_id(client, headers)
-    token = jwt.encode(_claims(uid), SECRET, algorithm="HS256")
+    uid, sid = await _user(client, headers)
+    token = jwt.encode(_claims(uid, sid), SECRET, algorithm="HS256")
     r = await client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200
 
@@ -125,14 +133,14 @@ async def _set_user(app: Any, uid: int, **values: Any) -> None:
 
 async def test_a_disabled_users_token_is_401(client: httpx.AsyncClient, app: Any) -> None:
     headers = await make_user(client)
-    await _set_user(app, await _user_id(client, headers), is_active=False)
+    await _set_user(app, (await _user(client, headers))[0], is_active=False)
     assert (await client.get("/api/users/me", headers=headers)).status_code == 401
     assert (await client.get("/api/links", headers=headers)).status_code == 401
 
 
 async def test_a_deleted_users_token_is_401(client: httpx.AsyncClient, app: Any) -> None:
     headers = await make_user(client)
-    await _set_user(app, await _user_id(client, headers), delete=True)
+    await _set_user(app, (await _user(client, headers))[0], delete=True)
     assert (await client.get("/api/users/me", headers=headers)).status_code == 401
 
 
