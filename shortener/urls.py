@@ -126,23 +126,49 @@ def canonical_host(host: str) -> str:
     return name
 
 
-def loops_back(target: WebURL, *, own_hosts: Iterable[str]) -> bool:
-    """True when a visitor sent to `target` would come back to this service."""
-    if target.address is not None:
-        if is_this_machine(target.address):
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _port(url: WebURL) -> int:
+    return url.port if url.port is not None else _DEFAULT_PORTS[url.scheme]
+
+
+def _on_this_machine(url: WebURL) -> bool:
+    if url.address is not None:
+        return is_this_machine(url.address)
+    # Browsers resolve localhost and *.localhost to loopback themselves.
+    return url.host == "localhost" or url.host.endswith(".localhost")
+
+
+@lru_cache(maxsize=16)
+def _own(base_url: str) -> WebURL:
+    return parse_web_url(base_url)
+
+
+def loops_back(target: WebURL, *, own_urls: Iterable[str]) -> bool:
+    """True when a visitor sent to `target` would come back to this service (at `own_urls`,
+    BASE_URL): its host name in any spelling, on any port (a proxy may listen on several);
+    or, where the service is reached at an address of this machine, any spelling of this
+    machine on the same port. A program on another port of the same machine is not us."""
+    for own in own_urls:
+        if not own:
+            continue
+        me = _own(own)
+        if not _on_this_machine(me) and target.host == me.host:
             return True
-    elif target.host == "localhost" or target.host.endswith(".localhost"):
-        return True  # browsers resolve localhost and *.localhost to loopback themselves
-    return any(target.host == canonical_host(own) for own in own_hosts if own)
+        same_machine = target.host == me.host or (_on_this_machine(target) and _on_this_machine(me))
+        if same_machine and _port(target) == _port(me):
+            return True
+    return False
 
 
-def parse_target(url: str, *, own_hosts: Iterable[str]) -> WebURL:
+def parse_target(url: str, *, own_urls: Iterable[str]) -> WebURL:
     """`url` as a redirect target: a web URL that does not lead back to this service.
 
-    `own_hosts` are this service's host names in any spelling (BASE_URL's host).
+    `own_urls` are the URLs this service is reached at (BASE_URL).
     """
     target = parse_web_url(url)
-    if loops_back(target, own_hosts=own_hosts):
+    if loops_back(target, own_urls=own_urls):
         raise URLRefused("a short link cannot point back at this service")
     return target
 

@@ -37,7 +37,7 @@ def check_target(url: str, ctx: LinkContext, *, field: str = "url") -> str:
     target, a rule's, a variant's or the fallback; Invalid naming `field` when it cannot be one
     (not a web URL, or a loop back to this service)."""
     try:
-        return parse_target(url, own_hosts=(ctx.own_host,)).href
+        return parse_target(url, own_urls=(ctx.base_url,)).href
     except URLRefused as exc:
         raise Invalid(str(exc), field=field) from None
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from shortener.models import Link
-from tests.factories import make_link, make_user
+from tests.factories import make_link, make_user, running
 
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
 
@@ -40,22 +40,7 @@ TABLE: dict[str, tuple[str, tuple[str, ...]]] = {
     "blocked IP in hex": ("http://0x0a090807/", ("blocked", "10.9.8.7")),
     "blocked IP in octal parts": ("http://012.011.010.07/", ("blocked", "10.9.8.7")),
     "blocked IP, IPv4-mapped": ("http://[::ffff:10.9.8.7]/", ("blocked", "10.9.8.7")),
-    # Every spelling of "this machine" and of our own host loops.
-    "localhost": ("http://localhost/", ("loop",)),
-    "LOCALHOST with a dot": ("http://LOCALHOST./x", ("loop",)),
-    "a .localhost name": ("http://app.localhost:3000/", ("loop",)),
-    "IPv6 loopback": ("http://[::1]/", ("loop",)),
-    "127.0.0.1 as a number": ("http://2130706433/", ("loop",)),
-    "127.0.0.1 in hex": ("http://0x7f000001/", ("loop",)),
-    "127.0.0.1 in octal": ("http://0177.0.0.1/", ("loop",)),
-    "127.1": ("http://127.1/", ("loop",)),
-    "percent-encoded digit": ("http://127.0.0.%31/", ("loop",)),
-    "other 127/8": ("http://127.45.6.7:8000/", ("loop",)),
-    "IPv4-mapped loopback": ("http://[::ffff:127.0.0.1]/", ("loop",)),
-    "IPv4-compatible loopback": ("http://[::7f00:1]/", ("loop",)),
-    "NAT64 loopback": ("http://[64:ff9b::7f00:1]/", ("loop",)),
-    "0.0.0.0": ("http://0.0.0.0/", ("loop",)),
-    "0": ("http://0/", ("loop",)),
+    # Our own host name in any spelling, on any port, loops.
     "own host, upper case, dot": ("http://SHORT.TEST./x", ("loop",)),
     "own host, percent-encoded": ("https://short%2etest/x", ("loop",)),
     "own host, fullwidth dot": ("https://short\uff0etest/x", ("loop",)),
@@ -120,7 +105,7 @@ async def test_every_url_field_goes_through_the_parser(client: httpx.AsyncClient
     refused = {
         "rules.0.url": {"rules": [{"device": "ios", "url": "https://%65vil.com/"}]},
         "variants.1.url": {
-            "variants": [{"url": "https://ok.example/"}, {"url": "http://0x7f000001/"}]
+            "variants": [{"url": "https://ok.example/"}, {"url": "http://SHORT%2etest/"}]
         },
         "fallback_url": {"fallback_url": "https://evil\uff0ecom/after"},
         "og_image": {"og_image": "https://ok.example:99999/i.png"},
@@ -161,7 +146,7 @@ async def test_every_url_field_goes_through_the_parser(client: httpx.AsyncClient
 
 async def test_the_import_stores_what_the_api_stores(client: httpx.AsyncClient) -> None:
     headers = await make_user(client)
-    csv = "url,key\nhttps://straße.de/x,sharp-s\nhttp://0x7f000001/,loopy\n"
+    csv = "url,key\nhttps://straße.de/x,sharp-s\nhttp://short%2etest:8080/,loopy\n"
     r = await client.post(
         "/api/links/import", files={"file": ("links.csv", csv, "text/csv")}, headers=headers
     )
@@ -211,3 +196,60 @@ async def test_blocklist_entries_are_canonical_hosts(client: httpx.AsyncClient) 
     for bad in ["evil.com/path", "user@evil.com", "evil.com:80", "exa mple.com"]:
         r = await client.post("/api/admin/blocklist", json={"domain": bad}, headers=admin)
         assert r.status_code == 422, (bad, r.text)
+
+
+# Where the service is reached at an address of this machine (BASE_URL http://127.0.0.1:8000,
+# the embedded default), every spelling of this machine on that port loops.
+ON_THIS_MACHINE = "http://127.0.0.1:8000"
+LOCAL_LOOPS = [
+    "http://localhost/",
+    "http://LOCALHOST./x",
+    "http://app.localhost:3000/",
+    "http://[::1]/",
+    "http://2130706433/",
+    "http://0x7f000001/",
+    "http://0177.0.0.1/",
+    "http://127.1/",
+    "http://127.0.0.%31/",
+    "http://127.45.6.7:8000/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://[::7f00:1]/",
+    "http://[64:ff9b::7f00:1]/",
+    "http://0.0.0.0/",
+    "http://0/",
+]
+
+
+async def test_every_spelling_of_this_machine_on_our_port_loops(make_settings) -> None:  # type: ignore[no-untyped-def]
+    async with running(make_settings(base_url=ON_THIS_MACHINE)) as (_app, client):
+        headers = await make_user(client)
+        for spelling in LOCAL_LOOPS:
+            url = _on_port(spelling, 8000)
+            r = await client.post("/api/links", json={"url": url}, headers=headers)
+            assert r.status_code == 422, (url, r.text)
+            assert "point back at this service" in r.json()["detail"][0]["msg"], url
+        # A program on another port of this machine is not us (a local site under test).
+        for url in ("http://localhost:3000/", "http://127.0.0.1:9999/x", "http://[::1]:81/"):
+            r = await client.post("/api/links", json={"url": url}, headers=headers)
+            assert r.status_code == 201, (url, r.text)
+
+
+async def test_a_public_service_does_not_count_a_visitors_own_machine_as_itself(
+    client: httpx.AsyncClient,
+) -> None:
+    # BASE_URL is http://short.test: localhost sends a visitor to their own machine, not here.
+    headers = await make_user(client)
+    for url in ("http://localhost/", "http://[::1]/", "http://0x7f000001/"):
+        r = await client.post("/api/links", json={"url": url}, headers=headers)
+        assert r.status_code == 201, (url, r.text)
+
+
+def _on_port(url: str, port: int) -> str:
+    """`url` with its port set to `port` (written explicitly)."""
+    scheme, rest = url.split("://", 1)
+    host, slash, path = rest.partition("/")
+    if host.startswith("["):
+        host = host[: host.index("]") + 1]
+    else:
+        host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    return f"{scheme}://{host}:{port}{slash}{path}"
