@@ -18,7 +18,6 @@ from typing import Annotated, Any
 
 from fastapi import Depends
 from fastapi.templating import Jinja2Templates
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 
@@ -38,7 +37,7 @@ from shortener.live.broker import LiveBroker
 from shortener.live.feed import LiveFeed
 from shortener.observability.metrics import Metrics
 from shortener.ratelimit import RateLimiter, rules_from
-from shortener.redisconn import CircuitBreaker, make_redis
+from shortener.redisconn import CircuitBreaker, RedisClient, make_redis
 from shortener.stats.cache import StatsCache
 from shortener.templating import make_templates
 from shortener.webhooks.dispatcher import WebhookDispatcher
@@ -50,7 +49,7 @@ class Runtime:
     templates: Jinja2Templates
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
-    redis: Redis | None
+    redis: RedisClient | None
     # One breaker for every Redis user in this worker: one failure, and all skip Redis.
     redis_breaker: CircuitBreaker
     link_context: LinkContext
