@@ -24,6 +24,7 @@ from starlette.requests import HTTPConnection
 from shortener.aio import cancel_and_wait, each
 from shortener.cache import LinkCache
 from shortener.clicks.client_ip import TrustedProxies
+from shortener.clicks.durability import log_durability
 from shortener.clicks.flusher import Flusher
 from shortener.clicks.geo import CountryLookup
 from shortener.clicks.queue import ClickQueue, LocalQueue, RedisStreamQueue
@@ -180,6 +181,8 @@ async def open_runtime(
     # Subscribed to the other workers' changes, and every key in the filter, before the first
     # request (a million keys: a few seconds).
     await runtime.link_cache.start()
+    if runtime.redis is not None:
+        await log_durability(runtime.redis)
     tasks = runtime._tasks
     tasks["flusher"] = asyncio.create_task(runtime.flusher.run(), name="click-flusher")
     tasks["listener"] = asyncio.create_task(runtime.link_cache.listen(), name="link-invalidation")
