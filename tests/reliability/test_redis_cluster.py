@@ -16,6 +16,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from shortener import cache as cache_module
 from shortener.config import ConfigError, Settings
+from shortener.live.broker import LiveBroker, sse_frame
 from shortener.main import create_app
 from shortener.rediskeys import RedisKeys
 from tests.factories import eventually, make_link, make_user
@@ -230,3 +231,28 @@ async def test_link_look_ups_span_the_slots_of_every_master(
             assert cache.hits["redis"] - before == len(keys)
         finally:
             await redis.aclose()
+
+
+async def test_live_feeds_cross_the_cluster(cluster: RedisClusterServers) -> None:
+    """One worker watches links whose channels hash to different masters; another, whose
+    client asks some other node, sees that they are watched and reaches the watcher."""
+    watcher_redis = RedisCluster.from_url(cluster.url)
+    publisher_redis = RedisCluster.from_url(f"redis://127.0.0.1:{cluster.nodes[-1].port}/0")
+    watcher = LiveBroker(watcher_redis, prefix="live-test:")
+    publisher = LiveBroker(publisher_redis, prefix="live-test:")
+    names = RedisKeys("live-test:")
+    links = [7, 12345, 99]
+    assert len({cluster.master_of(names.live(i)).port for i in links}) > 1
+    listening = asyncio.create_task(watcher.run())
+    try:
+        async with watcher.subscription(7) as a, watcher.subscription(12345) as b:
+            assert await publisher.watched([*links, 4]) == {7, 12345}
+            await publisher.publish(12345, b'{"total_clicks": 1}')
+            await publisher.publish(7, b'{"total_clicks": 2}')
+            assert await b.wait(10) == [sse_frame(b'{"total_clicks": 1}')]
+            assert await a.wait(10) == [sse_frame(b'{"total_clicks": 2}')]
+    finally:
+        watcher.close()
+        await listening
+        await watcher_redis.aclose()
+        await publisher_redis.aclose()
