@@ -23,13 +23,20 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shortener.redirect.known_keys import KeyFilter
 from shortener.redirect.link import CachedLink
 from shortener.redirect.lookup import LinkReader
-from shortener.redisconn import REDIS_ERRORS, CircuitBreaker
+from shortener.redisconn import (
+    REDIS_ERRORS,
+    CircuitBreaker,
+    RedisClient,
+    get_many,
+    open_pubsub,
+    publish,
+)
+from shortener.rediskeys import RedisKeys
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +60,7 @@ class LinkCache:
     def __init__(
         self,
         engine: AsyncEngine,
-        redis: Redis | None,
+        redis: RedisClient | None,
         *,
         prefix: str,
         size: int,
@@ -69,9 +76,9 @@ class LinkCache:
         self._redis = redis
         # While open, look-ups skip Redis instead of waiting on it for every request.
         self._breaker = breaker or CircuitBreaker(cooldown=0)
-        self._prefix = prefix
-        self._channel = f"{prefix}link-invalidate"
-        self._ack_channel = f"{prefix}link-ack"
+        self._keys = RedisKeys(prefix)
+        self._channel = self._keys.link_changes
+        self._ack_channel = self._keys.link_acks
         self._acks: dict[str, _Acks] = {}
         self._size = size
         self._max_bytes = max_bytes
@@ -100,7 +107,7 @@ class LinkCache:
         self._closing = asyncio.Event()
 
     def _redis_key(self, key: str) -> str:
-        return f"{self._prefix}link:{key}"
+        return self._keys.link(key)
 
     async def get(self, key: str) -> CachedLink | None:
         entry = self._lru.get(key)
@@ -190,7 +197,7 @@ class LinkCache:
         if self._redis is None or not self._breaker.allow():
             return {}
         try:
-            raws = await self._redis.mget([self._redis_key(key) for key in keys])
+            raws = await get_many(self._redis, [self._redis_key(key) for key in keys])
         except REDIS_ERRORS as exc:
             log.warning("redis unavailable for link look-up, using the database: %s", exc)
             self._breaker.failure()
@@ -258,9 +265,9 @@ class LinkCache:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for key in keys:
                     pipe.set(self._redis_key(key), _CHANGED, ex=CHANGED_TTL)
-                pipe.publish(self._channel, f"{ack} {' '.join(keys)}")
-                # Every worker that received it acknowledges, this one included.
-                waiting.expected = int((await pipe.execute())[-1])
+                await pipe.execute()
+            # Every worker that received it acknowledges, this one included.
+            waiting.expected = await publish(self._redis, self._channel, f"{ack} {' '.join(keys)}")
             waiting.check()
             try:
                 await asyncio.wait_for(waiting.done.wait(), ACK_TIMEOUT)
@@ -303,13 +310,14 @@ class LinkCache:
         filter, so that from the first request on an unknown key costs no look-up. If Redis
         or the database is away, the filter stays off and listen() keeps trying."""
         if self._redis is not None:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            pubsub: Any = None
             try:
+                pubsub = await open_pubsub(self._redis, ignore_subscribe_messages=True)
                 await pubsub.subscribe(self._channel, self._ack_channel)
             except REDIS_ERRORS as exc:
                 log.warning("link invalidation channel not reachable at start (%s)", exc)
-                with contextlib.suppress(*REDIS_ERRORS):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                with contextlib.suppress(*REDIS_ERRORS, AttributeError):
+                    await pubsub.aclose()
                 return
             self._subscribed = pubsub
         self.keys.restart()
@@ -318,14 +326,14 @@ class LinkCache:
         except Exception as exc:
             log.warning("could not read the link keys at start (%s); filter off for now", exc)
 
-    async def _listen(self, redis: Redis) -> None:
+    async def _listen(self, redis: RedisClient) -> None:
         while not self._closing.is_set():
             try:
                 # The subscription start() made, the first time; a new one after a loss.
                 pubsub, self._subscribed = self._subscribed, None
                 fresh = pubsub is None
                 if pubsub is None:
-                    pubsub = redis.pubsub(ignore_subscribe_messages=True)
+                    pubsub = await open_pubsub(redis, ignore_subscribe_messages=True)
                 try:
                     if fresh:
                         await pubsub.subscribe(self._channel, self._ack_channel)
@@ -356,7 +364,7 @@ class LinkCache:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._closing.wait(), timeout=1.0)
 
-    async def _announced(self, redis: Redis, data: str) -> None:
+    async def _announced(self, redis: RedisClient, data: str) -> None:
         ack, *keys = data.split(" ")
         for key in keys:
             self.evict_local(key)

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # Every Redis key and channel starts with this, so several deployments (or test runs)
     # can share one Redis.
     redis_prefix: str = "shortener:"
+    # REDIS_URL is one node of a Redis Cluster: the client learns the others from it, and
+    # follows slots as they move or fail over (shortener/rediskeys.py: what that asks of keys).
+    redis_cluster: bool = False
     secret_key: SecretStr | None = None
     base_url: str = "http://127.0.0.1:8000"
     access_token_expire_minutes: int = Field(60, ge=1)
@@ -191,6 +194,15 @@ class Settings(BaseSettings):
                 "CLICK_FLUSHER=false needs REDIS_URL: without Redis each worker's clicks wait "
                 "in its own memory and only that worker can write them. Set REDIS_URL (and run "
                 "`shortener flush`), or leave CLICK_FLUSHER unset."
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _cluster_needs_a_node(self) -> Settings:
+        if self.redis_cluster and not self.redis_url:
+            raise ConfigError(
+                "REDIS_CLUSTER=true needs REDIS_URL: the address of one node of the cluster "
+                "(e.g. redis://10.0.0.5:6379/0); the others are learnt from it."
             )
         return self
 

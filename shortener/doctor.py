@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from sqlalchemy import text
 
+from shortener.clicks.durability import UNKNOWN, read_durability
 from shortener.config import DEV_SECRET_FILE, Settings
 from shortener.db import make_engine
 from shortener.templating import templates_dir
@@ -90,11 +92,29 @@ async def check_redis(settings: Settings) -> list[Finding]:
                 "REDIS_URL not set: in-process cache and click queue (fine for one worker)",
             )
         ]
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=3)
+    client = RedisCluster if settings.redis_cluster else Redis
+    redis = client.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=3)
     try:
         await redis.ping()
-        info = await redis.info("server")
-        return [Finding("ok", f"redis answers (version {info.get('redis_version', '?')})")]
+        info: Any = await redis.info("server")
+        if isinstance(redis, RedisCluster):  # {node: info} from every node
+            info = next(iter(info.values()), {}) if "redis_version" not in info else info
+        found = [Finding("ok", f"redis answers (version {info.get('redis_version', '?')})")]
+        if isinstance(redis, RedisCluster):
+            state = (await redis.cluster_info()).get("cluster_state")
+            found.append(
+                Finding("ok", "redis cluster state ok")
+                if state == "ok"
+                else Finding("fail", f"redis cluster state {state}", "see CLUSTER INFO")
+            )
+        durability = await read_durability(redis)
+        if durability.loses_queued_clicks or durability is UNKNOWN:
+            found.append(
+                Finding("warn", f"click queue durability {durability.summary}", durability.advice)
+            )
+        else:
+            found.append(Finding("ok", f"click queue durability: {durability.sentence}"))
+        return found
     except Exception as exc:
         return [
             Finding(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import text
 
+from shortener.clicks.durability import read_durability
+from shortener.redisconn import REDIS_ERRORS
 from shortener.runtime import runtime_of
 
 router = APIRouter(tags=["operations"])
@@ -25,8 +29,13 @@ async def readyz(request: Request, response: Response) -> dict[str, str]:
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"unavailable: {type(exc).__name__}"
+    details: dict[str, str] = {}
     if state.redis is not None:
         checks["redis"] = "ok" if await state.click_queue.ready() else "unavailable"
+        if checks["redis"] == "ok":
+            # Not a readiness check: a Redis without persistence serves, but says so here.
+            with contextlib.suppress(*REDIS_ERRORS):
+                details["click_durability"] = (await read_durability(state.redis)).summary
     ready = all(v == "ok" for v in checks.values())
     response.status_code = 200 if ready else 503
-    return {"status": "ready" if ready else "not ready", **checks}
+    return {"status": "ready" if ready else "not ready", **checks, **details}

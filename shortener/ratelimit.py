@@ -17,12 +17,12 @@ import math
 import time
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
 from starlette.requests import Request
 
 from shortener.errors import TooManyRequests
 from shortener.rates import Rate, parse_rate
-from shortener.redisconn import REDIS_ERRORS, CircuitBreaker
+from shortener.redisconn import REDIS_ERRORS, CircuitBreaker, RedisClient
+from shortener.rediskeys import RedisKeys
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class Taken:
 class RateLimiter:
     def __init__(
         self,
-        redis: Redis | None,
+        redis: RedisClient | None,
         breaker: CircuitBreaker | None,
         *,
         prefix: str,
@@ -52,14 +52,14 @@ class RateLimiter:
     ) -> None:
         self._redis = redis
         self._breaker = breaker
-        self._prefix = f"{prefix}rl:"
+        self._keys = RedisKeys(prefix)
         self.enabled = enabled
         self.rules = rules
         self._local: dict[str, tuple[float, int]] = {}  # key -> (expires at, count)
 
     def _key(self, rule: str, ident: str, window: int) -> str:
         digest = hashlib.sha256(ident.encode()).hexdigest()[:24]
-        return f"{self._prefix}{rule}:{digest}:{window}"
+        return self._keys.rate(rule, digest, window)
 
     async def hit(self, rule: str, ident: str) -> None:
         """Count one attempt at `rule` by `ident`; TooManyRequests once over the limit."""

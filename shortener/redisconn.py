@@ -5,40 +5,99 @@ tens of seconds on a hung Redis. We connect with small timeouts and one quick re
 circuit breaker shared by the app's Redis users: after a failure, callers skip Redis for a few
 seconds and use their fallback (the database, the local click buffer, in-process counters);
 then one caller probes, and its success closes the breaker for everyone.
+
+With REDIS_CLUSTER the client is a RedisCluster. Most commands read the same on both; the few
+that do not (a look-up of many keys, counting a channel's subscribers) are the helpers below.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
+from typing import Any, TypeAlias
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from shortener.config import Settings
 
 # What a failing Redis raises: every Redis user catches these and falls back.
-REDIS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
+# (A cluster's own errors, slots not covered during a failover say, are not RedisErrors.)
+REDIS_ERRORS = (RedisError, RedisClusterException, OSError, asyncio.TimeoutError)
 
 
-def make_redis(settings: Settings) -> Redis | None:
+RedisClient: TypeAlias = Redis | RedisCluster
+
+
+def make_redis(settings: Settings) -> RedisClient | None:
     if not settings.redis_url:
         return None
-    return Redis.from_url(
+    # One retry for a dropped connection (a pooled socket Redis closed on restart; on a
+    # cluster, a master that died: the retry reads the slots again first); none for a
+    # timeout: a Redis that did not answer in time will not answer the retry either.
+    retry = Retry(
+        ExponentialBackoff(cap=0.05, base=0.01),
+        retries=1,
+        supported_errors=(RedisConnectionError,),
+    )
+    client = RedisCluster if settings.redis_cluster else Redis
+    return client.from_url(
         settings.redis_url,
         socket_connect_timeout=settings.redis_connect_timeout,
         socket_timeout=settings.redis_socket_timeout,
-        # One retry for a dropped connection (a pooled socket Redis closed on restart); none
-        # for a timeout: a Redis that did not answer in time will not answer the retry either.
-        retry=Retry(
-            ExponentialBackoff(cap=0.05, base=0.01),
-            retries=1,
-            supported_errors=(RedisConnectionError,),
-        ),
+        retry=retry,
     )
+
+
+async def open_pubsub(redis: RedisClient, **options: Any) -> Any:
+    """A pub/sub connection (PubSub, or ClusterPubSub on a cluster). A cluster client learns
+    its slots on its first command, and a ClusterPubSub can only be placed once it has."""
+    if isinstance(redis, RedisCluster):
+        await redis.initialize()
+    return redis.pubsub(**options)
+
+
+async def get_many(redis: RedisClient, keys: Sequence[str]) -> list[Any]:
+    """GET of each key, in order, in one round trip per node: a cluster refuses an MGET whose
+    keys lie in several slots, so there the keys are grouped by slot (a pipeline of MGETs)."""
+    if isinstance(redis, RedisCluster):
+        return list(await redis.mget_nonatomic(list(keys)))
+    return list(await redis.mget(list(keys)))
+
+
+async def subscribers(redis: RedisClient, channels: Sequence[str]) -> dict[bytes, int]:
+    """How many connections, over the whole deployment, subscribe to each channel.
+
+    A cluster node counts only its own subscribers (a worker subscribes on whichever node its
+    client chose), so there every node is asked and the counts are added up."""
+    if not channels:
+        return {}
+    if isinstance(redis, RedisCluster):
+        counts = await redis.pubsub_numsub(*channels, target_nodes=RedisCluster.ALL_NODES)
+    else:
+        counts = await redis.pubsub_numsub(*channels)
+    found = {channel.encode(): 0 for channel in channels}
+    for channel, count in counts:
+        name = channel if isinstance(channel, bytes) else str(channel).encode()
+        found[name] = found.get(name, 0) + int(count)
+    return found
+
+
+async def publish(redis: RedisClient, channel: str, message: str | bytes) -> int:
+    """PUBLISH; returns how many subscribers it reached. On a cluster the message reaches
+    every node's subscribers but PUBLISH counts only those of the node that took it, so the
+    count is the cluster-wide one read just before (a subscriber that joins in between is
+    not counted, one that leaves in between is: whoever waits for answers times out)."""
+    if isinstance(redis, RedisCluster):
+        expected = (await subscribers(redis, [channel]))[channel.encode()]
+        await redis.publish(channel, message)
+        return expected
+    return int(await redis.publish(channel, message))
 
 
 class CircuitBreaker:

@@ -18,13 +18,13 @@ from typing import Annotated, Any
 
 from fastapi import Depends
 from fastapi.templating import Jinja2Templates
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 
 from shortener.aio import cancel_and_wait, each
 from shortener.cache import LinkCache
 from shortener.clicks.client_ip import TrustedProxies
+from shortener.clicks.durability import log_durability
 from shortener.clicks.flusher import Flusher
 from shortener.clicks.geo import CountryLookup
 from shortener.clicks.queue import ClickQueue, LocalQueue, RedisStreamQueue
@@ -38,7 +38,7 @@ from shortener.live.broker import LiveBroker
 from shortener.live.feed import LiveFeed
 from shortener.observability.metrics import Metrics
 from shortener.ratelimit import RateLimiter, rules_from
-from shortener.redisconn import CircuitBreaker, make_redis
+from shortener.redisconn import CircuitBreaker, RedisClient, make_redis
 from shortener.stats.cache import StatsCache
 from shortener.templating import make_templates
 from shortener.webhooks.dispatcher import WebhookDispatcher
@@ -50,7 +50,7 @@ class Runtime:
     templates: Jinja2Templates
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
-    redis: Redis | None
+    redis: RedisClient | None
     # One breaker for every Redis user in this worker: one failure, and all skip Redis.
     redis_breaker: CircuitBreaker
     link_context: LinkContext
@@ -181,6 +181,8 @@ async def open_runtime(
     # Subscribed to the other workers' changes, and every key in the filter, before the first
     # request (a million keys: a few seconds).
     await runtime.link_cache.start()
+    if runtime.redis is not None:
+        await log_durability(runtime.redis)
     tasks = runtime._tasks
     tasks["flusher"] = asyncio.create_task(runtime.flusher.run(), name="click-flusher")
     tasks["listener"] = asyncio.create_task(runtime.link_cache.listen(), name="link-invalidation")

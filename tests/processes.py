@@ -49,17 +49,19 @@ def wait_until(check: Any, *, timeout: float, what: str) -> None:
 class RedisServer:
     """A `redis-server` of the test's own, which the test may kill, pause and start again."""
 
-    def __init__(self, aof_dir: Path | None = None) -> None:
+    def __init__(self, aof_dir: Path | None = None, appendfsync: str = "always") -> None:
         """With `aof_dir`, every write is fsynced to an append-only file there (as a
-        production Redis holding the click stream should be run), so a kill loses nothing."""
+        production Redis holding the click stream should be run), so a kill loses nothing;
+        with appendfsync="everysec" (Redis' default for AOF) once a second."""
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.aof_dir = aof_dir
+        self.appendfsync = appendfsync
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         persistence = (
-            ["--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.aof_dir)]
+            ["--appendonly", "yes", "--appendfsync", self.appendfsync, "--dir", str(self.aof_dir)]
             if self.aof_dir
             else ["--appendonly", "no"]
         )

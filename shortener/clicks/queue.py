@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from shortener.clicks.events import ClickRecord
-from shortener.redisconn import REDIS_ERRORS, CircuitBreaker
+from shortener.redisconn import REDIS_ERRORS, CircuitBreaker, RedisClient
+from shortener.rediskeys import RedisKeys
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class RedisStreamQueue:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         *,
         prefix: str,
         claim_idle_ms: int = 30_000,
@@ -113,8 +113,8 @@ class RedisStreamQueue:
         # Open: Redis failed moments ago; clicks go straight to the local buffer rather than
         # each redirect waiting on a dead connection.
         self._breaker = breaker or CircuitBreaker(cooldown=0)
-        self.stream = f"{prefix}clicks"
-        self._count_key = f"{prefix}clicks:count"  # how many clicks the stream holds
+        self.stream = RedisKeys(prefix).click_stream
+        self._count_key = RedisKeys(prefix).click_count  # how many clicks the stream holds
         self._consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._claim_idle_ms = claim_idle_ms
         self._fallback = LocalQueue()

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shortener.cache import LinkCache
 from shortener.config import Settings
-from shortener.redisconn import CircuitBreaker
+from shortener.redisconn import CircuitBreaker, RedisClient
 
 
 class LinkEvents(Protocol):
@@ -34,7 +33,7 @@ class LinkContext:
 def make_link_context(
     settings: Settings,
     engine: AsyncEngine,
-    redis: Redis | None,
+    redis: RedisClient | None,
     *,
     breaker: CircuitBreaker | None = None,
     events: LinkEvents | None = None,

@@ -20,11 +20,11 @@ from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable, Collection
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from shortener.live.shutdown import server_exiting
-from shortener.redisconn import REDIS_ERRORS, CircuitBreaker
+from shortener.redisconn import REDIS_ERRORS, CircuitBreaker, RedisClient, open_pubsub, subscribers
+from shortener.rediskeys import RedisKeys
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class Subscription:
 class LiveBroker:
     def __init__(
         self,
-        redis: Redis | None,
+        redis: RedisClient | None,
         *,
         prefix: str,
         breaker: CircuitBreaker | None = None,
@@ -91,7 +91,8 @@ class LiveBroker:
         exiting: Callable[[], bool] = server_exiting,
     ) -> None:
         self._redis = redis
-        self._prefix = f"{prefix}live:"
+        self._keys = RedisKeys(prefix)
+        self._prefix = self._keys.live_prefix
         self._breaker = breaker or CircuitBreaker(cooldown=0)
         self._queue_size = queue_size
         self._exiting = exiting
@@ -104,7 +105,7 @@ class LiveBroker:
         self.keepalive = 15.0
 
     def _channel(self, link_id: int) -> str:
-        return f"{self._prefix}{link_id}"
+        return self._keys.live(link_id)
 
     def _link_id(self, channel: bytes | str) -> int | None:
         name = channel.decode() if isinstance(channel, bytes) else channel
@@ -166,7 +167,7 @@ class LiveBroker:
         if not link_ids or not self._breaker.allow():
             return set()
         try:
-            counts = await self._redis.pubsub_numsub(*(self._channel(i) for i in link_ids))
+            counts = await subscribers(self._redis, [self._channel(i) for i in link_ids])
         except REDIS_ERRORS as exc:
             self._breaker.failure()
             log.warning("live feed: redis unavailable (%s); events skipped", exc)
@@ -174,7 +175,7 @@ class LiveBroker:
         self._breaker.success()
         return {
             link_id
-            for channel, count in counts
+            for channel, count in counts.items()
             if count and (link_id := self._link_id(channel)) is not None
         }
 
@@ -212,8 +213,8 @@ class LiveBroker:
                     ready.clear()
                 await self._pause(1.0)
 
-    async def _listen(self, redis: Redis) -> None:
-        pubsub: PubSub = redis.pubsub()
+    async def _listen(self, redis: RedisClient) -> None:
+        pubsub: PubSub = await open_pubsub(redis)
         asked: set[int] = set()  # links the connection was asked to subscribe to
         try:
             while not self._closing.is_set():
