@@ -136,6 +136,7 @@ class NewLink:
     alias: str | None
     key_strategy: str
     fields: list[tuple[str, str]] = field(default_factory=list)  # URLs for the blocklist
+    domain: str | None = None  # the hostname asked for (checked against the database later)
 
 
 async def prepare(data: LinkCreate, ctx: LinkContext) -> NewLink:
@@ -161,4 +162,5 @@ async def prepare(data: LinkCreate, ctx: LinkContext) -> NewLink:
         alias=data.alias,
         key_strategy=data.key_strategy,
         fields=targets(url, options),
+        domain=data.domain,
     )
