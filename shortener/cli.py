@@ -79,18 +79,22 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
-    from shortener.migrate import current_revision, upgrade
+    from shortener.migrate import apply_key_mode, current_revision, upgrade
 
     upgrade(settings.database_url)
+    lowered = apply_key_mode(settings.database_url, settings.short_url_mode)
+    if lowered:
+        print(f"SHORT_URL_MODE=loose: {lowered} key(s) lower-cased")
     print(f"database at revision {current_revision(settings.database_url)}")
     return 0
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from shortener.migrate import upgrade
+    from shortener.migrate import apply_key_mode, upgrade
     from shortener.observability.workers import metrics_directory
 
     upgrade(settings.database_url)
+    apply_key_mode(settings.database_url, settings.short_url_mode)
     if args.workers > 1 and not settings.redis_url:
         # Without Redis no worker hears of another's changes: read links fresh every time.
         log.warning(

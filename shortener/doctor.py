@@ -9,6 +9,7 @@ from typing import Literal
 
 from redis.asyncio import Redis
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shortener.config import DEV_SECRET_FILE, Settings
 from shortener.db import make_engine
@@ -48,11 +49,14 @@ def check_settings(settings: Settings) -> list[Finding]:
 async def check_database(settings: Settings) -> list[Finding]:
     from shortener.migrate import head_revision
 
+    head = head_revision(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
             current = await conn.run_sync(_current_revision)
+            loose = settings.short_url_mode == "loose" and current == head
+            clashes = await _case_clashes(conn) if loose else []
     except Exception as exc:
         return [
             Finding(
@@ -63,7 +67,6 @@ async def check_database(settings: Settings) -> list[Finding]:
         ]
     finally:
         await engine.dispose()
-    head = head_revision(settings.database_url)
     if current != head:
         return [
             Finding("ok", "database answers"),
@@ -73,7 +76,22 @@ async def check_database(settings: Settings) -> list[Finding]:
                 "run `shortener migrate`",
             ),
         ]
-    return [Finding("ok", f"database answers, schema at head ({head})")]
+    found = [Finding("ok", f"database answers, schema at head ({head})")]
+    if clashes:
+        found.append(
+            Finding(
+                "fail",
+                "SHORT_URL_MODE=loose, but keys differ only by case: " + "; ".join(clashes),
+                "rename or delete one key of each, or set SHORT_URL_MODE=strict",
+            )
+        )
+    return found
+
+
+async def _case_clashes(conn: AsyncConnection) -> list[str]:
+    from shortener.links.keymode import case_clashes
+
+    return await case_clashes(conn)
 
 
 def _current_revision(sync_conn: object) -> str | None:

@@ -73,7 +73,7 @@ async def get_link(
     domain: DomainQuery = None,
 ) -> LinkPublic:
     domain_id = await domains.domain_id_of(session, user=user, hostname=domain, ctx=ctx)
-    link = await service.get_link(session, user=user, key=key, domain_id=domain_id)
+    link = await service.get_link(session, user=user, key=ctx.key(key), domain_id=domain_id)
     return (await service.to_public(session, [link], ctx.base_url))[0]
 
 
@@ -88,7 +88,7 @@ async def update_link(
 ) -> LinkPublic:
     domain_id = await domains.domain_id_of(session, user=user, hostname=domain, ctx=ctx)
     link = await service.update_link(
-        session, user=user, key=key, data=body, ctx=ctx, domain_id=domain_id
+        session, user=user, key=ctx.key(key), data=body, ctx=ctx, domain_id=domain_id
     )
     return (await service.to_public(session, [link], ctx.base_url))[0]
 
@@ -102,5 +102,7 @@ async def delete_link(
     domain: DomainQuery = None,
 ) -> Response:
     domain_id = await domains.domain_id_of(session, user=user, hostname=domain, ctx=ctx)
-    await service.delete_link(session, user=user, key=key, ctx=ctx, domain_id=domain_id)
+    await service.delete_link(
+        session, user=user, key=ctx.key(key), ctx=ctx, domain_id=domain_id
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -72,7 +72,8 @@ async def add_prepared(
     await validation.check_not_blocked(session, new.fields, ctx)
     domain = await domains.domain_for_links(session, user=owner, hostname=new.domain, ctx=ctx)
     domain_id = domain.id if domain is not None else None
-    for key, strategy in _candidate_keys(new):
+    for candidate, strategy in _candidate_keys(new):
+        key = ctx.key(candidate)
         link = Link(
             key=key,
             key_strategy=strategy,

@@ -159,7 +159,7 @@ async def prepare(data: LinkCreate, ctx: LinkContext) -> NewLink:
     return NewLink(
         columns=columns,
         tags=data.tags,
-        alias=data.alias,
+        alias=ctx.key(data.alias) if data.alias is not None else None,
         key_strategy=data.key_strategy,
         fields=targets(url, options),
         domain=data.domain,

@@ -39,7 +39,7 @@ async def link_qr(
     domain: DomainQuery = None,
 ) -> Response:
     domain_id = await domain_id_of(session, user=user, hostname=domain, ctx=ctx)
-    link = await get_link(session, user=user, key=key, domain_id=domain_id)
+    link = await get_link(session, user=user, key=ctx.key(key), domain_id=domain_id)
     public = (await to_public(session, [link], ctx.base_url))[0]
     image = render(public.short_url, format)
     headers = {"Cache-Control": CACHE_CONTROL, "ETag": image.etag, "Vary": "Authorization"}

@@ -143,7 +143,7 @@ def _validate(row: ImportRow, owner_id: int, ctx: LinkContext) -> dict[str, Any]
             return problem
     now = utcnow()
     return {
-        "key": row.key,
+        "key": ctx.key(row.key) if row.key is not None else None,
         "url": url,
         "url_md5": md5_hex(url),
         "key_strategy": "alias" if row.key is not None else "random",
@@ -245,7 +245,7 @@ async def _import_chunk(
             result.errors.append(RowError(values["_line"], detail))
         else:
             pending.append(dict(values))
-    pending = await _drop_taken(session, pending, owner_id, result)
+    pending = await _drop_taken(session, pending, owner_id, result, ctx)
     grant = await quota.take(len(pending), budget="import") if quota else unlimited(len(pending))
     if grant.granted < len(pending):
         result.refused = grant.refused
@@ -253,7 +253,7 @@ async def _import_chunk(
     created: list[str] = []
     for attempt in range(INSERT_ATTEMPTS):
         if attempt:
-            pending = await _drop_taken(session, pending, owner_id, result)
+            pending = await _drop_taken(session, pending, owner_id, result, ctx)
         if not pending:
             break
         inserted = await _insert(session, pending)
@@ -272,19 +272,23 @@ async def _import_chunk(
 
 
 async def _drop_taken(
-    session: AsyncSession, chunk: list[dict[str, Any]], owner_id: int, result: ImportResult
+    session: AsyncSession,
+    chunk: list[dict[str, Any]],
+    owner_id: int,
+    result: ImportResult,
+    ctx: LinkContext,
 ) -> list[dict[str, Any]]:
     """The rows whose keys are free; random keys are drawn (and redrawn) here."""
     for values in chunk:
         if values["key"] is None:
-            values["key"] = random_key()
+            values["key"] = ctx.key(random_key())
     for _ in range(RANDOM_KEY_ROUNDS):
         taken = await _taken(session, [v["key"] for v in chunk])
         redraw = [v for v in chunk if v["key_strategy"] == "random" and v["key"] in taken]
         if not redraw:
             break
         for values in redraw:
-            values["key"] = random_key()
+            values["key"] = ctx.key(random_key())
     kept: list[dict[str, Any]] = []
     for values in chunk:
         owner_url = taken.get(values["key"])
