@@ -102,7 +102,5 @@ async def delete_link(
     domain: DomainQuery = None,
 ) -> Response:
     domain_id = await domains.domain_id_of(session, user=user, hostname=domain, ctx=ctx)
-    await service.delete_link(
-        session, user=user, key=ctx.key(key), ctx=ctx, domain_id=domain_id
-    )
+    await service.delete_link(session, user=user, key=ctx.key(key), ctx=ctx, domain_id=domain_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
