@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from urllib.parse import urlsplit
 
 from shortener.errors import Invalid
 from shortener.urls import canonical_host
@@ -50,3 +51,11 @@ def request_host(value: bytes) -> str:
         host = host.split(",", 1)[0].strip()
     host = host[: host.find("]") + 1] if host.startswith("[") else host.partition(":")[0]
     return host.lower().rstrip(".")
+
+
+def short_url(base_url: str, hostname: str | None, key: str) -> str:
+    """A link's short URL: BASE_URL for the default domain (hostname None), else the custom
+    domain with BASE_URL's scheme (https in production)."""
+    if hostname is None:
+        return f"{base_url}/{key}"
+    return f"{urlsplit(base_url).scheme}://{hostname}/{key}"

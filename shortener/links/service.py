@@ -15,6 +15,7 @@ from sqlmodel import col
 from shortener.auth.passwords import hash_password
 from shortener.db import after_commit
 from shortener.domains import service as domains
+from shortener.domains.hostnames import short_url
 from shortener.errors import Conflict, DomainError, Invalid, NotFound
 from shortener.keys import link_ident, looks_like_key, md5_hex, md5_key, random_key
 from shortener.links import validation
@@ -282,14 +283,11 @@ async def to_public(session: AsyncSession, links: list[Link], base_url: str) -> 
     tags = await tags_of(session, [link.id or 0 for link in links])
     hosts = await domains.hostnames(session, {link.domain_id for link in links if link.domain_id})
     default_host = urlsplit(base_url).hostname or ""
-    scheme = urlsplit(base_url).scheme
-    # A custom domain's short URLs use BASE_URL's scheme (https in production).
-    prefix = {i: f"{scheme}://{host}" for i, host in hosts.items()}
     return [
         LinkPublic(
             key=link.key,
             domain=hosts[link.domain_id] if link.domain_id else default_host,
-            short_url=f"{prefix[link.domain_id] if link.domain_id else base_url}/{link.key}",
+            short_url=short_url(base_url, hosts.get(link.domain_id or 0), link.key),
             url=link.url,
             title=link.title,
             created_at=link.created_at,
