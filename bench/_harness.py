@@ -138,7 +138,7 @@ async def _worker(port: int, paths: list[str], statuses: dict[int, int]) -> None
             writer.write(
                 b"GET "
                 + path.encode()
-                + b" HTTP/1.1\r\nHost: bench\r\nUser-Agent: bench/1.0\r\n\r\n"
+                + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench/1.0\r\n\r\n"
             )
             status_line = await reader.readline()
             status = int(status_line.split()[1])

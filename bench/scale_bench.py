@@ -64,8 +64,10 @@ ZIPF_SAMPLES = 400_000
 EXACT_REQUESTS = 5_000
 
 
-def seeder(links: int):  # type: ignore[no-untyped-def]
-    """Links k0 .. k{links-1} (and the ones redirect_bench's helpers expect), bulk-inserted."""
+def seeder(links: int, domains: int = 0):  # type: ignore[no-untyped-def]
+    """Links k0 .. k{links-1} (and the ones redirect_bench's helpers expect), bulk-inserted;
+    with `domains`, that many verified custom domains too (requests then have their Host read
+    and compared: the links stay on the default domain the benchmark asks for)."""
 
     async def seed(database_url: str) -> None:
         engine = make_engine(database_url)
@@ -73,6 +75,13 @@ def seeder(links: int):  # type: ignore[no-untyped-def]
         async with make_sessionmaker(engine)() as session, session.begin():
             user = await create_user(session, email="bench@example.com", password=PASSWORD)
             await session.flush()
+            if domains:
+                from shortener.models import Domain
+
+                session.add_all(
+                    Domain(hostname=f"d{i}.bench.test", verified=True, verification_token=f"t{i}")
+                    for i in range(domains)
+                )
             keys = itertools.chain(["bench", "exact"], (f"k{i}" for i in range(links)))
             while batch := list(itertools.islice(keys, 20_000)):
                 rows = [
@@ -180,6 +189,9 @@ def main() -> None:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--out", default="scale.json")
+    parser.add_argument(
+        "--domains", type=int, default=0, help="verified custom domains to add (default 0)"
+    )
     args = parser.parse_args()
     workloads = args.keys.split(",")
     if unknown := set(workloads) - set(WORKLOADS):
@@ -188,7 +200,7 @@ def main() -> None:
     (ROOT / "bench" / "results").mkdir(exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="shortener-scale-"))
     rng = random.Random(12)
-    seed = seeder(args.links)
+    seed = seeder(args.links, args.domains)
 
     started = time.monotonic()
     baseline = start_baseline({"BENCH_LINKS": str(args.links)})

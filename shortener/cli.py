@@ -79,18 +79,22 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
-    from shortener.migrate import current_revision, upgrade
+    from shortener.migrate import apply_key_mode, current_revision, upgrade
 
     upgrade(settings.database_url)
+    lowered = apply_key_mode(settings.database_url, settings.short_url_mode)
+    if lowered:
+        print(f"SHORT_URL_MODE=loose: {lowered} key(s) lower-cased")
     print(f"database at revision {current_revision(settings.database_url)}")
     return 0
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from shortener.migrate import upgrade
+    from shortener.migrate import apply_key_mode, upgrade
     from shortener.observability.workers import metrics_directory
 
     upgrade(settings.database_url)
+    apply_key_mode(settings.database_url, settings.short_url_mode)
     if args.workers > 1 and not settings.redis_url:
         # Without Redis no worker hears of another's changes: read links fresh every time.
         log.warning(
@@ -225,6 +229,51 @@ async def _insert_user(settings: Settings, email: str, password: str, admin: boo
         await engine.dispose()
 
 
+def _domain(args: argparse.Namespace, settings: Settings) -> int:
+    from shortener.migrate import upgrade
+
+    upgrade(settings.database_url)
+    return asyncio.run(_add_domain(settings, args.hostname, args.shared, args.user))
+
+
+async def _add_domain(settings: Settings, hostname: str, shared: bool, email: str | None) -> int:
+    from sqlalchemy import select
+    from sqlmodel import col
+
+    from shortener.auth.service import normalise_email
+    from shortener.db import make_engine, make_sessionmaker
+    from shortener.domains.schemas import DomainCreate
+    from shortener.domains.service import create_domain
+    from shortener.errors import DomainError
+    from shortener.links.context import make_link_context
+    from shortener.models import User
+
+    engine = make_engine(settings.database_url)
+    # No Redis: running workers read their domains again within seconds (domains/hosts.py).
+    ctx = make_link_context(settings, engine, None)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            owner = None
+            if email is not None and not shared:
+                by_email = select(User).where(col(User.email) == normalise_email(email))
+                owner = (await session.execute(by_email)).scalar_one_or_none()
+                if owner is None:
+                    print(f"shortener: no user {email}", file=sys.stderr)
+                    return 1
+            data = DomainCreate(hostname=hostname, shared=shared, verified=True)
+            domain = await create_domain(session, user=owner, data=data, ctx=ctx, operator=True)
+        print(f"added domain {domain.id} {domain.hostname}{' (shared)' if shared else ''}")
+        return 0
+    except DomainError as exc:
+        detail = exc.detail
+        if isinstance(detail, list):
+            detail = "; ".join(str(item.get("msg", item)) for item in detail)
+        print(f"shortener: {detail}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+
+
 HANDLERS = {
     "serve": _serve,
     "flush": _flush,
@@ -234,6 +283,7 @@ HANDLERS = {
     "create-user": _create_user,
     "import": _import,
     "export": _export,
+    "domain": _domain,
 }
 
 if __name__ == "__main__":

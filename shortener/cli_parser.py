@@ -65,6 +65,13 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
             'echo "$PASSWORD" | shortener create-user bot@example.com --password-stdin',
         ),
     ),
+    "domain": (
+        "add a custom domain, verified (the operator controls its DNS)",
+        (
+            "shortener domain add go.example.com --shared          # for every user",
+            "shortener domain add links.example.org --user me@example.com",
+        ),
+    ),
     "import": (
         "import links from a CSV file (ours, YOURLS, Shlink, Kutt or Bitly)",
         (
@@ -126,6 +133,13 @@ def build_parser(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
     create_user.add_argument("--admin", action="store_true", help="make it an administrator")
     create_user.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    domain = sub["domain"]
+    domain.add_argument("action", choices=["add"])
+    domain.add_argument("hostname")
+    domain.add_argument("--shared", action="store_true", help="every user may use it")
+    domain.add_argument(
+        "--user", metavar="EMAIL", help="its owner (default: nobody, so admins only)"
     )
     import_ = sub["import"]
     import_.add_argument("file", help="the CSV file ('-' for standard input)")

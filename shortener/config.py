@@ -130,6 +130,16 @@ class Settings(BaseSettings):
     # client's multiprocess mode); unset, serve makes a temporary one and removes it.
     prometheus_multiproc_dir: str | None = None
 
+    # Custom domains. A request whose Host is no verified domain (nor BASE_URL's) answers 404,
+    # or with `default` is read as the default domain. While no custom domain is verified,
+    # every host is the default domain: single-domain installs answer as they always did.
+    unknown_hosts: Literal["404", "default"] = "404"
+    # `loose`: keys compare case-insensitively (new keys are stored lower-cased).
+    short_url_mode: Literal["strict", "loose"] = "strict"
+    # Name servers (`host` or `host:port`, comma-separated) that DNS proofs of domain
+    # ownership ask; empty: the system's resolver.
+    domain_dns_servers: str = ""
+
     @field_validator("redis_url", "metrics_token", "prometheus_multiproc_dir", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

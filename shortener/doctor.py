@@ -10,6 +10,7 @@ from typing import Any, Literal
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shortener.clicks.durability import UNKNOWN, read_durability
 from shortener.config import DEV_SECRET_FILE, Settings
@@ -50,11 +51,14 @@ def check_settings(settings: Settings) -> list[Finding]:
 async def check_database(settings: Settings) -> list[Finding]:
     from shortener.migrate import head_revision
 
+    head = head_revision(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
             current = await conn.run_sync(_current_revision)
+            loose = settings.short_url_mode == "loose" and current == head
+            clashes = await _case_clashes(conn) if loose else []
     except Exception as exc:
         return [
             Finding(
@@ -65,7 +69,6 @@ async def check_database(settings: Settings) -> list[Finding]:
         ]
     finally:
         await engine.dispose()
-    head = head_revision(settings.database_url)
     if current != head:
         return [
             Finding("ok", "database answers"),
@@ -75,7 +78,22 @@ async def check_database(settings: Settings) -> list[Finding]:
                 "run `shortener migrate`",
             ),
         ]
-    return [Finding("ok", f"database answers, schema at head ({head})")]
+    found = [Finding("ok", f"database answers, schema at head ({head})")]
+    if clashes:
+        found.append(
+            Finding(
+                "fail",
+                "SHORT_URL_MODE=loose, but keys differ only by case: " + "; ".join(clashes),
+                "rename or delete one key of each, or set SHORT_URL_MODE=strict",
+            )
+        )
+    return found
+
+
+async def _case_clashes(conn: AsyncConnection) -> list[str]:
+    from shortener.links.keymode import case_clashes
+
+    return await case_clashes(conn)
 
 
 def _current_revision(sync_conn: object) -> str | None:

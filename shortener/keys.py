@@ -78,3 +78,16 @@ def looks_like_key(path_segment: str) -> bool:
 
 
 _KEY_PATTERN = re.compile(r"[0-9A-Za-z_-]{1,64}")
+
+
+def link_ident(domain_id: int | None, key: str) -> str:
+    """How the link cache, its Redis keys, the filter of known keys and invalidation name a
+    link: the key itself on the default domain (so single-domain installs and their Redis
+    keys are unchanged), `<domain id>:<key>` on another (':' is never in a key)."""
+    return key if domain_id is None else f"{domain_id}:{key}"
+
+
+def split_ident(ident: str) -> tuple[int | None, str]:
+    """link_ident's inverse."""
+    domain, colon, key = ident.partition(":")
+    return (int(domain), key) if colon else (None, ident)

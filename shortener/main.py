@@ -17,6 +17,8 @@ from shortener.apikeys.api import router as apikeys_router
 from shortener.auth.api import router as auth_router
 from shortener.blocklist.api import router as blocklist_router
 from shortener.config import Settings, load_settings
+from shortener.domains.api import router as domains_router
+from shortener.domains.api import well_known as well_known_router
 from shortener.links.api import router as links_router
 from shortener.live.api import router as live_router
 from shortener.middleware import BodySizeLimit, InternalErrors, SecurityHeaders
@@ -46,8 +48,8 @@ class ShortenerApp(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = redirect_key(scope)
-        if key is not None:
-            await self.answer_redirect(scope, receive, send, key)
+        if key is not None or await self.redirector.is_domain_root(scope):
+            await self.answer_redirect(scope, receive, send, key or "")
             return
         await super().__call__(scope, receive, send)
 
@@ -106,6 +108,8 @@ def create_app(settings: Settings | None = None) -> ShortenerApp:
     app.include_router(webhooks_router)
     app.include_router(admin_router)
     app.include_router(blocklist_router)
+    app.include_router(domains_router)
+    app.include_router(well_known_router)
     # add_middleware puts each in front of the previous one: the last added runs first.
     # (Redirects never enter this stack: the Redirector adds the same headers itself.)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -37,6 +37,21 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
+def apply_key_mode(database_url: str, mode: str) -> int:
+    """SHORT_URL_MODE's hold on the stored keys (see links/keymode.py); after upgrade()."""
+    from shortener.links.keymode import apply_key_mode as apply
+
+    async def run() -> int:
+        engine = make_engine(database_url, poolclass=NullPool)
+        try:
+            async with engine.begin() as conn:
+                return await apply(conn, mode)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
 def head_revision(database_url: str) -> str | None:
     return ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
 

@@ -18,7 +18,9 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
@@ -80,13 +82,55 @@ class User(SQLModel, table=True):
     created_at: datetime = _utc(default=utcnow)
 
 
-class Link(SQLModel, table=True):
-    __tablename__ = "links"
+class Domain(SQLModel, table=True):
+    """A host name links can live on besides the default one (BASE_URL's, which has no row)."""
+
+    __tablename__ = "domains"
     __table_args__ = {"sqlite_autoincrement": True}  # ids never reused: see User
 
     id: int | None = Field(default=None, primary_key=True)
-    # The unique constraint, not a read before the write, decides who gets an alias.
-    key: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    # Normalised by domains/hostnames.py: lower-case ASCII (punycode), no port, no final dot.
+    hostname: str = Field(sa_column=Column(String(253), nullable=False, unique=True))
+    # None for a shared domain an admin added for everyone; an owner's account going away
+    # leaves the domain (other users' links may be on it) to the admins.
+    owner_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("users.id", ondelete="SET NULL"), index=True),
+    )
+    shared: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+    verified: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+    # What the DNS TXT record or the HTTP well-known path must hold to prove ownership.
+    verification_token: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    root_url: str | None = Field(default=None, sa_column=Column(String(2048)))
+    not_found_url: str | None = Field(default=None, sa_column=Column(String(2048)))
+    expired_url: str | None = Field(default=None, sa_column=Column(String(2048)))
+    created_at: datetime = _utc(default=utcnow)
+
+
+class Link(SQLModel, table=True):
+    __tablename__ = "links"
+    __table_args__ = (
+        # Keys are unique per domain. The default domain is NULL (no join, no row to read on
+        # its fast path), and NULLs never collide in a unique constraint: the partial index
+        # keeps default-domain keys unique.
+        UniqueConstraint("domain_id", "key"),
+        Index(
+            "uq_links_key_default_domain",
+            "key",
+            unique=True,
+            sqlite_where=text("domain_id IS NULL"),
+            postgresql_where=text("domain_id IS NULL"),
+        ),
+        {"sqlite_autoincrement": True},  # ids never reused: see User
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The unique constraints, not a read before the write, decide who gets an alias.
+    key: str = Field(sa_column=Column(String(64), nullable=False))
+    # None: the default domain (BASE_URL's host).
+    domain_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("domains.id"), nullable=True)
+    )
     url: str = Field(sa_column=Column(String(2048), nullable=False))
     # MD5 of the URL, hex: finds "this user already shortened this URL with md5" quickly.
     url_md5: str = Field(sa_column=Column(String(32), nullable=False, index=True))

@@ -33,6 +33,8 @@ from shortener.clicks.salts import SaltProvider
 from shortener.clicks.writer_thread import ClickWriter, click_writer
 from shortener.config import Settings
 from shortener.db import make_engine, make_sessionmaker
+from shortener.domains.hosts import Hosts
+from shortener.domains.proofs import DomainProofs
 from shortener.links.context import LinkContext, make_link_context
 from shortener.live.broker import LiveBroker
 from shortener.live.feed import LiveFeed
@@ -64,6 +66,8 @@ class Runtime:
     webhooks: WebhookDispatcher
     live: LiveBroker
     rate_limiter: RateLimiter
+    hosts: Hosts
+    domain_proofs: DomainProofs
     metrics: Metrics | None = None  # while METRICS_TOKEN is set
     _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict, repr=False)
 
@@ -105,6 +109,13 @@ async def _build(settings: Settings, templates: Jinja2Templates | None) -> Runti
     link_context = make_link_context(settings, engine, redis, breaker=breaker, events=webhooks)
     # Open live feeds check again whether their viewer may still see a link that changed.
     link_context.cache.on_evict.append(live.link_changed)
+    hosts = Hosts(
+        engine,
+        default_host=settings.base_host,
+        unknown_is_default=settings.unknown_hosts == "default",
+        trusted_proxies=trusted_proxies,
+    )
+    link_context.cache.on_evict.append(hosts.changed)
     return Runtime(
         settings=settings,
         templates=templates or make_templates(),
@@ -143,6 +154,8 @@ async def _build(settings: Settings, templates: Jinja2Templates | None) -> Runti
             enabled=settings.rate_limits_enabled,
             rules=rules_from(settings),
         ),
+        hosts=hosts,
+        domain_proofs=DomainProofs(dns_servers=settings.domain_dns_servers),
     )
 
 
@@ -183,6 +196,7 @@ async def open_runtime(
     await runtime.link_cache.start()
     if runtime.redis is not None:
         await log_durability(runtime.redis)
+    await runtime.hosts.refresh()
     tasks = runtime._tasks
     tasks["flusher"] = asyncio.create_task(runtime.flusher.run(), name="click-flusher")
     tasks["listener"] = asyncio.create_task(runtime.link_cache.listen(), name="link-invalidation")

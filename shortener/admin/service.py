@@ -12,6 +12,7 @@ from sqlmodel import col
 from shortener.cache import LinkCache
 from shortener.db import after_commit
 from shortener.errors import Conflict, NotFound
+from shortener.keys import link_ident
 from shortener.models import Link, User
 
 # Invalidations in flight at once when a user's links all change together.
@@ -63,8 +64,10 @@ async def _get_other(session: AsyncSession, *, admin: User, user_id: int) -> Use
 
 
 async def _keys_of(session: AsyncSession, user_id: int) -> list[str]:
-    rows = await session.execute(select(col(Link.key)).where(col(Link.owner_id) == user_id))
-    return list(rows.scalars())
+    rows = await session.execute(
+        select(col(Link.domain_id), col(Link.key)).where(col(Link.owner_id) == user_id)
+    )
+    return [link_ident(domain_id, key) for domain_id, key in rows]
 
 
 def _invalidate_after_commit(session: AsyncSession, cache: LinkCache, keys: Sequence[str]) -> None:

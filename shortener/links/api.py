@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
 from shortener.auth.deps import LinksReader, LinksWriter
 from shortener.db import SessionDep
+from shortener.domains import service as domains
 from shortener.fields import OneLine
 from shortener.links import service
 from shortener.links.deps import LinkContextDep, LinkQuotaDep
 from shortener.links.schemas import LinkCreate, LinkPage, LinkPublic, LinkUpdate
 from shortener.openapi import errors
+
+# Every route naming a link by key: which domain the key is on (default: the default domain).
+DomainQuery = Annotated[
+    str | None, Query(max_length=300, description="the link's domain (hostname)")
+]
 
 router = APIRouter(prefix="/api/links", tags=["links"], responses=errors(401, 404, 409, 429))
 
@@ -46,9 +52,13 @@ async def list_links(
     offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
     q: Annotated[str | None, Query(max_length=200), OneLine] = None,
     tag: Annotated[str | None, Query(max_length=64), OneLine] = None,
+    domain: DomainQuery = None,
 ) -> LinkPage:
+    domain_id: int | Literal["any"] | None = "any"
+    if domain is not None:
+        domain_id = await domains.domain_id_of(session, user=user, hostname=domain, ctx=ctx)
     links, total = await service.list_links(
-        session, user=user, limit=limit, offset=offset, q=q, tag=tag
+        session, user=user, limit=limit, offset=offset, q=q, tag=tag, domain_id=domain_id
     )
     items = await service.to_public(session, links, ctx.base_url)
     return LinkPage(items=items, total=total, limit=limit, offset=offset)
@@ -56,23 +66,41 @@ async def list_links(
 
 @router.get("/{key}", response_model=LinkPublic)
 async def get_link(
-    key: str, user: LinksReader, session: SessionDep, ctx: LinkContextDep
+    key: str,
+    user: LinksReader,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    domain: DomainQuery = None,
 ) -> LinkPublic:
-    link = await service.get_link(session, user=user, key=key)
+    domain_id = await domains.domain_id_of(session, user=user, hostname=domain, ctx=ctx)
+    link = await service.get_link(session, user=user, key=ctx.key(key), domain_id=domain_id)
     return (await service.to_public(session, [link], ctx.base_url))[0]
 
 
 @router.patch("/{key}", response_model=LinkPublic)
 async def update_link(
-    key: str, body: LinkUpdate, user: LinksWriter, session: SessionDep, ctx: LinkContextDep
+    key: str,
+    body: LinkUpdate,
+    user: LinksWriter,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    domain: DomainQuery = None,
 ) -> LinkPublic:
-    link = await service.update_link(session, user=user, key=key, data=body, ctx=ctx)
+    domain_id = await domains.domain_id_of(session, user=user, hostname=domain, ctx=ctx)
+    link = await service.update_link(
+        session, user=user, key=ctx.key(key), data=body, ctx=ctx, domain_id=domain_id
+    )
     return (await service.to_public(session, [link], ctx.base_url))[0]
 
 
 @router.delete("/{key}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_link(
-    key: str, user: LinksWriter, session: SessionDep, ctx: LinkContextDep
+    key: str,
+    user: LinksWriter,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    domain: DomainQuery = None,
 ) -> Response:
-    await service.delete_link(session, user=user, key=key, ctx=ctx)
+    domain_id = await domains.domain_id_of(session, user=user, hostname=domain, ctx=ctx)
+    await service.delete_link(session, user=user, key=ctx.key(key), ctx=ctx, domain_id=domain_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

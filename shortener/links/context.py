@@ -28,6 +28,12 @@ class LinkContext:
     events: LinkEvents | None = None
     # BLOCKED_DOMAINS; the admins' additions are in the database.
     blocked_domains: frozenset[str] = frozenset()
+    # SHORT_URL_MODE=loose: keys are stored lower-cased and compared so (links/keymode.py).
+    loose_keys: bool = False
+
+    def key(self, key: str) -> str:
+        """A key as stored and compared under SHORT_URL_MODE (for keys made or asked for)."""
+        return key.lower() if self.loose_keys else key
 
 
 def make_link_context(
@@ -58,4 +64,5 @@ def make_link_context(
         cache=cache,
         events=events,
         blocked_domains=frozenset(settings.blocked_domains),
+        loose_keys=settings.short_url_mode == "loose",
     )

@@ -60,6 +60,8 @@ class LinkCreate(LinkOptions, _LinkFields):
     password: LinkPassword | None = None
     redirect_type: RedirectType = 302
     tags: Tags = Field(default_factory=list)
+    # A verified domain of the caller's or a shared one (hostname); omitted: the default.
+    domain: str | None = Field(default=None, max_length=300)
 
 
 class LinkUpdate(LinkOptions, _LinkFields):
@@ -77,6 +79,7 @@ class LinkUpdate(LinkOptions, _LinkFields):
 
 class LinkPublic(LinkOptions):
     key: str
+    domain: str  # the hostname of the link's domain
     short_url: str
     url: str
     title: str | None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import partial
+from typing import Literal
+from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, delete, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
@@ -12,8 +14,10 @@ from sqlmodel import col
 
 from shortener.auth.passwords import hash_password
 from shortener.db import after_commit
+from shortener.domains import service as domains
+from shortener.domains.hostnames import short_url
 from shortener.errors import Conflict, DomainError, Invalid, NotFound
-from shortener.keys import looks_like_key, md5_hex, md5_key, random_key
+from shortener.keys import link_ident, looks_like_key, md5_hex, md5_key, random_key
 from shortener.links import validation
 from shortener.links.context import LinkContext
 from shortener.links.quota import LinkQuota, unlimited
@@ -67,8 +71,17 @@ async def add_prepared(
         if existing is not None:
             return existing, False
     await validation.check_not_blocked(session, new.fields, ctx)
-    for key, strategy in _candidate_keys(new):
-        link = Link(key=key, key_strategy=strategy, owner_id=owner.id or 0, **new.columns)
+    domain = await domains.domain_for_links(session, user=owner, hostname=new.domain, ctx=ctx)
+    domain_id = domain.id if domain is not None else None
+    for candidate, strategy in _candidate_keys(new):
+        key = ctx.key(candidate)
+        link = Link(
+            key=key,
+            key_strategy=strategy,
+            owner_id=owner.id or 0,
+            domain_id=domain_id,
+            **new.columns,
+        )
         try:
             # The unique constraint on key decides races; a savepoint keeps the
             # transaction alive for the next candidate.
@@ -80,7 +93,7 @@ async def add_prepared(
                 raise Conflict(f"the alias '{new.alias}' is already taken") from None
             continue
         await _set_tags(session, link, new.tags)
-        after_commit(session, partial(ctx.cache.invalidate, key))
+        after_commit(session, partial(ctx.cache.invalidate, link_ident(domain_id, key)))
         await _emit(session, ctx, link, "link.created")
         return link, True
     raise Conflict("could not find a free key; try again or choose an alias")
@@ -137,13 +150,21 @@ def _visible_to(user: User) -> ColumnElement[bool]:
     return true() if user.is_admin else col(Link.owner_id) == user.id
 
 
-async def get_link(session: AsyncSession, *, user: User, key: str) -> Link:
-    """The link, if `user` may see it; others' links do not exist for them."""
+async def get_link(
+    session: AsyncSession, *, user: User, key: str, domain_id: int | None = None
+) -> Link:
+    """The link, if `user` may see it; others' links do not exist for them. `domain_id` is
+    the link's domain (None: the default; see domains.service.domain_id_of)."""
     if not looks_like_key(key):
         # No key has these characters; and a NUL would make PostgreSQL fail, not miss.
         raise NotFound("link not found")
+    on_domain = (
+        col(Link.domain_id).is_(None) if domain_id is None else col(Link.domain_id) == domain_id
+    )
     link = (
-        await session.execute(select(Link).where(col(Link.key) == key, _visible_to(user)))
+        await session.execute(
+            select(Link).where(col(Link.key) == key, on_domain, _visible_to(user))
+        )
     ).scalar_one_or_none()
     if link is None:
         raise NotFound("link not found")
@@ -162,8 +183,13 @@ async def list_links(
     offset: int,
     q: str | None = None,
     tag: str | None = None,
+    domain_id: int | Literal["any"] | None = "any",
 ) -> tuple[list[Link], int]:
     conditions: list[ColumnElement[bool]] = [_visible_to(user)]
+    if domain_id != "any":
+        conditions.append(
+            col(Link.domain_id).is_(None) if domain_id is None else col(Link.domain_id) == domain_id
+        )
     if q:
         pattern = f"%{_escape_like(q.lower())}%"
         conditions.append(
@@ -194,7 +220,13 @@ _NOT_NULL = ("url", "redirect_type", "is_active")
 
 
 async def update_link(
-    session: AsyncSession, *, user: User, key: str, data: LinkUpdate, ctx: LinkContext
+    session: AsyncSession,
+    *,
+    user: User,
+    key: str,
+    data: LinkUpdate,
+    ctx: LinkContext,
+    domain_id: int | None = None,
 ) -> Link:
     changes = data.model_dump(exclude_unset=True)
     for name in _NOT_NULL:
@@ -209,7 +241,7 @@ async def update_link(
     if "password" in changes:
         password = changes.pop("password")
         changes["password_hash"] = await hash_password(password) if password else None
-    link = await get_link(session, user=user, key=key)
+    link = await get_link(session, user=user, key=key, domain_id=domain_id)
     await validation.check_not_blocked(
         session, validation.targets(changes.get("url"), options), ctx
     )
@@ -227,25 +259,35 @@ async def update_link(
     link.updated_at = utcnow()
     session.add(link)
     await session.flush()
-    after_commit(session, lambda: ctx.cache.invalidate(key))
+    after_commit(session, partial(ctx.cache.invalidate, link_ident(domain_id, key)))
     await _emit(session, ctx, link, "link.updated")
     return link
 
 
-async def delete_link(session: AsyncSession, *, user: User, key: str, ctx: LinkContext) -> None:
-    link = await get_link(session, user=user, key=key)
+async def delete_link(
+    session: AsyncSession,
+    *,
+    user: User,
+    key: str,
+    ctx: LinkContext,
+    domain_id: int | None = None,
+) -> None:
+    link = await get_link(session, user=user, key=key, domain_id=domain_id)
     await _emit(session, ctx, link, "link.deleted")
     await session.delete(link)
     await session.flush()
-    after_commit(session, lambda: ctx.cache.invalidate(key))
+    after_commit(session, partial(ctx.cache.invalidate, link_ident(domain_id, key)))
 
 
 async def to_public(session: AsyncSession, links: list[Link], base_url: str) -> list[LinkPublic]:
     tags = await tags_of(session, [link.id or 0 for link in links])
+    hosts = await domains.hostnames(session, {link.domain_id for link in links if link.domain_id})
+    default_host = urlsplit(base_url).hostname or ""
     return [
         LinkPublic(
             key=link.key,
-            short_url=f"{base_url}/{link.key}",
+            domain=hosts[link.domain_id] if link.domain_id else default_host,
+            short_url=short_url(base_url, hosts.get(link.domain_id or 0), link.key),
             url=link.url,
             title=link.title,
             created_at=link.created_at,

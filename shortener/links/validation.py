@@ -136,6 +136,7 @@ class NewLink:
     alias: str | None
     key_strategy: str
     fields: list[tuple[str, str]] = field(default_factory=list)  # URLs for the blocklist
+    domain: str | None = None  # the hostname asked for (checked against the database later)
 
 
 async def prepare(data: LinkCreate, ctx: LinkContext) -> NewLink:
@@ -158,7 +159,8 @@ async def prepare(data: LinkCreate, ctx: LinkContext) -> NewLink:
     return NewLink(
         columns=columns,
         tags=data.tags,
-        alias=data.alias,
+        alias=ctx.key(data.alias) if data.alias is not None else None,
         key_strategy=data.key_strategy,
         fields=targets(url, options),
+        domain=data.domain,
     )

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Query, Request, Response
 
 from shortener.auth.deps import LinksReader
 from shortener.db import SessionDep
+from shortener.domains.service import domain_id_of
+from shortener.links.api import DomainQuery
 from shortener.links.deps import LinkContextDep
-from shortener.links.service import get_link
+from shortener.links.service import get_link, to_public
 from shortener.openapi import errors
 from shortener.qr.service import QRFormat, render
 
@@ -34,9 +36,12 @@ async def link_qr(
     session: SessionDep,
     ctx: LinkContextDep,
     format: Annotated[QRFormat, Query(description="svg (default) or png")] = "svg",
+    domain: DomainQuery = None,
 ) -> Response:
-    link = await get_link(session, user=user, key=key)
-    image = render(f"{ctx.base_url}/{link.key}", format)
+    domain_id = await domain_id_of(session, user=user, hostname=domain, ctx=ctx)
+    link = await get_link(session, user=user, key=ctx.key(key), domain_id=domain_id)
+    public = (await to_public(session, [link], ctx.base_url))[0]
+    image = render(public.short_url, format)
     headers = {"Cache-Control": CACHE_CONTROL, "ETag": image.etag, "Vary": "Authorization"}
     if image.etag in _etags(request.headers.get("if-none-match", "")):
         return Response(status_code=304, headers=headers)

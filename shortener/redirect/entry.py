@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from shortener.auth.passwords import verify_password
 from shortener.clicks.client_ip import client_ip
+from shortener.domains.hosts import Route
 from shortener.errors import TooManyRequests
 from shortener.keys import RESERVED, looks_like_key
 from shortener.middleware import failure_answer
@@ -75,27 +76,55 @@ class Redirector:
             with contextlib.suppress(Exception):
                 await send_answer(send, status, body, JSON, extra=extra)
 
+    async def is_domain_root(self, scope: Scope) -> bool:
+        """`/` on a custom domain is the redirect path's (its root redirect, or 404); on the
+        default domain it stays the service's home page."""
+        if scope["type"] != "http" or scope["path"] != "/":
+            return False
+        hosts = self.runtime.hosts
+        if hosts.due():
+            await hosts.refresh()
+        if not hosts.by_host:
+            return False
+        client = scope.get("client")
+        route = hosts.route(scope["headers"], client[0] if client else None)
+        return route is not None and route.id is not None
+
     async def redirect(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
         state = self.runtime
         answers = self.answers
-        link: CachedLink | None = await state.link_cache.get(key)
+        hosts = state.hosts
+        if hosts.due():
+            await hosts.refresh()
+        client = scope.get("client")
+        peer = client[0] if client else None
+        route = hosts.route(scope["headers"], peer)
+        if route is None:
+            await answers.problem(send, scope, 404, NOT_FOUND)
+            return
+        if not key:  # a custom domain's root
+            await self._elsewhere(send, scope, route.root_location)
+            return
+        if state.settings.short_url_mode == "loose":
+            key = key.lower()
+        ident = key if route.id is None else f"{route.id}:{key}"
+        link: CachedLink | None = await state.link_cache.get(ident)
         extra_path = scope["path"][len(key) + 2 :]
         if link is None or (extra_path and not link.forward_path):
-            await answers.problem(send, scope, 404, NOT_FOUND)
+            await self._elsewhere(send, scope, route.not_found_location)
             return
         if not link.is_active:
             await answers.problem(send, scope, 410, "This short link is no longer active.")
             return
         if link.expires_at is not None and time.time() >= link.expires_at:
-            await self._ended(send, scope, link, "This short link has expired.")
+            await self._ended(send, scope, link, route, "This short link has expired.")
             return
         if link.has_password:
             if scope["method"] != "POST":
                 await answers.password_form(send, scope, key, error=None, status=200)
                 return
             # Guesses are counted per address and link; a right password gives its attempt back.
-            client = scope.get("client")
-            guesser = f"{client[0] if client else 'unknown'}|{key}"
+            guesser = f"{peer or 'unknown'}|{ident}"
             try:
                 await state.rate_limiter.hit("link_password", guesser)
             except TooManyRequests as exc:
@@ -110,11 +139,11 @@ class Redirector:
             await send_answer(send, 405, METHOD_NOT_ALLOWED, JSON)
             return
         if link.max_clicks is not None and not await self._consume_use(link):
-            await self._ended(send, scope, link, "This short link has reached its click limit.")
+            await self._ended(
+                send, scope, link, route, "This short link has reached its click limit."
+            )
             return
         headers: Headers = scope["headers"]
-        client = scope.get("client")
-        peer = client[0] if client else None
         variant: int | None = None
         if link.plain:
             response_headers = link.response_headers
@@ -161,14 +190,22 @@ class Redirector:
             return link.parsed_variants[index].location, index
         return link.location, None
 
-    async def _ended(self, send: Send, scope: Scope, link: CachedLink, message: str) -> None:
-        """Expired or exhausted: the link's fallback URL if it has one, else 410."""
-        if link.fallback_location is None:
+    async def _ended(
+        self, send: Send, scope: Scope, link: CachedLink, route: Route, message: str
+    ) -> None:
+        """Expired or exhausted: the link's fallback URL, else its domain's, else 410."""
+        location = link.fallback_location or route.expired_location
+        if location is None:
             await self.answers.problem(send, scope, 410, message)
             return
-        headers = redirect_headers(link.fallback_location, 302)
-        await send({"type": "http.response.start", "status": 302, "headers": headers})
-        await send({"type": "http.response.body", "body": b""})
+        await _found(send, location)
+
+    async def _elsewhere(self, send: Send, scope: Scope, location: str | None) -> None:
+        """No link here: where the domain sends such visitors, else 404."""
+        if location is None:
+            await self.answers.problem(send, scope, 404, NOT_FOUND)
+            return
+        await _found(send, location)
 
     async def _consume_use(self, link: CachedLink) -> bool:
         """Take one of the link's max_clicks, atomically across requests and workers."""
@@ -191,6 +228,12 @@ class Redirector:
                 )
             ).scalar_one_or_none()
         return await verify_password(password, password_hash)
+
+
+async def _found(send: Send, location: str) -> None:
+    headers = redirect_headers(location, 302)
+    await send({"type": "http.response.start", "status": 302, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
 def raw_extra_path(scope: Scope, key: str) -> bytes:

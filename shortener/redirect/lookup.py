@@ -1,5 +1,9 @@
 """The database reads of the redirect path: links by key, many at a time, and the keys.
 
+Links are named by their cache ident (keys.link_ident): the bare key on the default domain,
+read with `domain_id IS NULL` (the partial unique index: the same single-domain read as
+before domains), `<domain id>:<key>` on another, read per domain.
+
 A cache miss used to cost a session, a pool checkout, a statement and a Link row per key,
 one after the other. Here every key that missed in the same moment is read by one
 `WHERE key IN (...)` on a plain connection (no ORM session, the statement compiled once),
@@ -31,18 +35,24 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
 from shortener.db import READ_ONLY
+from shortener.keys import link_ident, split_ident
 from shortener.models import Link, User
 from shortener.redirect.link import CachedLink
 
 _LINK_COLUMNS = tuple(Link.__table__.columns)  # type: ignore[attr-defined]
 # Columns, not the ORM entity: building a Link instance cost more than the query.
-_BY_KEYS = (
-    select(*_LINK_COLUMNS, col(User.is_active).label("owner_active"))
-    .join(User, col(User.id) == col(Link.owner_id))
-    .where(col(Link.key).in_(bindparam("keys", expanding=True)))
+_SELECT = select(*_LINK_COLUMNS, col(User.is_active).label("owner_active")).join(
+    User, col(User.id) == col(Link.owner_id)
+)
+_BY_KEYS = _SELECT.where(
+    col(Link.key).in_(bindparam("keys", expanding=True)), col(Link.domain_id).is_(None)
+)
+_BY_DOMAIN_KEYS = _SELECT.where(
+    col(Link.key).in_(bindparam("keys", expanding=True)),
+    col(Link.domain_id) == bindparam("domain"),
 )
 _KEYS_AFTER = (
-    select(col(Link.id), col(Link.key))
+    select(col(Link.id), col(Link.key), col(Link.domain_id))
     .where(col(Link.id) > bindparam("after"))
     .order_by(col(Link.id))
     .limit(bindparam("limit"))
@@ -55,28 +65,47 @@ DIRECT_RETRY_SECONDS = 5.0
 MAX_KEYS_PER_READ = 500
 
 
-async def read_links(engine: AsyncEngine, keys: Sequence[str]) -> dict[str, CachedLink]:
-    """The links of `keys` that exist, by key."""
+def by_domain(idents: Sequence[str]) -> dict[int | None, list[str]]:
+    """The keys of `idents` grouped by domain id (None: the default domain)."""
+    groups: dict[int | None, list[str]] = {}
+    for ident in idents:
+        domain_id, key = split_ident(ident)
+        groups.setdefault(domain_id, []).append(key)
+    return groups
+
+
+def _chunks(keys: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(keys), MAX_KEYS_PER_READ):
+        yield keys[start : start + MAX_KEYS_PER_READ]
+
+
+async def read_links(engine: AsyncEngine, idents: Sequence[str]) -> dict[str, CachedLink]:
+    """The links of `idents` that exist, by ident."""
     found: dict[str, CachedLink] = {}
     async with engine.connect() as conn:
         await conn.execution_options(**READ_ONLY)
-        for start in range(0, len(keys), MAX_KEYS_PER_READ):
-            chunk = keys[start : start + MAX_KEYS_PER_READ]
-            for row in await conn.execute(_BY_KEYS, {"keys": chunk}):
-                # The row has every column of Link under its name: it reads like one.
-                found[row.key] = CachedLink.of(cast(Link, row), owner_active=row.owner_active)
+        for domain_id, keys in by_domain(idents).items():
+            for chunk in _chunks(keys):
+                if domain_id is None:
+                    rows = await conn.execute(_BY_KEYS, {"keys": chunk})
+                else:
+                    rows = await conn.execute(_BY_DOMAIN_KEYS, {"keys": chunk, "domain": domain_id})
+                for row in rows:
+                    # The row has every column of Link under its name: it reads like one.
+                    link = CachedLink.of(cast(Link, row), owner_active=row.owner_active)
+                    found[link_ident(row.domain_id, row.key)] = link
     return found
 
 
 async def keys_after(
     engine: AsyncEngine, after: int, *, chunk: int = 10_000
 ) -> AsyncIterator[list[tuple[int, str]]]:
-    """(id, key) of every link with an id above `after`, in id order, a chunk at a time."""
+    """(id, ident) of every link with an id above `after`, in id order, a chunk at a time."""
     while True:
         async with engine.connect() as conn:
             await conn.execution_options(**READ_ONLY)
             result = await conn.execute(_KEYS_AFTER, {"after": after, "limit": chunk})
-            rows = [(int(row[0] or 0), row[1]) for row in result]
+            rows = [(int(row[0] or 0), link_ident(row[2], row[1])) for row in result]
         if not rows:
             return
         yield rows
@@ -123,10 +152,13 @@ class SqliteReader:
         self._path = path
         self._conn: sqlite3.Connection | None = None
         names = [f"links.{c.name}" for c in _LINK_COLUMNS]
-        self._select = (
+        select_ = (
             f"SELECT {', '.join(names)}, users.is_active FROM links "  # noqa: S608 (constants)
-            "JOIN users ON users.id = links.owner_id WHERE links.key IN "
+            "JOIN users ON users.id = links.owner_id WHERE "
         )
+        # A literal IS NULL: the planner can then use the default domain's partial index.
+        self._select = select_ + "links.domain_id IS NULL AND links.key IN "
+        self._domain_select = select_ + "links.domain_id = ? AND links.key IN "
         self._names = [c.name for c in _LINK_COLUMNS]
         self._convert = [_sqlite_converter(c.type) for c in _LINK_COLUMNS]
 
@@ -139,13 +171,17 @@ class SqliteReader:
         self._conn = conn
         return conn
 
-    def read(self, keys: Sequence[str]) -> dict[str, CachedLink]:
+    def read(self, idents: Sequence[str]) -> dict[str, CachedLink]:
         conn = self._conn or self._open()
         found: dict[str, CachedLink] = {}
-        for start in range(0, len(keys), MAX_KEYS_PER_READ):
-            chunk = keys[start : start + MAX_KEYS_PER_READ]
-            sql = self._select + "(" + ",".join("?" * len(chunk)) + ")"
-            found.update(_links(conn.execute(sql, chunk), self._names, self._convert))
+        for domain_id, keys in by_domain(idents).items():
+            for chunk in _chunks(keys):
+                marks = "(" + ",".join("?" * len(chunk)) + ")"
+                if domain_id is None:
+                    rows = conn.execute(self._select + marks, chunk)
+                else:
+                    rows = conn.execute(self._domain_select + marks, [domain_id, *chunk])
+                found.update(_links(rows, self._names, self._convert))
         return found
 
     async def aclose(self) -> None:
@@ -162,23 +198,33 @@ class PgReader:
         self._dsn = url.render_as_string(hide_password=False)
         self._conn: asyncpg.Connection | None = None
         self._statement: Any = None
+        self._domain_statement: Any = None
         self._lock = asyncio.Lock()  # one query at a time on a connection
         names = ", ".join(f"links.{c.name}" for c in _LINK_COLUMNS)
-        self._select = (
+        select_ = (
             f"SELECT {names}, users.is_active FROM links "  # noqa: S608 (constants)
-            "JOIN users ON users.id = links.owner_id WHERE links.key = ANY($1::varchar[])"
+            "JOIN users ON users.id = links.owner_id WHERE links.key = ANY($1::varchar[]) AND "
         )
+        self._select = select_ + "links.domain_id IS NULL"
+        self._domain_select = select_ + "links.domain_id = $2"
         self._names = [c.name for c in _LINK_COLUMNS]
         # asyncpg returns json columns as text; everything else as SQLAlchemy would.
         self._convert = [orjson.loads if isinstance(c.type, JSON) else None for c in _LINK_COLUMNS]
 
-    async def read(self, keys: Sequence[str]) -> dict[str, CachedLink]:
+    async def read(self, idents: Sequence[str]) -> dict[str, CachedLink]:
+        found: dict[str, CachedLink] = {}
         async with self._lock:
             if self._conn is None or self._conn.is_closed():
                 self._conn = await asyncpg.connect(self._dsn, timeout=2)
                 self._statement = await self._conn.prepare(self._select)
-            rows = await self._statement.fetch(list(keys))
-        return _links(rows, self._names, self._convert)
+                self._domain_statement = await self._conn.prepare(self._domain_select)
+            for domain_id, keys in by_domain(idents).items():
+                if domain_id is None:
+                    rows = await self._statement.fetch(keys)
+                else:
+                    rows = await self._domain_statement.fetch(keys, domain_id)
+                found.update(_links(rows, self._names, self._convert))
+        return found
 
     async def aclose(self) -> None:
         conn, self._conn = self._conn, None
@@ -197,7 +243,9 @@ def _links(
             for name, f, value in zip(names, convert, row, strict=False)
         }
         link = cast(Link, SimpleNamespace(**values))
-        found[link.key] = CachedLink.of(link, owner_active=bool(row[-1]))
+        found[link_ident(link.domain_id, link.key)] = CachedLink.of(
+            link, owner_active=bool(row[-1])
+        )
     return found
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from shortener.auth.deps import StatsReader
 from shortener.db import SessionDep
+from shortener.domains.service import domain_id_of
+from shortener.links.api import DomainQuery
 from shortener.openapi import errors
 from shortener.runtime import runtime_of
 from shortener.stats import service
@@ -42,6 +44,7 @@ Top = Annotated[int, Query(ge=1, le=1000, description="entries per breakdown / t
 @router.get("/api/links/{key}/stats", response_model=LinkStats)
 async def link_stats(
     key: str,
+    request: Request,
     user: StatsReader,
     session: SessionDep,
     cache: StatsCacheDep,
@@ -50,12 +53,16 @@ async def link_stats(
     interval: Interval = "day",
     include_bots: bool = False,
     top: Top = 100,
+    domain: DomainQuery = None,
 ) -> LinkStats:
     window = resolve_window(from_, to, interval, now=datetime.now(UTC))
+    ctx = runtime_of(request).link_context
+    domain_id = await domain_id_of(session, user=user, hostname=domain, ctx=ctx)
     return await service.link_stats(
         session,
         user=user,
-        key=key,
+        key=ctx.key(key),
+        domain_id=domain_id,
         window=window,
         include_bots=include_bots,
         top=top,
@@ -74,8 +81,13 @@ async def account_stats(
     interval: Interval = "day",
     include_bots: bool = False,
     top: Annotated[int, Query(ge=1, le=100)] = 10,
+    domain: DomainQuery = None,
 ) -> AccountStats:
     window = resolve_window(from_, to, interval, now=datetime.now(UTC))
+    ctx = runtime_of(request).link_context
+    domain_id: int | Literal["any"] | None = "any"
+    if domain is not None:
+        domain_id = await domain_id_of(session, user=user, hostname=domain, ctx=ctx)
     return await service.account_stats(
         session,
         user=user,
@@ -84,4 +96,5 @@ async def account_stats(
         top=top,
         base_url=runtime_of(request).settings.base_url,
         cache=cache,
+        domain_id=domain_id,
     )

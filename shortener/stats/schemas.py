@@ -45,6 +45,7 @@ class LinkStats(_Frozen):
 
 class TopLink(_Frozen):
     key: str
+    domain: str | None  # the custom domain's hostname; None: the default domain
     short_url: str
     url: str
     title: str | None

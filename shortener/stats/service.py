@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Hashable
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, false, func, select, true
+from sqlalchemy import ColumnElement, and_, false, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from shortener.domains.hostnames import short_url
 from shortener.links.service import get_link
-from shortener.models import ClickDimension, ClickDimensionDaily, ClickRollup, Link, User
+from shortener.models import (
+    ClickDimension,
+    ClickDimensionDaily,
+    ClickRollup,
+    Domain,
+    Link,
+    User,
+)
 from shortener.stats.cache import StatsCache
 from shortener.stats.schemas import AccountStats, LinkStats, Point, Share, TopLink
 from shortener.stats.window import Window
@@ -35,9 +43,10 @@ async def link_stats(
     include_bots: bool,
     top: int,
     cache: StatsCache,
+    domain_id: int | None = None,
 ) -> LinkStats:
     # The ownership query also reads the link's version (clicks, updated_at): see StatsCache.
-    link = await get_link(session, user=user, key=key)
+    link = await get_link(session, user=user, key=key, domain_id=domain_id)
     link_id = link.id or 0
     cache_key: Hashable = (
         "link", link_id, link.key, window, include_bots, top, link.clicks, link.updated_at
@@ -149,9 +158,11 @@ async def account_stats(
     top: int,
     base_url: str,
     cache: StatsCache,
+    domain_id: int | Literal["any"] | None = "any",
 ) -> AccountStats:
-    """Totals over all of the user's own links (an admin's too: their own, not everyone's)."""
-    mine = col(Link.owner_id) == user.id
+    """Totals over all of the user's own links (an admin's too: their own, not everyone's),
+    or over those on one domain (`domain_id`; None: the default domain)."""
+    mine = and_(col(Link.owner_id) == user.id, _on_domain(domain_id))
     # The account's version: any batch bumps a sum of clicks, any create/edit an updated_at,
     # any delete the count.
     version = (
@@ -161,24 +172,32 @@ async def account_stats(
             ).where(mine)
         )
     ).one()
-    cache_key: Hashable = ("account", user.id, window, include_bots, top, base_url, *version)
+    cache_key: Hashable = (
+        "account", user.id, domain_id, window, include_bots, top, base_url, *version
+    )  # fmt: skip
 
     async def compute() -> AccountStats:
-        return await _account_stats(session, user, window, include_bots, top, base_url)
+        return await _account_stats(session, mine, window, include_bots, top, base_url)
 
     return await cache.get(cache_key, compute)
 
 
+def _on_domain(domain_id: int | Literal["any"] | None) -> ColumnElement[bool]:
+    if domain_id == "any":
+        return true()
+    return col(Link.domain_id).is_(None) if domain_id is None else col(Link.domain_id) == domain_id
+
+
 async def _account_stats(
     session: AsyncSession,
-    user: User,
+    mine: ColumnElement[bool],
     window: Window,
     include_bots: bool,
     top: int,
     base_url: str,
 ) -> AccountStats:
     in_window = (
-        col(Link.owner_id) == user.id,
+        mine,
         col(ClickRollup.hour) >= window.start_hour,
         col(ClickRollup.hour) < window.end_hour,
         _bots(col(ClickRollup.is_bot), include_bots),
@@ -193,13 +212,16 @@ async def _account_stats(
     clicks_by_bucket, visitors = _totals(series)
     total = func.sum(ClickRollup.clicks)
     top_rows = await session.execute(
-        joined.add_columns(col(Link.key), col(Link.url), col(Link.title), total)
+        joined.add_columns(
+            col(Link.key), col(Link.url), col(Link.title), total, col(Domain.hostname)
+        )
+        .outerjoin(Domain, col(Domain.id) == col(Link.domain_id))
         .where(*in_window)
-        .group_by(col(Link.id), col(Link.key), col(Link.url), col(Link.title))
+        .group_by(col(Link.id), col(Link.key), col(Link.url), col(Link.title), col(Domain.hostname))
         .order_by(total.desc(), col(Link.key))
         .limit(top)
     )
-    links = await session.execute(select(func.count()).where(col(Link.owner_id) == user.id))
+    links = await session.execute(select(func.count()).where(mine))
     return AccountStats(
         from_=window.start_at,
         to=window.end_at,
@@ -210,7 +232,9 @@ async def _account_stats(
         links=int(links.scalar_one()),
         timeseries=_series(window, clicks_by_bucket),
         top_links=[
-            TopLink(key=k, short_url=f"{base_url}/{k}", url=u, title=t, clicks=int(n))
-            for k, u, t, n in top_rows
+            TopLink(
+                key=k, domain=h, short_url=short_url(base_url, h, k), url=u, title=t, clicks=int(n)
+            )
+            for k, u, t, n, h in top_rows
         ],
     )

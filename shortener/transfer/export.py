@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from shortener.domains.service import hostnames
 from shortener.links.service import tags_of
 from shortener.models import Link
-from shortener.transfer.formats import EXPORT_COLUMNS, export_line, guard_formula
+from shortener.transfer.formats import DOMAIN_COLUMN, EXPORT_COLUMNS, export_line, guard_formula
 
 
 def _cell(value: Any) -> Any:
@@ -37,9 +38,17 @@ async def export_chunks(
 ) -> AsyncIterator[tuple[str, int]]:
     """CSV text and how many links it holds: the header, then a page of links at a time,
     oldest first. It opens its own session: a streamed response outlives the request's."""
-    yield export_line(EXPORT_COLUMNS), 0
     last_id = 0
     async with sessionmaker() as session:
+        on_domains = (
+            await session.execute(
+                select(col(Link.id))
+                .where(col(Link.owner_id) == owner_id, col(Link.domain_id).is_not(None))
+                .limit(1)
+            )
+        ).first() is not None
+        columns = (*EXPORT_COLUMNS, DOMAIN_COLUMN) if on_domains else EXPORT_COLUMNS
+        yield export_line(columns), 0
         while True:
             links = list(
                 (
@@ -54,10 +63,13 @@ async def export_chunks(
             if not links:
                 return
             tags = await tags_of(session, [link.id or 0 for link in links])
+            hosts = await hostnames(session, {link.domain_id for link in links if link.domain_id})
             lines = []
             for link in links:
-                values = [getattr(link, name, None) for name in EXPORT_COLUMNS]
-                values[EXPORT_COLUMNS.index("tags")] = "|".join(tags.get(link.id or 0, []))
+                values = [getattr(link, name, None) for name in columns]
+                values[columns.index("tags")] = "|".join(tags.get(link.id or 0, []))
+                if on_domains:
+                    values[-1] = hosts.get(link.domain_id or 0)
                 lines.append(export_line(_cell(v) for v in values))
             yield "".join(lines), len(links)
             last_id = links[-1].id or 0

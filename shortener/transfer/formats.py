@@ -32,6 +32,9 @@ EXPORT_COLUMNS = (
     "is_active",
     "clicks",
 )
+# Written after the others, and only by exports that hold links on custom domains: a
+# single-domain install's files stay as they were.
+DOMAIN_COLUMN = "domain"
 MAX_CELL = 10_000
 # A spreadsheet opening the file runs a cell that starts with one of these as a formula (CSV
 # injection: =HYPERLINK(...), =cmd|...). Our export writes such a text cell behind a "'", as
@@ -57,6 +60,7 @@ class ImportRow:
     max_clicks: int | None = None
     redirect_type: int = 302
     is_active: bool = True
+    domain: str | None = None  # a custom domain's hostname; None: the default domain
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +89,7 @@ FORMATS: tuple[CsvFormat, ...] = (
     CsvFormat(
         "shortener",
         identify=(("key",), ("url",)),
-        columns={name: (name,) for name in EXPORT_COLUMNS if name != "clicks"},
+        columns={name: (name,) for name in (*EXPORT_COLUMNS, DOMAIN_COLUMN) if name != "clicks"},
         guarded=True,
     ),
     # YOURLS: keyword,url,title,timestamp,ip,clicks (its yourls_url table).
@@ -267,6 +271,7 @@ def _row(
         max_clicks=_int(get("max_clicks"), "max_clicks"),
         redirect_type=_int(get("redirect_type"), "redirect_type") or 302,
         is_active=_bool(get("is_active"), "is_active"),
+        domain=get(DOMAIN_COLUMN) or None,
     )
 
 

@@ -21,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from shortener.db import after_commit
+from shortener.domains import service as domains_service
 from shortener.errors import DomainError, Invalid, TooManyRequests
-from shortener.keys import md5_hex, random_key
+from shortener.keys import link_ident, md5_hex, random_key
 from shortener.links import service as links_service
 from shortener.links import validation
 from shortener.links.context import LinkContext
@@ -143,7 +144,7 @@ def _validate(row: ImportRow, owner_id: int, ctx: LinkContext) -> dict[str, Any]
             return problem
     now = utcnow()
     return {
-        "key": row.key,
+        "key": ctx.key(row.key) if row.key is not None else None,
         "url": url,
         "url_md5": md5_hex(url),
         "key_strategy": "alias" if row.key is not None else "random",
@@ -159,6 +160,7 @@ def _validate(row: ImportRow, owner_id: int, ctx: LinkContext) -> dict[str, Any]
         "redirect_type": data.redirect_type,
         "is_active": row.is_active,
         "clicks": 0,
+        "domain_id": None,
         "_tags": data.tags,
         "_line": row.line,
     }
@@ -185,7 +187,9 @@ async def import_links(
     since it was last told (the dashboard streams it to a progress bar, the CLI draws one).
     """
     result = ImportResult(format=format_name)
-    in_file: dict[str, tuple[int, str]] = {}  # key -> (line, url) of rows accepted so far
+    # ident (domain and key) -> (line, url) of rows accepted so far
+    in_file: dict[str, tuple[int, str]] = {}
+    domain_ids: dict[str, int | str | None] = {}  # hostname -> id (None: default) or why not
     chunk: list[dict[str, Any]] = []
     counted = 0
 
@@ -207,18 +211,25 @@ async def import_links(
             result.errors.append(row)
         else:
             values = _validate(row, owner.id or 0, ctx)
+            if not isinstance(values, str) and row.domain is not None:
+                values = await _on_domain(session, owner, row.domain, values, ctx, domain_ids)
+            ident = (
+                link_ident(values["domain_id"], values["key"])
+                if not isinstance(values, str) and values["key"] is not None
+                else None
+            )
             if isinstance(values, str):
                 result.errors.append(RowError(row.line, values))
-            elif values["key"] is not None and values["key"] in in_file:
-                line, url = in_file[values["key"]]
+            elif ident is not None and ident in in_file:
+                line, url = in_file[ident]
                 if url == values["url"]:
                     result.skipped += 1
                 else:
                     detail = f"the key '{values['key']}' is already used on line {line}"
                     result.errors.append(RowError(row.line, detail))
             else:
-                if values["key"] is not None:
-                    in_file[values["key"]] = (row.line, values["url"])
+                if ident is not None:
+                    in_file[ident] = (row.line, values["url"])
                 chunk.append(values)
         # By rows read, not rows kept: a file of bad rows reports progress too.
         if counted >= CHUNK:
@@ -226,6 +237,30 @@ async def import_links(
     await flush()
     result.errors.sort(key=lambda e: e.line)
     return result
+
+
+async def _on_domain(
+    session: AsyncSession,
+    owner: User,
+    hostname: str,
+    values: dict[str, Any],
+    ctx: LinkContext,
+    known: dict[str, int | str | None],
+) -> dict[str, Any] | str:
+    """The row on its `domain` (the same rule as the API: verified, the owner's or shared),
+    or why it cannot be; each hostname is looked up once per import."""
+    if hostname not in known:
+        try:
+            domain = await domains_service.domain_for_links(
+                session, user=owner, hostname=hostname, ctx=ctx
+            )
+            known[hostname] = domain.id if domain is not None else None
+        except DomainError as exc:
+            known[hostname] = f"domain: {describe(exc.detail)}"
+    found = known[hostname]
+    if isinstance(found, str):
+        return found
+    return {**values, "domain_id": found}
 
 
 async def _import_chunk(
@@ -236,16 +271,36 @@ async def _import_chunk(
     quota: LinkQuota | None,
     result: ImportResult,
 ) -> list[str]:
-    """Insert the chunk's rows that may and can be links; the keys created."""
+    """Insert the chunk's rows that may and can be links; the idents created."""
     blocked = await validation.blocked_urls(session, (values["url"] for values in chunk), ctx)
-    pending = []
+    by_domain: dict[int | None, list[dict[str, Any]]] = {}
     for values in chunk:
         if values["url"] in blocked:
             detail = f"url: links to {blocked[values['url']]} (and its subdomains) are not allowed"
             result.errors.append(RowError(values["_line"], detail))
         else:
-            pending.append(dict(values))
-    pending = await _drop_taken(session, pending, owner_id, result)
+            by_domain.setdefault(values["domain_id"], []).append(dict(values))
+    created: list[str] = []
+    for domain_id, pending in by_domain.items():
+        if result.refused is None:
+            keys = await _import_on_domain(
+                session, pending, owner_id, ctx, quota, result, domain_id
+            )
+            created += [link_ident(domain_id, key) for key in keys]
+    return created
+
+
+async def _import_on_domain(
+    session: AsyncSession,
+    pending: list[dict[str, Any]],
+    owner_id: int,
+    ctx: LinkContext,
+    quota: LinkQuota | None,
+    result: ImportResult,
+    domain_id: int | None,
+) -> list[str]:
+    """Insert the rows of one domain that can be links; the keys created."""
+    pending = await _drop_taken(session, pending, owner_id, result, ctx)
     grant = await quota.take(len(pending), budget="import") if quota else unlimited(len(pending))
     if grant.granted < len(pending):
         result.refused = grant.refused
@@ -253,10 +308,10 @@ async def _import_chunk(
     created: list[str] = []
     for attempt in range(INSERT_ATTEMPTS):
         if attempt:
-            pending = await _drop_taken(session, pending, owner_id, result)
+            pending = await _drop_taken(session, pending, owner_id, result, ctx)
         if not pending:
             break
-        inserted = await _insert(session, pending)
+        inserted = await _insert(session, pending, domain_id)
         created += inserted
         # The rest lost a race for their key since our look-up: look again.
         taken_now = set(inserted)
@@ -272,19 +327,24 @@ async def _import_chunk(
 
 
 async def _drop_taken(
-    session: AsyncSession, chunk: list[dict[str, Any]], owner_id: int, result: ImportResult
+    session: AsyncSession,
+    chunk: list[dict[str, Any]],
+    owner_id: int,
+    result: ImportResult,
+    ctx: LinkContext,
 ) -> list[dict[str, Any]]:
     """The rows whose keys are free; random keys are drawn (and redrawn) here."""
     for values in chunk:
         if values["key"] is None:
-            values["key"] = random_key()
+            values["key"] = ctx.key(random_key())
+    domain_id = chunk[0]["domain_id"] if chunk else None  # one domain per call
     for _ in range(RANDOM_KEY_ROUNDS):
-        taken = await _taken(session, [v["key"] for v in chunk])
+        taken = await _taken(session, [v["key"] for v in chunk], domain_id)
         redraw = [v for v in chunk if v["key_strategy"] == "random" and v["key"] in taken]
         if not redraw:
             break
         for values in redraw:
-            values["key"] = random_key()
+            values["key"] = ctx.key(random_key())
     kept: list[dict[str, Any]] = []
     for values in chunk:
         owner_url = taken.get(values["key"])
@@ -300,7 +360,9 @@ async def _drop_taken(
     return kept
 
 
-async def _taken(session: AsyncSession, keys: list[str]) -> dict[str, tuple[int, str]]:
+async def _taken(
+    session: AsyncSession, keys: list[str], domain_id: int | None
+) -> dict[str, tuple[int, str]]:
     if not keys:
         return {}  # an empty IN () is a full scan on PostgreSQL
     # The keys are inlined (they are all valid keys: [0-9A-Za-z_-] only). As bound parameters
@@ -308,24 +370,41 @@ async def _taken(session: AsyncSession, keys: list[str]) -> dict[str, tuple[int,
     # compares each row with 1000 parameters: 3 s a chunk at 100,000 links instead of 3 ms.
     inline: BindParameter[list[str]] = bindparam("keys", keys, expanding=True, literal_execute=True)
     rows = await session.execute(
-        select(col(Link.key), col(Link.owner_id), col(Link.url)).where(col(Link.key).in_(inline))
+        select(col(Link.key), col(Link.owner_id), col(Link.url)).where(
+            col(Link.key).in_(inline), _on(domain_id)
+        )
     )
     return {key: (owner, url) for key, owner, url in rows}
 
 
-def _insert_ignoring_taken_keys(dialect: str) -> Any:
+def _on(domain_id: int | None) -> Any:
+    return col(Link.domain_id).is_(None) if domain_id is None else col(Link.domain_id) == domain_id
+
+
+def _insert_ignoring_taken_keys(dialect: str, domain_id: int | None) -> Any:
     # ON CONFLICT DO NOTHING instead of a savepoint per chunk: more than 64 subtransactions
     # in one PostgreSQL transaction overflow its subtransaction cache and every later
     # visibility check slows down (100,000 rows went from seconds to minutes).
-    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert_(links_table).on_conflict_do_nothing(index_elements=["key"])
+    insert_ = (
+        postgresql.insert(links_table) if dialect == "postgresql" else sqlite.insert(links_table)
+    )
+    if domain_id is None:
+        # The default domain's keys: the partial unique index keeps them unique.
+        return insert_.on_conflict_do_nothing(
+            index_elements=["key"], index_where=col(Link.domain_id).is_(None)
+        )
+    return insert_.on_conflict_do_nothing(index_elements=["domain_id", "key"])
 
 
-async def _insert(session: AsyncSession, chunk: list[dict[str, Any]]) -> list[str]:
+async def _insert(
+    session: AsyncSession, chunk: list[dict[str, Any]], domain_id: int | None
+) -> list[str]:
     """Insert the rows whose key is still free (executemany); returns the keys inserted."""
     rows = [{k: v for k, v in values.items() if not k.startswith("_")} for values in chunk]
     dialect = session.get_bind().dialect.name
-    stmt = _insert_ignoring_taken_keys(dialect).returning(links_table.c.id, links_table.c.key)
+    stmt = _insert_ignoring_taken_keys(dialect, domain_id).returning(
+        links_table.c.id, links_table.c.key
+    )
     ids = {key: link_id for link_id, key in await session.execute(stmt, rows)}
     tags = [
         {"link_id": ids[values["key"]], "tag": tag}

@@ -19,6 +19,7 @@ def install_dashboard(app: FastAPI) -> None:
     redirect path, which answers before FastAPI, sends the same headers itself)."""
     from shortener.web.auth_pages import router as auth_pages
     from shortener.web.dashboard import router as dashboard
+    from shortener.web.domain_pages import router as domain_pages
     from shortener.web.keys_pages import router as keys_pages
     from shortener.web.transfer_pages import router as transfer_pages
     from shortener.web.webhook_pages import router as webhook_pages
@@ -32,6 +33,7 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(dashboard)
     app.include_router(keys_pages)
     app.include_router(webhook_pages)
+    app.include_router(domain_pages)
     app.include_router(transfer_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     docs = tuple(url for url in (app.docs_url, app.redoc_url) if url)

@@ -12,7 +12,8 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from shortener.db import SessionDep
-from shortener.errors import Conflict, Invalid
+from shortener.domains import service as domains
+from shortener.errors import Conflict, Invalid, NotFound
 from shortener.fields import OneLine
 from shortener.links import service
 from shortener.links.deps import LinkContextDep, quota_for
@@ -77,6 +78,11 @@ async def _list_context(
         "window": window,
         "overview": await load_overview(request, session, user, window),
         "base_url": ctx.base_url,
+        "default_host": ctx.own_host,
+        # The domain picker: verified domains this user may put links on.
+        "link_domains": [
+            d.hostname for d in await domains.list_domains(session, user=user) if d.verified
+        ],
     }
 
 
@@ -110,8 +116,10 @@ async def create_link(
         errors = validation_errors(exc)
     except (Invalid, Conflict) as exc:
         errors = domain_errors(exc, fallback="alias" if values["alias"].strip() else "form")
+    except NotFound as exc:  # a domain that is not theirs
+        errors = {"domain": str(exc.detail)}
     else:
-        short_url = f"{ctx.base_url}/{link.key}"
+        short_url = (await service.to_public(session, [link], ctx.base_url))[0].short_url
         return redirect(request, "/dashboard", f"Created {short_url}")
     context = await _list_context(request, session, ctx, user, q=None, tag=None, page=1)
     values.pop("password", None)

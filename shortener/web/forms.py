@@ -25,6 +25,7 @@ LINK_FIELDS = (
     "max_clicks",
     "password",
     "redirect_type",
+    "domain",
 )
 
 
@@ -78,6 +79,7 @@ def parse_create(values: Mapping[str, str]) -> LinkCreate:
     data = _common(values)
     data["alias"] = _blank_to_none(values.get("alias", ""))
     data["password"] = values.get("password") or None
+    data["domain"] = _blank_to_none(values.get("domain", ""))  # blank: the default domain
     return LinkCreate.model_validate(data)
 
 

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import certifi
 import httpx
@@ -32,7 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from shortener.clicks.events import ClickRecord
-from shortener.models import Link, Webhook, WebhookDelivery, utcnow
+from shortener.domains.hostnames import short_url
+from shortener.models import Domain, Link, Webhook, WebhookDelivery, utcnow
 from shortener.webhooks.targets import TargetRefused, pin_target
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,7 @@ class WebhookDispatcher:
     ) -> None:
         self._sessionmaker = sessionmaker
         self._base_url = base_url
+        self._default_host = urlsplit(base_url).hostname or ""
         self._allow_private = allow_private
         self._timeout = timeout
         self._max_attempts = max_attempts
@@ -148,17 +151,20 @@ class WebhookDispatcher:
                         col(Link.clicks),
                         col(Webhook.id),
                         col(Webhook.events),
+                        col(Domain.hostname),
                     )
                     .join(Webhook, col(Webhook.user_id) == col(Link.owner_id))
+                    .outerjoin(Domain, col(Domain.id) == col(Link.domain_id))
                     .where(col(Link.id).in_(list(counts)))
                 )
                 now, added = utcnow(), 0
-                for link_id, key, url, total, hook_id, events in rows:
+                for link_id, key, url, total, hook_id, events, hostname in rows:
                     if "link.clicked" not in events.split(",") or link_id is None:
                         continue
                     data = {
                         "key": key,
-                        "short_url": f"{self._base_url}/{key}",
+                        "domain": hostname or self._default_host,
+                        "short_url": short_url(self._base_url, hostname, key),
                         "url": url,
                         "clicks": counts[link_id],
                         "total_clicks": total,

@@ -1,0 +1,1 @@
+"""Custom domains: host names links live on besides BASE_URL's, their proofs and redirects."""

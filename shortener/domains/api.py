@@ -1,0 +1,84 @@
+"""The domains API, and the well-known path that proves a domain points at this service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import PlainTextResponse
+
+from shortener.auth.deps import LinksReader, LinksWriter
+from shortener.db import SessionDep
+from shortener.domains import service
+from shortener.domains.schemas import DomainCreate, DomainPublic, DomainUpdate
+from shortener.errors import NotFound
+from shortener.links.deps import LinkContextDep
+from shortener.openapi import errors
+from shortener.runtime import runtime_of
+
+router = APIRouter(prefix="/api/domains", tags=["domains"], responses=errors(401, 403, 404, 409))
+well_known = APIRouter(tags=["domains"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=DomainPublic)
+async def create_domain(
+    body: DomainCreate, user: LinksWriter, session: SessionDep, ctx: LinkContextDep
+) -> DomainPublic:
+    return service.public(await service.create_domain(session, user=user, data=body, ctx=ctx))
+
+
+@router.get("", response_model=list[DomainPublic])
+async def list_domains(
+    user: LinksReader, session: SessionDep, ctx: LinkContextDep
+) -> list[DomainPublic]:
+    domains = await service.list_domains(session, user=user)
+    return [service.default_public(ctx), *map(service.public, domains)]
+
+
+@router.patch("/{domain_id}", response_model=DomainPublic)
+async def update_domain(
+    domain_id: int, body: DomainUpdate, user: LinksWriter, session: SessionDep, ctx: LinkContextDep
+) -> DomainPublic:
+    domain = await service.update_domain(
+        session, user=user, domain_id=domain_id, data=body, ctx=ctx
+    )
+    return service.public(domain)
+
+
+@router.delete("/{domain_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_domain(
+    domain_id: int,
+    user: LinksWriter,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    force: Annotated[bool, Query(description="move its links to the default domain")] = False,
+) -> Response:
+    await service.delete_domain(session, user=user, domain_id=domain_id, force=force, ctx=ctx)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{domain_id}/verify", response_model=DomainPublic)
+async def verify_domain(
+    domain_id: int, request: Request, user: LinksWriter, session: SessionDep, ctx: LinkContextDep
+) -> DomainPublic:
+    runtime = runtime_of(request)
+    domain = await service.verify_domain(
+        session,
+        user=user,
+        domain_id=domain_id,
+        proofs=runtime.domain_proofs,
+        ctx=ctx,
+        engine=runtime.engine,
+    )
+    return service.public(domain)
+
+
+@well_known.get("/.well-known/shortener/{token}", response_class=PlainTextResponse)
+async def proof(token: str, request: Request, session: SessionDep) -> PlainTextResponse:
+    # The Host the request came to: only the domain being proven answers its own token.
+    client = request.client
+    host = runtime_of(request).hosts.host_of(request.scope["headers"], client and client.host)
+    body = await service.proof_body(session, hostname=host, token=token)
+    if body is None:
+        raise NotFound("no such verification token on this host")
+    return PlainTextResponse(body)

@@ -1,0 +1,283 @@
+"""Domains: add, list, prove, change and remove the host names links can live on.
+
+The default domain (BASE_URL's host) has no row: it is the one every link without a domain is
+on, shown first in lists with id 0. A custom domain belongs to the user who added it, or is
+shared (added by an admin for everyone); links may use it once it is verified.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import partial
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlmodel import col
+
+from shortener.db import READ_ONLY, after_commit
+from shortener.domains.hostnames import normalise_hostname
+from shortener.domains.hosts import DOMAINS_CHANGED
+from shortener.domains.proofs import DomainProofs, dns_name, http_path
+from shortener.domains.schemas import DomainCreate, DomainPublic, DomainUpdate, Verification
+from shortener.errors import Conflict, Forbidden, NotFound
+from shortener.keys import link_ident
+from shortener.links import validation
+from shortener.links.context import LinkContext
+from shortener.models import Domain, Link, User
+
+DEFAULT_ID = 0
+_REDIRECTS = ("root_url", "not_found_url", "expired_url")
+
+
+def public(domain: Domain) -> DomainPublic:
+    token = domain.verification_token
+    return DomainPublic(
+        id=domain.id or 0,
+        hostname=domain.hostname,
+        is_default=False,
+        shared=domain.shared,
+        verified=domain.verified,
+        verification=Verification(
+            dns_name=dns_name(domain.hostname),
+            dns_value=token,
+            http_path=http_path(token),
+            http_body=token,
+        ),
+        root_url=domain.root_url,
+        not_found_url=domain.not_found_url,
+        expired_url=domain.expired_url,
+        created_at=domain.created_at,
+    )
+
+
+def default_public(ctx: LinkContext) -> DomainPublic:
+    return DomainPublic(
+        id=DEFAULT_ID,
+        hostname=ctx.own_host,
+        is_default=True,
+        shared=True,
+        verified=True,
+        verification=None,
+        root_url=None,
+        not_found_url=None,
+        expired_url=None,
+        created_at=None,
+    )
+
+
+def _announce(session: AsyncSession, ctx: LinkContext) -> None:
+    """Every worker reads its domains again once this commits (see domains/hosts.py)."""
+    after_commit(session, partial(ctx.cache.invalidate, DOMAINS_CHANGED))
+
+
+async def create_domain(
+    session: AsyncSession,
+    *,
+    user: User | None,
+    data: DomainCreate,
+    ctx: LinkContext,
+    operator: bool = False,
+) -> Domain:
+    """A new domain of `user` (None with `operator`: the CLI's, for admins only, or shared).
+
+    `operator` (the CLI) may do what an admin may: share it, or skip the proof."""
+    hostname = normalise_hostname(data.hostname)
+    if (data.shared or data.verified) and not (operator or (user is not None and user.is_admin)):
+        raise Forbidden("only administrators may add shared or pre-verified domains")
+    if hostname == ctx.own_host:
+        raise Conflict(f"{hostname} is the default domain")
+    domain = Domain(
+        hostname=hostname,
+        owner_id=None if data.shared or user is None else user.id,
+        shared=data.shared,
+        verified=data.verified,
+        verification_token=secrets.token_urlsafe(24),
+    )
+    try:
+        async with session.begin_nested():
+            session.add(domain)
+            await session.flush()
+    except IntegrityError:
+        raise Conflict(f"the domain {hostname} is already taken") from None
+    _announce(session, ctx)
+    return domain
+
+
+async def list_domains(session: AsyncSession, *, user: User) -> list[Domain]:
+    query = select(Domain).order_by(col(Domain.hostname))
+    if not user.is_admin:
+        query = query.where(or_(col(Domain.owner_id) == user.id, col(Domain.shared).is_(True)))
+    return list((await session.execute(query)).scalars())
+
+
+def _check_manages(user: User, domain: Domain | None) -> Domain:
+    """The domain, if `user` may change it (its owner, or an admin); 404 otherwise."""
+    if domain is None or not (user.is_admin or domain.owner_id == user.id):
+        if domain is not None and domain.shared:
+            raise Forbidden("only administrators may change a shared domain")
+        raise NotFound("domain not found")
+    return domain
+
+
+async def get_managed(session: AsyncSession, *, user: User, domain_id: int) -> Domain:
+    return _check_manages(user, await session.get(Domain, domain_id))
+
+
+async def update_domain(
+    session: AsyncSession, *, user: User, domain_id: int, data: DomainUpdate, ctx: LinkContext
+) -> Domain:
+    changes = data.model_dump(exclude_unset=True)
+    # The same rules as a link's fallback: a web URL that does not loop back to us.
+    for name in _REDIRECTS:
+        if changes.get(name) is not None:
+            changes[name] = validation.check_target(changes[name], ctx, field=name)
+    domain = await get_managed(session, user=user, domain_id=domain_id)
+    for name, value in changes.items():
+        setattr(domain, name, value)
+    session.add(domain)
+    await session.flush()
+    _announce(session, ctx)
+    return domain
+
+
+async def delete_domain(
+    session: AsyncSession, *, user: User, domain_id: int, force: bool, ctx: LinkContext
+) -> None:
+    """Remove the domain; with `force` its links move to the default domain first (refused,
+    naming them, when their keys are taken there: nothing is lost)."""
+    domain = await get_managed(session, user=user, domain_id=domain_id)
+    keys = list(
+        (await session.execute(select(col(Link.key)).where(col(Link.domain_id) == domain.id)))
+        .scalars()
+        .all()
+    )
+    if keys and not force:
+        raise Conflict(
+            f"{len(keys)} link(s) use {domain.hostname}: delete them, or pass force=true to "
+            "move them to the default domain"
+        )
+    if keys:
+        clashes = (
+            await session.execute(
+                select(col(Link.key)).where(col(Link.domain_id).is_(None), col(Link.key).in_(keys))
+            )
+        ).scalars()
+        taken = sorted(clashes)
+        if taken:
+            raise Conflict(
+                f"these keys are taken on the default domain, so their links cannot move "
+                f"there: {', '.join(taken[:20])}"
+            )
+        await session.execute(
+            update(Link).where(col(Link.domain_id) == domain.id).values(domain_id=None)
+        )
+    idents = [link_ident(domain.id, key) for key in keys] + keys
+    await session.delete(domain)
+    await session.flush()
+    _announce(session, ctx)
+    after_commit(session, partial(ctx.cache.invalidate_many, idents))
+
+
+async def verify_domain(
+    session: AsyncSession,
+    *,
+    user: User,
+    domain_id: int,
+    proofs: DomainProofs,
+    ctx: LinkContext,
+    engine: AsyncEngine,
+) -> Domain:
+    """Look for either proof and mark the domain verified. The proofs go over the network
+    (seconds, at worst): they are looked for on a read-only connection before the session's
+    transaction begins, which on SQLite holds the write lock for every writer."""
+    async with engine.connect() as conn:
+        await conn.execution_options(**READ_ONLY)
+        row = (await conn.execute(select(Domain).where(col(Domain.id) == domain_id))).first()
+    found = _check_manages(user, Domain.model_validate(row) if row is not None else None)
+    if not found.verified:
+        await _look_for_proof(found, proofs)
+    domain = await get_managed(session, user=user, domain_id=domain_id)
+    if not domain.verified:
+        domain.verified = True
+        session.add(domain)
+        await session.flush()
+        _announce(session, ctx)
+    return domain
+
+
+async def _look_for_proof(domain: Domain, proofs: DomainProofs) -> None:
+    token = domain.verification_token
+    name = dns_name(domain.hostname)
+    path = http_path(token)
+    proven = token in await proofs.txt_values(name)
+    if not proven:
+        proven = await proofs.http_body(domain.hostname, path) == token
+    if not proven:
+        raise Conflict(
+            f"not proven yet: looked for a TXT record {name} holding {token!r}, and for "
+            f"http://{domain.hostname}{path} answering {token!r}"
+        )
+
+
+async def domain_for_links(
+    session: AsyncSession, *, user: User, hostname: str | None, ctx: LinkContext
+) -> Domain | None:
+    """The domain a link of `user` goes on (None: the default), from a hostname they gave.
+
+    Only verified domains that are theirs or shared (any, for admins); any other answers as
+    if it did not exist, so nobody learns which domains others have."""
+    if hostname is None:
+        return None
+    name = normalise_hostname(hostname, field="domain")
+    if name == ctx.own_host:
+        return None
+    domain = (
+        await session.execute(select(Domain).where(col(Domain.hostname) == name))
+    ).scalar_one_or_none()
+    usable = domain is not None and (user.is_admin or domain.shared or domain.owner_id == user.id)
+    if domain is None or not usable:
+        raise NotFound(f"no domain {name} of yours")
+    if not domain.verified:
+        raise Conflict(f"{name} is not verified yet: prove it first (POST /api/domains/ID/verify)")
+    return domain
+
+
+async def hostnames(session: AsyncSession, domain_ids: set[int]) -> dict[int, str]:
+    if not domain_ids:
+        return {}
+    rows = await session.execute(
+        select(col(Domain.id), col(Domain.hostname)).where(col(Domain.id).in_(domain_ids))
+    )
+    return {int(i or 0): h for i, h in rows}
+
+
+async def proof_body(session: AsyncSession, *, hostname: str, token: str) -> str | None:
+    """What GET /.well-known/shortener/{token} answers on `hostname`: the token, when it is
+    that domain's (None otherwise: 404)."""
+    found = (
+        await session.execute(
+            select(func.count())
+            .select_from(Domain)
+            .where(col(Domain.hostname) == hostname, col(Domain.verification_token) == token)
+        )
+    ).scalar_one()
+    return token if found else None
+
+
+async def domain_id_of(
+    session: AsyncSession, *, user: User, hostname: str | None, ctx: LinkContext
+) -> int | None:
+    """`?domain=` of a route that names a link by key: the domain's id (None: the default
+    domain, also when omitted); 404 for a domain this user cannot see."""
+    if hostname is None:
+        return None
+    name = normalise_hostname(hostname, field="domain")
+    if name == ctx.own_host:
+        return None
+    domain = (
+        await session.execute(select(Domain).where(col(Domain.hostname) == name))
+    ).scalar_one_or_none()
+    if domain is None or not (user.is_admin or domain.shared or domain.owner_id == user.id):
+        raise NotFound(f"no domain {name} of yours")
+    return domain.id

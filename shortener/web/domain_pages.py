@@ -1,0 +1,95 @@
+"""The dashboard's domains page: add a domain, follow the proof steps, verify, delete.
+
+Thin routes over domains.service, the same service the API uses.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from shortener.db import SessionDep
+from shortener.domains import service
+from shortener.domains.schemas import DomainCreate
+from shortener.errors import Conflict, Invalid
+from shortener.links.deps import LinkContextDep
+from shortener.models import User
+from shortener.runtime import runtime_of
+from shortener.web.csrf import check_csrf
+from shortener.web.forms import form_errors, form_values
+from shortener.web.pages import redirect, render
+from shortener.web.session import PageUser
+
+router = APIRouter(prefix="/dashboard/domains", include_in_schema=False)
+Csrf = Depends(check_csrf)
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+FIELDS = ("hostname",)
+
+
+async def _context(session: SessionDep, user: User, ctx: LinkContextDep) -> dict[str, Any]:
+    domains = await service.list_domains(session, user=user)
+    return {
+        "default": service.default_public(ctx),
+        "domains": [service.public(d) for d in domains],
+        "values": {"hostname": ""},
+        "errors": {},
+    }
+
+
+@router.get("")
+async def domains_page(
+    request: Request, user: PageUser, session: SessionDep, ctx: LinkContextDep
+) -> Response:
+    return render(request, "domains.html", await _context(session, user, ctx), user=user)
+
+
+@router.post("", dependencies=[Csrf])
+async def add_domain(
+    request: Request, user: PageUser, session: SessionDep, ctx: LinkContextDep
+) -> Response:
+    values = form_values(await request.form(), FIELDS)
+    try:
+        data = DomainCreate.model_validate(values)
+        domain = await service.create_domain(session, user=user, data=data, ctx=ctx)
+    except (ValidationError, Invalid, Conflict) as exc:
+        context = await _context(session, user, ctx)
+        context |= {"errors": form_errors(exc, FIELDS), "values": values}
+        if isinstance(exc, Conflict):
+            context["errors"] = {"hostname": str(exc.detail)}
+        return render(request, "domains.html", context, user=user, status=422)
+    return redirect(
+        request, "/dashboard/domains", f"Added {domain.hostname}: now prove it is yours."
+    )
+
+
+@router.post("/{domain_id}/verify", dependencies=[Csrf])
+async def verify_domain(
+    request: Request, domain_id: Id, user: PageUser, session: SessionDep, ctx: LinkContextDep
+) -> Response:
+    runtime = runtime_of(request)
+    try:
+        domain = await service.verify_domain(
+            session,
+            user=user,
+            domain_id=domain_id,
+            proofs=runtime.domain_proofs,
+            ctx=ctx,
+            engine=runtime.engine,
+        )
+    except Conflict as exc:
+        return redirect(request, "/dashboard/domains", str(exc.detail), kind="error")
+    return redirect(request, "/dashboard/domains", f"{domain.hostname} is verified.")
+
+
+@router.post("/{domain_id}/delete", dependencies=[Csrf])
+async def delete_domain(
+    request: Request, domain_id: Id, user: PageUser, session: SessionDep, ctx: LinkContextDep
+) -> Response:
+    try:
+        await service.delete_domain(session, user=user, domain_id=domain_id, force=False, ctx=ctx)
+    except Conflict as exc:
+        return redirect(request, "/dashboard/domains", str(exc.detail), kind="error")
+    return redirect(request, "/dashboard/domains", "The domain is deleted.")
