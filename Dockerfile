@@ -3,14 +3,15 @@
 # Two stages: the first installs the pinned dependencies (.ci/requirements.lock, hash-checked)
 # into a virtual environment; the final image is the slim Python base, that environment and
 # the source tree, run as an unprivileged user. No compiler or build tool reaches it (every
-# locked package ships a manylinux wheel for CPython 3.11).
+# locked package with C code ships a manylinux wheel for CPython 3.11; geoip2fast, pure
+# Python, is built from its sdist in the first stage).
 ARG PYTHON_IMAGE=docker.io/library/python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY .ci/requirements.lock /tmp/requirements.lock
 RUN python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --require-hashes --only-binary=:all: -r /tmp/requirements.lock \
+    && /opt/venv/bin/pip install --require-hashes --prefer-binary -r /tmp/requirements.lock \
     # pip and setuptools are not needed to run: leave them behind.
     && /opt/venv/bin/pip uninstall -y pip setuptools
 
