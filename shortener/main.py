@@ -16,6 +16,8 @@ from shortener.admin.api import router as admin_router
 from shortener.apikeys.api import router as apikeys_router
 from shortener.auth.api import router as auth_router
 from shortener.blocklist.api import router as blocklist_router
+from shortener.compat.kutt.api import router as kutt_router
+from shortener.compat.yourls.api import router as yourls_router
 from shortener.config import Settings, load_settings
 from shortener.links.api import router as links_router
 from shortener.live.api import router as live_router
@@ -106,6 +108,9 @@ def create_app(settings: Settings | None = None) -> ShortenerApp:
     app.include_router(webhooks_router)
     app.include_router(admin_router)
     app.include_router(blocklist_router)
+    # Other shorteners' APIs, for the clients people already use (see shortener/compat).
+    app.include_router(yourls_router)
+    app.include_router(kutt_router)
     # add_middleware puts each in front of the previous one: the last added runs first.
     # (Redirects never enter this stack: the Redirector adds the same headers itself.)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
