@@ -60,7 +60,7 @@ router = APIRouter(
     tags=["compatibility"],
     route_class=KuttRoute,
     responses={code: {"description": "Kutt's error shape"} | KUTT_ERROR
-               for code in (400, 401, 403, 404, 429)},
+               for code in (400, 401, 403, 404, 409, 429)},
 )  # fmt: skip
 
 
