@@ -66,6 +66,9 @@ class Remote:
             base_url=self.url, headers=headers, timeout=30, transport=transport
         )
         self.line = 0  # rows are numbered in the order the source lists them
+        # Shlink short codes on a domain other than its default one: their visits are asked
+        # for with ?domain= (the code alone names the default domain's).
+        self.shlink_domains: dict[str, str] = {}
 
     async def __aenter__(self) -> Remote:
         return self
@@ -168,6 +171,9 @@ class Remote:
             block = answer.get("shortUrls") or {}
             pagination = block.get("pagination") or {}
             links = block.get("data") or []
+            for link in links:
+                if link.get("domain") and isinstance(link.get("shortCode"), str):
+                    self.shlink_domains[link["shortCode"]] = str(link["domain"])
             yield Page(
                 [
                     self._row(
@@ -192,10 +198,10 @@ class Remote:
         visits: list[Visit] = []
         page = 1
         while True:
-            answer = await self._get(
-                f"/rest/v3/short-urls/{short_code}/visits",
-                {"page": page, "itemsPerPage": 5000},
-            )
+            params: dict[str, Any] = {"page": page, "itemsPerPage": 5000}
+            if short_code in self.shlink_domains:
+                params["domain"] = self.shlink_domains[short_code]
+            answer = await self._get(f"/rest/v3/short-urls/{short_code}/visits", params)
             block = answer.get("visits") or {}
             for item in block.get("data") or []:
                 visit = _visit(item)

@@ -127,6 +127,7 @@ SHORT_URLS = [
     }
     for n in range(7)
 ]  # fmt: skip
+SHORT_URLS[6]["domain"] = "links.example"  # Shlink names it with ?domain= (a visit there)
 VISITS = {
     "sh0": [
         {"referer": "https://news.example/a", "date": "2024-01-02T10:00:00+00:00",
@@ -136,6 +137,10 @@ VISITS = {
     ] * 2 + [
         {"referer": "", "date": "2024-01-03T11:30:00+00:00", "userAgent": "curl/8.0",
          "visitLocation": None, "potentialBot": True, "visitedUrl": "https://s.example/sh0"},
+    ],
+    "sh6": [
+        {"referer": "", "date": "2024-02-01T00:00:00+00:00", "userAgent": "Mozilla/5.0",
+         "visitLocation": {"countryCode": "FR"}, "potentialBot": False},
     ],
 }  # fmt: skip
 
@@ -166,7 +171,12 @@ def _shlink_stand_in() -> Starlette:
     async def visits(request: Request) -> JSONResponse:
         if not authorised(request):
             return JSONResponse({"status": 401}, 401)
-        data, pagination = _page(VISITS.get(request.path_params["code"], []), request)
+        code = request.path_params["code"]
+        [short_url] = [s for s in SHORT_URLS if s["shortCode"] == code]
+        if request.query_params.get("domain") != short_url["domain"]:
+            return JSONResponse({"type": "https://shlink.io/api/error/short-url-not-found",
+                                 "status": 404}, 404)  # fmt: skip
+        data, pagination = _page(VISITS.get(code, []), request)
         return JSONResponse({"visits": {"data": data, "pagination": pagination}})
 
     return Starlette(
@@ -194,7 +204,7 @@ def test_import_from_shlink(shlink, cli_env, settings, tmp_path, capsys, monkeyp
     cli_env("mover@example.com")
     command = ["import", "--from", "shlink", shlink.url, "--api-key", SHLINK_KEY]
     assert main(command) == 0
-    assert f"7 created, 0 skipped, 0 errors, 3 visits (from shlink at {shlink.url})" in (
+    assert f"7 created, 0 skipped, 0 errors, 4 visits (from shlink at {shlink.url})" in (
         capsys.readouterr().out
     )
     rows = {row["key"]: row for row in _exported(tmp_path, capsys)}
@@ -207,11 +217,12 @@ def test_import_from_shlink(shlink, cli_env, settings, tmp_path, capsys, monkeyp
     assert first["expires_at"].startswith("2099-01-01")
     assert (first["max_clicks"], first["clicks"]) == ("100", "3")
     # Visits are clicks, with their breakdowns; a second run writes none of them again.
-    assert _country_clicks(settings) == {"DE": 2, "": 1}
+    assert _country_clicks(settings) == {"DE": 2, "": 1, "FR": 1}
     assert main(command) == 0
     assert "0 created, 7 skipped, 0 errors, 0 visits" in capsys.readouterr().out
-    assert _exported(tmp_path, capsys)[0]["clicks"] == "3"
-    assert _country_clicks(settings) == {"DE": 2, "": 1}
+    assert [row["clicks"] for row in _exported(tmp_path, capsys)] == ["3", "0", "0", "0", "0",
+                                                                      "0", "1"]  # fmt: skip
+    assert _country_clicks(settings) == {"DE": 2, "": 1, "FR": 1}
 
 
 def _country_clicks(settings: Settings) -> dict[str, int]:
