@@ -288,3 +288,21 @@ async def test_bad_input_is_a_yourls_4xx(client) -> None:
     for shorturl in ("a\x00", "", "http://short.test/"):
         r = await yourls(client, action="expand", shorturl=shorturl, format="json", signature=key)
         assert r.status_code == 404, (shorturl, r.text)
+
+
+async def test_dashboard_shows_each_keys_signature_token(client) -> None:
+    import re
+
+    from tests.web.test_pages import csrf_of, register
+
+    await register(client)
+    page = await client.get("/dashboard/keys")
+    created = await client.post(
+        "/dashboard/keys", data={"name": "wp", "scopes": [], "csrf_token": csrf_of(page)}
+    )
+    assert created.status_code == 201
+    listed = await client.get("/dashboard/keys")
+    assert listed.headers["cache-control"] == "no-store"
+    [token] = re.findall(r'<code class="yourls-token">([0-9a-f]{32})</code>', listed.text)
+    ok = await yourls(client, action="version", format="json", signature=token)
+    assert ok.status_code == 200

@@ -46,15 +46,17 @@ _FORMATS: dict[str, Any] = {
 }
 
 
-@router.api_route(
-    "/yourls-api.php",
-    methods=["GET", "POST"],
-    response_class=Response,
+_ROUTE: dict[str, Any] = {
+    "response_class": Response,
     # Failures are YOURLS results too (status, code, message), in the format asked for.
-    responses={
+    "responses": {
         code: _FORMATS | {"description": "a YOURLS result"} for code in (200, 400, 403, 404, 429)
     },
-)
+}
+
+
+@router.get("/yourls-api.php", operation_id="yourls_api_get", **_ROUTE)
+@router.post("/yourls-api.php", operation_id="yourls_api_post", **_ROUTE)
 async def yourls_api(request: Request, session: SessionDep, ctx: LinkContextDep) -> Response:
     """YOURLS's API: `action` shorturl, expand, url-stats, stats, db-stats or version; `format`
     xml (default), json, jsonp (with `callback`) or simple; signed with `signature` (an API key
