@@ -184,6 +184,8 @@ async def test_auth_health_users_and_errors(client) -> None:
         ("PATCH", "/api/v2/links/%00", {"json": {}}),
         ("PATCH", "/api/v2/links/" + "a" * 300, {"json": {}}),
         ("DELETE", "/api/v2/links/00000000-0000-0000-0000-000000000000", {}),
+        ("DELETE", "/api/v2/links/4b757474-0000-4000-8000-ffffffffffff", {}),
+        ("PATCH", "/api/v2/links/4b757474-0000-4000-8000-000080000000", {"json": {}}),
         ("GET", "/api/v2/links/not-a-link/stats", {}),
     ):
         headers_ = {**writer, **({"Content-Type": "application/json"} if "content" in kwargs
@@ -198,6 +200,7 @@ def test_ids_and_durations() -> None:
         assert link_id_of(kutt_id(link_id)) == link_id
     assert link_id_of("6f9619ff-8b86-d011-b42d-00c04fc964ff") is None
     assert link_id_of("nope") is None
+    assert link_id_of("4b757474-0000-4000-8000-000080000000") is None  # past the integers
     assert parse_expire_in("1 day") == timedelta(days=1)
     assert parse_expire_in("2.5 hrs") == timedelta(hours=2.5)
     assert parse_expire_in("90000") == timedelta(seconds=90)

@@ -109,6 +109,7 @@ class KuttPage(BaseModel):
 # column or a look-up table, and stays the same for the life of the link.
 _ID_PREFIX = 0x4B757474_0000_4000_8000 << 48
 _ID_MASK = (1 << 48) - 1
+MAX_LINK_ID = 2**31 - 1
 
 
 def kutt_id(link_id: int) -> str:
@@ -121,4 +122,6 @@ def link_id_of(kutt: str) -> int | None:
         value = uuid.UUID(kutt).int
     except ValueError:
         return None
-    return value & _ID_MASK if value & ~_ID_MASK == _ID_PREFIX else None
+    link_id = value & _ID_MASK
+    # Ids are database integers: a larger number names no link (and must not reach the query).
+    return link_id if value & ~_ID_MASK == _ID_PREFIX and link_id <= MAX_LINK_ID else None
