@@ -46,8 +46,19 @@ def _doctor(_args: argparse.Namespace, settings: Settings) -> int:
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
     from shortener.migrate import upgrade
-    from shortener.transfer.cli import run_import
+    from shortener.transfer.cli import run_import, run_remote_import
 
+    if args.source is not None:
+        # "-" reads it from standard input: a key on the command line lands in shell history.
+        api_key = sys.stdin.readline().strip() if args.api_key == "-" else args.api_key
+        if not api_key:
+            print("shortener: --from needs --api-key KEY (or - to read it)", file=sys.stderr)
+            return 2
+        upgrade(settings.database_url)
+        return asyncio.run(run_remote_import(settings, args.source, args.file, api_key, args.user))
+    if args.api_key:
+        print("shortener: --api-key goes with --from", file=sys.stderr)
+        return 2
     try:
         if args.file == "-":
             raw = sys.stdin.buffer.read()

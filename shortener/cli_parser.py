@@ -73,10 +73,14 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "import": (
-        "import links from a CSV file (ours, YOURLS, Shlink, Kutt or Bitly)",
+        "import links from a CSV file (ours, YOURLS, Shlink, Kutt or Bitly), or from a running "
+        "Shlink, YOURLS or Kutt through its API",
         (
             "shortener import links.csv",
             "shortener import - --user me@example.com < bitly-export.csv",
+            "shortener import --from yourls https://old.example --api-key SIGNATURE",
+            "shortener import --from shlink https://s.example --api-key KEY   # visits too",
+            "shortener import --from kutt https://kutt.example --api-key KEY --user me@example.com",
         ),
     ),
     "export": (
@@ -142,7 +146,20 @@ def build_parser(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
         "--user", metavar="EMAIL", help="its owner (default: nobody, so admins only)"
     )
     import_ = sub["import"]
-    import_.add_argument("file", help="the CSV file ('-' for standard input)")
+    import_.add_argument(
+        "file", help="the CSV file ('-' for standard input); with --from, the instance's URL"
+    )
+    import_.add_argument(
+        "--from",
+        dest="source",
+        choices=("shlink", "yourls", "kutt"),
+        help="read a running instance of this shortener through its API instead of a file",
+    )
+    import_.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help="with --from: its API key (YOURLS: a signature token); '-' reads it from stdin",
+    )
     import_.add_argument("--user", metavar="EMAIL", help="the owner (needed with several accounts)")
     export = sub["export"]
     export.add_argument("file", nargs="?", default="-", help="where to (default: standard output)")

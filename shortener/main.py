@@ -16,6 +16,8 @@ from shortener.admin.api import router as admin_router
 from shortener.apikeys.api import router as apikeys_router
 from shortener.auth.api import router as auth_router
 from shortener.blocklist.api import router as blocklist_router
+from shortener.compat.kutt.api import router as kutt_router
+from shortener.compat.yourls.api import router as yourls_router
 from shortener.config import Settings, load_settings
 from shortener.domains.api import router as domains_router
 from shortener.domains.api import well_known as well_known_router
@@ -110,6 +112,9 @@ def create_app(settings: Settings | None = None) -> ShortenerApp:
     app.include_router(blocklist_router)
     app.include_router(domains_router)
     app.include_router(well_known_router)
+    # Other shorteners' APIs, for the clients people already use (see shortener/compat).
+    app.include_router(yourls_router)
+    app.include_router(kutt_router)
     # add_middleware puts each in front of the previous one: the last added runs first.
     # (Redirects never enter this stack: the Redirector adds the same headers itself.)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

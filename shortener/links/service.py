@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import partial
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, delete, func, or_, select, true
@@ -114,15 +114,23 @@ def _candidate_keys(new: NewLink) -> Iterable[tuple[str, str]]:
 async def _existing_md5_link(
     session: AsyncSession, owner: User, url: str, url_hash: str
 ) -> Link | None:
-    result = await session.execute(
-        select(Link)
-        .where(
-            col(Link.owner_id) == owner.id,
-            col(Link.url_md5) == url_hash,
-            col(Link.key_strategy) == "md5",
-        )
-        .order_by(col(Link.id))
-    )
+    return await link_for_url(session, owner=owner, url=url, url_hash=url_hash, strategy="md5")
+
+
+async def link_for_url(
+    session: AsyncSession,
+    *,
+    owner: User,
+    url: str,
+    url_hash: str | None = None,
+    strategy: str | None = None,
+) -> Link | None:
+    """`owner`'s oldest link to `url` (as stored: normalised by validation.check_target), of
+    key `strategy` when given (YOURLS answers "already shortened" with it)."""
+    conditions = [col(Link.owner_id) == owner.id, col(Link.url_md5) == (url_hash or md5_hex(url))]
+    if strategy is not None:
+        conditions.append(col(Link.key_strategy) == strategy)
+    result = await session.execute(select(Link).where(*conditions).order_by(col(Link.id)))
     return next((link for link in result.scalars() if link.url == url), None)
 
 
@@ -214,6 +222,41 @@ async def list_links(
         .offset(offset)
     )
     return list(rows.scalars()), int(total)
+
+
+LinkOrder = Literal["top", "bottom", "last", "random"]
+_ORDERS: dict[str, tuple[ColumnElement[Any], ...]] = {
+    "top": (col(Link.clicks).desc(), col(Link.id).desc()),
+    "bottom": (col(Link.clicks).asc(), col(Link.id).asc()),
+    "last": (col(Link.created_at).desc(), col(Link.id).desc()),
+    "random": (func.random(),),
+}
+
+
+async def ranked_links(
+    session: AsyncSession, *, owner: User, order: LinkOrder, limit: int, offset: int = 0
+) -> list[Link]:
+    """`owner`'s own links by clicks (top, bottom), newest first (last) or in random order."""
+    rows = await session.execute(
+        select(Link)
+        .where(col(Link.owner_id) == owner.id)
+        .order_by(*_ORDERS[order])
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows.scalars())
+
+
+async def link_totals(session: AsyncSession, *, owner: User) -> tuple[int, int]:
+    """How many links `owner` has, and their clicks, all time."""
+    count, clicks = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(Link.clicks), 0)).where(
+                col(Link.owner_id) == owner.id
+            )
+        )
+    ).one()
+    return int(count), int(clicks)
 
 
 _NOT_NULL = ("url", "redirect_type", "is_active")

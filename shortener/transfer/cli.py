@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TextIO
 
+import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import func, select
@@ -14,12 +15,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from shortener.auth.service import get_by_email
+from shortener.clicks.writer import write_clicks
 from shortener.config import Settings
 from shortener.db import commit, make_engine, make_sessionmaker
 from shortener.links.context import make_link_context
 from shortener.models import Link, User
 from shortener.transfer import export, service
-from shortener.transfer.formats import UnreadableFile, count_rows, decode, read_csv
+from shortener.transfer.formats import (
+    ImportRow,
+    RowError,
+    UnreadableFile,
+    count_rows,
+    decode,
+    read_csv,
+)
+from shortener.transfer.remote import Remote, RemoteError, SourceName, clicks_of
 
 
 class CliError(Exception):
@@ -102,6 +112,80 @@ async def run_import(settings: Settings, raw: bytes, email: str | None) -> int:
         f"({parsed.format} format)"
     )
     return 1 if result.errors else 0
+
+
+async def run_remote_import(
+    settings: Settings,
+    source: SourceName,
+    url: str,
+    api_key: str,
+    email: str | None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> int:
+    """`shortener import --from SOURCE URL --api-key KEY`: every link of a running instance
+    (and, from Shlink, every visit as a click), through the same import as a CSV file: the
+    same checks, keys kept where free, and a second run skips what the first created."""
+    err = Console(stderr=True)
+    totals = service.ImportResult(format=source)
+    visits = 0
+    async with (
+        _database(settings) as sessionmaker,
+        Remote(source, url, api_key, transport=transport) as remote,
+    ):
+        ctx = make_link_context(settings, sessionmaker.kw["bind"], None)
+        try:
+            async with sessionmaker() as session:
+                owner = await _owner(session, email)
+                with _progress(err) as progress:
+                    task = progress.add_task(f"importing from {source}", total=None)
+                    async for page in remote.pages():
+                        progress.update(task, total=page.total)
+                        result = await service.import_links(
+                            session,
+                            owner=owner,
+                            rows=page.rows,
+                            ctx=ctx,
+                            quota=None,  # the operator's own command, as for CSV files
+                            format_name=source,
+                            progress=lambda n: progress.advance(task, n),
+                        )
+                        totals.created += result.created
+                        totals.skipped += result.skipped
+                        totals.errors += result.errors
+                        if source == "shlink":
+                            visits += await _import_visits(session, remote, owner, page.rows)
+                await commit(session)
+        except (CliError, RemoteError) as exc:
+            err.print(f"shortener: {exc}", markup=False)
+            return 1
+    for error in totals.errors:
+        err.print(f"link {error.line}: {error.detail}", markup=False)
+    clicks = f", {visits} visits" if source == "shlink" else ""
+    print(
+        f"{totals.created} created, {totals.skipped} skipped, {len(totals.errors)} errors"
+        f"{clicks} (from {source} at {remote.url})"
+    )
+    return 1 if totals.errors else 0
+
+
+async def _import_visits(
+    session: AsyncSession, remote: Remote, owner: User, rows: list[ImportRow | RowError]
+) -> int:
+    """The visits of this page's links that are now the owner's (created or found again)."""
+    keys = [row.key for row in rows if isinstance(row, ImportRow) and row.key]
+    if not keys:
+        return 0
+    found = await session.execute(
+        select(col(Link.key), col(Link.id)).where(
+            col(Link.key).in_(keys), col(Link.owner_id) == owner.id
+        )
+    )
+    written = 0
+    for key, link_id in found:
+        visits = await remote.shlink_visits(key)
+        written += await write_clicks(session, clicks_of(remote.url, key, link_id or 0, visits))
+    return written
 
 
 async def run_export(settings: Settings, out: TextIO, email: str | None) -> int:

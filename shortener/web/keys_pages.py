@@ -14,9 +14,11 @@ from starlette.responses import Response
 
 from shortener.apikeys import service
 from shortener.apikeys.schemas import ALL_SCOPES, DEFAULT_SCOPES, ApiKeyCreate
+from shortener.compat.yourls.auth import signature_token
 from shortener.db import SessionDep
 from shortener.errors import Invalid
 from shortener.models import User
+from shortener.runtime import runtime_of
 from shortener.web.csrf import check_csrf
 from shortener.web.forms import form_errors, text_and_choices
 from shortener.web.pages import redirect, render
@@ -29,10 +31,13 @@ SCOPES = sorted(ALL_SCOPES)
 KEY_FIELDS = ("name", "scopes")
 
 
-async def _context(session: SessionDep, user: User) -> dict[str, Any]:
+async def _context(request: Request, session: SessionDep, user: User) -> dict[str, Any]:
     keys = await service.list_keys(session, user=user)
+    signing_key = runtime_of(request).settings.signing_key
     return {
         "keys": [(key, service.scopes_of(key)) for key in keys],
+        # What YOURLS clients that sign with a timestamp need (see compat/yourls/auth.py).
+        "signature_tokens": {key.id: signature_token(signing_key, key.key_hash) for key in keys},
         "all_scopes": SCOPES,
         "default_scopes": DEFAULT_SCOPES,
         "values": {"name": "", "scopes": []},
@@ -41,7 +46,7 @@ async def _context(session: SessionDep, user: User) -> dict[str, Any]:
 
 @router.get("")
 async def keys_page(request: Request, user: PageUser, session: SessionDep) -> Response:
-    return render(request, "keys.html", await _context(session, user), user=user)
+    return render(request, "keys.html", await _context(request, session, user), user=user)
 
 
 @router.post("", dependencies=[Csrf])
@@ -55,9 +60,11 @@ async def create_key(request: Request, user: PageUser, session: SessionDep) -> R
         )
     except (ValidationError, Invalid) as exc:
         errors = form_errors(exc, KEY_FIELDS)
-        context = await _context(session, user) | {"errors": errors, "values": values}
+        context = await _context(request, session, user) | {"errors": errors, "values": values}
         return render(request, "keys.html", context, user=user, status=422)
-    context = await _context(session, user) | {"created": {"name": api_key.name, "key": key}}
+    context = await _context(request, session, user) | {
+        "created": {"name": api_key.name, "key": key}
+    }
     return render(request, "keys.html", context, user=user, status=201)
 
 

@@ -1,0 +1,1 @@
+"""Other shorteners' APIs (Shlink, YOURLS, Kutt), spoken over our own services."""

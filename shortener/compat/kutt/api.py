@@ -1,0 +1,148 @@
+"""Kutt's API v2: /api/v2/links (create, list, edit, delete, stats), /api/v2/health and
+/api/v2/users, authenticated by X-API-KEY (our API keys, with their scopes)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.routing import APIRoute
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+
+from shortener.auth.deps import AnyPrincipal, LinksReader, LinksWriter, StatsReader
+from shortener.compat.kutt import service
+from shortener.compat.kutt.schemas import KuttCreate, KuttEdit, KuttLink, KuttPage
+from shortener.db import SessionDep
+from shortener.errors import DomainError
+from shortener.links import service as links_service
+from shortener.links.deps import LinkContextDep, LinkQuotaDep
+from shortener.stats.api import StatsCacheDep
+from shortener.transfer.service import describe
+
+
+def kutt_error(status_code: int, detail: Any, headers: Mapping[str, str] | None = None) -> Response:
+    # Kutt answers every failure as {"error": "..."}; its validation failures are 400s.
+    status_code = 400 if status_code == 422 else status_code
+    return JSONResponse({"error": describe(detail)}, status_code, headers=headers)
+
+
+class KuttRoute(APIRoute):
+    """Answers this router's failures, its dependencies' included, in Kutt's error shape."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def kutt_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except DomainError as exc:
+                return kutt_error(exc.status_code, exc.detail, exc.headers)
+            except (RequestValidationError, ValidationError) as exc:
+                return kutt_error(400, [_clean(err) for err in exc.errors()])
+            except HTTPException as exc:
+                return kutt_error(exc.status_code, exc.detail, exc.headers)
+
+        return kutt_handler
+
+
+def _clean(err: Any) -> dict[str, Any]:
+    loc = [part for part in err.get("loc", ()) if part not in ("body", "query", "path")]
+    return {"loc": loc, "msg": str(err.get("msg", "")).removeprefix("Value error, ")}
+
+
+KUTT_ERROR = {"content": {"application/json": {"example": {"error": "Link was not found."}}}}
+router = APIRouter(
+    prefix="/api/v2",
+    tags=["compatibility"],
+    route_class=KuttRoute,
+    responses={code: {"description": "Kutt's error shape"} | KUTT_ERROR
+               for code in (400, 401, 403, 404, 409, 429)},
+)  # fmt: skip
+
+
+@router.get("/health", response_class=PlainTextResponse)
+async def health() -> str:
+    return "OK"
+
+
+@router.get("/users")
+async def user(principal: AnyPrincipal) -> dict[str, Any]:
+    """Who the key belongs to (clients check a key with this); no custom domains yet."""
+    return {"email": principal.user.email, "domains": []}
+
+
+@router.post("/links", status_code=status.HTTP_201_CREATED, response_model=KuttLink)
+async def create_link(
+    body: KuttCreate,
+    user: LinksWriter,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    quota: LinkQuotaDep,
+    response: Response,
+) -> KuttLink:
+    link, created = await service.create(session, user=user, body=body, ctx=ctx, quota=quota)
+    if not created:
+        response.status_code = status.HTTP_200_OK  # `reuse` found the link
+    return service.to_kutt(link, ctx.base_url)
+
+
+@router.get("/links", response_model=KuttPage)
+async def list_links(
+    user: LinksReader,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 10,
+    skip: Annotated[int, Query(ge=0, le=2**31)] = 0,
+    all: bool = False,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+) -> KuttPage:
+    limit = min(limit, service.MAX_LIMIT)
+    links, total = await links_service.list_links(
+        session, user=user, limit=limit, offset=skip, q=search
+    )
+    data = [service.to_kutt(link, ctx.base_url) for link in links]
+    return KuttPage(limit=limit, skip=skip, total=total, data=data)
+
+
+LinkId = Annotated[str, "a Kutt id (uuid) or the link's address"]
+
+
+@router.patch("/links/{id}", response_model=KuttLink)
+async def edit_link(
+    id: LinkId,
+    body: KuttEdit,
+    user: LinksWriter,
+    session: SessionDep,
+    ctx: LinkContextDep,
+) -> KuttLink:
+    link = await service.edit(session, user=user, kutt=id, body=body, ctx=ctx)
+    return service.to_kutt(link, ctx.base_url)
+
+
+@router.delete("/links/{id}")
+async def delete_link(
+    id: LinkId,
+    user: LinksWriter,
+    session: SessionDep,
+    ctx: LinkContextDep,
+) -> dict[str, str]:
+    link = await service.find(session, user=user, kutt=id)
+    await links_service.delete_link(session, user=user, key=link.key, ctx=ctx)
+    return {"message": "Link has been deleted successfully."}
+
+
+@router.get("/links/{id}/stats")
+async def link_stats(
+    id: LinkId,
+    user: StatsReader,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    cache: StatsCacheDep,
+) -> dict[str, object]:
+    """Kutt's stats: the link, and `lastDay` (24 hours), `lastWeek`, `lastMonth` (days) and
+    `allTime` (months), each `{"stats": {browser, os, country, referrer}, "views"}`."""
+    return await service.stats(session, user=user, kutt=id, base_url=ctx.base_url, cache=cache)

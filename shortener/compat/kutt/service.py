@@ -1,0 +1,163 @@
+"""Kutt v2's operations as calls into the links and stats services: Kutt's fields in, Kutt's
+link object out, our rules (validation, quotas, ownership) all the way through."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shortener.compat.kutt.schemas import (
+    KuttCreate,
+    KuttEdit,
+    KuttLink,
+    kutt_id,
+    link_id_of,
+    parse_expire_in,
+)
+from shortener.errors import Invalid, NotFound
+from shortener.links import service as links_service
+from shortener.links import validation
+from shortener.links.context import LinkContext
+from shortener.links.quota import LinkQuota
+from shortener.links.schemas import LinkCreate, LinkUpdate
+from shortener.models import Link, User
+from shortener.stats import service as stats_service
+from shortener.stats.cache import StatsCache
+from shortener.stats.schemas import LinkStats, Share
+from shortener.stats.window import Window
+
+MAX_LIMIT = 50  # Kutt's own cap on a page
+
+
+def check_domain(domain: str | None, ctx: LinkContext) -> None:
+    """Links live on the default domain (BASE_URL's host): `domain` may only name that one.
+
+    The one place to widen when links gain domains of their own (the custom-domains issue)."""
+    if domain and domain.strip().lower().rstrip(".") != ctx.own_host:
+        raise Invalid(f"domain: only {ctx.own_host} is served here", field="domain")
+
+
+def to_kutt(link: Link, base_url: str) -> KuttLink:
+    return KuttLink(
+        id=kutt_id(link.id or 0),
+        address=link.key,
+        description=link.title,
+        expire_in=link.expires_at,
+        link=f"{base_url}/{link.key}",
+        password=link.password_hash is not None,
+        target=link.url,
+        visit_count=link.clicks,
+        created_at=link.created_at,
+        updated_at=link.updated_at,
+    )
+
+
+def _expiry(expire_in: str | None) -> datetime | None:
+    return datetime.now(UTC) + parse_expire_in(expire_in) if expire_in else None
+
+
+async def create(
+    session: AsyncSession, *, user: User, body: KuttCreate, ctx: LinkContext, quota: LinkQuota
+) -> tuple[Link, bool]:
+    """The new link and True; with `reuse`, this user's link to the target and False."""
+    check_domain(body.domain, ctx)
+    data = LinkCreate(
+        url=body.target,
+        alias=body.customurl,
+        title=body.description,
+        password=body.password,
+        expires_at=_expiry(body.expire_in),
+    )
+    if body.reuse:
+        stored = validation.check_target(data.url, ctx)
+        existing = await links_service.link_for_url(session, owner=user, url=stored)
+        if existing is not None:
+            return existing, False
+    return await links_service.create_link(session, owner=user, data=data, ctx=ctx, quota=quota)
+
+
+async def find(session: AsyncSession, *, user: User, kutt: str) -> Link:
+    """The link a Kutt id names (its uuid, or the address itself), if `user` may see it."""
+    link_id = link_id_of(kutt)
+    if link_id is not None:
+        link = await session.get(Link, link_id)
+        if link is None:
+            raise NotFound("Link was not found.")
+        kutt = link.key
+    try:
+        return await links_service.get_link(session, user=user, key=kutt)
+    except NotFound:
+        raise NotFound("Link was not found.") from None
+
+
+async def edit(
+    session: AsyncSession, *, user: User, kutt: str, body: KuttEdit, ctx: LinkContext
+) -> Link:
+    link = await find(session, user=user, kutt=kutt)
+    if body.address is not None and body.address != link.key:
+        raise Invalid("address: a link's address cannot be changed here", field="address")
+    sent = body.model_fields_set
+    values: dict[str, object] = {}
+    if body.target:
+        values["url"] = body.target
+    if "description" in sent:
+        values["title"] = body.description or None  # "" clears it, as in Kutt
+    if "password" in sent:
+        values["password"] = body.password or None
+    if "expire_in" in sent:
+        values["expires_at"] = _expiry(body.expire_in)
+    changes = LinkUpdate.model_validate(values)
+    return await links_service.update_link(session, user=user, key=link.key, data=changes, ctx=ctx)
+
+
+def _windows(now: datetime) -> dict[str, Window]:
+    hour = int(now.timestamp()) // 3600 * 3600 + 3600
+    day = int(now.timestamp()) // 86_400 * 86_400 + 86_400
+    return {
+        "lastDay": Window(hour - 24 * 3600, hour, "hour"),
+        "lastWeek": Window(day - 7 * 86_400, day, "day"),
+        "lastMonth": Window(day - 30 * 86_400, day, "day"),
+        # Kutt's all-time views are months: the last 18, summed from days.
+        "allTime": Window(day - 549 * 86_400, day, "day"),
+    }
+
+
+def _named(shares: list[Share]) -> list[dict[str, object]]:
+    return [{"name": share.value or "other", "value": share.clicks} for share in shares]
+
+
+def _period(stats: LinkStats, name: str) -> dict[str, object]:
+    views = [point.clicks for point in stats.timeseries]
+    if name == "allTime":
+        months: dict[tuple[int, int], int] = defaultdict(int)
+        for point in stats.timeseries:
+            months[(point.t.year, point.t.month)] += point.clicks
+        views = [months[month] for month in sorted(months)][-18:]
+    return {
+        "stats": {
+            "browser": _named(stats.browsers),
+            "os": _named(stats.os),
+            "country": _named(stats.countries),
+            "referrer": _named(stats.referrers),
+        },
+        "views": views,
+    }
+
+
+async def stats(
+    session: AsyncSession, *, user: User, kutt: str, base_url: str, cache: StatsCache
+) -> dict[str, object]:
+    """Kutt's stats object: the link, and per period its breakdowns and views."""
+    link = await find(session, user=user, kutt=kutt)
+    now = datetime.now(UTC)
+    answer: dict[str, object] = to_kutt(link, base_url).model_dump(mode="json")
+    for name, window in _windows(now).items():
+        computed = await stats_service.link_stats(
+            session, user=user, key=link.key, window=window, include_bots=False, top=100,
+            cache=cache,
+        )  # fmt: skip
+        answer[name] = _period(computed, name)
+    answer["updatedAt"] = now.isoformat()
+    return answer

@@ -1,0 +1,1 @@
+"""YOURLS's /yourls-api.php over the links and stats services."""
