@@ -67,7 +67,7 @@ async def test_create_with_kutt_fields(client) -> None:
 
     for bad, words in (
         ({"target": "https://x.example/", "customurl": "kutt-a"}, "already taken"),
-        ({"target": "https://x.example/", "domain": "elsewhere.example"}, "short.test"),
+        ({"target": "https://x.example/", "domain": "elsewhere.example"}, "elsewhere.example"),
         ({"target": "https://x.example/", "expire_in": "30 seconds"}, "more than 1 minute"),
         ({"target": "https://x.example/", "expire_in": "soon"}, "Expire format"),
         ({"target": "https://x.example/", "customurl": "no spaces"}, "customurl"),
@@ -79,6 +79,40 @@ async def test_create_with_kutt_fields(client) -> None:
         assert 400 <= refused.status_code < 500, (bad, refused.text)
         assert list(refused.json()) == ["error"], refused.text
         assert words in refused.json()["error"], (bad, refused.json())
+
+
+async def test_links_on_a_custom_domain(client) -> None:
+    """`domain` names one of the caller's verified domains; the link lives and is found there."""
+    admin = await make_user(client, admin=True)
+    added = await client.post(
+        "/api/domains", json={"hostname": "go.example.test", "verified": True}, headers=admin
+    )
+    assert added.status_code == 201, added.text
+    key = await new_key(client, admin)
+    made = await client.post(
+        "/api/v2/links",
+        json={"target": "https://kutt.example/d", "customurl": "same", "domain": "go.example.test"},
+        headers=key,
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["link"] == "http://go.example.test/same"
+    # The same address on the default domain is another link.
+    default = await client.post(
+        "/api/v2/links", json={"target": "https://kutt.example/e", "customurl": "same"}, headers=key
+    )
+    assert default.status_code == 201, default.text
+    assert default.json()["link"] == "http://short.test/same"
+    kutt = made.json()["id"]
+    edited = await client.patch(
+        f"/api/v2/links/{kutt}", json={"target": "https://kutt.example/d2"}, headers=key
+    )
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["target"] == "https://kutt.example/d2"
+    assert (await client.get(f"/api/v2/links/{kutt}/stats", headers=key)).status_code == 200
+    there = await client.get("/same", headers={"Host": "go.example.test"})
+    assert there.headers["location"] == "https://kutt.example/d2"
+    assert (await client.delete(f"/api/v2/links/{kutt}", headers=key)).status_code == 200
+    assert (await client.get("/same")).headers["location"] == "https://kutt.example/e"
 
 
 async def test_list_edit_delete(client) -> None:

@@ -87,7 +87,7 @@ async def create_link(
     link, created = await service.create(session, user=user, body=body, ctx=ctx, quota=quota)
     if not created:
         response.status_code = status.HTTP_200_OK  # `reuse` found the link
-    return service.to_kutt(link, ctx.base_url)
+    return (await service.to_kutt(session, [link], ctx.base_url))[0]
 
 
 @router.get("/links", response_model=KuttPage)
@@ -104,7 +104,7 @@ async def list_links(
     links, total = await links_service.list_links(
         session, user=user, limit=limit, offset=skip, q=search
     )
-    data = [service.to_kutt(link, ctx.base_url) for link in links]
+    data = await service.to_kutt(session, links, ctx.base_url)
     return KuttPage(limit=limit, skip=skip, total=total, data=data)
 
 
@@ -120,7 +120,7 @@ async def edit_link(
     ctx: LinkContextDep,
 ) -> KuttLink:
     link = await service.edit(session, user=user, kutt=id, body=body, ctx=ctx)
-    return service.to_kutt(link, ctx.base_url)
+    return (await service.to_kutt(session, [link], ctx.base_url))[0]
 
 
 @router.delete("/links/{id}")
@@ -131,7 +131,9 @@ async def delete_link(
     ctx: LinkContextDep,
 ) -> dict[str, str]:
     link = await service.find(session, user=user, kutt=id)
-    await links_service.delete_link(session, user=user, key=link.key, ctx=ctx)
+    await links_service.delete_link(
+        session, user=user, key=link.key, domain_id=link.domain_id, ctx=ctx
+    )
     return {"message": "Link has been deleted successfully."}
 
 

@@ -16,6 +16,8 @@ from shortener.compat.kutt.schemas import (
     link_id_of,
     parse_expire_in,
 )
+from shortener.domains import service as domains_service
+from shortener.domains.hostnames import short_url
 from shortener.errors import Invalid, NotFound
 from shortener.links import service as links_service
 from shortener.links import validation
@@ -31,27 +33,25 @@ from shortener.stats.window import Window
 MAX_LIMIT = 50  # Kutt's own cap on a page
 
 
-def check_domain(domain: str | None, ctx: LinkContext) -> None:
-    """Links live on the default domain (BASE_URL's host): `domain` may only name that one.
-
-    The one place to widen when links gain domains of their own (the custom-domains issue)."""
-    if domain and domain.strip().lower().rstrip(".") != ctx.own_host:
-        raise Invalid(f"domain: only {ctx.own_host} is served here", field="domain")
-
-
-def to_kutt(link: Link, base_url: str) -> KuttLink:
-    return KuttLink(
-        id=kutt_id(link.id or 0),
-        address=link.key,
-        description=link.title,
-        expire_in=link.expires_at,
-        link=f"{base_url}/{link.key}",
-        password=link.password_hash is not None,
-        target=link.url,
-        visit_count=link.clicks,
-        created_at=link.created_at,
-        updated_at=link.updated_at,
-    )
+async def to_kutt(session: AsyncSession, links: list[Link], base_url: str) -> list[KuttLink]:
+    """Kutt's link objects, each with the short URL on its own domain."""
+    domain_ids = {link.domain_id for link in links if link.domain_id}
+    hosts = await domains_service.hostnames(session, domain_ids)
+    return [
+        KuttLink(
+            id=kutt_id(link.id or 0),
+            address=link.key,
+            description=link.title,
+            expire_in=link.expires_at,
+            link=short_url(base_url, hosts.get(link.domain_id or 0), link.key),
+            password=link.password_hash is not None,
+            target=link.url,
+            visit_count=link.clicks,
+            created_at=link.created_at,
+            updated_at=link.updated_at,
+        )
+        for link in links
+    ]
 
 
 def _expiry(expire_in: str | None) -> datetime | None:
@@ -62,9 +62,9 @@ async def create(
     session: AsyncSession, *, user: User, body: KuttCreate, ctx: LinkContext, quota: LinkQuota
 ) -> tuple[Link, bool]:
     """The new link and True; with `reuse`, this user's link to the target and False."""
-    check_domain(body.domain, ctx)
     data = LinkCreate(
         url=body.target,
+        domain=body.domain,
         alias=body.customurl,
         title=body.description,
         password=body.password,
@@ -85,7 +85,12 @@ async def find(session: AsyncSession, *, user: User, kutt: str) -> Link:
         link = await session.get(Link, link_id)
         if link is None:
             raise NotFound("Link was not found.")
-        kutt = link.key
+        try:
+            return await links_service.get_link(
+                session, user=user, key=link.key, domain_id=link.domain_id
+            )
+        except NotFound:
+            raise NotFound("Link was not found.") from None
     try:
         return await links_service.get_link(session, user=user, key=kutt)
     except NotFound:
@@ -109,7 +114,9 @@ async def edit(
     if "expire_in" in sent:
         values["expires_at"] = _expiry(body.expire_in)
     changes = LinkUpdate.model_validate(values)
-    return await links_service.update_link(session, user=user, key=link.key, data=changes, ctx=ctx)
+    return await links_service.update_link(
+        session, user=user, key=link.key, domain_id=link.domain_id, data=changes, ctx=ctx
+    )
 
 
 def _windows(now: datetime) -> dict[str, Window]:
@@ -152,11 +159,13 @@ async def stats(
     """Kutt's stats object: the link, and per period its breakdowns and views."""
     link = await find(session, user=user, kutt=kutt)
     now = datetime.now(UTC)
-    answer: dict[str, object] = to_kutt(link, base_url).model_dump(mode="json")
+    answer: dict[str, object] = (await to_kutt(session, [link], base_url))[0].model_dump(
+        mode="json"
+    )
     for name, window in _windows(now).items():
         computed = await stats_service.link_stats(
             session, user=user, key=link.key, window=window, include_bots=False, top=100,
-            cache=cache,
+            cache=cache, domain_id=link.domain_id,
         )  # fmt: skip
         answer[name] = _period(computed, name)
     answer["updatedAt"] = now.isoformat()
