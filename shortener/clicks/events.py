@@ -43,6 +43,16 @@ class ClickRecord:
     visitor_hash: str | None = None
     variant: int | None = None  # index of the A/B variant the visitor was sent to
     id: str = field(default_factory=new_click_id)
+    # A visit to an unknown link (link_id 0): the request's host name and the path asked for.
+    domain: str | None = None
+    path: str | None = None
+    # A tally, not a visit: this many visits to `domain` in the minute of `ts` went past the
+    # per-worker cap (ORPHAN_VISITS_PER_MINUTE) and were only counted.
+    dropped: int = 0
+
+    @property
+    def orphan(self) -> bool:
+        return self.domain is not None
 
     def to_json(self) -> bytes:
         # orjson reads the dataclass itself: ~2 µs, against ~23 µs through asdict().

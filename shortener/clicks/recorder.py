@@ -11,6 +11,7 @@ comes from memory.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -18,9 +19,12 @@ from collections.abc import Callable
 from shortener.clicks.client_ip import TrustedProxies, client_ip
 from shortener.clicks.events import ClickRecord
 from shortener.clicks.geo import CountryLookup
+from shortener.clicks.orphan_cap import TALLY_SECONDS, OrphanCap
 from shortener.clicks.queue import ClickQueue
 from shortener.clicks.salts import SaltProvider, day_of, visitor_hash
+from shortener.models import ORPHAN_PATH_LENGTH
 from shortener.request_headers import Headers, read_headers
+from shortener.urls import request_host
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,7 @@ class ClickRecorder:
         countries: CountryLookup | None = None,
         trusted_proxies: TrustedProxies | None = None,
         clock: Callable[[], float] = time.time,
+        orphans_per_minute: int = 600,
     ) -> None:
         self._queue = queue
         self._salts = salts
@@ -46,8 +51,10 @@ class ClickRecorder:
         # Replaceable so tests can move through days without waiting for them.
         self.clock = clock
         # Clicks noted by redirects, not yet turned into records: (link id, time, request
-        # headers, peer address, variant). The raw address lives here, in memory, briefly.
-        self._pending: list[tuple[int, float, Headers, str | None, int | None]] = []
+        # headers, peer address, variant, and the path asked for when no link has it). The raw
+        # address lives here, in memory, briefly.
+        self._pending: list[tuple[int, float, Headers, str | None, int | None, str | None]] = []
+        self.orphan_cap = OrphanCap(orphans_per_minute)
         self._wake = asyncio.Event()
         self.queued = 0  # clicks handed to the queue so far (read by the metrics)
 
@@ -61,21 +68,41 @@ class ClickRecorder:
         """
         if not self._pending:
             self._wake.set()
-        self._pending.append((link_id, self.clock(), headers, peer, variant))
+        self._pending.append((link_id, self.clock(), headers, peer, variant, None))
 
-    async def ship(self) -> int:
-        """Queue every click noted so far; returns how many."""
+    def record_orphan(self, headers: Headers, peer: str | None, path: str) -> None:
+        """Note a visit to an unknown link (answered 404): as cheap as a click's note."""
+        if not self._pending:
+            self._wake.set()
+        self._pending.append((0, self.clock(), headers, peer, None, path))
+
+    async def ship(self, *, all_tallies: bool = False) -> int:
+        """Queue every click noted so far; returns how many records were queued.
+
+        Visits to unknown links past the per-worker cap become no record of their own, only
+        a count in a tally record (all of them with `all_tallies`, at shutdown)."""
         pending, self._pending = self._pending, []
-        if not pending:
-            return 0
+        cap = self.orphan_cap
         clicks = []
-        for link_id, ts, headers, peer, variant in pending:
+        for link_id, ts, headers, peer, variant, path in pending:
+            domain = None
+            if path is not None:
+                domain = _domain(headers)
+                if not cap.admit(domain, ts):
+                    continue
             try:
-                clicks.append(await self._click(link_id, ts, headers, peer, variant))
+                click = await self._click(link_id, ts, headers, peer, variant)
             except Exception:
                 # A bug, not bad input (headers are only read): keep the rest of the batch.
                 # (The message names the link only: never the address.)
                 log.exception("could not make a click record for link %s", link_id)
+                continue
+            if path is not None:
+                click.domain, click.path = domain, path[:ORPHAN_PATH_LENGTH]
+            clicks.append(click)
+        clicks += cap.tallies(self.clock(), all_due=all_tallies)
+        if not clicks:
+            return 0
         await self._queue.put_many(clicks)
         self.queued += len(clicks)
         return len(clicks)
@@ -83,7 +110,10 @@ class ClickRecorder:
     async def run(self) -> None:
         """The pump: wakes when a click is noted, lets a burst gather briefly, ships it."""
         while True:
-            await self._wake.wait()
+            # Counted-only visits wait for no new note: their tally leaves within a second or so.
+            timeout = TALLY_SECONDS if self.orphan_cap.pending else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
             self._wake.clear()
             await asyncio.sleep(PUMP_GATHER_SECONDS)
             try:
@@ -116,3 +146,11 @@ class ClickRecorder:
             visitor_hash=hashed,
             variant=variant,
         )
+
+
+def _domain(headers: Headers) -> str:
+    """The host name the request was for (port dropped, normalised); "" when it names none."""
+    for name, value in headers:
+        if name == b"host":
+            return request_host(value.decode("latin-1")) or ""
+    return ""

@@ -20,6 +20,7 @@ def install_dashboard(app: FastAPI) -> None:
     from shortener.web.auth_pages import router as auth_pages
     from shortener.web.dashboard import router as dashboard
     from shortener.web.keys_pages import router as keys_pages
+    from shortener.web.orphan_pages import router as orphan_pages
     from shortener.web.transfer_pages import router as transfer_pages
     from shortener.web.webhook_pages import router as webhook_pages
 
@@ -33,6 +34,7 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(keys_pages)
     app.include_router(webhook_pages)
     app.include_router(transfer_pages)
+    app.include_router(orphan_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     docs = tuple(url for url in (app.docs_url, app.redoc_url) if url)
     app.add_middleware(HtmlSecurityHeaders, exempt=docs)
