@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable
 
@@ -98,7 +99,7 @@ class ClickRecorder:
                 log.exception("could not make a click record for link %s", link_id)
                 continue
             if path is not None:
-                click.domain, click.path = domain, path[:ORPHAN_PATH_LENGTH]
+                click.domain, click.path = domain, stored_path(path)
             clicks.append(click)
         clicks += cap.tallies(self.clock(), all_due=all_tallies)
         if not clicks:
@@ -154,3 +155,18 @@ def _domain(headers: Headers) -> str:
         if name == b"host":
             return request_host(value.decode("latin-1")) or ""
     return ""
+
+
+_UNSTORABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def stored_path(path: str) -> str:
+    """The path as a row can hold it: control characters percent-escaped (PostgreSQL takes no
+    NUL, and a line break has no place in a list of paths), lone surrogates replaced, cut to
+    ORPHAN_PATH_LENGTH."""
+    return _UNSTORABLE.sub(_escape, path)[:ORPHAN_PATH_LENGTH]
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"%{code:02X}" if code < 0x80 else "\ufffd"

@@ -99,6 +99,16 @@ async def test_the_path_is_cut_and_the_answer_unchanged(client, app) -> None:  #
     assert long_key.startswith(row.path)
 
 
+async def test_control_characters_in_a_path_cannot_hold_up_the_batch(client, app) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL takes no NUL in text: a scanner's %00 is stored escaped, and the visits
+    around it are written in the same batch."""
+    for path in ("/before", "/a%00b%0D%0Aevil", "/after"):
+        assert (await client.get(path)).status_code == 404
+    rows = await _wait_raw(app, 3)
+    assert sorted(r.path for r in rows) == ["/a%00b%0D%0Aevil", "/after", "/before"]
+    assert app.runtime.flusher.set_aside == []
+
+
 async def test_the_cap_keeps_raw_rows_per_domain_and_minute_and_counts_the_rest(  # type: ignore[no-untyped-def]
     make_settings,
 ) -> None:
@@ -186,3 +196,48 @@ async def test_who_sees_and_purges(client, app) -> None:  # type: ignore[no-unty
     assert response.status_code == 204
     assert await _raw(app) == []
     assert (await _stats(client, admin))["total_visits"] == 0
+
+
+async def test_raw_visits_follow_click_retention_and_the_rollups_stay(client, app) -> None:  # type: ignore[no-untyped-def]
+    from shortener.clicks.retention import cleanup
+
+    admin = await make_user(client, admin=True)
+    now = time.time()
+    recorder = app.runtime.click_recorder
+    recorder.clock = lambda: now - 100 * 86_400
+    await client.get("/old-guess", headers={"User-Agent": ua.FIREFOX_LINUX})
+    recorder.clock = lambda: now
+    await client.get("/new-guess", headers={"User-Agent": ua.FIREFOX_LINUX})
+    await _wait_raw(app, 2)
+    cleaned = await cleanup(app.runtime.sessionmaker, retention_days=90)
+    assert cleaned.orphan_visits == 1
+    assert [r.path for r in await _raw(app)] == ["/new-guess"]
+    async with app.runtime.sessionmaker() as session:
+        minutes = await session.execute(select(OrphanMinute.visits))
+        assert list(minutes.scalars()) == [1]  # the old minute's count is gone, today's stays
+    old = await _stats(client, admin, **{"from": "2020-01-01", "interval": "day"})
+    assert old["total_visits"] == 2  # rollups stay
+
+
+async def test_each_worker_caps_before_queueing() -> None:
+    """Past the cap a visit becomes no record of its own (no hash, no queue entry): only a
+    count, handed on in one tally record per domain and minute."""
+    from shortener.clicks.queue import LocalQueue
+    from shortener.clicks.recorder import ClickRecorder
+
+    queue = LocalQueue()
+    recorder = ClickRecorder(queue, orphans_per_minute=2, clock=lambda: 120.5)
+    for i in range(5):
+        recorder.record_orphan([(b"host", b"A.example:80")], "8.8.8.8", f"/{i}")
+    recorder.record_orphan([(b"host", b"b.example")], "8.8.8.8", "/x")
+    assert await recorder.ship(all_tallies=True) == 4
+    batch = await queue.take(100)
+    visits = [c for c in batch.clicks if not c.dropped]
+    assert [(c.domain, c.path) for c in visits] == [
+        ("a.example", "/0"),
+        ("a.example", "/1"),
+        ("b.example", "/x"),
+    ]
+    (tally,) = [c for c in batch.clicks if c.dropped]
+    assert (tally.domain, tally.dropped, tally.ts) == ("a.example", 3, 120.0)
+    assert all(c.link_id == 0 and c.orphan for c in batch.clicks)
