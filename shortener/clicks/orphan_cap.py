@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from shortener.clicks.events import ClickRecord
+from shortener.clicks.events import OrphanRecord
 
 TALLY_SECONDS = 1.0  # how often counted-only visits are handed on as tally records
 # Host headers are the visitor's to choose: bound how many domains one minute may track.
@@ -45,13 +45,13 @@ class OrphanCap:
     def pending(self) -> bool:
         return bool(self._dropped)
 
-    def tallies(self, now: float, *, all_due: bool = False) -> list[ClickRecord]:
+    def tallies(self, now: float, *, all_due: bool = False) -> list[OrphanRecord]:
         """The dropped counts as tally records, once TALLY_SECONDS have passed (or all_due)."""
         if not self._dropped or (not all_due and now - self._tallied_at < TALLY_SECONDS):
             return []
         self._tallied_at = now
         dropped, self._dropped = self._dropped, Counter()
         return [
-            ClickRecord(link_id=0, ts=minute * 60.0, domain=domain, dropped=n)
+            OrphanRecord(link_id=0, ts=minute * 60.0, domain=domain, dropped=n)
             for (domain, minute), n in dropped.items()
         ]

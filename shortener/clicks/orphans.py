@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from shortener.clicks.events import ClickRecord
+from shortener.clicks.events import OrphanRecord
 from shortener.clicks.rows import DIMENSIONS, enrich_rows, insert_for, table_of, upsert
 from shortener.models import OrphanDimension, OrphanDrop, OrphanMinute, OrphanRollup, OrphanVisit
 
@@ -30,18 +30,20 @@ _VISIT_COLUMNS = tuple(c.name for c in table_of(OrphanVisit).columns)
 ORPHAN_DIMENSIONS = ("path", *DIMENSIONS)
 
 
-def write_orphans_sync(session: Session, records: Sequence[ClickRecord], *, per_minute: int) -> int:
+def write_orphans_sync(
+    session: Session, records: Sequence[OrphanRecord], *, per_minute: int
+) -> int:
     """Write the visits and tallies of a batch; returns how many visits became raw rows."""
     dialect = session.get_bind().dialect.name
     drops: Counter[tuple[str, int]] = Counter()
     for tally in records:
-        if tally.dropped and tally.domain is not None:
+        if tally.dropped:
             drops[(tally.domain, int(tally.ts // 3600))] += tally.dropped
     visits = _new_visits(session, [r for r in records if not r.dropped and r.path is not None])
-    kept: list[ClickRecord] = []
-    by_minute: dict[tuple[str, int], list[ClickRecord]] = defaultdict(list)
+    kept: list[OrphanRecord] = []
+    by_minute: dict[tuple[str, int], list[OrphanRecord]] = defaultdict(list)
     for visit in visits:
-        by_minute[(visit.domain or "", int(visit.ts // 60))].append(visit)
+        by_minute[(visit.domain, int(visit.ts // 60))].append(visit)
     for (domain, minute), group in sorted(by_minute.items()):  # locks in one order
         total = _take(session, dialect, domain, minute, len(group))
         allowed = max(0, min(len(group), per_minute - (total - len(group))))
@@ -60,7 +62,7 @@ def write_orphans_sync(session: Session, records: Sequence[ClickRecord], *, per_
     return len(inserted)
 
 
-def _new_visits(session: Session, visits: list[ClickRecord]) -> list[ClickRecord]:
+def _new_visits(session: Session, visits: list[OrphanRecord]) -> list[OrphanRecord]:
     """The visits not written yet (a redelivered batch holds written ones), each id once."""
     present: set[str] = set()
     ids = list({v.id for v in visits})
@@ -95,12 +97,12 @@ def _take_statement(dialect: str) -> Any:
     ).returning(table.c.visits)
 
 
-def _insert(session: Session, dialect: str, visits: list[ClickRecord]) -> list[dict[str, Any]]:
+def _insert(session: Session, dialect: str, visits: list[OrphanRecord]) -> list[dict[str, Any]]:
     if not visits:
         return []
     rows = enrich_rows(visits)
     for row, visit in zip(rows, visits, strict=True):
-        row["domain"] = visit.domain or ""
+        row["domain"] = visit.domain
         row["path"] = visit.path or ""
         row["visited_at"] = row["clicked_at"]
     table = table_of(OrphanVisit)

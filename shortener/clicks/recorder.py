@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 
 from shortener.clicks.client_ip import TrustedProxies, client_ip
-from shortener.clicks.events import ClickRecord
+from shortener.clicks.events import ClickRecord, OrphanRecord
 from shortener.clicks.geo import CountryLookup
 from shortener.clicks.orphan_cap import TALLY_SECONDS, OrphanCap
 from shortener.clicks.queue import ClickQueue
@@ -84,23 +84,19 @@ class ClickRecorder:
         a count in a tally record (all of them with `all_tallies`, at shutdown)."""
         pending, self._pending = self._pending, []
         cap = self.orphan_cap
-        clicks = []
+        clicks: list[ClickRecord] = []
         for link_id, ts, headers, peer, variant, path in pending:
-            domain = None
+            orphan = None
             if path is not None:
-                domain = _domain(headers)
-                if not cap.admit(domain, ts):
+                orphan = (_domain(headers), stored_path(path))
+                if not cap.admit(orphan[0], ts):
                     continue
             try:
-                click = await self._click(link_id, ts, headers, peer, variant)
+                clicks.append(await self._click(link_id, ts, headers, peer, variant, orphan))
             except Exception:
                 # A bug, not bad input (headers are only read): keep the rest of the batch.
                 # (The message names the link only: never the address.)
                 log.exception("could not make a click record for link %s", link_id)
-                continue
-            if path is not None:
-                click.domain, click.path = domain, stored_path(path)
-            clicks.append(click)
         clicks += cap.tallies(self.clock(), all_due=all_tallies)
         if not clicks:
             return 0
@@ -123,7 +119,13 @@ class ClickRecorder:
                 log.exception("click pump failed; retrying")
 
     async def _click(
-        self, link_id: int, ts: float, headers: Headers, peer: str | None, variant: int | None
+        self,
+        link_id: int,
+        ts: float,
+        headers: Headers,
+        peer: str | None,
+        variant: int | None,
+        orphan: tuple[str, str] | None = None,
     ) -> ClickRecord:
         request = read_headers(headers)
         user_agent = request.user_agent[:512]
@@ -138,6 +140,17 @@ class ClickRecorder:
                 log.warning("no visitor salt (%s); click recorded without a visitor", exc)
             else:
                 hashed = visitor_hash(salt, ip, user_agent)
+        if orphan is not None:
+            return OrphanRecord(
+                link_id=0,
+                ts=ts,
+                user_agent=user_agent,
+                referrer=request.referrer[:2048],
+                country=country,
+                visitor_hash=hashed,
+                domain=orphan[0],
+                path=orphan[1],
+            )
         return ClickRecord(
             link_id=link_id,
             ts=ts,

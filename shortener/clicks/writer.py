@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from shortener.clicks.events import ClickRecord
+from shortener.clicks.events import ClickRecord, OrphanRecord
 from shortener.clicks.orphans import write_orphans_sync
 from shortener.clicks.rows import DIMENSIONS, enrich_rows, insert_for, table_of, upsert
 from shortener.models import (
@@ -59,7 +59,7 @@ def write_clicks_sync(
 
     Visits to unknown links travel with the clicks and are written in the same transaction.
     """
-    orphans = [c for c in clicks if c.orphan]
+    orphans = [c for c in clicks if isinstance(c, OrphanRecord)]
     if not orphans:
         return _write_link_clicks(session, clicks)
     written = write_orphans_sync(session, orphans, per_minute=orphans_per_minute)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from shortener.clicks.events import ClickRecord
+from shortener.clicks.events import OrphanRecord
 from shortener.clicks.writer import write_clicks
 from shortener.models import ORPHAN_PATH_LENGTH, OrphanMinute, OrphanVisit
 from tests.clicks import traffic as ua
@@ -137,8 +137,8 @@ async def test_the_cap_holds_across_workers_at_write_time(app) -> None:  # type:
     """Each worker admits up to the cap; the writer keeps the cap for all of them together,
     and a redelivered batch is written once."""
     now = time.time()
-    first = [ClickRecord(link_id=0, ts=now, domain="c.example", path=f"/{i}") for i in range(400)]
-    second = [ClickRecord(link_id=0, ts=now, domain="c.example", path=f"/{i}") for i in range(400)]
+    first = [OrphanRecord(link_id=0, ts=now, domain="c.example", path=f"/{i}") for i in range(400)]
+    second = [OrphanRecord(link_id=0, ts=now, domain="c.example", path=f"/{i}") for i in range(400)]
     async with app.runtime.sessionmaker() as session, session.begin():
         assert await write_clicks(session, first, orphans_per_minute=600) == 400
     async with app.runtime.sessionmaker() as session, session.begin():
