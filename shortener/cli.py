@@ -190,7 +190,8 @@ def _cleanup(_args: argparse.Namespace, settings: Settings) -> int:
             await engine.dispose()
         print(
             f"deleted {cleaned.clicks} raw clicks older than {settings.click_retention_days} "
-            f"days and {cleaned.visitors} expired visitor rows"
+            f"days, {cleaned.visitors} expired visitor rows and {cleaned.orphan_visits} raw "
+            "visits to unknown links"
         )
 
     asyncio.run(run())

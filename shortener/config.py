@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     trusted_proxies: str = "127.0.0.1,::1"
     # Raw clicks older than this are deleted (hourly, and by `shortener cleanup`); rollups stay.
     click_retention_days: int = Field(90, ge=1)
+    # Visits to unknown links (404s of the redirect path): raw rows kept per domain and minute;
+    # the rest are only counted (a scanner costs a counter, not a row per guess).
+    orphan_visits_per_minute: int = Field(600, ge=0)
     # The bundled geoip2fast database: "ipv6" knows IPv4 and IPv6 (about 50 MB in memory,
     # 3 s to load); "ipv4" is 10x smaller and leaves IPv6 visitors without a country.
     geoip_database: Literal["ipv4", "ipv6"] = "ipv6"

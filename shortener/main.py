@@ -27,6 +27,7 @@ from shortener.middleware import BodySizeLimit, InternalErrors, SecurityHeaders
 from shortener.observability import wiring as observability
 from shortener.observability.access import RedirectApp, RedirectObserver
 from shortener.openapi import errors
+from shortener.orphans.api import router as orphans_router
 from shortener.qr.api import router as qr_router
 from shortener.redirect.entry import Redirector, redirect_key
 from shortener.runtime import Runtime, open_runtime
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> ShortenerApp:
     app.include_router(transfer_router)
     app.include_router(links_router)
     app.include_router(stats_router)
+    app.include_router(orphans_router)
     app.include_router(qr_router)
     install_dashboard(app)
     app.include_router(live_router)

@@ -265,6 +265,83 @@ class ClickDimensionDaily(SQLModel, table=True):
     clicks: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
 
 
+# ---- visits to unknown links ("orphan visits"): requests the redirect path answered 404 -----
+# Keyed by the request's host name (`domain`, normalised, no port) so they join to domains.
+# Raw rows are capped per domain and minute (ORPHAN_VISITS_PER_MINUTE) and kept as long as raw
+# clicks; the rollups count every raw row written, and what the cap left out is only counted.
+
+ORPHAN_PATH_LENGTH = 512  # the path asked for is cut to this (a scanner's paths can be long)
+
+
+class OrphanVisit(SQLModel, table=True):
+    """One request for a path no link has. Never the raw IP, as for clicks."""
+
+    __tablename__ = "orphan_visits"
+    __table_args__ = (Index("ix_orphan_visits_domain_visited_at", "domain", "visited_at"),)
+
+    id: str = Field(sa_column=Column(String(32), primary_key=True))  # the click id
+    domain: str = Field(sa_column=Column(String(255), nullable=False))
+    visited_at: datetime = _utc(index=True)
+    path: str = Field(sa_column=Column(String(ORPHAN_PATH_LENGTH), nullable=False))
+    referrer_host: str | None = Field(default=None, sa_column=Column(String(255)))
+    country: str | None = Field(default=None, sa_column=Column(String(2)))
+    browser: str | None = Field(default=None, sa_column=Column(String(64)))
+    os: str | None = Field(default=None, sa_column=Column(String(64)))
+    device: str | None = Field(default=None, sa_column=Column(String(16)))
+    is_bot: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+    visitor_hash: str | None = Field(default=None, sa_column=Column(String(64)))
+
+
+def _key(type_: Any, size: int | None = None) -> Column[Any]:
+    return Column(type_(size) if size else type_, primary_key=True, autoincrement=False)
+
+
+class OrphanRollup(SQLModel, table=True):
+    """Orphan visits per domain and hour, bots apart (what the totals and the chart read)."""
+
+    __tablename__ = "orphan_rollups"
+
+    domain: str = Field(sa_column=_key(String, 255))
+    hour: int = Field(sa_column=_key(Integer))
+    is_bot: bool = Field(sa_column=_key(Boolean))
+    visits: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class OrphanDimension(SQLModel, table=True):
+    """Orphan visits per domain, hour and value of one dimension: the path asked for, referrer,
+    country, browser, os, device. Unknown values are the empty string, as in ClickDimension."""
+
+    __tablename__ = "orphan_dimensions"
+
+    domain: str = Field(sa_column=_key(String, 255))
+    hour: int = Field(sa_column=_key(Integer))
+    is_bot: bool = Field(sa_column=_key(Boolean))
+    dimension: str = Field(sa_column=_key(String, 16))
+    value: str = Field(sa_column=_key(String, ORPHAN_PATH_LENGTH))
+    visits: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class OrphanDrop(SQLModel, table=True):
+    """Visits past the per-minute cap, per domain and hour: counted here and nowhere else."""
+
+    __tablename__ = "orphan_drops"
+
+    domain: str = Field(sa_column=_key(String, 255))
+    hour: int = Field(sa_column=_key(Integer))
+    visits: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class OrphanMinute(SQLModel, table=True):
+    """Raw rows taken per domain and minute: the cap's count across workers (an upsert takes
+    its share atomically). Rows older than a day are deleted with the retention cleanup."""
+
+    __tablename__ = "orphan_minutes"
+
+    domain: str = Field(sa_column=_key(String, 255))
+    minute: int = Field(sa_column=_key(Integer))
+    visits: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
 class LinkVisitor(SQLModel, table=True):
     """Which visitor hashes a link has seen on a day: what makes a visitor count once a day.
 

@@ -104,7 +104,9 @@ async def _build(settings: Settings, templates: Jinja2Templates | None) -> Runti
         retry_base=settings.webhook_retry_base,
         poll_interval=settings.webhook_poll_interval,
     )
-    writer = click_writer(settings.database_url)
+    writer = click_writer(
+        settings.database_url, orphans_per_minute=settings.orphan_visits_per_minute
+    )
     live = LiveBroker(redis, prefix=settings.redis_prefix, breaker=breaker)
     link_context = make_link_context(settings, engine, redis, breaker=breaker, events=webhooks)
     # Open live feeds check again whether their viewer may still see a link that changed.
@@ -132,6 +134,7 @@ async def _build(settings: Settings, templates: Jinja2Templates | None) -> Runti
             salts=SaltProvider(sessionmaker),
             countries=countries,
             trusted_proxies=trusted_proxies,
+            orphans_per_minute=settings.orphan_visits_per_minute,
         ),
         click_writer=writer,
         flusher=Flusher(
@@ -143,6 +146,7 @@ async def _build(settings: Settings, templates: Jinja2Templates | None) -> Runti
             on_written=each(webhooks.clicks_written, LiveFeed(live, sessionmaker).clicks_written),
             max_failures=settings.click_batch_max_failures,
             writer=writer,
+            orphans_per_minute=settings.orphan_visits_per_minute,
         ),
         stats_cache=StatsCache(settings.stats_cache_size),
         webhooks=webhooks,
@@ -218,7 +222,7 @@ async def _close(runtime: Runtime) -> None:
     await asyncio.wait([tasks["listener"]], timeout=5)
     await cancel_and_wait(tasks["listener"])
     await cancel_and_wait(tasks["pump"])
-    await runtime.click_recorder.ship()  # the clicks noted since the pump's last turn
+    await runtime.click_recorder.ship(all_tallies=True)  # noted since the pump's last turn
     # No more requests come: let the flusher end the batch in flight (cancelling could cut it
     # half-written), then write what is still queued.
     await runtime.flusher.stop(running=tasks["flusher"])

@@ -15,6 +15,7 @@ The public API:
 - store and answer `WebURL.href`: the normalised ASCII URL a browser would request;
 - `canonical_host(host)`: a bare host name in the canonical form hosts are compared in;
 - `host_of(url)`: any URL's host (a referrer's), read the same way;
+- `request_host(value)`: a Host header's host name, canonical, without its port;
 - `to_ascii(url)`: a stored URL as a Location header can carry it (rows stored before URLs
   were normalised may hold non-ASCII or unnormalised spellings).
 """
@@ -181,6 +182,21 @@ def host_of(url: str) -> str | None:
     except ValueError:
         return None
     return host.rstrip(".") or None
+
+
+@lru_cache(maxsize=1024)
+def request_host(value: str) -> str | None:
+    """A request's Host header as canonical_host writes hosts, the port dropped (the domain
+    a request was for); None when it names no host."""
+    text = value.strip()
+    if not text or any(c in text for c in "/?#@\\"):
+        return None  # a header with more than host[:port] in it
+    try:
+        parsed = URL(f"http://{text}/")
+    except ValueError:
+        return None
+    name, _ = _canonical(parsed)
+    return name or None
 
 
 def to_ascii(url: str) -> str:

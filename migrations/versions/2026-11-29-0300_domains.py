@@ -4,7 +4,7 @@ Every existing link stays on the default domain (domain_id NULL): the unique key
 becomes (domain_id, key) plus a partial unique index on key for the default domain.
 
 Revision ID: d0a1b2c3e4f5
-Revises: 5a7c2e9d1f30
+Revises: 388ea56aee12
 Create Date: 2026-11-29 03:00:00
 
 """
@@ -18,7 +18,7 @@ import shortener.models  # noqa: F401 - custom column types (UTCDateTime)
 
 # revision identifiers, used by Alembic.
 revision: str = 'd0a1b2c3e4f5'
-down_revision: Union[str, Sequence[str], None] = '5a7c2e9d1f30'
+down_revision: Union[str, Sequence[str], None] = '388ea56aee12'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

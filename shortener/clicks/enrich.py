@@ -16,11 +16,17 @@ import ua_parser
 from shortener.fields import one_line
 from shortener.urls import host_of
 
-BOT_PATTERN = re.compile(
+# Crawlers: robots that read pages on their own (search engines, link unfurlers, monitors).
+CRAWLER_PATTERN = re.compile(
     r"bot\b|bot/|crawl|spider|slurp|scrape|fetch|preview|monitor|checker|headless|phantomjs|"
     r"facebookexternalhit|facebookcatalog|embedly|quora link|whatsapp|skypeuripreview|"
+    r"lighthouse|pingdom",
+    re.IGNORECASE,
+)
+# HTTP tools and libraries: a program, but often one a person runs to follow the link.
+TOOL_PATTERN = re.compile(
     r"curl/|wget/|libwww|python-|httpx|aiohttp|go-http-client|okhttp|java/|apache-httpclient|"
-    r"node-fetch|axios/|undici|postmanruntime|insomnia|httpie|lighthouse|pingdom",
+    r"node-fetch|axios/|undici|postmanruntime|insomnia|httpie",
     re.IGNORECASE,
 )
 TABLET_PATTERN = re.compile(r"ipad|tablet|kindle|silk/|playbook|nexus (7|9|10)", re.IGNORECASE)
@@ -36,7 +42,10 @@ class Agent:
     browser: str | None
     os: str | None
     device: str  # desktop | mobile | tablet | bot | other
-    is_bot: bool
+    is_bot: bool  # the statistics' bot flag: a crawler, an HTTP tool, or no user agent at all
+    # A crawler (not a tool someone runs): it reads a link without using it, so it takes none
+    # of the link's max_clicks.
+    is_crawler: bool = False
 
 
 @functools.lru_cache(maxsize=4096)
@@ -51,13 +60,24 @@ def parse_agent(user_agent: str) -> Agent:
     browser = result.user_agent.family if result.user_agent else None
     os = result.os.family if result.os else None
     device_family = result.device.family if result.device else None
-    is_bot = device_family == "Spider" or BOT_PATTERN.search(user_agent) is not None
+    tool = TOOL_PATTERN.search(user_agent) is not None
+    crawler = not tool and (
+        device_family == "Spider" or CRAWLER_PATTERN.search(user_agent) is not None
+    )
+    is_bot = crawler or tool
     return Agent(
         browser=_clip(browser, 64),
         os=_clip(os, 64),
         device="bot" if is_bot else _device_class(user_agent, os, result.device),
         is_bot=is_bot,
+        is_crawler=crawler,
     )
+
+
+def is_crawler(user_agent: str) -> bool:
+    """A crawler's request (memoised with parse_agent: the redirect path asks this only for
+    links with max_clicks, and most agents are in the cache)."""
+    return parse_agent(user_agent).is_crawler
 
 
 def _device_class(user_agent: str, os: str | None, device: ua_parser.Device | None) -> str:

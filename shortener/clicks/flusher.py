@@ -20,7 +20,7 @@ from shortener.aio import cancel_and_wait
 from shortener.clicks.events import ClickRecord
 from shortener.clicks.queue import Batch, ClickQueue
 from shortener.clicks.retention import cleanup
-from shortener.clicks.writer import write_clicks
+from shortener.clicks.writer import ORPHANS_PER_MINUTE, write_clicks
 from shortener.clicks.writer_thread import ClickWriter
 from shortener.db import is_transient
 
@@ -43,7 +43,9 @@ class Flusher:
         on_written: Callable[[Sequence[ClickRecord]], Awaitable[None]] | None = None,
         max_failures: int = 5,
         writer: ClickWriter | None = None,
+        orphans_per_minute: int = ORPHANS_PER_MINUTE,
     ) -> None:
+        self._orphans_per_minute = orphans_per_minute
         self._queue = queue
         # Where batches are written: a thread of their own in the app, this loop when None.
         self._writer = writer
@@ -90,7 +92,8 @@ class Flusher:
             self.on_batch(len(batch), time.perf_counter() - started)
         if self._on_written is not None:
             try:
-                await self._on_written(batch.clicks)
+                # Visits to unknown links are nobody's link.clicked nor any live feed's.
+                await self._on_written([c for c in batch.clicks if not c.orphan])
             except Exception:
                 log.exception("after-flush hook failed")
         self.flushed += written
@@ -100,7 +103,7 @@ class Flusher:
         if self._writer is not None:
             return await self._writer.write(clicks)
         async with self._sessionmaker() as session, session.begin():
-            return await write_clicks(session, clicks)
+            return await write_clicks(session, clicks, orphans_per_minute=self._orphans_per_minute)
 
     async def _write_one_by_one(self, batch: Batch) -> int:
         log.error("a click batch failed %d times; writing it click by click", self._max_failures)
@@ -151,11 +154,12 @@ class Flusher:
             return
         self.next_cleanup_at = time.monotonic() + CLEANUP_EVERY
         cleaned = await cleanup(self._sessionmaker, retention_days=self._retention_days)
-        if cleaned.clicks or cleaned.visitors:
+        if cleaned.clicks or cleaned.visitors or cleaned.orphan_visits:
             log.info(
-                "retention: deleted %d raw clicks and %d old visitor rows",
+                "retention: deleted %d raw clicks, %d old visitor rows, %d raw orphan visits",
                 cleaned.clicks,
                 cleaned.visitors,
+                cleaned.orphan_visits,
             )
 
     async def stop(

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import orjson
 from redis.exceptions import ResponseError
 
-from shortener.clicks.events import ClickRecord
+from shortener.clicks.events import ClickRecord, OrphanRecord
 from shortener.redisconn import REDIS_ERRORS, CircuitBreaker, RedisClient
 from shortener.rediskeys import RedisKeys
 
@@ -147,11 +147,16 @@ class RedisStreamQueue:
         if not self._breaker.allow():
             await self._fallback.put_many(clicks)
             return
+        # Visits to unknown links travel in entries of their own ("o"): a worker of the
+        # previous version drops an entry it cannot read, and must lose no link click with it.
+        links = [c for c in clicks if not c.orphan]
+        orphans = [c for c in clicks if c.orphan] if len(links) < len(clicks) else []
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                for i in range(0, len(clicks), CLICKS_PER_ENTRY):
-                    packed = clicks[i : i + CLICKS_PER_ENTRY]
-                    pipe.xadd(self.stream, {"n": len(packed), "b": orjson.dumps(packed)})
+                for kind, records in (("b", links), ("o", orphans)):
+                    for i in range(0, len(records), CLICKS_PER_ENTRY):
+                        packed = records[i : i + CLICKS_PER_ENTRY]
+                        pipe.xadd(self.stream, {"n": len(packed), kind: orjson.dumps(packed)})
                 pipe.incrby(self._count_key, len(clicks))
                 await pipe.execute()
         except REDIS_ERRORS as exc:
@@ -216,6 +221,8 @@ class RedisStreamQueue:
         try:
             if b"b" in fields:
                 clicks = [ClickRecord(**c) for c in orjson.loads(fields[b"b"])]
+            elif b"o" in fields:
+                clicks = [OrphanRecord(**c) for c in orjson.loads(fields[b"o"])]
             else:  # one click an entry, as written before clicks were packed
                 clicks = [ClickRecord.from_json(fields[b"c"])]
         except (KeyError, ValueError, TypeError):

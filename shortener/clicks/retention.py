@@ -1,4 +1,5 @@
-"""Forgetting: raw clicks past CLICK_RETENTION_DAYS and visitor hashes no longer needed.
+"""Forgetting: raw clicks and raw visits to unknown links past CLICK_RETENTION_DAYS, visitor
+hashes no longer needed, and the per-minute counts of the orphan-visit cap once past.
 
 Rollups stay forever: they hold counts, nothing about anyone. Deletes go in slices so a
 first cleanup of millions of rows never holds the write lock long enough to stall the flusher.
@@ -8,24 +9,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from shortener.clicks.salts import day_of
-from shortener.models import Click, LinkVisitor
+from shortener.models import Click, LinkVisitor, OrphanMinute, OrphanVisit
 
 SLICE = 5_000
 # Visitor rows let a visitor count once a day; a click is rarely flushed days late, and once
 # the day's salt is gone no new click can carry that day's hashes, so three days suffice.
 VISITOR_DAYS_KEPT = 3
+# The cap's counts matter for the minute a batch is written in; a day covers late batches.
+ORPHAN_MINUTES_KEPT = 24 * 60
 
 
 @dataclass(frozen=True, slots=True)
 class Cleaned:
     clicks: int
     visitors: int
+    orphan_visits: int = 0
 
 
 async def cleanup(
@@ -36,23 +41,32 @@ async def cleanup(
 ) -> Cleaned:
     now = now or datetime.now(UTC)
     cutoff = now - timedelta(days=retention_days)
-    clicks = 0
-    while True:
-        async with sessionmaker() as session, session.begin():
-            n = await _delete_clicks_slice(session, cutoff)
-        clicks += n
-        if n < SLICE:
-            break
+    clicks = await _in_slices(sessionmaker, Click.id, Click.clicked_at, cutoff)
+    orphans = await _in_slices(sessionmaker, OrphanVisit.id, OrphanVisit.visited_at, cutoff)
     async with sessionmaker() as session, session.begin():
         first_day_kept = day_of(now.timestamp()) - (VISITOR_DAYS_KEPT - 1)
         result = await session.execute(
             delete(LinkVisitor).where(col(LinkVisitor.day) < first_day_kept)
         )
         visitors = int(result.rowcount or 0)  # type: ignore[attr-defined]
-    return Cleaned(clicks=clicks, visitors=visitors)
+        first_minute_kept = int(now.timestamp()) // 60 - ORPHAN_MINUTES_KEPT
+        await session.execute(
+            delete(OrphanMinute).where(col(OrphanMinute.minute) < first_minute_kept)
+        )
+    return Cleaned(clicks=clicks, visitors=visitors, orphan_visits=orphans)
 
 
-async def _delete_clicks_slice(session: AsyncSession, cutoff: datetime) -> int:
-    ids = select(col(Click.id)).where(col(Click.clicked_at) < cutoff).limit(SLICE)
-    result = await session.execute(delete(Click).where(col(Click.id).in_(ids.scalar_subquery())))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+async def _in_slices(
+    sessionmaker: async_sessionmaker[AsyncSession], id_: Any, at: Any, cutoff: datetime
+) -> int:
+    """Delete the rows older than cutoff, SLICE at a time; returns how many."""
+    deleted = 0
+    while True:
+        async with sessionmaker() as session, session.begin():
+            ids = select(col(id_)).where(col(at) < cutoff).limit(SLICE)
+            table = id_.class_
+            result = await session.execute(delete(table).where(col(id_).in_(ids.scalar_subquery())))
+            n = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        deleted += n
+        if n < SLICE:
+            return deleted

@@ -13,21 +13,19 @@ statement for every batch, several times slower than the database work.
 
 from __future__ import annotations
 
-import functools
 import operator
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
-from sqlmodel import SQLModel, col
+from sqlmodel import col
 
-from shortener.clicks.enrich import Agent, parse_agent, referrer_host
-from shortener.clicks.events import ClickRecord
+from shortener.clicks.events import ClickRecord, OrphanRecord
+from shortener.clicks.orphans import write_orphans_sync
+from shortener.clicks.rows import DIMENSIONS, enrich_rows, insert_for, table_of, upsert
 from shortener.models import (
     Click,
     ClickDimension,
@@ -37,20 +35,38 @@ from shortener.models import (
     LinkVisitor,
 )
 
-DIMENSIONS = ("referrer", "country", "browser", "os", "device")
+# What ORPHAN_VISITS_PER_MINUTE defaults to (config.py), for callers without settings.
+ORPHANS_PER_MINUTE = 600
 
 
-def _insert(dialect: str) -> Any:
-    return (postgresql if dialect == "postgresql" else sqlite).insert
-
-
-async def write_clicks(session: AsyncSession, clicks: Sequence[ClickRecord]) -> int:
+async def write_clicks(
+    session: AsyncSession,
+    clicks: Sequence[ClickRecord],
+    *,
+    orphans_per_minute: int = ORPHANS_PER_MINUTE,
+) -> int:
     """Insert the clicks not yet written and count them everywhere; returns how many."""
-    return await session.run_sync(write_clicks_sync, clicks)
+    return await session.run_sync(write_clicks_sync, clicks, orphans_per_minute=orphans_per_minute)
 
 
-def write_clicks_sync(session: Session, clicks: Sequence[ClickRecord]) -> int:
-    """write_clicks for a plain Session: the click writer's thread calls it directly."""
+def write_clicks_sync(
+    session: Session,
+    clicks: Sequence[ClickRecord],
+    *,
+    orphans_per_minute: int = ORPHANS_PER_MINUTE,
+) -> int:
+    """write_clicks for a plain Session: the click writer's thread calls it directly.
+
+    Visits to unknown links travel with the clicks and are written in the same transaction.
+    """
+    orphans = [c for c in clicks if isinstance(c, OrphanRecord)]
+    if not orphans:
+        return _write_link_clicks(session, clicks)
+    written = write_orphans_sync(session, orphans, per_minute=orphans_per_minute)
+    return written + _write_link_clicks(session, [c for c in clicks if not c.orphan])
+
+
+def _write_link_clicks(session: Session, clicks: Sequence[ClickRecord]) -> int:
     if not clicks:
         return 0
     link_ids = {c.link_id for c in clicks}
@@ -69,7 +85,7 @@ def write_clicks_sync(session: Session, clicks: Sequence[ClickRecord]) -> int:
         return 0
     # Parsing user agents is CPU work (~0.05 ms each when not cached): the app runs this on the
     # click writer's thread, off the requests' event loop.
-    rows = _enrich(clicks)
+    rows = enrich_rows(clicks)
     dialect = session.get_bind().dialect.name
     inserted = _insert_new(session, dialect, rows)
     if not inserted:
@@ -136,7 +152,7 @@ _SQLITE_IDS_PER_QUERY = 500  # well under SQLite's limit of bound parameters
 def _insert_new(session: Session, dialect: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Insert the rows whose click id is not in the database yet; returns those rows."""
     conn = session.connection()
-    to_db = _table(Click).c.clicked_at.type.bind_processor(conn.dialect)
+    to_db = table_of(Click).c.clicked_at.type.bind_processor(conn.dialect)
     if dialect == "postgresql":
         columns = [[row[name] for row in rows] for name in _CLICK_COLUMNS]
         columns[2] = [to_db(value) for value in columns[2]]
@@ -158,32 +174,6 @@ def _insert_new(session: Session, dialect: str, rows: list[dict[str, Any]]) -> l
     return new_rows
 
 
-def _enrich(clicks: Sequence[ClickRecord]) -> list[dict[str, Any]]:
-    agents: dict[str, Agent] = {}
-    rows = []
-    for click in clicks:
-        agent = agents.get(click.user_agent)
-        if agent is None:
-            agent = agents[click.user_agent] = parse_agent(click.user_agent)
-        rows.append(
-            {
-                "id": click.id,
-                "link_id": click.link_id,
-                "clicked_at": datetime.fromtimestamp(click.ts, UTC),
-                "referrer_host": referrer_host(click.referrer),
-                "country": click.country,
-                "browser": agent.browser,
-                "os": agent.os,
-                "device": agent.device,
-                "is_bot": agent.is_bot,
-                "visitor_hash": click.visitor_hash,
-                "variant": click.variant,
-                "hour": int(click.ts // 3600),  # for the rollups, not a column
-            }
-        )
-    return rows
-
-
 def _new_visitors(
     session: Session, dialect: str, rows: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -197,10 +187,10 @@ def _new_visitors(
             firsts[key] = row
     if not firsts:
         return []
-    table = _table(LinkVisitor)
+    table = table_of(LinkVisitor)
     values = [{"link_id": k[0], "day": k[1], "visitor_hash": k[2]} for k in sorted(firsts)]
     stmt = (
-        _insert(dialect)(table)
+        insert_for(dialect)(table)
         .on_conflict_do_nothing()
         .returning(table.c.link_id, table.c.day, table.c.visitor_hash)
     )
@@ -233,7 +223,7 @@ def _write_rollups(
         {"link_id": k[0], "hour": k[1], "is_bot": k[2], "clicks": n, "visitors": visitors[k]}
         for k, n in sorted(clicks.items())
     ]
-    _upsert(session, dialect, ClickRollup, rollups, ("clicks", "visitors"))
+    upsert(session, dialect, ClickRollup, rollups, ("clicks", "visitors"))
     daily: Counter[tuple[int, int, bool, str, str]] = Counter()
     for (link_id, hour, is_bot, dimension, value), n in dimensions.items():
         daily[(link_id, hour // 24, is_bot, dimension, value)] += n
@@ -248,7 +238,7 @@ def _write_rollups(
         }
         for k, n in sorted(daily.items())
     ]
-    _upsert(session, dialect, ClickDimensionDaily, daily_rows, ("clicks",))
+    upsert(session, dialect, ClickDimensionDaily, daily_rows, ("clicks",))
     dimension_rows = [
         {
             "link_id": k[0],
@@ -260,33 +250,7 @@ def _write_rollups(
         }
         for k, n in sorted(dimensions.items())
     ]
-    _upsert(session, dialect, ClickDimension, dimension_rows, ("clicks",))
-
-
-def _upsert(
-    session: Session,
-    dialect: str,
-    model: type[SQLModel],
-    rows: list[dict[str, Any]],
-    counters: tuple[str, ...],
-) -> None:
-    if rows:
-        session.execute(_upsert_statement(dialect, model, counters), rows)
-
-
-@functools.cache
-def _upsert_statement(dialect: str, model: type[SQLModel], counters: tuple[str, ...]) -> Any:
-    # Built once: making `excluded` and the SET clause costs more than the batch's rows do.
-    table = _table(model)
-    stmt = _insert(dialect)(table)
-    return stmt.on_conflict_do_update(
-        index_elements=[c.name for c in table.primary_key.columns],
-        set_={name: table.c[name] + stmt.excluded[name] for name in counters},
-    )
-
-
-def _table(model: type[SQLModel]) -> Any:
-    return model.__table__  # type: ignore[attr-defined]
+    upsert(session, dialect, ClickDimension, dimension_rows, ("clicks",))
 
 
 _profile = operator.itemgetter(

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from shortener.clicks.events import ClickRecord
-from shortener.clicks.writer import write_clicks, write_clicks_sync
+from shortener.clicks.writer import ORPHANS_PER_MINUTE, write_clicks, write_clicks_sync
 from shortener.db import is_sqlite, make_engine, make_sessionmaker, make_sync_engine
 
 T = TypeVar("T")
@@ -41,14 +41,15 @@ class ClickWriter(Protocol):
         ...
 
 
-def click_writer(database_url: str) -> ClickWriter:
+def click_writer(database_url: str, *, orphans_per_minute: int = ORPHANS_PER_MINUTE) -> ClickWriter:
     if is_sqlite(database_url):
-        return SqliteClickWriter(database_url)
-    return LoopClickWriter(database_url)
+        return SqliteClickWriter(database_url, orphans_per_minute=orphans_per_minute)
+    return LoopClickWriter(database_url, orphans_per_minute=orphans_per_minute)
 
 
 class SqliteClickWriter:
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, *, orphans_per_minute: int = ORPHANS_PER_MINUTE) -> None:
+        self._orphans_per_minute = orphans_per_minute
         self._engine = make_sync_engine(database_url)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="click-writer")
 
@@ -61,7 +62,7 @@ class SqliteClickWriter:
 
     def _write(self, clicks: Sequence[ClickRecord]) -> int:
         with Session(self._engine) as session, session.begin():
-            return write_clicks_sync(session, clicks)
+            return write_clicks_sync(session, clicks, orphans_per_minute=self._orphans_per_minute)
 
     async def close(self) -> None:
         await asyncio.to_thread(self._thread.shutdown, wait=True)
@@ -71,7 +72,8 @@ class SqliteClickWriter:
 class LoopClickWriter:
     """An event loop on a thread of its own, with an async engine that belongs to it."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, *, orphans_per_minute: int = ORPHANS_PER_MINUTE) -> None:
+        self._orphans_per_minute = orphans_per_minute
         self._url = database_url
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
@@ -101,7 +103,7 @@ class LoopClickWriter:
                 self._on_engine(self._engine.sync_engine)
             self._sessionmaker = make_sessionmaker(self._engine)
         async with self._sessionmaker() as session, session.begin():
-            return await write_clicks(session, clicks)
+            return await write_clicks(session, clicks, orphans_per_minute=self._orphans_per_minute)
 
     async def close(self) -> None:
         if self._engine is not None:

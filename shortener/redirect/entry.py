@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from shortener.auth.passwords import verify_password
 from shortener.clicks.client_ip import client_ip
+from shortener.clicks.enrich import is_crawler
 from shortener.domains.hosts import Route
 from shortener.errors import TooManyRequests
 from shortener.keys import RESERVED, looks_like_key
@@ -46,15 +47,20 @@ def redirect_key(scope: Scope) -> str | None:
     """The key when this request is for the redirect path; None sends it on to FastAPI.
 
     `/{key}` and, for links that forward paths, `/{key}/more/path`: the first segment decides.
+    "" for a GET or HEAD of a path that can be no key and that no page serves (`/.env`,
+    `/wp-login.php`): the redirect path answers it 404 and records it as a visit to an unknown
+    link, as it does an unknown key. (Every route of the app starts with a reserved word.)
     """
     if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD", "POST"):
         return None
     path: str = scope["path"]
     end = path.find("/", 1)
     key = path[1:] if end < 0 else path[1:end]
-    if not looks_like_key(key) or key.lower() in RESERVED:
+    if key.lower() in RESERVED or path == "/":
         return None
-    return key
+    if looks_like_key(key):
+        return key
+    return "" if scope["method"] != "POST" else None
 
 
 class Redirector:
@@ -99,11 +105,13 @@ class Redirector:
         client = scope.get("client")
         peer = client[0] if client else None
         route = hosts.route(scope["headers"], peer)
-        if route is None:
+        if route is None:  # not one of our domains: nothing to record either
             await answers.problem(send, scope, 404, NOT_FOUND)
             return
-        if not key:  # a custom domain's root
-            await self._elsewhere(send, scope, route.root_location)
+        if not key:  # a custom domain's root, or a path that can be no key
+            root = scope["path"] == "/"
+            where = route.root_location if root else route.not_found_location
+            await self._elsewhere(send, scope, peer, route, where)
             return
         if state.settings.short_url_mode == "loose":
             key = key.lower()
@@ -111,7 +119,7 @@ class Redirector:
         link: CachedLink | None = await state.link_cache.get(ident)
         extra_path = scope["path"][len(key) + 2 :]
         if link is None or (extra_path and not link.forward_path):
-            await self._elsewhere(send, scope, route.not_found_location)
+            await self._elsewhere(send, scope, peer, route, route.not_found_location)
             return
         if not link.is_active:
             await answers.problem(send, scope, 410, "This short link is no longer active.")
@@ -138,7 +146,7 @@ class Redirector:
         elif scope["method"] == "POST":
             await send_answer(send, 405, METHOD_NOT_ALLOWED, JSON)
             return
-        if link.max_clicks is not None and not await self._consume_use(link):
+        if link.max_clicks is not None and not await self._use(link, scope["headers"]):
             await self._ended(
                 send, scope, link, route, "This short link has reached its click limit."
             )
@@ -200,19 +208,35 @@ class Redirector:
             return
         await _found(send, location)
 
-    async def _elsewhere(self, send: Send, scope: Scope, location: str | None) -> None:
-        """No link here: where the domain sends such visitors, else 404."""
+    async def _elsewhere(
+        self, send: Send, scope: Scope, peer: str | None, route: Route, location: str | None
+    ) -> None:
+        """No link here: where the domain sends such visitors, else 404. Either way a visit
+        to an unknown link, recorded after the answer (the recorder only appends)."""
         if location is None:
             await self.answers.problem(send, scope, 404, NOT_FOUND)
-            return
-        await _found(send, location)
+        else:
+            await _found(send, location)
+        self.runtime.click_recorder.record_orphan(
+            scope["headers"], peer, scope["path"], route.hostname
+        )
 
-    async def _consume_use(self, link: CachedLink) -> bool:
-        """Take one of the link's max_clicks, atomically across requests and workers."""
+    async def _use(self, link: CachedLink, headers: Headers) -> bool:
+        """Whether a use of the link's max_clicks is left, taken atomically across requests
+        and workers; a crawler (an unfurler showing the link in a chat, a search engine) is
+        let through while one is left but takes none: it is not the visitor the limit counts."""
+        user_agent = read_headers(headers).user_agent
+        crawler = is_unfurler(user_agent) or is_crawler(user_agent)
         async with self.runtime.sessionmaker() as session, session.begin():
+            left = col(Link.uses) < col(Link.max_clicks)
+            if crawler:
+                found = await session.execute(
+                    select(col(Link.id)).where(col(Link.id) == link.id, left)
+                )
+                return found.first() is not None
             taken = await session.execute(
                 update(Link)
-                .where(col(Link.id) == link.id, col(Link.uses) < col(Link.max_clicks))
+                .where(col(Link.id) == link.id, left)
                 .values(uses=col(Link.uses) + 1)
                 .returning(col(Link.uses))
             )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, and_, false, func, select, true
@@ -68,12 +68,13 @@ def _totals(series: Any) -> tuple[dict[int, int], int]:
     return clicks_by_bucket, visitors
 
 
-def _bucket(window: Window) -> Any:
-    hour = col(ClickRollup.hour)
+def bucket_of(window: Window, hour: Any = None) -> Any:
+    """The bucket number of an hour column (ClickRollup's unless told): hours, or days."""
+    hour = col(ClickRollup.hour) if hour is None else hour
     return hour if window.interval == "hour" else hour // 24
 
 
-def _bots(column: Any, include_bots: bool) -> ColumnElement[bool]:
+def bots_filter(column: Any, include_bots: bool) -> ColumnElement[bool]:
     return true() if include_bots else column == false()
 
 
@@ -84,19 +85,16 @@ async def _link_stats(
         col(ClickRollup.link_id) == link.id,
         col(ClickRollup.hour) >= window.start_hour,
         col(ClickRollup.hour) < window.end_hour,
-        _bots(col(ClickRollup.is_bot), include_bots),
+        bots_filter(col(ClickRollup.is_bot), include_bots),
     )
-    bucket = _bucket(window)
-    series = await session.execute(
+    bucket = bucket_of(window)
+    per_bucket = await session.execute(
         select(bucket, func.sum(ClickRollup.clicks), func.sum(ClickRollup.visitors))
         .where(*in_window)
         .group_by(bucket)
     )
-    clicks_by_bucket, visitors = _totals(series)
+    clicks_by_bucket, visitors = _totals(per_bucket)
     shares = await session.execute(_shares_query(link.id or 0, window, include_bots))
-    breakdowns: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for dimension, value, clicks in shares:
-        breakdowns[dimension].append((value, int(clicks)))
     return LinkStats(
         key=link.key,
         from_=window.start_at,
@@ -105,8 +103,8 @@ async def _link_stats(
         include_bots=include_bots,
         total_clicks=sum(clicks_by_bucket.values()),
         unique_visitors=visitors,
-        timeseries=_series(window, clicks_by_bucket),
-        **{field: _ranked(breakdowns[dim], top) for dim, field in BREAKDOWNS.items()},
+        timeseries=series(window, clicks_by_bucket),
+        **breakdowns(shares, BREAKDOWNS, top),
     )
 
 
@@ -120,7 +118,7 @@ def _shares_query(link_id: int, window: Window, include_bots: bool) -> Any:
                 col(daily.link_id) == link_id,
                 col(daily.day) >= window.start // 86_400,
                 col(daily.day) < window.end // 86_400,
-                _bots(col(daily.is_bot), include_bots),
+                bots_filter(col(daily.is_bot), include_bots),
             )
             .group_by(col(daily.dimension), col(daily.value))
         )
@@ -131,20 +129,28 @@ def _shares_query(link_id: int, window: Window, include_bots: bool) -> Any:
             col(hourly.link_id) == link_id,
             col(hourly.hour) >= window.start_hour,
             col(hourly.hour) < window.end_hour,
-            _bots(col(hourly.is_bot), include_bots),
+            bots_filter(col(hourly.is_bot), include_bots),
         )
         .group_by(col(hourly.dimension), col(hourly.value))
     )
 
 
-def _series(window: Window, clicks_by_bucket: dict[int, int]) -> list[Point]:
+def breakdowns(rows: Iterable[Any], fields: dict[str, str], top: int) -> dict[str, list[Share]]:
+    """(dimension, value, count) rows as the answer's breakdowns: field -> its top shares."""
+    values: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for dimension, value, clicks in rows:
+        values[dimension].append((value, int(clicks)))
+    return {field: ranked(values[dimension], top) for dimension, field in fields.items()}
+
+
+def series(window: Window, clicks_by_bucket: dict[int, int]) -> list[Point]:
     """Every bucket of the window, the empty ones as zero, so charts need no gap logic."""
     return [
         Point(t=window.bucket_time(b), clicks=clicks_by_bucket.get(b, 0)) for b in window.buckets()
     ]
 
 
-def _ranked(values: list[tuple[str, int]], top: int) -> list[Share]:
+def ranked(values: list[tuple[str, int]], top: int) -> list[Share]:
     values.sort(key=lambda item: (-item[1], item[0]))
     return [Share(value=value or None, clicks=clicks) for value, clicks in values[:top]]
 
@@ -200,16 +206,16 @@ async def _account_stats(
         mine,
         col(ClickRollup.hour) >= window.start_hour,
         col(ClickRollup.hour) < window.end_hour,
-        _bots(col(ClickRollup.is_bot), include_bots),
+        bots_filter(col(ClickRollup.is_bot), include_bots),
     )
     joined = select().select_from(ClickRollup).join(Link, col(Link.id) == ClickRollup.link_id)
-    bucket = _bucket(window)
-    series = await session.execute(
+    bucket = bucket_of(window)
+    per_bucket = await session.execute(
         joined.add_columns(bucket, func.sum(ClickRollup.clicks), func.sum(ClickRollup.visitors))
         .where(*in_window)
         .group_by(bucket)
     )
-    clicks_by_bucket, visitors = _totals(series)
+    clicks_by_bucket, visitors = _totals(per_bucket)
     total = func.sum(ClickRollup.clicks)
     top_rows = await session.execute(
         joined.add_columns(
@@ -230,7 +236,7 @@ async def _account_stats(
         total_clicks=sum(clicks_by_bucket.values()),
         unique_visitors=visitors,
         links=int(links.scalar_one()),
-        timeseries=_series(window, clicks_by_bucket),
+        timeseries=series(window, clicks_by_bucket),
         top_links=[
             TopLink(
                 key=k, domain=h, short_url=short_url(base_url, h, k), url=u, title=t, clicks=int(n)

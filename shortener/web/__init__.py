@@ -21,6 +21,7 @@ def install_dashboard(app: FastAPI) -> None:
     from shortener.web.dashboard import router as dashboard
     from shortener.web.domain_pages import router as domain_pages
     from shortener.web.keys_pages import router as keys_pages
+    from shortener.web.orphan_pages import router as orphan_pages
     from shortener.web.transfer_pages import router as transfer_pages
     from shortener.web.webhook_pages import router as webhook_pages
 
@@ -35,6 +36,7 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(webhook_pages)
     app.include_router(domain_pages)
     app.include_router(transfer_pages)
+    app.include_router(orphan_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     docs = tuple(url for url in (app.docs_url, app.redoc_url) if url)
     app.add_middleware(HtmlSecurityHeaders, exempt=docs)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import uuid
 
+import orjson
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 
-from shortener.clicks.events import ClickRecord
+from shortener.clicks.events import ClickRecord, OrphanRecord
 from shortener.clicks.queue import CLICKS_PER_ENTRY, RedisStreamQueue
 from tests.processes import TcpProxy
 
@@ -101,3 +102,24 @@ async def test_entries_handed_over_as_the_connection_broke_are_read_again() -> N
             await direct.delete(*keys)
         await direct.aclose()
         await through_proxy.aclose()
+
+
+async def test_orphan_visits_travel_in_entries_of_their_own(queue) -> None:  # type: ignore[no-untyped-def]
+    """A worker of the previous version reads link clicks as ClickRecord(**fields): an entry
+    holding a visit to an unknown link would be unreadable to it, and dropped whole."""
+    mixed: list[ClickRecord] = [
+        ClickRecord(link_id=1, ts=1.0),
+        OrphanRecord(link_id=0, ts=2.0, domain="a.example", path="/x"),
+        ClickRecord(link_id=2, ts=3.0),
+        OrphanRecord(link_id=0, ts=60.0, domain="a.example", dropped=5),
+    ]
+    await queue.put_many(mixed)
+    entries = await queue._redis.xrange(queue.stream)
+    assert [sorted(fields) for _, fields in entries] == [[b"b", b"n"], [b"n", b"o"]]
+    # What the previous version does with the link clicks' entry: it reads as before.
+    _, links = entries[0]
+    assert [ClickRecord(**c).link_id for c in orjson.loads(links[b"b"])] == [1, 2]
+    batch = await queue.take(10)
+    assert sorted(c.id for c in batch.clicks) == sorted(c.id for c in mixed)
+    orphans = [c for c in batch.clicks if isinstance(c, OrphanRecord)]
+    assert [(c.path, c.dropped) for c in orphans] == [("/x", 0), (None, 5)]
