@@ -29,6 +29,16 @@ async def _wait_raw(app: Any, n: int) -> list[OrphanVisit]:
     return await _raw(app)
 
 
+async def _domains(client: Any, admin: dict[str, str], *hostnames: str) -> None:
+    """Verified domains of the admin's: only a domain we serve has visits recorded under its
+    name (with none, every host is the default domain)."""
+    for hostname in hostnames:
+        response = await client.post(
+            "/api/domains", json={"hostname": hostname, "verified": True}, headers=admin
+        )
+        assert response.status_code == 201, response.text
+
+
 async def _stats(client: Any, headers: dict[str, str], **params: Any) -> Any:
     response = await client.get("/api/visits/orphan", params=params, headers=headers)
     assert response.status_code == 200, response.text
@@ -37,7 +47,8 @@ async def _stats(client: Any, headers: dict[str, str], **params: Any) -> Any:
 
 async def test_every_404_of_the_redirect_path_is_recorded(client, app) -> None:  # type: ignore[no-untyped-def]
     admin = await make_user(client, admin=True)
-    await make_link(client, admin, alias="known")
+    await _domains(client, admin, "go.example.com")
+    await make_link(client, admin, alias="known", domain="go.example.com")
     asks = [
         ("/nope", ua.CHROME_WINDOWS),  # an unknown key
         ("/known/more", ua.SAFARI_IPHONE),  # a link that forwards no path
@@ -54,7 +65,8 @@ async def test_every_404_of_the_redirect_path_is_recorded(client, app) -> None: 
         response = await client.get(path, headers=headers)
         assert response.status_code == 404
     # The home page, the API and a redirect are not visits to unknown links.
-    assert (await client.get("/known")).status_code in (301, 302, 307, 308)
+    known = await client.get("/known", headers={"Host": "go.example.com"})
+    assert known.status_code in (301, 302, 307, 308)
     assert (await client.get("/api/nothing-here")).status_code == 404
     rows = await _wait_raw(app, 4)
     assert [r.path for r in rows] == [p for p, _ in asks]
@@ -67,7 +79,8 @@ async def test_every_404_of_the_redirect_path_is_recorded(client, app) -> None: 
     # Never the address: no column holds it.
     assert not any("81.2.69.142" in str(v) for r in rows for v in r.model_dump().values())
     # Nor did a link gain a click.
-    assert (await client.get("/api/links/known", headers=admin)).json()["clicks"] == 1
+    mine = await client.get("/api/links/known?domain=go.example.com", headers=admin)
+    assert mine.json()["clicks"] == 1
 
     stats = await _stats(client, admin)
     assert stats["total_visits"] == 2  # bots left out by default
@@ -116,6 +129,7 @@ async def test_the_cap_keeps_raw_rows_per_domain_and_minute_and_counts_the_rest(
 
     async with running(make_settings(orphan_visits_per_minute=3)) as (app, client):
         admin = await make_user(client, admin=True)
+        await _domains(client, admin, "a.example", "b.example")
         for i in range(7):
             await client.get(f"/guess{i}", headers={"Host": "a.example"})
         await client.get("/guess", headers={"Host": "b.example"})
@@ -155,6 +169,7 @@ async def test_the_cap_holds_across_workers_at_write_time(app) -> None:  # type:
 async def test_who_sees_and_purges(client, app) -> None:  # type: ignore[no-untyped-def]
     admin = await make_user(client, admin=True)
     user = await make_user(client)
+    await _domains(client, admin, "d.example")
     await client.get("/gone", headers={"Host": "d.example", "User-Agent": ua.FIREFOX_LINUX})
     await _wait_raw(app, 1)
     # Not an admin: no domain of theirs yet, so nothing to see or purge.
@@ -196,6 +211,42 @@ async def test_who_sees_and_purges(client, app) -> None:  # type: ignore[no-unty
     assert response.status_code == 204
     assert await _raw(app) == []
     assert (await _stats(client, admin))["total_visits"] == 0
+
+
+async def test_owners_see_their_verified_domains_only(client, app) -> None:  # type: ignore[no-untyped-def]
+    from shortener.models import Domain, User
+
+    admin = await make_user(client, admin=True)
+    email = "owner@example.com"
+    owner = await make_user(client, email=email)
+    async with app.runtime.sessionmaker() as session, session.begin():
+        user_id = (await session.execute(select(User.id).where(User.email == email))).scalar_one()
+        # As `shortener domain add --user` makes them: one proven, one not yet.
+        for name, proven in (("mine", True), ("unproven", False)):
+            session.add(
+                Domain(
+                    hostname=f"{name}.example",
+                    owner_id=user_id,
+                    verified=proven,
+                    verification_token=f"token-{name}",
+                )
+            )
+    await _domains(client, admin, "theirs.example")
+    app.runtime.hosts.stale = True  # mine.example was added behind the API's back
+    for host in ("mine.example", "theirs.example"):
+        await client.get("/guess", headers={"Host": host, "User-Agent": ua.FIREFOX_LINUX})
+    await _wait_raw(app, 2)
+    assert (await _stats(client, owner, domain="mine.example"))["total_visits"] == 1
+    for domain in ("theirs.example", "unproven.example", None):
+        params = {"domain": domain} if domain else {}
+        response = await client.get("/api/visits/orphan", params=params, headers=owner)
+        assert response.status_code == 403, (domain, response.text)
+    purge = await client.delete(
+        "/api/visits/orphan", params={"domain": "mine.example", "before": "2999-01-01"},
+        headers=owner,
+    )  # fmt: skip
+    assert purge.status_code == 204
+    assert [r.domain for r in await _raw(app)] == ["theirs.example"]
 
 
 async def test_raw_visits_follow_click_retention_and_the_rollups_stay(client, app) -> None:  # type: ignore[no-untyped-def]
