@@ -16,6 +16,8 @@ from shortener.admin.api import router as admin_router
 from shortener.apikeys.api import router as apikeys_router
 from shortener.auth.api import router as auth_router
 from shortener.blocklist.api import router as blocklist_router
+from shortener.compat.shlink import api as shlink_api
+from shortener.compat.shlink.cors import ShlinkCors
 from shortener.config import Settings, load_settings
 from shortener.links.api import router as links_router
 from shortener.live.api import router as live_router
@@ -106,6 +108,7 @@ def create_app(settings: Settings | None = None) -> ShortenerApp:
     app.include_router(webhooks_router)
     app.include_router(admin_router)
     app.include_router(blocklist_router)
+    shlink_api.include(app)
     # add_middleware puts each in front of the previous one: the last added runs first.
     # (Redirects never enter this stack: the Redirector adds the same headers itself.)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
@@ -118,6 +121,8 @@ def create_app(settings: Settings | None = None) -> ShortenerApp:
             expose_headers=["X-Request-ID"],
             max_age=600,
         )
+    # After CORSMiddleware, so in front of it: /rest/ answers any origin, as Shlink does.
+    app.add_middleware(ShlinkCors, routes=shlink_api.route_methods())
     app.add_middleware(InternalErrors)
     app.add_middleware(SecurityHeaders)
     # Outermost: every answer, errors included, gets its request id and log line.

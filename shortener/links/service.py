@@ -133,7 +133,8 @@ async def tags_of(session: AsyncSession, link_ids: list[int]) -> dict[int, list[
     return tags
 
 
-def _visible_to(user: User) -> ColumnElement[bool]:
+def visible_to(user: User) -> ColumnElement[bool]:
+    """The links `user` may see and change: their own; an admin's, every link."""
     return true() if user.is_admin else col(Link.owner_id) == user.id
 
 
@@ -143,7 +144,7 @@ async def get_link(session: AsyncSession, *, user: User, key: str) -> Link:
         # No key has these characters; and a NUL would make PostgreSQL fail, not miss.
         raise NotFound("link not found")
     link = (
-        await session.execute(select(Link).where(col(Link.key) == key, _visible_to(user)))
+        await session.execute(select(Link).where(col(Link.key) == key, visible_to(user)))
     ).scalar_one_or_none()
     if link is None:
         raise NotFound("link not found")
@@ -152,6 +153,21 @@ async def get_link(session: AsyncSession, *, user: User, key: str) -> Link:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search(q: str) -> ColumnElement[bool]:
+    """Links whose URL, title or key contains `q`, case-insensitively: what `q` searches."""
+    pattern = f"%{_escape_like(q.lower())}%"
+    return or_(
+        func.lower(col(Link.url)).like(pattern, escape="\\"),
+        func.lower(col(Link.title)).like(pattern, escape="\\"),
+        func.lower(col(Link.key)).like(pattern, escape="\\"),
+    )
+
+
+def tagged(*tags: str) -> ColumnElement[bool]:
+    """Links carrying any of `tags`."""
+    return col(Link.id).in_(select(col(LinkTag.link_id)).where(col(LinkTag.tag).in_(tags)))
 
 
 async def list_links(
@@ -163,20 +179,11 @@ async def list_links(
     q: str | None = None,
     tag: str | None = None,
 ) -> tuple[list[Link], int]:
-    conditions: list[ColumnElement[bool]] = [_visible_to(user)]
+    conditions: list[ColumnElement[bool]] = [visible_to(user)]
     if q:
-        pattern = f"%{_escape_like(q.lower())}%"
-        conditions.append(
-            or_(
-                func.lower(col(Link.url)).like(pattern, escape="\\"),
-                func.lower(col(Link.title)).like(pattern, escape="\\"),
-                func.lower(col(Link.key)).like(pattern, escape="\\"),
-            )
-        )
+        conditions.append(search(q))
     if tag:
-        conditions.append(
-            col(Link.id).in_(select(col(LinkTag.link_id)).where(col(LinkTag.tag) == tag))
-        )
+        conditions.append(tagged(tag))
     total = (
         await session.execute(select(func.count()).select_from(Link).where(*conditions))
     ).scalar_one()

@@ -1,0 +1,1 @@
+"""Other shorteners' APIs served over our links, keys and statistics: thin adapters, no rules."""

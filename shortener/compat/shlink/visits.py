@@ -1,0 +1,97 @@
+"""Our clicks as Shlink's visits, paged as Shlink pages them.
+
+A click keeps no raw IP, user agent or full referrer (SECURITY.md): a visit shows what is
+kept. `userAgent` is a representative string rebuilt from the browser and OS we keep, so the
+web client's browser and OS charts (which parse it) still count correctly; `referer` is the
+referring host; the location has the country only (its code standing for its name too).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shortener.compat.shlink.schemas import Visit, VisitList, VisitLocation, VisitPage
+from shortener.compat.shlink.service import ALL_ITEMS, atom, pagination
+from shortener.models import Click
+from shortener.stats.visits import ClickFilter, count_clicks, page_of_clicks
+
+# The most a page may hold: what the web client asks for, and a bound on one answer's size.
+MAX_PER_PAGE = 5_000
+
+_OS = {
+    "Windows": "Windows NT 10.0; Win64; x64",
+    "Mac OS X": "Macintosh; Intel Mac OS X 10_15_7",
+    "iOS": "iPhone; CPU iPhone OS 17_0 like Mac OS X",
+    "Android": "Linux; Android 14",
+    "Linux": "X11; Linux x86_64",
+    "Ubuntu": "X11; Ubuntu; Linux x86_64",
+    "Chrome OS": "X11; CrOS x86_64 15633.69.0",
+}
+_BROWSERS = {
+    "Chrome": "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+    "Chrome Mobile": "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
+    "Firefox": "Gecko/20100101 Firefox/120.0",
+    "Firefox Mobile": "Gecko/20100101 Firefox/120.0",
+    "Safari": "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15",
+    "Mobile Safari": (
+        "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+    ),
+    "Edge": "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0",
+    "Opera": "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 OPR/105.0.0.0",
+}
+
+
+def user_agent(browser: str | None, os: str | None) -> str:
+    """A user agent that parses back to `browser` on `os` ("" when neither is known)."""
+    if not browser and not os:
+        return ""
+    platform = _OS.get(os or "", os or "")
+    engine = _BROWSERS.get(browser or "", browser or "")
+    return f"Mozilla/5.0 ({platform}) {engine}".strip()
+
+
+def visit(click: Click, key: str, base_url: str) -> Visit:
+    location = None
+    if click.country:
+        location = VisitLocation(
+            countryCode=click.country,
+            countryName=click.country,
+            regionName=None,
+            cityName=None,
+            latitude=None,
+            longitude=None,
+            timezone=None,
+            isEmpty=False,
+        )
+    return Visit(
+        referer=f"https://{click.referrer_host}" if click.referrer_host else "",
+        date=atom(click.clicked_at) or "",
+        userAgent=user_agent(click.browser, click.os),
+        visitLocation=location,
+        potentialBot=click.is_bot,
+        visitedUrl=f"{base_url}/{key}",
+        redirectUrl=None,
+    )
+
+
+async def visit_page(
+    session: AsyncSession, which: ClickFilter, *, page: int, per_page: int, base_url: str
+) -> VisitList:
+    """One page of visits, newest first; `itemsPerPage` -1 (Shlink's "all") and anything above
+    MAX_PER_PAGE are pages of MAX_PER_PAGE, and `pagination` says so."""
+    if per_page == ALL_ITEMS or per_page > MAX_PER_PAGE:
+        per_page = MAX_PER_PAGE
+    total = await count_clicks(session, which)
+    rows = await page_of_clicks(session, which, offset=(page - 1) * per_page, limit=per_page)
+    return VisitList(
+        visits=VisitPage(
+            data=[visit(click, key, base_url) for click, key in rows],
+            pagination=pagination(page, per_page, len(rows), total),
+        )
+    )
+
+
+def empty_page(page: int, per_page: int) -> VisitList:
+    """Visits to unknown links (orphans) are not kept yet: always an empty list."""
+    per_page = MAX_PER_PAGE if per_page == ALL_ITEMS or per_page > MAX_PER_PAGE else per_page
+    return VisitList(visits=VisitPage(data=[], pagination=pagination(page, per_page, 0, 0)))
