@@ -10,7 +10,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response, status
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.routing import APIRoute
 from starlette.routing import compile_path
 
@@ -271,12 +271,14 @@ async def short_url_visits(
     itemsPerPage: ItemsPerPage = 5000,
     excludeBots: bool = False,
     domain: Domain = None,
-) -> VisitList:
+) -> JSONResponse:
     service.check_domain(domain, ctx)
     link = await links.get_link(session, user=user, key=shortCode)
     which = ClickFilter(of_link(link.id or 0), start, end, include_bots=not excludeBots)
-    return await visit_page(
-        session, which, page=page, per_page=_per_page(itemsPerPage), base_url=ctx.base_url
+    return JSONResponse(
+        await visit_page(
+            session, which, page=page, per_page=_per_page(itemsPerPage), base_url=ctx.base_url
+        )
     )
 
 
@@ -305,15 +307,17 @@ async def tag_visits(
     itemsPerPage: ItemsPerPage = 5000,
     excludeBots: bool = False,
     domain: Domain = None,
-) -> VisitList:
+) -> JSONResponse:
     service.check_domain(domain, ctx)
     if tag not in await tag_service.list_tags(session, user=user):
         raise problems.tag_not_found(tag)
     which = ClickFilter(
         of_links(service.tagged_links(user, tag)), start, end, include_bots=not excludeBots
     )
-    return await visit_page(
-        session, which, page=page, per_page=_per_page(itemsPerPage), base_url=ctx.base_url
+    return JSONResponse(
+        await visit_page(
+            session, which, page=page, per_page=_per_page(itemsPerPage), base_url=ctx.base_url
+        )
     )
 
 
@@ -328,13 +332,15 @@ async def domain_visits(
     page: Page = 1,
     itemsPerPage: ItemsPerPage = 5000,
     excludeBots: bool = False,
-) -> VisitList:
+) -> JSONResponse:
     service.check_domain(domain, ctx)
     which = ClickFilter(
         of_links(service.visible_links(user)), start, end, include_bots=not excludeBots
     )
-    return await visit_page(
-        session, which, page=page, per_page=_per_page(itemsPerPage), base_url=ctx.base_url
+    return JSONResponse(
+        await visit_page(
+            session, which, page=page, per_page=_per_page(itemsPerPage), base_url=ctx.base_url
+        )
     )
 
 
@@ -349,13 +355,15 @@ async def non_orphan_visits(
     itemsPerPage: ItemsPerPage = 5000,
     excludeBots: bool = False,
     domain: Domain = None,
-) -> VisitList:
+) -> JSONResponse:
     service.check_domain(domain, ctx)
     which = ClickFilter(
         of_links(service.visible_links(user)), start, end, include_bots=not excludeBots
     )
-    return await visit_page(
-        session, which, page=page, per_page=_per_page(itemsPerPage), base_url=ctx.base_url
+    return JSONResponse(
+        await visit_page(
+            session, which, page=page, per_page=_per_page(itemsPerPage), base_url=ctx.base_url
+        )
     )
 
 
@@ -370,10 +378,10 @@ async def orphan_visits(
     excludeBots: bool = False,
     domain: Domain = None,
     type: Annotated[str | None, Query(pattern="^(base_url|invalid_short_url|regular_404)$")] = None,
-) -> VisitList:
+) -> JSONResponse:
     # Visits to unknown links are not recorded yet (the custom-domains issue adds them).
     service.check_domain(domain, ctx)
-    return empty_page(page, _per_page(itemsPerPage))
+    return JSONResponse(empty_page(page, _per_page(itemsPerPage)))
 
 
 @router.delete("/visits/orphan", response_model=DeletedVisits)

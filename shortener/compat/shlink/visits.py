@@ -8,12 +8,12 @@ referring host; the location has the country only (its code standing for its nam
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shortener.compat.shlink.schemas import Visit, VisitList, VisitLocation, VisitPage
 from shortener.compat.shlink.service import ALL_ITEMS, atom, pagination
-from shortener.models import Click
-from shortener.stats.visits import ClickFilter, count_clicks, page_of_clicks
+from shortener.stats.visits import ClickFilter, ClickRow, count_clicks, page_of_clicks
 
 # The most a page may hold: what the web client asks for, and a bound on one answer's size.
 MAX_PER_PAGE = 5_000
@@ -50,48 +50,50 @@ def user_agent(browser: str | None, os: str | None) -> str:
     return f"Mozilla/5.0 ({platform}) {engine}".strip()
 
 
-def visit(click: Click, key: str, base_url: str) -> Visit:
+def visit(click: ClickRow, base_url: str) -> dict[str, Any]:
+    """A Visit (schemas.Visit), as a plain dict: a page holds 5,000 and models cost there."""
     location = None
     if click.country:
-        location = VisitLocation(
-            countryCode=click.country,
-            countryName=click.country,
-            regionName=None,
-            cityName=None,
-            latitude=None,
-            longitude=None,
-            timezone=None,
-            isEmpty=False,
-        )
-    return Visit(
-        referer=f"https://{click.referrer_host}" if click.referrer_host else "",
-        date=atom(click.clicked_at) or "",
-        userAgent=user_agent(click.browser, click.os),
-        visitLocation=location,
-        potentialBot=click.is_bot,
-        visitedUrl=f"{base_url}/{key}",
-        redirectUrl=None,
-    )
+        location = {
+            "countryCode": click.country,
+            "countryName": click.country,
+            "regionName": None,
+            "cityName": None,
+            "latitude": None,
+            "longitude": None,
+            "timezone": None,
+            "isEmpty": False,
+        }
+    return {
+        "referer": f"https://{click.referrer_host}" if click.referrer_host else "",
+        "date": atom(click.clicked_at) or "",
+        "userAgent": user_agent(click.browser, click.os),
+        "visitLocation": location,
+        "potentialBot": click.is_bot,
+        "visitedUrl": f"{base_url}/{click.key}",
+        "redirectUrl": None,
+    }
+
+
+def _per_page(per_page: int) -> int:
+    return MAX_PER_PAGE if per_page == ALL_ITEMS or per_page > MAX_PER_PAGE else per_page
 
 
 async def visit_page(
     session: AsyncSession, which: ClickFilter, *, page: int, per_page: int, base_url: str
-) -> VisitList:
-    """One page of visits, newest first; `itemsPerPage` -1 (Shlink's "all") and anything above
-    MAX_PER_PAGE are pages of MAX_PER_PAGE, and `pagination` says so."""
-    if per_page == ALL_ITEMS or per_page > MAX_PER_PAGE:
-        per_page = MAX_PER_PAGE
+) -> dict[str, Any]:
+    """One page of visits, newest first, as VisitList's JSON; `itemsPerPage` -1 (Shlink's
+    "all") and anything above MAX_PER_PAGE are pages of MAX_PER_PAGE, and `pagination` says so."""
+    per_page = _per_page(per_page)
     total = await count_clicks(session, which)
     rows = await page_of_clicks(session, which, offset=(page - 1) * per_page, limit=per_page)
-    return VisitList(
-        visits=VisitPage(
-            data=[visit(click, key, base_url) for click, key in rows],
-            pagination=pagination(page, per_page, len(rows), total),
-        )
-    )
+    shown = pagination(page, per_page, len(rows), total)
+    return {
+        "visits": {"data": [visit(row, base_url) for row in rows], "pagination": shown.model_dump()}
+    }
 
 
-def empty_page(page: int, per_page: int) -> VisitList:
+def empty_page(page: int, per_page: int) -> dict[str, Any]:
     """Visits to unknown links (orphans) are not kept yet: always an empty list."""
-    per_page = MAX_PER_PAGE if per_page == ALL_ITEMS or per_page > MAX_PER_PAGE else per_page
-    return VisitList(visits=VisitPage(data=[], pagination=pagination(page, per_page, 0, 0)))
+    shown = pagination(page, _per_page(per_page), 0, 0)
+    return {"visits": {"data": [], "pagination": shown.model_dump()}}

@@ -178,9 +178,19 @@ async def test_get_edit_delete(client: httpx.AsyncClient) -> None:
     )
     assert edited.status_code == 200, edited.text
     body = edited.json()
-    assert (body["longUrl"], body["title"], body["tags"], body["meta"]["maxVisits"], body["forwardQuery"]) == (
-        "https://e.com/2", "T", ["k"], 3, False,
-    )  # fmt: skip
+    assert (
+        body["longUrl"],
+        body["title"],
+        body["tags"],
+        body["meta"]["maxVisits"],
+        body["forwardQuery"],
+    ) == (
+        "https://e.com/2",
+        "T",
+        ["k"],
+        3,
+        False,
+    )
     cleared = await client.patch(
         f"{V3}/short-urls/{code}", json={"maxVisits": None, "tags": []}, headers=key
     )
@@ -230,8 +240,12 @@ async def test_list_filters_order_and_pagination(client: httpx.AsyncClient) -> N
     )
     page = await client.get(f"{V3}/short-urls", params={"itemsPerPage": 2, "page": 2}, headers=key)
     assert page.json()["shortUrls"]["pagination"] == {
-        "currentPage": 2, "pagesCount": 2, "itemsPerPage": 2, "itemsInCurrentPage": 1, "totalItems": 3,
-    }  # fmt: skip
+        "currentPage": 2,
+        "pagesCount": 2,
+        "itemsPerPage": 2,
+        "itemsInCurrentPage": 1,
+        "totalItems": 3,
+    }
     assert await _codes(client, key, orderBy="shortCode-ASC") == ["aaa", "bbb", "ccc"]
     assert await _codes(client, key, orderBy="longUrl-DESC") == ["ccc", "bbb", "aaa"]
     assert await _codes(client, key, searchTerm="BANANA") == ["bbb"]

@@ -42,9 +42,14 @@ async def test_short_url_visits_are_shlinks_visits(client: httpx.AsyncClient, ap
     assert "Chrome/" in first["userAgent"] and "Windows" in first["userAgent"]
     assert first["visitedUrl"] == "http://short.test/aaa"
     assert set(first) == {
-        "referer", "date", "userAgent", "visitLocation", "potentialBot", "visitedUrl",
-        "redirectUrl", "type",
-    }  # fmt: skip
+        "referer",
+        "date",
+        "userAgent",
+        "visitLocation",
+        "potentialBot",
+        "visitedUrl",
+        "redirectUrl",
+    }
     dates = [v["date"] for v in visits["data"]]
     assert dates == sorted(dates, reverse=True)
     no_bots = await client.get(
@@ -55,8 +60,12 @@ async def test_short_url_visits_are_shlinks_visits(client: httpx.AsyncClient, ap
         f"{V3}/short-urls/aaa/visits", params={"itemsPerPage": 2, "page": 2}, headers=key
     )
     assert paged.json()["visits"]["pagination"] == {
-        "currentPage": 2, "pagesCount": 2, "itemsPerPage": 2, "itemsInCurrentPage": 1, "totalItems": 3,
-    }  # fmt: skip
+        "currentPage": 2,
+        "pagesCount": 2,
+        "itemsPerPage": 2,
+        "itemsInCurrentPage": 1,
+        "totalItems": 3,
+    }
     later = await client.get(
         f"{V3}/short-urls/aaa/visits", params={"startDate": "2999-01-01"}, headers=key
     )
@@ -168,8 +177,9 @@ async def test_redirect_rules_map_to_targeting_rules(client: httpx.AsyncClient) 
     await make_link(client, bearer, alias="rrr", url="https://e.com/default")
     url = f"{V3}/short-urls/rrr/redirect-rules"
     assert (await client.get(url, headers=key)).json() == {
-        "defaultLongUrl": "https://e.com/default", "redirectRules": [],
-    }  # fmt: skip
+        "defaultLongUrl": "https://e.com/default",
+        "redirectRules": [],
+    }
     rules = {
         "redirectRules": [
             {
