@@ -33,7 +33,11 @@ EXAMPLES_PER_OPERATION = 30
 
 @pytest.fixture
 def live_server(settings) -> Iterator[ThreadedServer]:  # type: ignore[no-untyped-def]
-    server = ThreadedServer(create_app(settings))
+    app = create_app(settings)
+    # Built once here, not on schemathesis' first request: on a busy machine building the
+    # document (70 operations with Shlink's) can outlast the loader's 10-second timeout.
+    app.openapi()
+    server = ThreadedServer(app)
     server.start()
     try:
         yield server
