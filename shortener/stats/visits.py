@@ -29,6 +29,10 @@ class ClickFilter:
     end: datetime | None = None
     include_bots: bool = True
 
+    def window(self) -> tuple[datetime | None, datetime | None, bool]:
+        """Everything but the links: hashable, for cache keys."""
+        return self.start, self.end, self.include_bots
+
     def conditions(self) -> list[ColumnElement[bool]]:
         found = [self.links]
         if self.start is not None:

@@ -7,7 +7,7 @@ Served under /rest/v3 and /rest/v2 (the same answers: clients of either read the
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response, status
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -52,13 +52,14 @@ from shortener.compat.shlink.schemas import (
     VisitsOverviewBody,
     VisitsSummary,
 )
-from shortener.compat.shlink.visits import empty_page, visit_page
+from shortener.compat.shlink.visits import empty_page, link_visit_count, visit_page
 from shortener.db import SessionDep
 from shortener.errors import Conflict, NotFound
 from shortener.links import service as links
 from shortener.links import tags as tag_service
 from shortener.links.deps import LinkContextDep, quota_for
 from shortener.links.schemas import LinkUpdate
+from shortener.stats.api import StatsCacheDep
 from shortener.stats.visits import ClickFilter, of_link, of_links, totals_of
 
 # The Shlink version clients see: 4.4 has every feature the SDK offers that this API serves
@@ -113,9 +114,9 @@ async def list_short_urls(
     itemsPerPage: ItemsPerPage = 10,
     searchTerm: Annotated[str | None, Query(max_length=200)] = None,
     tags: Annotated[list[str], Query(alias="tags[]", max_length=50)] = [],  # noqa: B006
-    tagsMode: Annotated[str | None, Query(pattern="^(any|all)$")] = None,
+    tagsMode: Literal["any", "all"] | None = None,
     excludeTags: Annotated[list[str], Query(alias="excludeTags[]", max_length=50)] = [],  # noqa: B006
-    excludeTagsMode: Annotated[str | None, Query(pattern="^(any|all)$")] = None,
+    excludeTagsMode: Literal["any", "all"] | None = None,
     orderBy: Annotated[str | None, Query(max_length=40)] = None,
     excludeMaxVisitsReached: bool = False,
     excludePastValidUntil: bool = False,
@@ -174,7 +175,7 @@ async def shorten(
     session: SessionDep,
     ctx: LinkContextDep,
     longUrl: Annotated[str, Query(min_length=1, max_length=4096)],
-    format: Annotated[str, Query(pattern="^(json|txt)$")] = "json",
+    format: Literal["json", "txt"] = "json",
 ) -> Response | ShortUrl:
     body = service.build(ShortUrlCreate, longUrl=longUrl)
     link = await service.create(
@@ -265,6 +266,7 @@ async def short_url_visits(
     user: StatsReader,
     session: SessionDep,
     ctx: LinkContextDep,
+    cache: StatsCacheDep,
     start: StartDate,
     end: EndDate,
     page: Page = 1,
@@ -275,9 +277,15 @@ async def short_url_visits(
     service.check_domain(domain, ctx)
     link = await links.get_link(session, user=user, key=shortCode)
     which = ClickFilter(of_link(link.id or 0), start, end, include_bots=not excludeBots)
+    total = await link_visit_count(session, link, which, cache)
     return JSONResponse(
         await visit_page(
-            session, which, page=page, per_page=_per_page(itemsPerPage), base_url=ctx.base_url
+            session,
+            which,
+            page=page,
+            per_page=_per_page(itemsPerPage),
+            base_url=ctx.base_url,
+            total=total,
         )
     )
 
@@ -377,7 +385,7 @@ async def orphan_visits(
     itemsPerPage: ItemsPerPage = 5000,
     excludeBots: bool = False,
     domain: Domain = None,
-    type: Annotated[str | None, Query(pattern="^(base_url|invalid_short_url|regular_404)$")] = None,
+    type: Literal["base_url", "invalid_short_url", "regular_404"] | None = None,
 ) -> JSONResponse:
     # Visits to unknown links are not recorded yet (the custom-domains issue adds them).
     service.check_domain(domain, ctx)

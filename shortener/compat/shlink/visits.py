@@ -8,13 +8,17 @@ referring host; the location has the country only (its code standing for its nam
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shortener.compat.shlink.service import ALL_ITEMS, atom, pagination
+from shortener.models import Link
+from shortener.stats.cache import StatsCache
 from shortener.stats.visits import ClickFilter, ClickRow, count_clicks, page_of_clicks
 
+COUNT_PERIOD = 600  # seconds a link's visit count may be reused (link_visit_count)
 # The most a page may hold: what the web client asks for, and a bound on one answer's size.
 MAX_PER_PAGE = 5_000
 
@@ -79,14 +83,42 @@ def _per_page(per_page: int) -> int:
     return MAX_PER_PAGE if per_page == ALL_ITEMS or per_page > MAX_PER_PAGE else per_page
 
 
+async def link_visit_count(
+    session: AsyncSession, link: Link, which: ClickFilter, cache: StatsCache
+) -> int:
+    """How many raw clicks of `link` match, counted once for a burst of page requests.
+
+    The web client asks for every page of a link at once (200 for a million clicks), and
+    counting a million index entries costs more than reading a page. The count is kept under
+    the link's version (its click counter and updated_at, which new clicks and deleted visits
+    change) and a ten-minute period (the retention cleanup prunes old clicks without either).
+    """
+    period = int(time.time()) // COUNT_PERIOD
+    key = ("shlink-visit-count", link.id, link.clicks, link.updated_at, which.window(), period)
+    return await cache.get(key, lambda: count_clicks(session, which))
+
+
 async def visit_page(
-    session: AsyncSession, which: ClickFilter, *, page: int, per_page: int, base_url: str
+    session: AsyncSession,
+    which: ClickFilter,
+    *,
+    page: int,
+    per_page: int,
+    base_url: str,
+    total: int | None = None,
 ) -> dict[str, Any]:
     """One page of visits, newest first, as VisitList's JSON; `itemsPerPage` -1 (Shlink's
-    "all") and anything above MAX_PER_PAGE are pages of MAX_PER_PAGE, and `pagination` says so."""
+    "all") and anything above MAX_PER_PAGE are pages of MAX_PER_PAGE, and `pagination` says so.
+    `total`: the count, when the caller has it already."""
     per_page = _per_page(per_page)
-    total = await count_clicks(session, which)
-    rows = await page_of_clicks(session, which, offset=(page - 1) * per_page, limit=per_page)
+    if total is None:
+        total = await count_clicks(session, which)
+    offset = (page - 1) * per_page
+    rows = (
+        await page_of_clicks(session, which, offset=offset, limit=per_page)
+        if offset < total
+        else []
+    )
     shown = pagination(page, per_page, len(rows), total)
     return {
         "visits": {"data": [visit(row, base_url) for row in rows], "pagination": shown.model_dump()}
