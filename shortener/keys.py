@@ -37,6 +37,7 @@ RESERVED = frozenset(
         "export",  # /api/links/export would shadow a link of this key in the API
         "import",
         "bulk",
+        "rest",  # Shlink's API (compat/shlink)
     }
 )
 

@@ -17,6 +17,8 @@ from shortener.apikeys.api import router as apikeys_router
 from shortener.auth.api import router as auth_router
 from shortener.blocklist.api import router as blocklist_router
 from shortener.compat.kutt.api import router as kutt_router
+from shortener.compat.shlink import api as shlink_api
+from shortener.compat.shlink.cors import ShlinkCors
 from shortener.compat.yourls.api import router as yourls_router
 from shortener.config import Settings, load_settings
 from shortener.domains.api import router as domains_router
@@ -115,6 +117,7 @@ def create_app(settings: Settings | None = None) -> ShortenerApp:
     app.include_router(domains_router)
     app.include_router(well_known_router)
     # Other shorteners' APIs, for the clients people already use (see shortener/compat).
+    shlink_api.include(app)
     app.include_router(yourls_router)
     app.include_router(kutt_router)
     # add_middleware puts each in front of the previous one: the last added runs first.
@@ -129,6 +132,8 @@ def create_app(settings: Settings | None = None) -> ShortenerApp:
             expose_headers=["X-Request-ID"],
             max_age=600,
         )
+    # After CORSMiddleware, so in front of it: /rest/ answers any origin, as Shlink does.
+    app.add_middleware(ShlinkCors, routes=shlink_api.route_methods())
     app.add_middleware(InternalErrors)
     app.add_middleware(SecurityHeaders)
     # Outermost: every answer, errors included, gets its request id and log line.

@@ -187,7 +187,8 @@ class Click(SQLModel, table=True):
     """One redirect. Never the raw IP: only what was derived from it."""
 
     __tablename__ = "clicks"
-    __table_args__ = (Index("ix_clicks_link_id_clicked_at", "link_id", "clicked_at"),)
+    # (link_id, clicked_at, id): paging a link's raw clicks reads the index alone (stats/visits.py).
+    __table_args__ = (Index("ix_clicks_link_id_clicked_at_id", "link_id", "clicked_at", "id"),)
 
     # Made when the redirect is answered; a retried batch inserts it once.
     id: str = Field(sa_column=Column(String(32), primary_key=True))

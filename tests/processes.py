@@ -265,8 +265,9 @@ def _children(pid: int) -> list[int]:
 class ThreadedServer:
     """uvicorn serving an app object in a thread of its own: real HTTP, in this process."""
 
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
+    def __init__(self, app: Any, port: int | None = None) -> None:
+        """`port`: one the caller chose (so the app's BASE_URL can name it); free by default."""
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"

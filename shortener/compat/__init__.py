@@ -1,1 +1,2 @@
-"""Other shorteners' APIs (Shlink, YOURLS, Kutt), spoken over our own services."""
+"""Other shorteners' APIs (Shlink, YOURLS, Kutt) served over our links, keys and statistics:
+thin adapters, no rules of their own."""

@@ -154,7 +154,8 @@ async def tags_of(session: AsyncSession, link_ids: list[int]) -> dict[int, list[
     return tags
 
 
-def _visible_to(user: User) -> ColumnElement[bool]:
+def visible_to(user: User) -> ColumnElement[bool]:
+    """The links `user` may see and change: their own; an admin's, every link."""
     return true() if user.is_admin else col(Link.owner_id) == user.id
 
 
@@ -170,9 +171,7 @@ async def get_link(
         col(Link.domain_id).is_(None) if domain_id is None else col(Link.domain_id) == domain_id
     )
     link = (
-        await session.execute(
-            select(Link).where(col(Link.key) == key, on_domain, _visible_to(user))
-        )
+        await session.execute(select(Link).where(col(Link.key) == key, on_domain, visible_to(user)))
     ).scalar_one_or_none()
     if link is None:
         raise NotFound("link not found")
@@ -181,6 +180,21 @@ async def get_link(
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search(q: str) -> ColumnElement[bool]:
+    """Links whose URL, title or key contains `q`, case-insensitively: what `q` searches."""
+    pattern = f"%{_escape_like(q.lower())}%"
+    return or_(
+        func.lower(col(Link.url)).like(pattern, escape="\\"),
+        func.lower(col(Link.title)).like(pattern, escape="\\"),
+        func.lower(col(Link.key)).like(pattern, escape="\\"),
+    )
+
+
+def tagged(*tags: str) -> ColumnElement[bool]:
+    """Links carrying any of `tags`."""
+    return col(Link.id).in_(select(col(LinkTag.link_id)).where(col(LinkTag.tag).in_(tags)))
 
 
 async def list_links(
@@ -193,24 +207,15 @@ async def list_links(
     tag: str | None = None,
     domain_id: int | Literal["any"] | None = "any",
 ) -> tuple[list[Link], int]:
-    conditions: list[ColumnElement[bool]] = [_visible_to(user)]
+    conditions: list[ColumnElement[bool]] = [visible_to(user)]
     if domain_id != "any":
         conditions.append(
             col(Link.domain_id).is_(None) if domain_id is None else col(Link.domain_id) == domain_id
         )
     if q:
-        pattern = f"%{_escape_like(q.lower())}%"
-        conditions.append(
-            or_(
-                func.lower(col(Link.url)).like(pattern, escape="\\"),
-                func.lower(col(Link.title)).like(pattern, escape="\\"),
-                func.lower(col(Link.key)).like(pattern, escape="\\"),
-            )
-        )
+        conditions.append(search(q))
     if tag:
-        conditions.append(
-            col(Link.id).in_(select(col(LinkTag.link_id)).where(col(LinkTag.tag) == tag))
-        )
+        conditions.append(tagged(tag))
     total = (
         await session.execute(select(func.count()).select_from(Link).where(*conditions))
     ).scalar_one()

@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from shortener.errors import DomainError
+from shortener.compat.shlink.problems import problem_for
+from shortener.errors import DomainError, Invalid
 from shortener.redirect.answers import wants_html as accepts_html
 from shortener.web.pages import render_error_page
 
@@ -30,21 +31,32 @@ def _clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
     ]
 
 
+def speaks_shlink(request: Request) -> bool:
+    """Shlink's API answers errors as Shlink does (compat/shlink/problems.py)."""
+    return request.url.path.startswith("/rest/")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DomainError)
+        if speaks_shlink(request):
+            return problem_for(request, exc)
         if wants_html(request):
             return render_error_page(request, exc.status_code, str(exc.detail), exc.headers)
         return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if speaks_shlink(request):
+            return problem_for(request, exc)
         if wants_html(request):
             return render_error_page(request, exc.status_code, str(exc.detail), exc.headers)
         return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
+        if speaks_shlink(request):
+            return problem_for(request, Invalid(_clean_validation_errors(exc.errors())))
         return JSONResponse({"detail": _clean_validation_errors(exc.errors())}, 422)
 
     app.add_exception_handler(DomainError, domain_error)

@@ -1,0 +1,517 @@
+"""Shlink's REST API: thin routes over the adapters (service, visits, rules) and our services.
+
+Served under /rest/v3 and /rest/v2 (the same answers: clients of either read them), with
+/rest/health public. Errors are Shlink's problems (problems.py), CORS is Shlink's (cors.py).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, FastAPI, Query, Request, Response, status
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.routing import APIRoute
+from starlette.routing import compile_path
+
+from shortener.auth.deps import AnyPrincipal, LinksReader, LinksWriter, StatsReader
+from shortener.clicks.erase import erase_clicks
+from shortener.compat.shlink import problems, rules, service
+from shortener.compat.shlink.deps import (
+    CreateBody,
+    Domain,
+    EndDate,
+    ItemsPerPage,
+    Page,
+    QueryKeyWriter,
+    StartDate,
+)
+from shortener.compat.shlink.schemas import (
+    DeletedVisits,
+    DomainList,
+    DomainPage,
+    DomainRedirects,
+    DomainRedirectsIn,
+    Health,
+    Problem,
+    RedirectRules,
+    RedirectRulesIn,
+    ShortUrl,
+    ShortUrlCreate,
+    ShortUrlEdit,
+    ShortUrlList,
+    ShortUrlPage,
+    TagList,
+    TagNames,
+    TagRenaming,
+    TagStats,
+    TagStatsList,
+    TagStatsPage,
+    VisitList,
+    VisitsOverview,
+    VisitsOverviewBody,
+    VisitsSummary,
+)
+from shortener.compat.shlink.visits import empty_page, link_visit_count, visit_page
+from shortener.db import SessionDep
+from shortener.errors import Conflict, NotFound
+from shortener.links import service as links
+from shortener.links import tags as tag_service
+from shortener.links.deps import LinkContextDep, quota_for
+from shortener.links.schemas import LinkUpdate
+from shortener.stats.api import StatsCacheDep
+from shortener.stats.visits import ClickFilter, of_link, of_links, totals_of
+
+# The Shlink version clients see: 4.4 has every feature the SDK offers that this API serves
+# (redirect rules, visitedUrl, hasRedirectRules); clients switch features on it.
+SHLINK_VERSION = "4.4.0"
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {problems.MEDIA_TYPE: {}}, "description": what}
+    for code, what in {
+        400: "Shlink's invalid-data (or another problem)",
+        401: "missing-authentication or invalid-api-key",
+        403: "the API key lacks a scope",
+        404: "short-url-not-found, tag-not-found, domain-not-found",
+        409: "tag-conflict",
+        429: "too many requests",
+        501: "mercure-not-configured",
+    }.items()
+}
+
+public = APIRouter(tags=["shlink"], responses=PROBLEMS)
+router = APIRouter(tags=["shlink"], responses=PROBLEMS)
+
+
+def _per_page(per_page: int) -> int:
+    return service.ALL_ITEMS if per_page < 1 else per_page
+
+
+# ---- health ----------------------------------------------------------------------------------
+
+
+@public.get("/rest/health", response_model=Health)
+@public.get("/rest/v2/health", response_model=Health, include_in_schema=False)
+@public.get("/rest/v3/health", response_model=Health, include_in_schema=False)
+async def health() -> Health:
+    return Health(
+        status="pass",
+        version=SHLINK_VERSION,
+        links={"about": "https://shlink.io", "project": "https://github.com/shlinkio/shlink"},
+    )
+
+
+# ---- short URLs ----------------------------------------------------------------------------
+
+
+@router.get("/short-urls", response_model=ShortUrlList)
+async def list_short_urls(
+    user: LinksReader,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    start: StartDate,
+    end: EndDate,
+    page: Page = 1,
+    itemsPerPage: ItemsPerPage = 10,
+    searchTerm: Annotated[str | None, Query(max_length=200)] = None,
+    tags: Annotated[list[str], Query(alias="tags[]", max_length=50)] = [],  # noqa: B006
+    tagsMode: Literal["any", "all"] | None = None,
+    excludeTags: Annotated[list[str], Query(alias="excludeTags[]", max_length=50)] = [],  # noqa: B006
+    excludeTagsMode: Literal["any", "all"] | None = None,
+    orderBy: Annotated[str | None, Query(max_length=40)] = None,
+    excludeMaxVisitsReached: bool = False,
+    excludePastValidUntil: bool = False,
+    domain: Domain = None,
+) -> ShortUrlList:
+    service.check_domain(domain, ctx)
+    conditions = service.list_conditions(
+        user,
+        search=searchTerm,
+        tags=tags,
+        tags_mode=tagsMode,
+        exclude_tags=excludeTags,
+        exclude_tags_mode=excludeTagsMode,
+        start=start,
+        end=end,
+        exclude_max_visits_reached=excludeMaxVisitsReached,
+        exclude_past_valid_until=excludePastValidUntil,
+    )
+    per_page = _per_page(itemsPerPage)
+    found, total = await service.list_links(
+        session, conditions=conditions, order_by=orderBy, page=page, per_page=per_page
+    )
+    return ShortUrlList(
+        shortUrls=ShortUrlPage(
+            data=await service.short_urls(session, found, ctx),
+            pagination=service.pagination(page, per_page, len(found), total),
+        )
+    )
+
+
+@router.post(
+    "/short-urls",
+    response_model=ShortUrl,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": ShortUrlCreate.model_json_schema()},
+            },
+        }
+    },
+)
+async def create_short_url(
+    request: Request, body: CreateBody, user: LinksWriter, session: SessionDep, ctx: LinkContextDep
+) -> ShortUrl:
+    link = await service.create(
+        session, user=user, body=body, ctx=ctx, quota=quota_for(request, user)
+    )
+    return (await service.short_urls(session, [link], ctx))[0]
+
+
+@router.get("/short-urls/shorten", response_model=ShortUrl)
+async def shorten(
+    request: Request,
+    user: QueryKeyWriter,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    longUrl: Annotated[str, Query(min_length=1, max_length=4096)],
+    format: Literal["json", "txt"] = "json",
+) -> Response | ShortUrl:
+    body = service.build(ShortUrlCreate, longUrl=longUrl)
+    link = await service.create(
+        session, user=user, body=body, ctx=ctx, quota=quota_for(request, user)
+    )
+    shown = (await service.short_urls(session, [link], ctx))[0]
+    if format == "txt":
+        return PlainTextResponse(shown.shortUrl)
+    return shown
+
+
+@router.get("/short-urls/{shortCode}", response_model=ShortUrl)
+async def get_short_url(
+    shortCode: str,
+    user: LinksReader,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    domain: Domain = None,
+) -> ShortUrl:
+    service.check_domain(domain, ctx)
+    link = await links.get_link(session, user=user, key=shortCode)
+    return (await service.short_urls(session, [link], ctx))[0]
+
+
+@router.patch("/short-urls/{shortCode}", response_model=ShortUrl)
+async def edit_short_url(
+    shortCode: str,
+    body: ShortUrlEdit,
+    user: LinksWriter,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    domain: Domain = None,
+) -> ShortUrl:
+    service.check_domain(domain, ctx)
+    link = await service.edit(session, user=user, code=shortCode, body=body, ctx=ctx)
+    return (await service.short_urls(session, [link], ctx))[0]
+
+
+@router.delete("/short-urls/{shortCode}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_short_url(
+    shortCode: str,
+    user: LinksWriter,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    domain: Domain = None,
+) -> Response:
+    service.check_domain(domain, ctx)
+    await links.delete_link(session, user=user, key=shortCode, ctx=ctx)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# ---- redirect rules ---------------------------------------------------------------------
+
+
+@router.get("/short-urls/{shortCode}/redirect-rules", response_model=RedirectRules)
+async def get_redirect_rules(
+    shortCode: str,
+    user: LinksReader,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    domain: Domain = None,
+) -> RedirectRules:
+    service.check_domain(domain, ctx)
+    return rules.to_shlink(await links.get_link(session, user=user, key=shortCode))
+
+
+@router.post("/short-urls/{shortCode}/redirect-rules", response_model=RedirectRules)
+async def set_redirect_rules(
+    shortCode: str,
+    body: RedirectRulesIn,
+    user: LinksWriter,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    domain: Domain = None,
+) -> RedirectRules:
+    service.check_domain(domain, ctx)
+    data = service.build(LinkUpdate, rules=rules.to_ours(body.redirectRules))
+    link = await links.update_link(session, user=user, key=shortCode, data=data, ctx=ctx)
+    return rules.to_shlink(link)
+
+
+# ---- visits ------------------------------------------------------------------------------
+
+
+@router.get("/short-urls/{shortCode}/visits", response_model=VisitList)
+async def short_url_visits(
+    shortCode: str,
+    user: StatsReader,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    cache: StatsCacheDep,
+    start: StartDate,
+    end: EndDate,
+    page: Page = 1,
+    itemsPerPage: ItemsPerPage = 5000,
+    excludeBots: bool = False,
+    domain: Domain = None,
+) -> JSONResponse:
+    service.check_domain(domain, ctx)
+    link = await links.get_link(session, user=user, key=shortCode)
+    which = ClickFilter(of_link(link.id or 0), start, end, include_bots=not excludeBots)
+    total = await link_visit_count(session, link, which, cache)
+    return JSONResponse(
+        await visit_page(
+            session,
+            which,
+            page=page,
+            per_page=_per_page(itemsPerPage),
+            base_url=ctx.base_url,
+            total=total,
+        )
+    )
+
+
+@router.delete("/short-urls/{shortCode}/visits", response_model=DeletedVisits)
+async def delete_short_url_visits(
+    shortCode: str,
+    user: LinksWriter,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    domain: Domain = None,
+) -> DeletedVisits:
+    service.check_domain(domain, ctx)
+    link = await links.get_link(session, user=user, key=shortCode)
+    return DeletedVisits(deletedVisits=await erase_clicks(session, link=link, ctx=ctx))
+
+
+@router.get("/tags/{tag}/visits", response_model=VisitList)
+async def tag_visits(
+    tag: str,
+    user: StatsReader,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    start: StartDate,
+    end: EndDate,
+    page: Page = 1,
+    itemsPerPage: ItemsPerPage = 5000,
+    excludeBots: bool = False,
+    domain: Domain = None,
+) -> JSONResponse:
+    service.check_domain(domain, ctx)
+    if tag not in await tag_service.list_tags(session, user=user):
+        raise problems.tag_not_found(tag)
+    which = ClickFilter(
+        of_links(service.tagged_links(user, tag)), start, end, include_bots=not excludeBots
+    )
+    return JSONResponse(
+        await visit_page(
+            session, which, page=page, per_page=_per_page(itemsPerPage), base_url=ctx.base_url
+        )
+    )
+
+
+@router.get("/domains/{domain}/visits", response_model=VisitList)
+async def domain_visits(
+    domain: str,
+    user: StatsReader,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    start: StartDate,
+    end: EndDate,
+    page: Page = 1,
+    itemsPerPage: ItemsPerPage = 5000,
+    excludeBots: bool = False,
+) -> JSONResponse:
+    service.check_domain(domain, ctx)
+    which = ClickFilter(
+        of_links(service.visible_links(user)), start, end, include_bots=not excludeBots
+    )
+    return JSONResponse(
+        await visit_page(
+            session, which, page=page, per_page=_per_page(itemsPerPage), base_url=ctx.base_url
+        )
+    )
+
+
+@router.get("/visits/non-orphan", response_model=VisitList)
+async def non_orphan_visits(
+    user: StatsReader,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    start: StartDate,
+    end: EndDate,
+    page: Page = 1,
+    itemsPerPage: ItemsPerPage = 5000,
+    excludeBots: bool = False,
+    domain: Domain = None,
+) -> JSONResponse:
+    service.check_domain(domain, ctx)
+    which = ClickFilter(
+        of_links(service.visible_links(user)), start, end, include_bots=not excludeBots
+    )
+    return JSONResponse(
+        await visit_page(
+            session, which, page=page, per_page=_per_page(itemsPerPage), base_url=ctx.base_url
+        )
+    )
+
+
+@router.get("/visits/orphan", response_model=VisitList)
+async def orphan_visits(
+    user: StatsReader,
+    ctx: LinkContextDep,
+    start: StartDate,
+    end: EndDate,
+    page: Page = 1,
+    itemsPerPage: ItemsPerPage = 5000,
+    excludeBots: bool = False,
+    domain: Domain = None,
+    type: Literal["base_url", "invalid_short_url", "regular_404"] | None = None,
+) -> JSONResponse:
+    # Visits to unknown links are not recorded yet (the custom-domains issue adds them).
+    service.check_domain(domain, ctx)
+    return JSONResponse(empty_page(page, _per_page(itemsPerPage)))
+
+
+@router.delete("/visits/orphan", response_model=DeletedVisits)
+async def delete_orphan_visits(user: LinksWriter) -> DeletedVisits:
+    return DeletedVisits(deletedVisits=0)
+
+
+@router.get("/visits", response_model=VisitsOverview)
+async def visits_overview(user: StatsReader, session: SessionDep) -> VisitsOverview:
+    totals = await totals_of(session, service.visible_links(user))
+    none = VisitsSummary(total=0, nonBots=0, bots=0)
+    return VisitsOverview(
+        visits=VisitsOverviewBody(
+            nonOrphanVisits=service.summary(totals),
+            orphanVisits=none,
+            visitsCount=totals.clicks,
+            orphanVisitsCount=0,
+        )
+    )
+
+
+# ---- tags ---------------------------------------------------------------------------------
+
+
+@router.get("/tags", response_model=TagList)
+async def list_tags(user: LinksReader, session: SessionDep) -> TagList:
+    return TagList(tags=TagNames(data=await tag_service.list_tags(session, user=user)))
+
+
+@router.get("/tags/stats", response_model=TagStatsList)
+async def tags_stats(user: LinksReader, session: SessionDep) -> TagStatsList:
+    counts = await tag_service.tag_counts(session, user=user)
+    return TagStatsList(
+        tags=TagStatsPage(
+            data=[
+                TagStats(
+                    tag=c.tag,
+                    shortUrlsCount=c.links,
+                    visitsSummary=VisitsSummary(
+                        total=c.clicks, nonBots=c.clicks - c.bot_clicks, bots=c.bot_clicks
+                    ),
+                )
+                for c in counts
+            ]
+        )
+    )
+
+
+@router.put("/tags", status_code=status.HTTP_204_NO_CONTENT)
+async def rename_tag(body: TagRenaming, user: LinksWriter, session: SessionDep) -> Response:
+    try:
+        await tag_service.rename_tag(session, user=user, old=body.oldName, new=body.newName)
+    except NotFound:
+        raise problems.tag_not_found(body.oldName) from None
+    except Conflict:
+        raise problems.tag_conflict(body.oldName, body.newName) from None
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete("/tags", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_tags(
+    user: LinksWriter,
+    session: SessionDep,
+    tags: Annotated[list[str], Query(alias="tags[]", max_length=100)] = [],  # noqa: B006
+) -> Response:
+    await tag_service.delete_tags(session, user=user, tags=tags)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# ---- domains, live updates ----------------------------------------------------------------
+
+NO_REDIRECTS = DomainRedirects(
+    baseUrlRedirect=None, regular404Redirect=None, invalidShortUrlRedirect=None
+)
+
+
+@router.get("/domains", response_model=DomainList)
+async def list_domains(user: LinksReader, ctx: LinkContextDep) -> DomainList:
+    default = {
+        "domain": service.default_authority(ctx),
+        "isDefault": True,
+        "redirects": NO_REDIRECTS,
+    }
+    return DomainList(domains=DomainPage(data=[default], defaultRedirects=NO_REDIRECTS))  # type: ignore[list-item]
+
+
+@router.patch("/domains/redirects", response_model=DomainRedirects)
+async def edit_domain_redirects(
+    body: DomainRedirectsIn, user: LinksWriter, ctx: LinkContextDep
+) -> DomainRedirects:
+    service.check_domain(body.domain, ctx)
+    # Only the default domain exists, and Shlink keeps its redirects in configuration.
+    raise problems.default_domain_redirects()
+
+
+@router.get("/mercure-info")
+async def mercure_info(principal: AnyPrincipal) -> None:
+    raise problems.mercure_not_configured()
+
+
+PREFIXES = ("/rest/v3", "/rest/v2")
+
+
+def route_methods() -> list[tuple[re.Pattern[str], set[str]]]:
+    """Each path this API serves (as a pattern) with its methods: what preflights answer."""
+    found = [
+        (compile_path(r.path)[0], set(r.methods or ()))
+        for r in public.routes
+        if isinstance(r, APIRoute)
+    ]
+    for prefix in PREFIXES:
+        found += [
+            (compile_path(prefix + r.path)[0], set(r.methods or ()))
+            for r in router.routes
+            if isinstance(r, APIRoute)
+        ]
+    return found
+
+
+def include(app: FastAPI) -> None:
+    """Mount the API where Shlink's clients look for it (v2 for older ones, out of the schema
+    since it answers exactly as v3)."""
+    app.include_router(public)
+    app.include_router(router, prefix=PREFIXES[0])
+    app.include_router(router, prefix=PREFIXES[1], include_in_schema=False)
