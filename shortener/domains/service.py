@@ -227,6 +227,20 @@ async def domain_for_links(
 
     Only verified domains that are theirs or shared (any, for admins); any other answers as
     if it did not exist, so nobody learns which domains others have."""
+    domain = await _usable(session, user=user, hostname=hostname, ctx=ctx)
+    if domain is not None and not domain.verified:
+        raise Conflict(
+            f"{domain.hostname} is not verified yet: prove it first (POST /api/domains/ID/verify)"
+        )
+    return domain
+
+
+async def _usable(
+    session: AsyncSession, *, user: User, hostname: str | None, ctx: LinkContext
+) -> Domain | None:
+    """The domain `hostname` names, if `user` may use it: theirs, shared, or any for admins
+    (None: the default domain). Any other answers as if it did not exist, so nobody learns
+    which domains others have."""
     if hostname is None:
         return None
     name = normalise_hostname(hostname, field="domain")
@@ -235,11 +249,8 @@ async def domain_for_links(
     domain = (
         await session.execute(select(Domain).where(col(Domain.hostname) == name))
     ).scalar_one_or_none()
-    usable = domain is not None and (user.is_admin or domain.shared or domain.owner_id == user.id)
-    if domain is None or not usable:
+    if domain is None or not (user.is_admin or domain.shared or domain.owner_id == user.id):
         raise NotFound(f"no domain {name} of yours")
-    if not domain.verified:
-        raise Conflict(f"{name} is not verified yet: prove it first (POST /api/domains/ID/verify)")
     return domain
 
 
@@ -270,14 +281,5 @@ async def domain_id_of(
 ) -> int | None:
     """`?domain=` of a route that names a link by key: the domain's id (None: the default
     domain, also when omitted); 404 for a domain this user cannot see."""
-    if hostname is None:
-        return None
-    name = normalise_hostname(hostname, field="domain")
-    if name == ctx.own_host:
-        return None
-    domain = (
-        await session.execute(select(Domain).where(col(Domain.hostname) == name))
-    ).scalar_one_or_none()
-    if domain is None or not (user.is_admin or domain.shared or domain.owner_id == user.id):
-        raise NotFound(f"no domain {name} of yours")
-    return domain.id
+    domain = await _usable(session, user=user, hostname=hostname, ctx=ctx)
+    return None if domain is None else domain.id
