@@ -89,7 +89,9 @@ class Flusher:
         self._failures = self._refusals = 0
         await self._queue.ack(batch)
         if self.on_batch is not None:
-            self.on_batch(len(batch), time.perf_counter() - started)
+            # The metrics count link clicks; visits to unknown links are not clicks.
+            clicks = sum(1 for c in batch.clicks if not c.orphan)
+            self.on_batch(clicks, time.perf_counter() - started)
         if self._on_written is not None:
             try:
                 # Visits to unknown links are nobody's link.clicked nor any live feed's.

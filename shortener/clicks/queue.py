@@ -77,14 +77,16 @@ class LocalQueue:
         """Nothing to do: unacknowledged clicks stay at the front of the buffer."""
 
     async def pending(self) -> int:
-        return len(self._items)
+        """Link clicks waiting (visits to unknown links are not clicks)."""
+        return sum(1 for c in self._items if not c.orphan)
 
     async def ready(self) -> bool:
         return True
 
     def backlog(self) -> tuple[int, float | None]:
         """(clicks in this buffer, the oldest one's time): for the metrics."""
-        return len(self._items), self._items[0].ts if self._items else None
+        clicks = sum(1 for c in self._items if not c.orphan)
+        return clicks, self._items[0].ts if self._items else None
 
 
 class RedisStreamQueue:
@@ -157,7 +159,7 @@ class RedisStreamQueue:
                     for i in range(0, len(records), CLICKS_PER_ENTRY):
                         packed = records[i : i + CLICKS_PER_ENTRY]
                         pipe.xadd(self.stream, {"n": len(packed), kind: orjson.dumps(packed)})
-                pipe.incrby(self._count_key, len(clicks))
+                pipe.incrby(self._count_key, len(links))  # the clicks; orphan visits apart
                 await pipe.execute()
         except REDIS_ERRORS as exc:
             # Entries that did land come back from the stream too: the click ids dedupe them.
@@ -228,7 +230,7 @@ class RedisStreamQueue:
         except (KeyError, ValueError, TypeError):
             return 0
         batch.clicks.extend(clicks)
-        batch.stream_clicks += len(clicks)
+        batch.stream_clicks += sum(1 for c in clicks if not c.orphan)  # what the count holds
         return len(clicks)
 
     async def _discard(self, entry_ids: list[bytes]) -> None:

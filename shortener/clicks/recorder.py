@@ -110,7 +110,8 @@ class ClickRecorder:
         if not clicks:
             return 0
         await self._queue.put_many(clicks)
-        self.queued += len(clicks)
+        # The metrics count link clicks; visits to unknown links are not clicks.
+        self.queued += sum(1 for c in clicks if not c.orphan)
         return len(clicks)
 
     async def run(self) -> None:

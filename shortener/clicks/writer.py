@@ -62,8 +62,9 @@ def write_clicks_sync(
     orphans = [c for c in clicks if isinstance(c, OrphanRecord)]
     if not orphans:
         return _write_link_clicks(session, clicks)
-    written = write_orphans_sync(session, orphans, per_minute=orphans_per_minute)
-    return written + _write_link_clicks(session, [c for c in clicks if not c.orphan])
+    # The count returned is of link clicks (the metrics' clicks flushed); orphan visits apart.
+    write_orphans_sync(session, orphans, per_minute=orphans_per_minute)
+    return _write_link_clicks(session, [c for c in clicks if not c.orphan])
 
 
 def _write_link_clicks(session: Session, clicks: Sequence[ClickRecord]) -> int:

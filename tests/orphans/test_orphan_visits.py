@@ -153,12 +153,10 @@ async def test_the_cap_holds_across_workers_at_write_time(app) -> None:  # type:
     now = time.time()
     first = [OrphanRecord(link_id=0, ts=now, domain="c.example", path=f"/{i}") for i in range(400)]
     second = [OrphanRecord(link_id=0, ts=now, domain="c.example", path=f"/{i}") for i in range(400)]
-    async with app.runtime.sessionmaker() as session, session.begin():
-        assert await write_clicks(session, first, orphans_per_minute=600) == 400
-    async with app.runtime.sessionmaker() as session, session.begin():
-        assert await write_clicks(session, second, orphans_per_minute=600) == 200
-    async with app.runtime.sessionmaker() as session, session.begin():
-        assert await write_clicks(session, first, orphans_per_minute=600) == 0  # again
+    for batch, raw_rows in ((first, 400), (second, 600), (first, 600)):  # the last: again
+        async with app.runtime.sessionmaker() as session, session.begin():
+            assert await write_clicks(session, batch, orphans_per_minute=600) == 0  # no clicks
+        assert len(await _raw(app)) == raw_rows
     async with app.runtime.sessionmaker() as session:
         kept = await session.execute(select(func.count()).select_from(OrphanVisit))
         assert kept.scalar_one() == 600
