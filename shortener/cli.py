@@ -7,10 +7,13 @@ import asyncio
 import getpass
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Sequence
 from types import FrameType
+from typing import IO
 
 from pydantic import ValidationError
 
@@ -50,15 +53,18 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         if args.file == "-":
-            raw = sys.stdin.buffer.read()
+            # Spooled: reading a file needs to go back to its start (encoding, row count).
+            raw: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=2**24)  # noqa: SIM115
+            shutil.copyfileobj(sys.stdin.buffer, raw)
+            raw.seek(0)
         else:
-            with open(args.file, "rb") as file:
-                raw = file.read()
+            raw = open(args.file, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
         print(f"shortener: {exc}", file=sys.stderr)
         return 1
-    upgrade(settings.database_url)
-    return asyncio.run(run_import(settings, raw, args.user))
+    with raw:
+        upgrade(settings.database_url)
+        return asyncio.run(run_import(settings, raw, args.user))
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:

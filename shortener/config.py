@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     blocked_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Largest request body accepted; larger ones answer 413 before being read whole.
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    # Imports (API and dashboard) have their own limit: a CSV of 50,000 links is a few MB. The
+    # upload is spooled to disk as it arrives, not held in memory.
+    import_max_bytes: int = Field(50 * 1024 * 1024, ge=1024)
     # Origins allowed to call the API from a browser (CORS); empty: CORS off.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 

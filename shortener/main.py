@@ -19,7 +19,7 @@ from shortener.blocklist.api import router as blocklist_router
 from shortener.config import Settings, load_settings
 from shortener.links.api import router as links_router
 from shortener.live.api import router as live_router
-from shortener.middleware import BodySizeLimit, InternalErrors, SecurityHeaders
+from shortener.middleware import BodySizeLimit, InternalErrors, SecurityHeaders, import_too_large
 from shortener.observability import wiring as observability
 from shortener.observability.access import RedirectApp, RedirectObserver
 from shortener.openapi import errors
@@ -32,6 +32,9 @@ from shortener.transfer.api import router as transfer_router
 from shortener.web import install_dashboard
 from shortener.web.errors import install_error_handlers
 from shortener.webhooks.api import router as webhooks_router
+
+# The routes that take a CSV upload: IMPORT_MAX_BYTES instead of MAX_BODY_BYTES.
+IMPORT_PATHS = ("/api/links/import", "/dashboard/transfer/import")
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +111,12 @@ def create_app(settings: Settings | None = None) -> ShortenerApp:
     app.include_router(blocklist_router)
     # add_middleware puts each in front of the previous one: the last added runs first.
     # (Redirects never enter this stack: the Redirector adds the same headers itself.)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    import_limit = (settings.import_max_bytes, import_too_large(settings.import_max_bytes))
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        limits={path: import_limit for path in IMPORT_PATHS},
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TextIO
+from typing import IO, TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -19,7 +19,7 @@ from shortener.db import commit, make_engine, make_sessionmaker
 from shortener.links.context import make_link_context
 from shortener.models import Link, User
 from shortener.transfer import export, service
-from shortener.transfer.formats import UnreadableFile, count_rows, decode, read_csv
+from shortener.transfer.formats import UnreadableFile, count_rows, open_text, read_csv
 
 
 class CliError(Exception):
@@ -62,15 +62,15 @@ async def _owner(session: AsyncSession, email: str | None) -> User:
     return users[0]
 
 
-async def run_import(settings: Settings, raw: bytes, email: str | None) -> int:
+async def run_import(settings: Settings, raw: IO[bytes], email: str | None) -> int:
     err = Console(stderr=True)
     try:
-        text = decode(raw)
+        text = open_text(raw)
+        total = count_rows(text)
         parsed = read_csv(text)
     except UnreadableFile as exc:
         err.print(f"shortener: {exc}", markup=False)
         return 1
-    total = count_rows(text)
     async with _database(settings) as sessionmaker:
         # No Redis here: running workers learn the new keys by their key filter's poll (2 s);
         # announcing them would wait for acknowledgements meant for workers.
