@@ -13,6 +13,7 @@ from shortener.links import service
 from shortener.links.deps import LinkContextDep, LinkQuotaDep
 from shortener.links.schemas import LinkCreate, LinkPage, LinkPublic, LinkUpdate
 from shortener.openapi import errors
+from shortener.urls import complete_url
 
 router = APIRouter(prefix="/api/links", tags=["links"], responses=errors(401, 404, 409, 429))
 
@@ -34,7 +35,8 @@ async def create_link(
     link, created = await service.create_link(session, owner=user, data=body, ctx=ctx, quota=quota)
     if not created:
         response.status_code = status.HTTP_200_OK
-    return (await service.to_public(session, [link], ctx.base_url))[0]
+    public = (await service.to_public(session, [link], ctx.base_url))[0]
+    return public.model_copy(update={"notes": complete_url(body.url)[1]})
 
 
 @router.get("", response_model=LinkPage)
@@ -67,7 +69,9 @@ async def update_link(
     key: str, body: LinkUpdate, user: LinksWriter, session: SessionDep, ctx: LinkContextDep
 ) -> LinkPublic:
     link = await service.update_link(session, user=user, key=key, data=body, ctx=ctx)
-    return (await service.to_public(session, [link], ctx.base_url))[0]
+    public = (await service.to_public(session, [link], ctx.base_url))[0]
+    notes = complete_url(body.url)[1] if body.url is not None else []
+    return public.model_copy(update={"notes": notes})
 
 
 @router.delete("/{key}", status_code=status.HTTP_204_NO_CONTENT)

@@ -109,7 +109,10 @@ class Redirector:
         elif scope["method"] == "POST":
             await send_answer(send, 405, METHOD_NOT_ALLOWED, JSON)
             return
-        if link.max_clicks is not None and not await self._consume_use(link):
+        # A HEAD is not a click (link checkers, unfurlers probing): it is answered like a GET
+        # but neither recorded nor allowed to take one of max_clicks.
+        counted = scope["method"] != "HEAD"
+        if link.max_clicks is not None and not await self._use(link, take=counted):
             await self._ended(send, scope, link, "This short link has reached its click limit.")
             return
         headers: Headers = scope["headers"]
@@ -122,7 +125,8 @@ class Redirector:
             request = read_headers(headers)
             if link.og and is_unfurler(request.user_agent):
                 await answers.preview(send, scope, og=link.og, location=link.location, key=key)
-                await state.click_recorder.record(link.id, headers, peer)
+                if counted:
+                    await state.click_recorder.record(link.id, headers, peer)
                 return
             visitor_ip = client_ip(peer, request.forwarded_for, state.trusted_proxies)
             location, variant = self._choose(link, request, visitor_ip)
@@ -139,7 +143,8 @@ class Redirector:
             }
         )
         await send({"type": "http.response.body", "body": b""})
-        await state.click_recorder.record(link.id, headers, peer, variant=variant)
+        if counted:
+            await state.click_recorder.record(link.id, headers, peer, variant=variant)
 
     def _choose(
         self, link: CachedLink, request: RequestHeaders, client_ip: str | None
@@ -170,9 +175,17 @@ class Redirector:
         await send({"type": "http.response.start", "status": 302, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
 
-    async def _consume_use(self, link: CachedLink) -> bool:
-        """Take one of the link's max_clicks, atomically across requests and workers."""
+    async def _use(self, link: CachedLink, *, take: bool) -> bool:
+        """Whether one of the link's max_clicks is left; `take` takes it, atomically across
+        requests and workers."""
         async with self.runtime.sessionmaker() as session, session.begin():
+            if not take:
+                left = await session.execute(
+                    select(col(Link.id)).where(
+                        col(Link.id) == link.id, col(Link.uses) < col(Link.max_clicks)
+                    )
+                )
+                return left.first() is not None
             taken = await session.execute(
                 update(Link)
                 .where(col(Link.id) == link.id, col(Link.uses) < col(Link.max_clicks))

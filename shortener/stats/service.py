@@ -36,12 +36,12 @@ async def link_stats(
     top: int,
     cache: StatsCache,
 ) -> LinkStats:
-    # The ownership query also reads the link's version (clicks, updated_at): see StatsCache.
+    # The ownership query also reads the link's version (its counters, updated_at): see
+    # StatsCache.
     link = await get_link(session, user=user, key=key)
     link_id = link.id or 0
-    cache_key: Hashable = (
-        "link", link_id, link.key, window, include_bots, top, link.clicks, link.updated_at
-    )  # fmt: skip
+    version = (link.clicks, link.bot_clicks, link.updated_at)
+    cache_key: Hashable = ("link", link_id, link.key, window, include_bots, top, *version)
 
     async def compute() -> LinkStats:
         return await _link_stats(session, link, window, include_bots, top)
@@ -54,7 +54,7 @@ def _totals(series: Any) -> tuple[dict[int, int], int]:
     clicks_by_bucket: dict[int, int] = {}
     visitors = 0
     for number, clicks, new_visitors in series:
-        clicks_by_bucket[int(number)] = int(clicks)
+        clicks_by_bucket[int(number)] = clicks_by_bucket.get(int(number), 0) + int(clicks)
         visitors += int(new_visitors)
     return clicks_by_bucket, visitors
 
@@ -75,15 +75,19 @@ async def _link_stats(
         col(ClickRollup.link_id) == link.id,
         col(ClickRollup.hour) >= window.start_hour,
         col(ClickRollup.hour) < window.end_hour,
-        _bots(col(ClickRollup.is_bot), include_bots),
     )
     bucket = _bucket(window)
+    is_bot = col(ClickRollup.is_bot)
     series = await session.execute(
-        select(bucket, func.sum(ClickRollup.clicks), func.sum(ClickRollup.visitors))
+        select(bucket, is_bot, func.sum(ClickRollup.clicks), func.sum(ClickRollup.visitors))
         .where(*in_window)
-        .group_by(bucket)
+        .group_by(bucket, is_bot)
     )
-    clicks_by_bucket, visitors = _totals(series)
+    # Bots are always counted apart (bot_clicks); include_bots adds them to the rest too.
+    rows = list(series)
+    bot_clicks = sum(int(clicks) for _, bot, clicks, _ in rows if bot)
+    chosen = [(n, clicks, seen) for n, bot, clicks, seen in rows if include_bots or not bot]
+    clicks_by_bucket, visitors = _totals(chosen)
     shares = await session.execute(_shares_query(link.id or 0, window, include_bots))
     breakdowns: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for dimension, value, clicks in shares:
@@ -95,6 +99,7 @@ async def _link_stats(
         interval=window.interval,
         include_bots=include_bots,
         total_clicks=sum(clicks_by_bucket.values()),
+        bot_clicks=bot_clicks,
         unique_visitors=visitors,
         timeseries=_series(window, clicks_by_bucket),
         **{field: _ranked(breakdowns[dim], top) for dim, field in BREAKDOWNS.items()},
@@ -157,7 +162,11 @@ async def account_stats(
     version = (
         await session.execute(
             select(
-                func.count(), func.sum(Link.clicks), func.max(Link.updated_at), func.max(Link.id)
+                func.count(),
+                func.sum(Link.clicks),
+                func.sum(Link.bot_clicks),
+                func.max(Link.updated_at),
+                func.max(Link.id),
             ).where(mine)
         )
     ).one()

@@ -131,6 +131,7 @@ class WebhookDispatcher:
                         col(Link.key),
                         col(Link.url),
                         col(Link.clicks),
+                        col(Link.bot_clicks),
                         col(Webhook.id),
                         col(Webhook.events),
                     )
@@ -138,15 +139,18 @@ class WebhookDispatcher:
                     .where(col(Link.id).in_(list(counts)))
                 )
                 now, added = utcnow(), 0
-                for link_id, key, url, total, hook_id, events in rows:
+                for link_id, key, url, total, bots, hook_id, events in rows:
                     if "link.clicked" not in events.split(",") or link_id is None:
                         continue
                     data = {
                         "key": key,
                         "short_url": f"{self._base_url}/{key}",
                         "url": url,
+                        # The batch's redirects (bots' too: they are told apart only
+                        # when written); the totals as the link shows them.
                         "clicks": counts[link_id],
                         "total_clicks": total,
+                        "bot_clicks": bots,
                     }
                     session.add(
                         WebhookDelivery(
