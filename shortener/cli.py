@@ -106,9 +106,26 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         )
         os.environ["LINK_CACHE_TTL"] = "0"
     _ = settings.signing_key  # create the development key once, before the workers race for it
+    derived = derived_base_url(settings, args.host, args.port)
+    if derived is not None:
+        # The workers read their settings from the environment: they print links this way.
+        os.environ["BASE_URL"] = derived
+        log.warning("BASE_URL is unset: short links are printed as %s/<key>", derived)
     with metrics_directory(settings, args.workers):
         _run_uvicorn(args, settings)
     return 0
+
+
+def derived_base_url(settings: Settings, host: str, port: int) -> str | None:
+    """Where short links point when BASE_URL is unset: the host and port served (a wildcard
+    address is shown as 127.0.0.1, reachable from this machine only); None when it is set."""
+    if "base_url" in settings.model_fields_set:
+        return None
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - compared, not bound
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> None:

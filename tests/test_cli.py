@@ -231,3 +231,16 @@ def test_migrate_postgres(cli_env, tmp_path, fresh_postgres_url) -> None:
     assert "database at revision" in result.stdout
     again = shortener(env, tmp_path, "migrate")
     assert again.returncode == 0, again.stderr
+
+
+def test_base_url_follows_the_served_port_when_unset() -> None:
+    """Issue 18, item 4: `serve --port 8765` prints links on 8765, not 8000."""
+    from shortener.cli import derived_base_url
+    from shortener.config import Settings
+
+    unset = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert derived_base_url(unset, "127.0.0.1", 8765) == "http://127.0.0.1:8765"
+    assert derived_base_url(unset, "0.0.0.0", 9000) == "http://127.0.0.1:9000"  # noqa: S104
+    assert derived_base_url(unset, "::1", 9000) == "http://[::1]:9000"
+    given = Settings(_env_file=None, base_url="https://sho.rt")  # type: ignore[call-arg]
+    assert derived_base_url(given, "127.0.0.1", 8765) is None
