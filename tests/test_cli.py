@@ -240,7 +240,7 @@ def test_base_url_follows_the_served_port_when_unset() -> None:
 
     unset = Settings(_env_file=None)  # type: ignore[call-arg]
     assert derived_base_url(unset, "127.0.0.1", 8765) == "http://127.0.0.1:8765"
-    assert derived_base_url(unset, "0.0.0.0", 9000) == "http://127.0.0.1:9000"  # noqa: S104
+    assert derived_base_url(unset, "0.0.0.0", 9000) == "http://127.0.0.1:9000"
     assert derived_base_url(unset, "::1", 9000) == "http://[::1]:9000"
     given = Settings(_env_file=None, base_url="https://sho.rt")  # type: ignore[call-arg]
     assert derived_base_url(given, "127.0.0.1", 8765) is None
