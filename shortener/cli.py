@@ -18,7 +18,7 @@ from typing import IO
 from pydantic import ValidationError
 
 from shortener.cli_parser import build_parser
-from shortener.config import ConfigError, Settings, load_settings
+from shortener.config import ConfigError, Settings, derived_base_url, load_settings
 from shortener.observability.logs import configure_logging, logging_config
 
 log = logging.getLogger("shortener")
@@ -41,10 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _doctor(_args: argparse.Namespace, settings: Settings) -> int:
-    from shortener.doctor import report, run_checks
+def _doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from shortener.doctor import check_base_url, report, run_checks
 
-    return report(run_checks(settings))
+    return report([*run_checks(settings), *check_base_url(settings, args.host, args.port)])
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
@@ -114,18 +114,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     with metrics_directory(settings, args.workers):
         _run_uvicorn(args, settings)
     return 0
-
-
-def derived_base_url(settings: Settings, host: str, port: int) -> str | None:
-    """Where short links point when BASE_URL is unset: the host and port served (a wildcard
-    address is shown as 127.0.0.1, reachable from this machine only); None when it is set."""
-    if "base_url" in settings.model_fields_set:
-        return None
-    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - compared, not bound
-        host = "127.0.0.1"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{port}"
 
 
 def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> None:

@@ -246,3 +246,19 @@ def load_settings(**overrides: object) -> Settings:
             for err in exc.errors()
         )
         raise ConfigError(f"invalid configuration: {problems}") from exc
+
+
+def derived_base_url(settings: Settings, host: str, port: int) -> str | None:
+    """Where short links point when BASE_URL is unset: the host and port served (a wildcard
+    address is shown as 127.0.0.1, reachable from this machine only); None when it is set."""
+    if "base_url" in settings.model_fields_set:
+        return None
+    return served_url(host, port)
+
+
+def served_url(host: str, port: int) -> str:
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - compared, not bound
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
