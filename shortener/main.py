@@ -22,6 +22,7 @@ from shortener.live.api import router as live_router
 from shortener.middleware import BodySizeLimit, InternalErrors, SecurityHeaders, import_too_large
 from shortener.observability import wiring as observability
 from shortener.observability.access import RedirectApp, RedirectObserver
+from shortener.observability.logs import configure_if_unconfigured
 from shortener.openapi import errors
 from shortener.qr.api import router as qr_router
 from shortener.redirect.entry import Redirector, redirect_key
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> ShortenerApp:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         assert isinstance(app, ShortenerApp)
+        configure_if_unconfigured(settings)  # plain uvicorn / gunicorn: log as serve does
         async with open_runtime(
             settings, templates=templates, redirect_statuses=app.redirect_statuses
         ) as runtime:
