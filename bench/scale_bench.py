@@ -139,7 +139,9 @@ async def _total_clicks(database_url: str) -> int:
     engine = make_engine(database_url)
     try:
         async with make_sessionmaker(engine)() as session:
-            total = (await session.execute(select(func.sum(Link.clicks)))).scalar_one()
+            total = (
+                await session.execute(select(func.sum(Link.clicks + Link.bot_clicks)))
+            ).scalar_one()
     finally:
         await engine.dispose()
     return int(total or 0)

@@ -7,15 +7,18 @@ import asyncio
 import getpass
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Sequence
 from types import FrameType
+from typing import IO
 
 from pydantic import ValidationError
 
 from shortener.cli_parser import build_parser
-from shortener.config import ConfigError, Settings, load_settings
+from shortener.config import ConfigError, Settings, derived_base_url, load_settings
 from shortener.observability.logs import configure_logging, logging_config
 
 log = logging.getLogger("shortener")
@@ -38,10 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _doctor(_args: argparse.Namespace, settings: Settings) -> int:
-    from shortener.doctor import report, run_checks
+def _doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from shortener.doctor import check_base_url, report, run_checks
 
-    return report(run_checks(settings))
+    return report([*run_checks(settings), *check_base_url(settings, args.host, args.port)])
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
@@ -61,15 +64,18 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     try:
         if args.file == "-":
-            raw = sys.stdin.buffer.read()
+            # Spooled: reading a file needs to go back to its start (encoding, row count).
+            raw: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=2**24)  # noqa: SIM115
+            shutil.copyfileobj(sys.stdin.buffer, raw)
+            raw.seek(0)
         else:
-            with open(args.file, "rb") as file:
-                raw = file.read()
+            raw = open(args.file, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
         print(f"shortener: {exc}", file=sys.stderr)
         return 1
-    upgrade(settings.database_url)
-    return asyncio.run(run_import(settings, raw, args.user))
+    with raw:
+        upgrade(settings.database_url)
+        return asyncio.run(run_import(settings, raw, args.user))
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:
@@ -115,6 +121,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         )
         os.environ["LINK_CACHE_TTL"] = "0"
     _ = settings.signing_key  # create the development key once, before the workers race for it
+    derived = derived_base_url(settings, args.host, args.port)
+    if derived is not None:
+        # The workers read their settings from the environment: they print links this way.
+        os.environ["BASE_URL"] = derived
+        log.warning("BASE_URL is unset: short links are printed as %s/<key>", derived)
     with metrics_directory(settings, args.workers):
         _run_uvicorn(args, settings)
     return 0

@@ -52,7 +52,10 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "doctor": (
         "check the configuration and the services",
-        ("shortener doctor         # exit status 0 when everything is fine",),
+        (
+            "shortener doctor         # exit status 0 when everything is fine",
+            "shortener doctor --port 8765   # and BASE_URL against where serve will listen",
+        ),
     ),
     "cleanup": (
         "delete raw clicks older than CLICK_RETENTION_DAYS (rollups stay)",
@@ -121,6 +124,9 @@ def build_parser(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
         )
         sub[name].set_defaults(func=handlers[name])
 
+    doctor = sub["doctor"]
+    doctor.add_argument("--host", default="127.0.0.1", help="as given to serve (%(default)s)")
+    doctor.add_argument("--port", type=int, default=8000, help="as given to serve (%(default)s)")
     serve = sub["serve"]
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
     serve.add_argument("--port", type=int, default=8000, help="port (%(default)s)")

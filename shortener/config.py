@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     blocked_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Largest request body accepted; larger ones answer 413 before being read whole.
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    # Imports (API and dashboard) have their own limit: a CSV of 50,000 links is a few MB. The
+    # upload is spooled to disk as it arrives, not held in memory.
+    import_max_bytes: int = Field(50 * 1024 * 1024, ge=1024)
     # Origins allowed to call the API from a browser (CORS); empty: CORS off.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
@@ -268,3 +271,19 @@ def load_settings(**overrides: object) -> Settings:
             for err in exc.errors()
         )
         raise ConfigError(f"invalid configuration: {problems}") from exc
+
+
+def derived_base_url(settings: Settings, host: str, port: int) -> str | None:
+    """Where short links point when BASE_URL is unset: the host and port served (a wildcard
+    address is shown as 127.0.0.1, reachable from this machine only); None when it is set."""
+    if "base_url" in settings.model_fields_set:
+        return None
+    return served_url(host, port)
+
+
+def served_url(host: str, port: int) -> str:
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - compared, not bound
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"

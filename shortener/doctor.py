@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shortener.clicks.durability import UNKNOWN, read_durability
-from shortener.config import DEV_SECRET_FILE, Settings
+from shortener.config import DEV_SECRET_FILE, Settings, served_url
 from shortener.db import make_engine
 from shortener.templating import templates_dir
 
@@ -163,6 +163,24 @@ def check_data_files() -> list[Finding]:
             Finding("fail", f"templates missing in {templates_dir()}", "reinstall shortener")
         )
     return found
+
+
+def check_base_url(settings: Settings, host: str, port: int) -> list[Finding]:
+    """BASE_URL against where `serve --host --port` listens: short links and QR codes point at
+    BASE_URL, so a mismatch not covered by a reverse proxy prints links that lead nowhere."""
+    served = served_url(host, port)
+    if "base_url" not in settings.model_fields_set:
+        return [Finding("ok", f"BASE_URL unset: serve prints links as {served}/<key>")]
+    if settings.base_url == served:
+        return [Finding("ok", f"BASE_URL is where serve listens ({served})")]
+    return [
+        Finding(
+            "warn",
+            f"BASE_URL {settings.base_url} is not where serve listens ({served})",
+            "fine behind a reverse proxy that serves BASE_URL; otherwise set BASE_URL to "
+            f"{served} or unset it",
+        )
+    ]
 
 
 def run_checks(settings: Settings) -> list[Finding]:

@@ -25,9 +25,10 @@ from shortener.domains.api import router as domains_router
 from shortener.domains.api import well_known as well_known_router
 from shortener.links.api import router as links_router
 from shortener.live.api import router as live_router
-from shortener.middleware import BodySizeLimit, InternalErrors, SecurityHeaders
+from shortener.middleware import BodySizeLimit, InternalErrors, SecurityHeaders, import_too_large
 from shortener.observability import wiring as observability
 from shortener.observability.access import RedirectApp, RedirectObserver
+from shortener.observability.logs import configure_if_unconfigured
 from shortener.openapi import errors
 from shortener.orphans.api import router as orphans_router
 from shortener.qr.api import router as qr_router
@@ -39,6 +40,9 @@ from shortener.transfer.api import router as transfer_router
 from shortener.web import install_dashboard
 from shortener.web.errors import install_error_handlers
 from shortener.webhooks.api import router as webhooks_router
+
+# The routes that take a CSV upload: IMPORT_MAX_BYTES instead of MAX_BODY_BYTES.
+IMPORT_PATHS = ("/api/links/import", "/dashboard/transfer/import")
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +86,7 @@ def create_app(settings: Settings | None = None) -> ShortenerApp:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         assert isinstance(app, ShortenerApp)
+        configure_if_unconfigured(settings)  # plain uvicorn / gunicorn: log as serve does
         async with open_runtime(
             settings, templates=templates, redirect_statuses=app.redirect_statuses
         ) as runtime:
@@ -122,7 +127,12 @@ def create_app(settings: Settings | None = None) -> ShortenerApp:
     app.include_router(kutt_router)
     # add_middleware puts each in front of the previous one: the last added runs first.
     # (Redirects never enter this stack: the Redirector adds the same headers itself.)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    import_limit = (settings.import_max_bytes, import_too_large(settings.import_max_bytes))
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        limits={path: import_limit for path in IMPORT_PATHS},
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

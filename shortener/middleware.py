@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shortener.db import is_transient
+from shortener.redirect.answers import wants_html
 from shortener.redirect.headers import SECURITY_HEADERS
 
 log = logging.getLogger(__name__)
@@ -122,17 +123,39 @@ class BodyTooLarge(HTTPException):
     """Raised from `receive` once the body passes the limit. An HTTPException, so FastAPI's
     body parsing lets it through to the one error mapping instead of calling it a bad body."""
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"request body too large: the limit is {limit} bytes")
+    def __init__(self, limit: int, detail: str | None = None) -> None:
+        super().__init__(413, detail or f"request body too large: the limit is {limit} bytes")
+
+
+def size_text(size: int) -> str:
+    """A size for people: "50 MB", "1.5 MB", "4 KB" (of 2**20 and 2**10 bytes), as the
+    dashboard's script writes it too."""
+    if size >= 2**20:
+        return f"{size / 2**20:.1f}".removesuffix(".0") + " MB"
+    return f"{round(size / 2**10)} KB"
+
+
+def import_too_large(limit: int) -> str:
+    """What an import over IMPORT_MAX_BYTES is told: the limit, and the ways round it."""
+    return (
+        f"the file is larger than the import limit of {size_text(limit)} (IMPORT_MAX_BYTES): "
+        "split it into smaller files, ask the operator to raise IMPORT_MAX_BYTES, or import it "
+        "on the server with `shortener import FILE.csv` (no limit)"
+    )
 
 
 _BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """`limits` gives some paths (the imports) a limit of their own, with their own message."""
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, limits: dict[str, tuple[int, str]] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.limits = limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Nothing reads the body of a GET, HEAD, OPTIONS or DELETE: nothing to guard, and the
@@ -140,6 +163,9 @@ class BodySizeLimit:
         if scope["type"] != "http" or scope["method"] in _BODILESS:
             await self.app(scope, receive, send)
             return
+        max_bytes, detail = self.limits.get(scope["path"], (self.max_bytes, None))
+        too_large = BodyTooLarge(max_bytes, detail)
+        refuse_at_once = False
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
@@ -147,20 +173,26 @@ class BodySizeLimit:
                 except ValueError:
                     await self._answer(send, 400, "Content-Length is not a number")
                     return
-                if declared > self.max_bytes:
-                    await self._answer(send, 413, BodyTooLarge(self.max_bytes).detail)
-                    return
+                if declared > max_bytes:
+                    if not wants_html(scope):
+                        await self._answer(send, 413, too_large.detail)
+                        return
+                    # A browser's form post (a dashboard page without its script): refused at
+                    # the route's first read, so that its error page says why, in HTML.
+                    refuse_at_once = True
                 break
         received = 0
         started = False
 
         async def counting_receive() -> Message:
             nonlocal received
+            if refuse_at_once:
+                raise too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if received > max_bytes:
+                    raise too_large
             return message
 
         async def track(message: Message) -> None:

@@ -167,8 +167,13 @@ class Link(SQLModel, table=True):
     og_title: str | None = Field(default=None, sa_column=Column(String(300)))
     og_description: str | None = Field(default=None, sa_column=Column(String(1000)))
     og_image: str | None = Field(default=None, sa_column=Column(String(2048)))
-    # Clicks written by the flusher: the figure the API shows.
+    # Clicks written by the flusher: people's (the figure the API and the dashboard show, as
+    # the statistics count by default) and bots' apart. Their sum is the link's statistics
+    # version (stats/service.py).
     clicks: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    bot_clicks: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, default=0, server_default="0")
+    )
 
 
 class LinkTag(SQLModel, table=True):

@@ -23,6 +23,7 @@ The public API:
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -163,12 +164,31 @@ def loops_back(target: WebURL, *, own_urls: Iterable[str]) -> bool:
     return False
 
 
+# "example.com/x", "example.com:8080", "//example.com": a host first, no scheme. Not
+# "javascript:..." or "mailto:...": a scheme is letters without a dot before the colon.
+_SCHEMELESS = re.compile(r"^(//)?[^/:?#\s]*\.[^/:?#\s]*([:/?#]|$)|^//|^[^:]*$")
+
+
+def complete_url(url: str) -> tuple[str, list[str]]:
+    """A target as people type it, completed as Bitly and Dub do: `https://` before a URL
+    without a scheme, and spaces percent-encoded; with a note for the answer per change."""
+    notes = []
+    if "://" not in url and url and _SCHEMELESS.match(url):
+        url = "https:" + url if url.startswith("//") else "https://" + url
+        notes.append("https:// was added: the URL had no scheme")
+    if " " in url:
+        url = url.replace(" ", "%20")
+        notes.append("spaces were percent-encoded (%20)")
+    return url, notes
+
+
 def parse_target(url: str, *, own_urls: Iterable[str]) -> WebURL:
     """`url` as a redirect target: a web URL that does not lead back to this service.
 
-    `own_urls` are the URLs this service is reached at (BASE_URL).
+    `own_urls` are the URLs this service is reached at (BASE_URL). The URL is completed first
+    (complete_url): what a person types is accepted as a browser's address bar would.
     """
-    target = parse_web_url(url)
+    target = parse_web_url(complete_url(url)[0])
     if loops_back(target, own_urls=own_urls):
         raise URLRefused("a short link cannot point back at this service")
     return target

@@ -70,7 +70,8 @@ async def eventually(
 
 
 async def click_counts(app: Any, key: str) -> tuple[int, int]:
-    """(the link's click counter, its click rows): both must equal the redirects answered."""
+    """(the link's click counters, people and bots, its click rows): both must equal the
+    redirects answered."""
     async with app.runtime.sessionmaker() as session:
         link = (await session.execute(select(Link).where(Link.key == key))).scalar_one()
         rows = (
@@ -78,7 +79,7 @@ async def click_counts(app: Any, key: str) -> tuple[int, int]:
                 select(func.count()).select_from(Click).where(Click.link_id == link.id)
             )
         ).scalar_one()
-    return int(link.clicks), int(rows)
+    return int(link.clicks + link.bot_clicks), int(rows)
 
 
 @contextlib.asynccontextmanager
@@ -89,3 +90,8 @@ async def running(settings: Settings) -> AsyncIterator[tuple[Any, httpx.AsyncCli
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
             yield app, client
+
+
+def all_clicks(link: Any) -> int:
+    """A link's clicks, people's and bots' (a test client's user agent is a bot's)."""
+    return int(link["clicks"]) + int(link["bot_clicks"])

@@ -219,7 +219,9 @@ def test_serve_answers_and_drains_clicks_on_sigterm(cli_env, tmp_path) -> None:
             raise
     assert proc.returncode == 0, output
     db = sqlite3.connect(tmp_path / "cli.db")
-    clicks = db.execute("SELECT clicks FROM links WHERE key = ?", (link["key"],)).fetchone()[0]
+    # The test client is a bot by its user agent: its click is in bot_clicks.
+    sql = "SELECT clicks + bot_clicks FROM links WHERE key = ?"
+    clicks = db.execute(sql, (link["key"],)).fetchone()[0]
     assert clicks == 1
     assert db.execute("SELECT count(*) FROM clicks").fetchone()[0] == 1
 
@@ -231,3 +233,24 @@ def test_migrate_postgres(cli_env, tmp_path, fresh_postgres_url) -> None:
     assert "database at revision" in result.stdout
     again = shortener(env, tmp_path, "migrate")
     assert again.returncode == 0, again.stderr
+
+
+def test_base_url_follows_the_served_port_when_unset() -> None:
+    """Issue 18, item 4: `serve --port 8765` prints links on 8765, not 8000."""
+    from shortener.config import Settings, derived_base_url
+    from shortener.doctor import check_base_url
+
+    unset = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert derived_base_url(unset, "127.0.0.1", 8765) == "http://127.0.0.1:8765"
+    assert derived_base_url(unset, "0.0.0.0", 9000) == "http://127.0.0.1:9000"
+    assert derived_base_url(unset, "::1", 9000) == "http://[::1]:9000"
+    given = Settings(_env_file=None, base_url="https://sho.rt")  # type: ignore[call-arg]
+    assert derived_base_url(given, "127.0.0.1", 8765) is None
+    # doctor: a warning when BASE_URL is not where serve listens, none when it follows it.
+    (mismatch,) = check_base_url(
+        Settings(_env_file=None, base_url="http://127.0.0.1:8000"),  # type: ignore[call-arg]
+        "127.0.0.1",
+        8765,
+    )
+    assert mismatch.level == "warn" and "http://127.0.0.1:8765" in mismatch.what
+    assert [f.level for f in check_base_url(unset, "127.0.0.1", 8765)] == ["ok"]

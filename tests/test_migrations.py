@@ -146,3 +146,20 @@ def test_the_sqlite_rebuild_keeps_every_row(tmp_path) -> None:
     _sqlite(url, "DELETE FROM users WHERE id = 2", USER.format(email="c@example.com"))
     (users,) = _sqlite(url, "SELECT id FROM users ORDER BY id")
     assert users == [(1,), (3,)]
+
+
+def test_bot_clicks_are_split_from_the_counter(tmp_path) -> None:
+    """Issue 18, item 3: a link's counter held bots' clicks too; the rollups tell them apart."""
+    url = f"sqlite:///{tmp_path / 'bots.db'}"
+    upgrade(url, "7d3e1a9c5b42")  # the revision before bot_clicks
+    rollup = "INSERT INTO click_rollups (link_id, hour, is_bot, clicks, visitors) VALUES "
+    _sqlite(
+        url,
+        USER.format(email="a@example.com"),
+        LINK.format(key="mixed", owner=1).replace(", 0)", ", 7)"),
+        LINK.format(key="quiet", owner=1),
+        rollup + "(1, 10, 0, 3, 1), (1, 11, 0, 2, 1), (1, 11, 1, 2, 1)",
+    )
+    upgrade(url)
+    (links,) = _sqlite(url, "SELECT key, clicks, bot_clicks FROM links ORDER BY id")
+    assert links == [("mixed", 5, 2), ("quiet", 0, 0)]

@@ -93,14 +93,19 @@ def _write_link_clicks(session: Session, clicks: Sequence[ClickRecord]) -> int:
         return 0
     first_visits = _new_visitors(session, dialect, inserted)
     _write_rollups(session, dialect, inserted, first_visits)
-    per_link = Counter(row["link_id"] for row in inserted)
-    # This counter is also the stats cache's version of the link: bumped in this
+    people = Counter(row["link_id"] for row in inserted if not row["is_bot"])
+    bots = Counter(row["link_id"] for row in inserted if row["is_bot"])
+    # These counters are also the stats cache's version of the link: bumped in this
     # transaction, so a stats answer computed from these rollups is never cached under the
     # version before them. One executemany (in id order, as locks are taken) for every link
     # of the batch: an ORM UPDATE per link was most of a click's cost when clicks are spread
     # over many links (bench/scale_bench.py, uniform keys).
     session.connection().execute(
-        _ADD_CLICKS, [{"link": link_id, "n": n} for link_id, n in sorted(per_link.items())]
+        _ADD_CLICKS,
+        [
+            {"link": link_id, "n": people[link_id], "b": bots[link_id]}
+            for link_id in sorted(people | bots)
+        ],
     )
     return len(inserted)
 
@@ -109,7 +114,9 @@ _LINKS = Link.__table__  # type: ignore[attr-defined]
 _ADD_CLICKS = (
     update(_LINKS)
     .where(_LINKS.c.id == bindparam("link"))
-    .values(clicks=_LINKS.c.clicks + bindparam("n"))
+    .values(
+        clicks=_LINKS.c.clicks + bindparam("n"), bot_clicks=_LINKS.c.bot_clicks + bindparam("b")
+    )
 )
 
 

@@ -14,6 +14,7 @@ from shortener.links import service
 from shortener.links.deps import LinkContextDep, LinkQuotaDep
 from shortener.links.schemas import LinkCreate, LinkPage, LinkPublic, LinkUpdate
 from shortener.openapi import errors
+from shortener.urls import complete_url
 
 # Every route naming a link by key: which domain the key is on (default: the default domain).
 DomainQuery = Annotated[
@@ -40,7 +41,8 @@ async def create_link(
     link, created = await service.create_link(session, owner=user, data=body, ctx=ctx, quota=quota)
     if not created:
         response.status_code = status.HTTP_200_OK
-    return (await service.to_public(session, [link], ctx.base_url))[0]
+    public = (await service.to_public(session, [link], ctx.base_url))[0]
+    return public.model_copy(update={"notes": complete_url(body.url)[1]})
 
 
 @router.get("", response_model=LinkPage)
@@ -90,7 +92,9 @@ async def update_link(
     link = await service.update_link(
         session, user=user, key=ctx.key(key), data=body, ctx=ctx, domain_id=domain_id
     )
-    return (await service.to_public(session, [link], ctx.base_url))[0]
+    public = (await service.to_public(session, [link], ctx.base_url))[0]
+    notes = complete_url(body.url)[1] if body.url is not None else []
+    return public.model_copy(update={"notes": notes})
 
 
 @router.delete("/{key}", status_code=status.HTTP_204_NO_CONTENT)

@@ -91,7 +91,13 @@ class LinkPublic(LinkOptions):
     has_password: bool
     is_active: bool
     tags: list[str]
-    clicks: int
+    clicks: int = Field(description="people's clicks (bots' are in bot_clicks), as the stats count")
+    bot_clicks: int = 0
+    notes: list[str] = Field(
+        default_factory=list,
+        description="on create and change: how the given url was completed (https:// added, "
+        "spaces encoded)",
+    )
 
 
 class LinkPage(BaseModel):

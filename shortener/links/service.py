@@ -347,6 +347,7 @@ async def to_public(session: AsyncSession, links: list[Link], base_url: str) -> 
             is_active=link.is_active,
             tags=tags.get(link.id or 0, []),
             clicks=link.clicks,
+            bot_clicks=link.bot_clicks,
             rules=link.rules,
             variants=link.variants,
             forward_query=link.forward_query,

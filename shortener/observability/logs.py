@@ -116,6 +116,17 @@ def logging_config(settings: Settings, stream: Any = "ext://sys.stderr") -> dict
     }
 
 
+def configure_if_unconfigured(settings: Settings) -> bool:
+    """Under `uvicorn shortener.main:app` or gunicorn nobody configures the root logger (they
+    configure their own loggers only), so the request log and every warning went nowhere.
+    Configure it from the settings then; a configured one (`shortener serve`, an operator's
+    --log-config) is left alone. Whether it configured."""
+    if logging.getLogger().handlers:
+        return False
+    configure_logging(settings)
+    return True
+
+
 def configure_logging(settings: Settings) -> None:
     import logging.config
 

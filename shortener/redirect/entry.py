@@ -146,7 +146,12 @@ class Redirector:
         elif scope["method"] == "POST":
             await send_answer(send, 405, METHOD_NOT_ALLOWED, JSON)
             return
-        if link.max_clicks is not None and not await self._use(link, scope["headers"]):
+        # A HEAD is not a click (link checkers, unfurlers probing): it is answered like a GET
+        # but neither recorded nor allowed to take one of max_clicks.
+        counted = scope["method"] != "HEAD"
+        if link.max_clicks is not None and not await self._use(
+            link, scope["headers"], take=counted
+        ):
             await self._ended(
                 send, scope, link, route, "This short link has reached its click limit."
             )
@@ -159,7 +164,8 @@ class Redirector:
             request = read_headers(headers)
             if link.og and is_unfurler(request.user_agent):
                 await answers.preview(send, scope, og=link.og, location=link.location, key=key)
-                await state.click_recorder.record(link.id, headers, peer)
+                if counted:
+                    await state.click_recorder.record(link.id, headers, peer)
                 return
             visitor_ip = client_ip(peer, request.forwarded_for, state.trusted_proxies)
             location, variant = self._choose(link, request, visitor_ip)
@@ -176,7 +182,8 @@ class Redirector:
             }
         )
         await send({"type": "http.response.body", "body": b""})
-        await state.click_recorder.record(link.id, headers, peer, variant=variant)
+        if counted:
+            await state.click_recorder.record(link.id, headers, peer, variant=variant)
 
     def _choose(
         self, link: CachedLink, request: RequestHeaders, client_ip: str | None
@@ -221,15 +228,16 @@ class Redirector:
             scope["headers"], peer, scope["path"], route.hostname
         )
 
-    async def _use(self, link: CachedLink, headers: Headers) -> bool:
-        """Whether a use of the link's max_clicks is left, taken atomically across requests
-        and workers; a crawler (an unfurler showing the link in a chat, a search engine) is
-        let through while one is left but takes none: it is not the visitor the limit counts."""
+    async def _use(self, link: CachedLink, headers: Headers, *, take: bool) -> bool:
+        """Whether one of the link's max_clicks is left, taken atomically across requests and
+        workers when `take`. A crawler (an unfurler showing the link in a chat, a search
+        engine) is let through while one is left but takes none: it is not the visitor the
+        limit counts."""
         user_agent = read_headers(headers).user_agent
         crawler = is_unfurler(user_agent) or is_crawler(user_agent)
         async with self.runtime.sessionmaker() as session, session.begin():
             left = col(Link.uses) < col(Link.max_clicks)
-            if crawler:
+            if crawler or not take:
                 found = await session.execute(
                     select(col(Link.id)).where(col(Link.id) == link.id, left)
                 )

@@ -74,9 +74,24 @@ document.querySelectorAll("form[data-import]").forEach(function (form) {
     failed.hidden = false;
   };
 
+  // The server refuses a file over IMPORT_MAX_BYTES (413); say so before uploading it.
+  var maxBytes = Number(input.dataset.maxBytes || 0);
+  var size = function (n) {  // as size_text in shortener/middleware.py
+    return n >= 1048576 ? String(Math.round(n / 1048576 * 10) / 10) + " MB" : String(Math.round(n / 1024)) + " KB";
+  };
+  var tooBig = function () {
+    var file = input.files[0];
+    if (!file || !maxBytes || file.size <= maxBytes) { return ""; }
+    return "This file is " + size(file.size) + "; the import limit is " + size(maxBytes) +
+      ". Split it into smaller files (each with the header row) and import them one by one, " +
+      "or ask the operator to import it with `shortener import FILE.csv` or to raise IMPORT_MAX_BYTES.";
+  };
+  input.addEventListener("change", function () { fieldError(tooBig()); });
+
   form.addEventListener("submit", function (event) {
     if (!input.files.length) { return; }
     event.preventDefault();
+    if (tooBig()) { fieldError(tooBig()); input.focus(); return; }
     var name = input.files[0].name;
     var xhr = new XMLHttpRequest();
     var seen = 0;

@@ -27,7 +27,10 @@ class LinkStats(_Frozen):
     to: datetime = Field(description="window end (exclusive), aligned to the interval")
     interval: str
     include_bots: bool
-    total_clicks: int
+    total_clicks: int = Field(
+        description="clicks in the window: people's, and bots' too with include_bots"
+    )
+    bot_clicks: int = Field(0, description="bots' clicks in the window, whatever include_bots")
     unique_visitors: int = Field(
         description="distinct visitors per UTC day, summed over the window's days"
     )

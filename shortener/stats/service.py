@@ -45,12 +45,12 @@ async def link_stats(
     cache: StatsCache,
     domain_id: int | None = None,
 ) -> LinkStats:
-    # The ownership query also reads the link's version (clicks, updated_at): see StatsCache.
+    # The ownership query also reads the link's version (its counters, updated_at): see
+    # StatsCache.
     link = await get_link(session, user=user, key=key, domain_id=domain_id)
     link_id = link.id or 0
-    cache_key: Hashable = (
-        "link", link_id, link.key, window, include_bots, top, link.clicks, link.updated_at
-    )  # fmt: skip
+    version = (link.clicks, link.bot_clicks, link.updated_at)
+    cache_key: Hashable = ("link", link_id, link.key, window, include_bots, top, *version)
 
     async def compute() -> LinkStats:
         return await _link_stats(session, link, window, include_bots, top)
@@ -63,7 +63,7 @@ def _totals(series: Any) -> tuple[dict[int, int], int]:
     clicks_by_bucket: dict[int, int] = {}
     visitors = 0
     for number, clicks, new_visitors in series:
-        clicks_by_bucket[int(number)] = int(clicks)
+        clicks_by_bucket[int(number)] = clicks_by_bucket.get(int(number), 0) + int(clicks)
         visitors += int(new_visitors)
     return clicks_by_bucket, visitors
 
@@ -85,15 +85,19 @@ async def _link_stats(
         col(ClickRollup.link_id) == link.id,
         col(ClickRollup.hour) >= window.start_hour,
         col(ClickRollup.hour) < window.end_hour,
-        bots_filter(col(ClickRollup.is_bot), include_bots),
     )
     bucket = bucket_of(window)
+    is_bot = col(ClickRollup.is_bot)
     per_bucket = await session.execute(
-        select(bucket, func.sum(ClickRollup.clicks), func.sum(ClickRollup.visitors))
+        select(bucket, is_bot, func.sum(ClickRollup.clicks), func.sum(ClickRollup.visitors))
         .where(*in_window)
-        .group_by(bucket)
+        .group_by(bucket, is_bot)
     )
-    clicks_by_bucket, visitors = _totals(per_bucket)
+    # Bots are always counted apart (bot_clicks); include_bots adds them to the rest too.
+    rows = list(per_bucket)
+    bot_clicks = sum(int(clicks) for _, bot, clicks, _ in rows if bot)
+    chosen = [(n, clicks, seen) for n, bot, clicks, seen in rows if include_bots or not bot]
+    clicks_by_bucket, visitors = _totals(chosen)
     shares = await session.execute(_shares_query(link.id or 0, window, include_bots))
     return LinkStats(
         key=link.key,
@@ -102,6 +106,7 @@ async def _link_stats(
         interval=window.interval,
         include_bots=include_bots,
         total_clicks=sum(clicks_by_bucket.values()),
+        bot_clicks=bot_clicks,
         unique_visitors=visitors,
         timeseries=series(window, clicks_by_bucket),
         **breakdowns(shares, BREAKDOWNS, top),
@@ -174,7 +179,11 @@ async def account_stats(
     version = (
         await session.execute(
             select(
-                func.count(), func.sum(Link.clicks), func.max(Link.updated_at), func.max(Link.id)
+                func.count(),
+                func.sum(Link.clicks),
+                func.sum(Link.bot_clicks),
+                func.max(Link.updated_at),
+                func.max(Link.id),
             ).where(mine)
         )
     ).one()

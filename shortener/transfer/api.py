@@ -15,7 +15,7 @@ from shortener.links.deps import LinkContextDep, LinkQuotaDep
 from shortener.openapi import errors
 from shortener.runtime import runtime_of
 from shortener.transfer import export, service
-from shortener.transfer.formats import UnreadableFile, decode, read_csv
+from shortener.transfer.formats import UnreadableFile, open_text, read_csv
 from shortener.transfer.schemas import (
     BulkCreate,
     BulkResponse,
@@ -61,14 +61,18 @@ async def bulk_create(
     responses={429: {"description": "the import budget ran out: `created` were made, no more"}},
 )
 async def import_csv(
-    file: Annotated[UploadFile, File(description="CSV: ours, or YOURLS/Shlink/Kutt/Bitly")],
+    file: Annotated[
+        UploadFile,
+        File(description="CSV with a URL column: ours, YOURLS/Shlink/Kutt/Bitly, or any other"),
+    ],
     user: LinksWriter,
     session: SessionDep,
     ctx: LinkContextDep,
     quota: LinkQuotaDep,
 ) -> ImportResponse | JSONResponse:
+    """Up to IMPORT_MAX_BYTES, spooled to disk as it arrives (not MAX_BODY_BYTES)."""
     try:
-        parsed = read_csv(decode(await file.read()))
+        parsed = read_csv(open_text(file.file))
     except UnreadableFile as exc:
         raise Invalid(str(exc), field="file") from None
     result = await service.import_links(

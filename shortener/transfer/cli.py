@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TextIO
+from typing import IO, TextIO
 
 import httpx
 from rich.console import Console
@@ -26,7 +26,7 @@ from shortener.transfer.formats import (
     RowError,
     UnreadableFile,
     count_rows,
-    decode,
+    open_text,
     read_csv,
 )
 from shortener.transfer.remote import Remote, RemoteError, SourceName, clicks_of
@@ -72,15 +72,15 @@ async def _owner(session: AsyncSession, email: str | None) -> User:
     return users[0]
 
 
-async def run_import(settings: Settings, raw: bytes, email: str | None) -> int:
+async def run_import(settings: Settings, raw: IO[bytes], email: str | None) -> int:
     err = Console(stderr=True)
     try:
-        text = decode(raw)
+        text = open_text(raw)
+        total = count_rows(text)
         parsed = read_csv(text)
     except UnreadableFile as exc:
         err.print(f"shortener: {exc}", markup=False)
         return 1
-    total = count_rows(text)
     async with _database(settings) as sessionmaker:
         # No Redis here: running workers learn the new keys by their key filter's poll (2 s);
         # announcing them would wait for acknowledgements meant for workers.

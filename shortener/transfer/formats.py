@@ -7,13 +7,14 @@ import service with the same functions link creation uses.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any, TextIO
 from urllib.parse import urlsplit
 
 from shortener.fields import utc_moment
@@ -83,6 +84,11 @@ class CsvFormat:
     guarded: bool = False
 
 
+# The generic format's columns, as normalise_header writes them (longUrl -> longurl).
+URL_HEADERS = ("url", "long_url", "longurl", "target", "destination")
+KEY_HEADERS = ("key", "alias", "slug", "keyword", "short_code", "shortcode")
+# Delimiters tried on the header row: the first that makes it a known format wins.
+DELIMITERS = (",", ";", "\t")
 _SHLINK_SHORT = ("shortcode", "short_code")
 _SHLINK_URL = ("longurl", "long_url")
 FORMATS: tuple[CsvFormat, ...] = (
@@ -143,6 +149,26 @@ FORMATS: tuple[CsvFormat, ...] = (
         short_url=("custom_bitlinks", "bitlink", "link", "short_link"),
         tag_separator=",",
     ),
+    # Anything else with a recognisable URL column: a list of URLs, a spreadsheet of
+    # url,alias,title, another tool's export. Last, so that the exports above keep their
+    # own mappings (a Bitly "link" column is a short URL, not a key).
+    CsvFormat(
+        "csv",
+        identify=(URL_HEADERS,),
+        columns={
+            "key": KEY_HEADERS,
+            "url": URL_HEADERS,
+            "title": ("title", "name", "description"),
+            "tags": ("tags", "tag"),
+            "created_at": ("created_at", "createdat", "created", "date_created"),
+            "expires_at": ("expires_at", "expiresat", "expires", "valid_until"),
+            "max_clicks": ("max_clicks", "maxclicks", "max_visits", "maxvisits"),
+            "redirect_type": ("redirect_type",),
+            "is_active": ("is_active", "active"),
+        },
+        short_url=("short_url", "shorturl", "short_link"),
+        tag_separator="auto",
+    ),
 )
 
 
@@ -158,17 +184,24 @@ def detect(headers: Iterable[str]) -> CsvFormat | None:
     return None
 
 
-def decode(raw: bytes) -> str:
-    """The file's text: UTF-8 (with or without a BOM), else Windows-1252 (Excel's CSVs)."""
-    if b"\x00" in raw[:4096]:
+def open_text(binary: IO[bytes]) -> TextIO:
+    """The file's text, read as it is needed: UTF-8 (with or without a BOM), else
+    Windows-1252 (Excel's CSVs). The encoding is settled by one pass over the bytes, a
+    megabyte at a time, so an upload spooled to disk is never held in memory whole."""
+    if b"\x00" in binary.read(4096):
         raise UnreadableFile("this is not a CSV file (it contains NUL bytes)")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
+    for encoding in ("utf-8-sig", "cp1252"):
+        binary.seek(0)
+        decoder = codecs.getincrementaldecoder(encoding)()
         try:
-            return raw.decode("cp1252")
+            while chunk := binary.read(2**20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            raise UnreadableFile("the file is neither UTF-8 nor Windows-1252 text") from None
+            continue
+        binary.seek(0)
+        return io.TextIOWrapper(binary, encoding=encoding, newline="")  # type: ignore[arg-type]
+    raise UnreadableFile("the file is neither UTF-8 nor Windows-1252 text")
 
 
 @dataclass
@@ -177,30 +210,54 @@ class ParsedFile:
     rows: Iterator[ImportRow | RowError]
 
 
-def read_csv(text: str) -> ParsedFile:
-    """Detect the format from the header row; rows are parsed lazily, one at a time."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise UnreadableFile("the file is empty") from None
-    except csv.Error as exc:
-        raise UnreadableFile(f"the file is not valid CSV: {exc}") from None
+def read_csv(source: str | TextIO) -> ParsedFile:
+    """Detect the delimiter and the format from the header row; rows are parsed lazily."""
+    stream = io.StringIO(source, newline="") if isinstance(source, str) else source
+    delimiter, header = _header(stream)
     fmt = detect(header)
     if fmt is None:
+        found = ", ".join(h.strip() for h in header if h.strip())[:200] or "nothing"
         raise UnreadableFile(
-            "unrecognised columns: expected ours (" + ",".join(EXPORT_COLUMNS) + ") or an "
-            "export of YOURLS (keyword,url,...), Shlink (shortCode or shortUrl, longUrl,...), "
-            "Kutt (address,target,...) or Bitly (bitlink or link, long_url,...)"
+            "no URL column: the header row needs one named url, long_url, longUrl, target "
+            f"or destination (it has: {found})"
         )
+    reader = csv.reader(stream, delimiter=delimiter)
+    next(reader)  # the header, read again by the reader that reads the rows
     index = {normalise_header(h): i for i, h in reversed(list(enumerate(header)))}
     return ParsedFile(fmt.name, _rows(reader, fmt, index))
 
 
-def count_rows(text: str) -> int:
-    """How many rows read_csv(text) yields, the total for a progress bar: the records after
-    the header that are not blank, up to and including one the csv module cannot read."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _header(stream: TextIO) -> tuple[str, list[str]]:
+    """(delimiter, header cells); the stream is left at its start."""
+    start = 0  # not tell(): a text file that was iterated refuses to tell
+    candidates: list[tuple[str, list[str]]] = []
+    for delimiter in DELIMITERS:
+        stream.seek(start)
+        try:
+            header = next(csv.reader(stream, delimiter=delimiter))
+        except StopIteration:
+            raise UnreadableFile("the file is empty") from None
+        except csv.Error as exc:
+            raise UnreadableFile(f"the file is not valid CSV: {exc}") from None
+        if detect(header) is not None:
+            stream.seek(start)
+            return delimiter, header
+        candidates.append((delimiter, header))
+    stream.seek(start)
+    return max(candidates, key=lambda c: len(c[1]))
+
+
+def count_rows(source: str | TextIO) -> int:
+    """How many rows read_csv(source) yields, the total for a progress bar: the records after
+    the header that are not blank, up to and including one the csv module cannot read. A
+    stream is left at its start."""
+    stream = io.StringIO(source, newline="") if isinstance(source, str) else source
+    start = 0
+    try:
+        delimiter, _ = _header(stream)
+    except UnreadableFile:
+        return 0
+    reader = csv.reader(stream, delimiter=delimiter)
     rows = 0
     try:
         next(reader, None)  # the header
@@ -208,6 +265,7 @@ def count_rows(text: str) -> int:
             rows += any(c.strip() for c in cells)
     except csv.Error:
         rows += 1  # read_csv reports it as its last row
+    stream.seek(start)
     return rows
 
 

@@ -9,6 +9,7 @@ blocked with one query each per chunk, and inserts each chunk with one executema
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
@@ -163,7 +164,25 @@ def _validate(row: ImportRow, owner_id: int, ctx: LinkContext) -> dict[str, Any]
         "domain_id": None,
         "_tags": data.tags,
         "_line": row.line,
+        "_created_given": row.created_at is not None,
     }
+
+
+@dataclass(slots=True)
+class _Existing:
+    """The user's links that a row without a key may already be (the file was imported
+    before): how many of each signature are left to match. A URL's links are loaded the first
+    time a chunk has it, before this import inserts any link with that URL, so that a file's
+    own repeated rows are all created the first time and all matched the second."""
+
+    left: Counter[tuple[Any, ...]] = field(default_factory=Counter)
+    loaded: set[str] = field(default_factory=set)
+
+
+def _signature(url: str, title: str | None, created_at: Any) -> tuple[Any, ...]:
+    # What identifies a keyless row: its URL, its title, and its creation time when the file
+    # gives one (else every import would differ by "now").
+    return (url, title or None, created_at)
 
 
 async def import_links(
@@ -178,7 +197,10 @@ async def import_links(
 ) -> ImportResult:
     """Create a link per good row; report bad rows and clashing keys by line.
 
-    A row whose key this user already has for the same URL (a file imported twice) is skipped.
+    Importing a file twice creates nothing the second time: a row whose key this user already
+    has for the same URL is skipped, and so is a row without a key that matches one of the
+    user's links by URL, title and (when the row has one) creation time, as many times as
+    such links exist.
     Imported links send no webhook events (a migration is not 100,000 news items). They draw
     on the import budget (`quota`, None for the CLI): once it is spent nothing more is
     created and `refused` says why. The link cache forgets the new keys after the commit
@@ -187,6 +209,7 @@ async def import_links(
     since it was last told (the dashboard streams it to a progress bar, the CLI draws one).
     """
     result = ImportResult(format=format_name)
+    existing = _Existing()
     # ident (domain and key) -> (line, url) of rows accepted so far
     in_file: dict[str, tuple[int, str]] = {}
     domain_ids: dict[str, int | str | None] = {}  # hostname -> id (None: default) or why not
@@ -199,7 +222,9 @@ async def import_links(
     async def flush() -> None:
         nonlocal counted
         if result.refused is None:
-            created.extend(await _import_chunk(session, chunk, owner.id or 0, ctx, quota, result))
+            created.extend(
+                await _import_chunk(session, chunk, owner.id or 0, ctx, quota, result, existing)
+            )
         if progress:
             progress(counted)
         counted = 0
@@ -270,6 +295,7 @@ async def _import_chunk(
     ctx: LinkContext,
     quota: LinkQuota | None,
     result: ImportResult,
+    existing: _Existing,
 ) -> list[str]:
     """Insert the chunk's rows that may and can be links; the idents created."""
     blocked = await validation.blocked_urls(session, (values["url"] for values in chunk), ctx)
@@ -284,7 +310,7 @@ async def _import_chunk(
     for domain_id, pending in by_domain.items():
         if result.refused is None:
             keys = await _import_on_domain(
-                session, pending, owner_id, ctx, quota, result, domain_id
+                session, pending, owner_id, ctx, quota, result, existing, domain_id
             )
             created += [link_ident(domain_id, key) for key in keys]
     return created
@@ -297,9 +323,11 @@ async def _import_on_domain(
     ctx: LinkContext,
     quota: LinkQuota | None,
     result: ImportResult,
+    existing: _Existing,
     domain_id: int | None,
 ) -> list[str]:
     """Insert the rows of one domain that can be links; the keys created."""
+    pending = await _drop_imported(session, pending, owner_id, existing, result)
     pending = await _drop_taken(session, pending, owner_id, result, ctx)
     grant = await quota.take(len(pending), budget="import") if quota else unlimited(len(pending))
     if grant.granted < len(pending):
@@ -324,6 +352,42 @@ async def _import_on_domain(
     result.created += len(created)
     await grant.unused(grant.granted - len(created))
     return created
+
+
+async def _drop_imported(
+    session: AsyncSession,
+    chunk: list[dict[str, Any]],
+    owner_id: int,
+    existing: _Existing,
+    result: ImportResult,
+) -> list[dict[str, Any]]:
+    """The rows without a key that are not already links of this user (see _Existing)."""
+    new = {v["url_md5"] for v in chunk if v["key"] is None} - existing.loaded
+    if new:
+        existing.loaded |= new
+        # Inlined, as in _taken (hex digests only), for the same reason.
+        md5s: BindParameter[list[str]] = bindparam(
+            "md5s", sorted(new), expanding=True, literal_execute=True
+        )
+        found = await session.execute(
+            select(col(Link.url), col(Link.title), col(Link.created_at)).where(
+                col(Link.owner_id) == owner_id, col(Link.url_md5).in_(md5s)
+            )
+        )
+        for url, title, created_at in found:
+            existing.left[_signature(url, title, None)] += 1
+            existing.left[_signature(url, title, created_at)] += 1
+    kept = []
+    for values in chunk:
+        if values["key"] is None:
+            given = values["created_at"] if values["_created_given"] else None
+            signature = _signature(values["url"], values["title"], given)
+            if existing.left[signature] > 0:
+                existing.left[signature] -= 1
+                result.skipped += 1
+                continue
+        kept.append(values)
+    return kept
 
 
 async def _drop_taken(

@@ -26,10 +26,11 @@ from shortener.errors import Invalid
 from shortener.links.context import LinkContext
 from shortener.links.deps import LinkContextDep, quota_for
 from shortener.links.quota import LinkQuota
+from shortener.middleware import size_text
 from shortener.models import User
 from shortener.runtime import runtime_of
 from shortener.transfer import export, service
-from shortener.transfer.formats import ParsedFile, UnreadableFile, count_rows, decode, read_csv
+from shortener.transfer.formats import ParsedFile, UnreadableFile, count_rows, open_text, read_csv
 from shortener.transfer.service import ImportResult
 from shortener.web.csrf import check_csrf
 from shortener.web.forms import domain_errors
@@ -51,7 +52,8 @@ class Upload:
 
 
 def _context(request: Request) -> dict[str, Any]:
-    return {"max_bytes": runtime_of(request).settings.max_body_bytes}
+    max_bytes = runtime_of(request).settings.import_max_bytes
+    return {"max_bytes": max_bytes, "max_size": size_text(max_bytes)}
 
 
 def _summary(filename: str, result: ImportResult) -> dict[str, Any]:
@@ -71,8 +73,9 @@ async def _read_upload(request: Request) -> Upload:
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise Invalid("choose a CSV file to import", field="file")
     try:
-        text = decode(await upload.read())
-        return Upload(upload.filename, read_csv(text), count_rows(text))
+        text = open_text(upload.file)  # spooled to disk by the form parser
+        total = count_rows(text)
+        return Upload(upload.filename, read_csv(text), total)
     except UnreadableFile as exc:
         raise Invalid(str(exc), field="file") from None
 

@@ -149,6 +149,7 @@ class WebhookDispatcher:
                         col(Link.key),
                         col(Link.url),
                         col(Link.clicks),
+                        col(Link.bot_clicks),
                         col(Webhook.id),
                         col(Webhook.events),
                         col(Domain.hostname),
@@ -158,7 +159,7 @@ class WebhookDispatcher:
                     .where(col(Link.id).in_(list(counts)))
                 )
                 now, added = utcnow(), 0
-                for link_id, key, url, total, hook_id, events, hostname in rows:
+                for link_id, key, url, total, bots, hook_id, events, hostname in rows:
                     if "link.clicked" not in events.split(",") or link_id is None:
                         continue
                     data = {
@@ -166,8 +167,11 @@ class WebhookDispatcher:
                         "domain": hostname or self._default_host,
                         "short_url": short_url(self._base_url, hostname, key),
                         "url": url,
+                        # The batch's redirects (bots' too: they are told apart only
+                        # when written); the totals as the link shows them.
                         "clicks": counts[link_id],
                         "total_clicks": total,
+                        "bot_clicks": bots,
                     }
                     session.add(
                         WebhookDelivery(

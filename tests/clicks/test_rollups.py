@@ -107,7 +107,11 @@ async def test_rollups_equal_raw_counts(client, app, clicks) -> None:  # type: i
         )
     async with app.runtime.sessionmaker() as session:
         sent = int(
-            (await session.execute(select(func.coalesce(func.sum(Link.clicks), 0)))).scalar()
+            (
+                await session.execute(
+                    select(func.coalesce(func.sum(Link.clicks + Link.bot_clicks), 0))
+                )
+            ).scalar()
         )
     recorder = app.runtime.click_recorder
     today = int(time.time()) // DAY

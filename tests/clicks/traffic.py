@@ -70,7 +70,11 @@ async def wait_written(app: Any, total: int) -> None:
 
     async def written() -> bool:
         async with app.runtime.sessionmaker() as session:
-            n = (await session.execute(select(func.coalesce(func.sum(Link.clicks), 0)))).scalar()
+            n = (
+                await session.execute(
+                    select(func.coalesce(func.sum(Link.clicks + Link.bot_clicks), 0))
+                )
+            ).scalar()
         return int(n or 0) >= total
 
     await eventually(written, timeout=10)

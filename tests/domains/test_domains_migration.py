@@ -14,7 +14,7 @@ from shortener.db import make_engine
 from shortener.migrate import upgrade
 from tests.test_migrations import LINK, USER, _fresh_url
 
-BEFORE_DOMAINS = "5a7c2e9d1f30"
+BEFORE_DOMAINS = "388ea56aee12"
 
 
 def _run(url: str, *statements: str) -> list[list[Any]]:

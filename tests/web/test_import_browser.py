@@ -70,7 +70,7 @@ def test_the_import_shows_its_progress_then_the_bad_rows_by_line(
     # A file the importer cannot read: the reason beside the field, no summary.
     _choose(page, "other.csv", "name,address\nx,y\n")
     page.get_by_role("button", name="Import", exact=True).click()
-    expect(page.locator("#file-error")).to_contain_text("unrecognised columns")
+    expect(page.locator("#file-error")).to_contain_text("no URL column")
     expect(page.locator("#file")).to_have_attribute("aria-invalid", "true")
     expect(result).to_be_empty()
     expect(bar).to_be_hidden()

@@ -142,7 +142,7 @@ async def test_the_scripts_failures_are_json_it_can_show(client: httpx.AsyncClie
     unreadable = await _upload(client, "nothing,we,know\n1,2,3\n", token, NDJSON)
     assert unreadable.status_code == 422
     [problem] = unreadable.json()["detail"]
-    assert problem["loc"] == ["body", "file"] and "unrecognised columns" in problem["msg"]
+    assert problem["loc"] == ["body", "file"] and "no URL column" in problem["msg"]
     refused = await _upload(client, HEADER + "x,https://x.example/,,,,,,,,\n", None, NDJSON)
     assert refused.status_code == 403
     assert "security token" in refused.json()["detail"]
