@@ -286,7 +286,7 @@ async def short_url_visits(
             which,
             page=page,
             per_page=_per_page(itemsPerPage),
-            base_url=ctx.base_url,
+            base_url=await service.base_url_of(session, on, ctx),
             total=total,
         )
     )
@@ -349,7 +349,11 @@ async def domain_visits(
     )
     return JSONResponse(
         await visit_page(
-            session, which, page=page, per_page=_per_page(itemsPerPage), base_url=ctx.base_url
+            session,
+            which,
+            page=page,
+            per_page=_per_page(itemsPerPage),
+            base_url=await service.base_url_of(session, on, ctx),
         )
     )
 

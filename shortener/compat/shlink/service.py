@@ -79,6 +79,15 @@ async def domain_filter(
     return await domain_id(session, user=user, domain=domain, ctx=ctx)
 
 
+async def base_url_of(session: AsyncSession, which: DomainFilter, ctx: LinkContext) -> str:
+    """Where short URLs of the domain `which` start (a visit's visitedUrl): BASE_URL for the
+    default domain and for a mix of domains (a visit row does not carry its link's domain)."""
+    if which is None or which == "any":
+        return ctx.base_url
+    names = await domains.hostnames(session, {which})
+    return short_url(ctx.base_url, names.get(which), "").rstrip("/")
+
+
 def on_domain(which: DomainFilter) -> ColumnElement[bool]:
     if which == "any":
         return true()

@@ -81,11 +81,14 @@ async def test_a_short_url_on_a_custom_domain(client: httpx.AsyncClient, app: An
     await wait_written(app, 1)
     visits = await client.get(f"{V3}/short-urls/same/visits", params=on_go, headers=key)
     assert visits.json()["visits"]["pagination"]["totalItems"] == 1
+    assert visits.json()["visits"]["data"][0]["visitedUrl"] == f"http://{GO}/same"
     none = await client.get(f"{V3}/short-urls/same/visits", headers=key)
     assert none.json()["visits"]["pagination"]["totalItems"] == 0
     for domain, total in ((GO, 1), ("DEFAULT", 0)):
         response = await client.get(f"{V3}/domains/{domain}/visits", headers=key)
         assert response.json()["visits"]["pagination"]["totalItems"] == total, domain
+        if total:
+            assert response.json()["visits"]["data"][0]["visitedUrl"] == f"http://{GO}/same"
     gone = await client.delete(f"{V3}/short-urls/same/visits", params=on_go, headers=key)
     assert gone.json() == {"deletedVisits": 1}
 
