@@ -46,6 +46,12 @@ async def test_a_short_url_on_a_custom_domain(client: httpx.AsyncClient, app: An
     assert default.json()["domain"] is None
     assert default.json()["shortUrl"] == "http://short.test/same"
 
+    found = await client.post(
+        f"{V3}/short-urls",
+        json={"longUrl": "https://example.com/go", "findIfExists": True, "domain": GO},
+        headers=key,
+    )
+    assert (found.json()["shortCode"], found.json()["domain"]) == ("same", GO)
     got = await client.get(f"{V3}/short-urls/same", params=on_go, headers=key)
     assert got.json()["longUrl"] == "https://example.com/go"
     for params in ({}, {"domain": "DEFAULT"}, {"domain": "short.test"}):
