@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from shortener.db import after_commit
+from shortener.keys import link_ident
 from shortener.links.context import LinkContext
 from shortener.models import (
     Click,
@@ -34,6 +35,7 @@ async def erase_clicks(session: AsyncSession, *, link: Link, ctx: LinkContext) -
     link.updated_at = utcnow()  # the statistics cache keys on it
     session.add(link)
     await session.flush()
-    key = link.key
+    # The cache names a link on a custom domain by its domain too (keys.link_ident).
+    key = link_ident(link.domain_id, link.key)
     after_commit(session, lambda: ctx.cache.invalidate(key))
     return counted

@@ -16,7 +16,7 @@ from starlette.routing import compile_path
 
 from shortener.auth.deps import AnyPrincipal, LinksReader, LinksWriter, StatsReader
 from shortener.clicks.erase import erase_clicks
-from shortener.compat.shlink import problems, rules, service
+from shortener.compat.shlink import orphans, problems, redirects, rules, service
 from shortener.compat.shlink.deps import (
     CreateBody,
     Domain,
@@ -29,7 +29,6 @@ from shortener.compat.shlink.deps import (
 from shortener.compat.shlink.schemas import (
     DeletedVisits,
     DomainList,
-    DomainPage,
     DomainRedirects,
     DomainRedirectsIn,
     Health,
@@ -52,7 +51,7 @@ from shortener.compat.shlink.schemas import (
     VisitsOverviewBody,
     VisitsSummary,
 )
-from shortener.compat.shlink.visits import empty_page, link_visit_count, visit_page
+from shortener.compat.shlink.visits import link_visit_count, visit_page
 from shortener.db import SessionDep
 from shortener.errors import Conflict, NotFound
 from shortener.links import service as links
@@ -122,7 +121,7 @@ async def list_short_urls(
     excludePastValidUntil: bool = False,
     domain: Domain = None,
 ) -> ShortUrlList:
-    service.check_domain(domain, ctx)
+    which = await service.domain_filter(session, user=user, domain=domain, ctx=ctx)
     conditions = service.list_conditions(
         user,
         search=searchTerm,
@@ -134,6 +133,7 @@ async def list_short_urls(
         end=end,
         exclude_max_visits_reached=excludeMaxVisitsReached,
         exclude_past_valid_until=excludePastValidUntil,
+        domain=which,
     )
     per_page = _per_page(itemsPerPage)
     found, total = await service.list_links(
@@ -195,8 +195,8 @@ async def get_short_url(
     ctx: LinkContextDep,
     domain: Domain = None,
 ) -> ShortUrl:
-    service.check_domain(domain, ctx)
-    link = await links.get_link(session, user=user, key=shortCode)
+    on = await service.domain_id(session, user=user, domain=domain, ctx=ctx)
+    link = await links.get_link(session, user=user, key=shortCode, domain_id=on)
     return (await service.short_urls(session, [link], ctx))[0]
 
 
@@ -209,8 +209,8 @@ async def edit_short_url(
     ctx: LinkContextDep,
     domain: Domain = None,
 ) -> ShortUrl:
-    service.check_domain(domain, ctx)
-    link = await service.edit(session, user=user, code=shortCode, body=body, ctx=ctx)
+    on = await service.domain_id(session, user=user, domain=domain, ctx=ctx)
+    link = await service.edit(session, user=user, code=shortCode, body=body, ctx=ctx, domain_id=on)
     return (await service.short_urls(session, [link], ctx))[0]
 
 
@@ -222,8 +222,8 @@ async def delete_short_url(
     ctx: LinkContextDep,
     domain: Domain = None,
 ) -> Response:
-    service.check_domain(domain, ctx)
-    await links.delete_link(session, user=user, key=shortCode, ctx=ctx)
+    on = await service.domain_id(session, user=user, domain=domain, ctx=ctx)
+    await links.delete_link(session, user=user, key=shortCode, ctx=ctx, domain_id=on)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -238,8 +238,8 @@ async def get_redirect_rules(
     ctx: LinkContextDep,
     domain: Domain = None,
 ) -> RedirectRules:
-    service.check_domain(domain, ctx)
-    return rules.to_shlink(await links.get_link(session, user=user, key=shortCode))
+    on = await service.domain_id(session, user=user, domain=domain, ctx=ctx)
+    return rules.to_shlink(await links.get_link(session, user=user, key=shortCode, domain_id=on))
 
 
 @router.post("/short-urls/{shortCode}/redirect-rules", response_model=RedirectRules)
@@ -251,9 +251,11 @@ async def set_redirect_rules(
     ctx: LinkContextDep,
     domain: Domain = None,
 ) -> RedirectRules:
-    service.check_domain(domain, ctx)
+    on = await service.domain_id(session, user=user, domain=domain, ctx=ctx)
     data = service.build(LinkUpdate, rules=rules.to_ours(body.redirectRules))
-    link = await links.update_link(session, user=user, key=shortCode, data=data, ctx=ctx)
+    link = await links.update_link(
+        session, user=user, key=shortCode, data=data, ctx=ctx, domain_id=on
+    )
     return rules.to_shlink(link)
 
 
@@ -274,8 +276,8 @@ async def short_url_visits(
     excludeBots: bool = False,
     domain: Domain = None,
 ) -> JSONResponse:
-    service.check_domain(domain, ctx)
-    link = await links.get_link(session, user=user, key=shortCode)
+    on = await service.domain_id(session, user=user, domain=domain, ctx=ctx)
+    link = await links.get_link(session, user=user, key=shortCode, domain_id=on)
     which = ClickFilter(of_link(link.id or 0), start, end, include_bots=not excludeBots)
     total = await link_visit_count(session, link, which, cache)
     return JSONResponse(
@@ -284,7 +286,7 @@ async def short_url_visits(
             which,
             page=page,
             per_page=_per_page(itemsPerPage),
-            base_url=ctx.base_url,
+            base_url=await service.base_url_of(session, on, ctx),
             total=total,
         )
     )
@@ -298,8 +300,8 @@ async def delete_short_url_visits(
     ctx: LinkContextDep,
     domain: Domain = None,
 ) -> DeletedVisits:
-    service.check_domain(domain, ctx)
-    link = await links.get_link(session, user=user, key=shortCode)
+    on = await service.domain_id(session, user=user, domain=domain, ctx=ctx)
+    link = await links.get_link(session, user=user, key=shortCode, domain_id=on)
     return DeletedVisits(deletedVisits=await erase_clicks(session, link=link, ctx=ctx))
 
 
@@ -316,11 +318,11 @@ async def tag_visits(
     excludeBots: bool = False,
     domain: Domain = None,
 ) -> JSONResponse:
-    service.check_domain(domain, ctx)
+    on = await service.domain_filter(session, user=user, domain=domain, ctx=ctx)
     if tag not in await tag_service.list_tags(session, user=user):
         raise problems.tag_not_found(tag)
     which = ClickFilter(
-        of_links(service.tagged_links(user, tag)), start, end, include_bots=not excludeBots
+        of_links(service.tagged_links(user, tag, on)), start, end, include_bots=not excludeBots
     )
     return JSONResponse(
         await visit_page(
@@ -341,13 +343,17 @@ async def domain_visits(
     itemsPerPage: ItemsPerPage = 5000,
     excludeBots: bool = False,
 ) -> JSONResponse:
-    service.check_domain(domain, ctx)
+    on = await service.domain_filter(session, user=user, domain=domain, ctx=ctx)
     which = ClickFilter(
-        of_links(service.visible_links(user)), start, end, include_bots=not excludeBots
+        of_links(service.visible_links(user, on)), start, end, include_bots=not excludeBots
     )
     return JSONResponse(
         await visit_page(
-            session, which, page=page, per_page=_per_page(itemsPerPage), base_url=ctx.base_url
+            session,
+            which,
+            page=page,
+            per_page=_per_page(itemsPerPage),
+            base_url=await service.base_url_of(session, on, ctx),
         )
     )
 
@@ -364,9 +370,9 @@ async def non_orphan_visits(
     excludeBots: bool = False,
     domain: Domain = None,
 ) -> JSONResponse:
-    service.check_domain(domain, ctx)
+    on = await service.domain_filter(session, user=user, domain=domain, ctx=ctx)
     which = ClickFilter(
-        of_links(service.visible_links(user)), start, end, include_bots=not excludeBots
+        of_links(service.visible_links(user, on)), start, end, include_bots=not excludeBots
     )
     return JSONResponse(
         await visit_page(
@@ -378,6 +384,7 @@ async def non_orphan_visits(
 @router.get("/visits/orphan", response_model=VisitList)
 async def orphan_visits(
     user: StatsReader,
+    session: SessionDep,
     ctx: LinkContextDep,
     start: StartDate,
     end: EndDate,
@@ -385,28 +392,43 @@ async def orphan_visits(
     itemsPerPage: ItemsPerPage = 5000,
     excludeBots: bool = False,
     domain: Domain = None,
-    type: Literal["base_url", "invalid_short_url", "regular_404"] | None = None,
+    type: orphans.OrphanType | None = None,
 ) -> JSONResponse:
-    # Visits to unknown links are not recorded yet (the custom-domains issue adds them).
-    service.check_domain(domain, ctx)
-    return JSONResponse(empty_page(page, _per_page(itemsPerPage)))
+    return JSONResponse(
+        await orphans.orphan_page(
+            session,
+            user=user,
+            ctx=ctx,
+            domain=domain,
+            kind=type,
+            start=start,
+            end=end,
+            include_bots=not excludeBots,
+            page=page,
+            per_page=_per_page(itemsPerPage),
+        )
+    )
 
 
 @router.delete("/visits/orphan", response_model=DeletedVisits)
-async def delete_orphan_visits(user: LinksWriter) -> DeletedVisits:
-    return DeletedVisits(deletedVisits=0)
+async def delete_orphan_visits(
+    user: LinksWriter, session: SessionDep, ctx: LinkContextDep
+) -> DeletedVisits:
+    return DeletedVisits(deletedVisits=await orphans.delete_orphans(session, user=user, ctx=ctx))
 
 
 @router.get("/visits", response_model=VisitsOverview)
-async def visits_overview(user: StatsReader, session: SessionDep) -> VisitsOverview:
+async def visits_overview(
+    user: StatsReader, session: SessionDep, ctx: LinkContextDep
+) -> VisitsOverview:
     totals = await totals_of(session, service.visible_links(user))
-    none = VisitsSummary(total=0, nonBots=0, bots=0)
+    orphaned = await orphans.orphan_totals(session, user=user, ctx=ctx)
     return VisitsOverview(
         visits=VisitsOverviewBody(
             nonOrphanVisits=service.summary(totals),
-            orphanVisits=none,
+            orphanVisits=service.summary(orphaned),
             visitsCount=totals.clicks,
-            orphanVisitsCount=0,
+            orphanVisitsCount=orphaned.clicks,
         )
     )
 
@@ -461,28 +483,17 @@ async def delete_tags(
 
 # ---- domains, live updates ----------------------------------------------------------------
 
-NO_REDIRECTS = DomainRedirects(
-    baseUrlRedirect=None, regular404Redirect=None, invalidShortUrlRedirect=None
-)
-
 
 @router.get("/domains", response_model=DomainList)
-async def list_domains(user: LinksReader, ctx: LinkContextDep) -> DomainList:
-    default = {
-        "domain": service.default_authority(ctx),
-        "isDefault": True,
-        "redirects": NO_REDIRECTS,
-    }
-    return DomainList(domains=DomainPage(data=[default], defaultRedirects=NO_REDIRECTS))  # type: ignore[list-item]
+async def list_domains(user: LinksReader, session: SessionDep, ctx: LinkContextDep) -> DomainList:
+    return await redirects.domain_list(session, user=user, ctx=ctx)
 
 
 @router.patch("/domains/redirects", response_model=DomainRedirects)
 async def edit_domain_redirects(
-    body: DomainRedirectsIn, user: LinksWriter, ctx: LinkContextDep
+    body: DomainRedirectsIn, user: LinksWriter, session: SessionDep, ctx: LinkContextDep
 ) -> DomainRedirects:
-    service.check_domain(body.domain, ctx)
-    # Only the default domain exists, and Shlink keeps its redirects in configuration.
-    raise problems.default_domain_redirects()
+    return await redirects.edit_redirects(session, user=user, body=body, ctx=ctx)
 
 
 @router.get("/mercure-info")

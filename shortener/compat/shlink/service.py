@@ -9,11 +9,11 @@ in Shlink.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -26,7 +26,9 @@ from shortener.compat.shlink.schemas import (
     ShortUrlEdit,
     VisitsSummary,
 )
-from shortener.errors import Conflict, Invalid
+from shortener.domains import service as domains
+from shortener.domains.hostnames import short_url
+from shortener.errors import Conflict, Invalid, NotFound
 from shortener.keys import md5_hex
 from shortener.links import service as links
 from shortener.links import validation
@@ -40,21 +42,56 @@ M = TypeVar("M", bound=BaseModel)
 ALL_ITEMS = -1  # Shlink's itemsPerPage for "everything on one page"
 
 
-# ---- domains: the one place that says which exist (wire the domains service in here) -----
+# ---- domains ---------------------------------------------------------------------------
+
+# Which links a filter keeps: "any" (no `domain` sent), None (the default domain) or an id.
+DomainFilter = int | None | Literal["any"]
 
 
 def default_authority(ctx: LinkContext) -> str:
     return urlsplit(ctx.base_url).netloc.lower()
 
 
-def check_domain(domain: str | None, ctx: LinkContext) -> None:
-    """Accept the default domain (absent, `DEFAULT`, or BASE_URL's host); refuse any other
-    with Shlink's domain-not-found problem. Only the default domain exists for now."""
-    if not domain or domain == "DEFAULT":
-        return
-    if domain.lower() in (default_authority(ctx), ctx.own_host):
-        return
-    raise problems.domain_not_found(domain)
+def is_default(domain: str, ctx: LinkContext) -> bool:
+    """Shlink's names for the default domain: `DEFAULT`, and BASE_URL's authority."""
+    return domain == "DEFAULT" or domain.lower() in (default_authority(ctx), ctx.own_host)
+
+
+async def domain_id(
+    session: AsyncSession, *, user: User, domain: str | None, ctx: LinkContext
+) -> int | None:
+    """`?domain=` as our domain id (None: the default domain, also when not sent); a domain
+    this user cannot see, or no host name at all, is Shlink's domain-not-found."""
+    if not domain or is_default(domain, ctx):
+        return None
+    try:
+        return await domains.domain_id_of(session, user=user, hostname=domain, ctx=ctx)
+    except (NotFound, Invalid):
+        raise problems.domain_not_found(domain) from None
+
+
+async def domain_filter(
+    session: AsyncSession, *, user: User, domain: str | None, ctx: LinkContext
+) -> DomainFilter:
+    """A list's `domain` filter: every domain when not sent."""
+    if domain is None:
+        return "any"
+    return await domain_id(session, user=user, domain=domain, ctx=ctx)
+
+
+async def base_url_of(session: AsyncSession, which: DomainFilter, ctx: LinkContext) -> str:
+    """Where short URLs of the domain `which` start (a visit's visitedUrl): BASE_URL for the
+    default domain and for a mix of domains (a visit row does not carry its link's domain)."""
+    if which is None or which == "any":
+        return ctx.base_url
+    names = await domains.hostnames(session, {which})
+    return short_url(ctx.base_url, names.get(which), "").rstrip("/")
+
+
+def on_domain(which: DomainFilter) -> ColumnElement[bool]:
+    if which == "any":
+        return true()
+    return col(Link.domain_id).is_(None) if which is None else col(Link.domain_id) == which
 
 
 # ---- shapes --------------------------------------------------------------------------------
@@ -73,16 +110,18 @@ async def short_urls(session: AsyncSession, found: list[Link], ctx: LinkContext)
     ids = [link.id or 0 for link in found]
     tags = await links.tags_of(session, ids)
     totals = await totals_by_link(session, ids)
+    names = await domains.hostnames(session, {k.domain_id for k in found if k.domain_id})
     return [
         ShortUrl(
             shortCode=link.key,
-            shortUrl=f"{ctx.base_url}/{link.key}",
+            shortUrl=short_url(ctx.base_url, names.get(link.domain_id or 0), link.key),
             longUrl=link.url,
             dateCreated=atom(link.created_at) or "",
             visitsSummary=summary(totals.get(link.id or 0, Totals())),
             tags=tags.get(link.id or 0, []),
             meta=Meta(validSince=None, validUntil=atom(link.expires_at), maxVisits=link.max_clicks),
-            domain=None,  # Shlink's name for the default domain
+            # Shlink names the default domain null, a custom one by its authority.
+            domain=names.get(link.domain_id or 0),
             title=link.title,
             crawlable=False,
             forwardQuery=link.forward_query,
@@ -136,7 +175,14 @@ async def create(
     ctx: LinkContext,
     quota: LinkQuota,
 ) -> Link:
-    check_domain(body.domain, ctx)
+    chosen = None  # the default domain
+    if body.domain and not is_default(body.domain, ctx):
+        try:
+            chosen = await domains.domain_for_links(
+                session, user=user, hostname=body.domain, ctx=ctx
+            )
+        except (NotFound, Invalid):
+            raise problems.domain_not_found(body.domain) from None
     _check_valid_since(body.validSince)
     data = build(
         LinkCreate,
@@ -147,9 +193,10 @@ async def create(
         max_clicks=body.maxVisits,
         tags=body.tags or [],
         forward_query=True if body.forwardQuery is None else body.forwardQuery,
+        domain=chosen.hostname if chosen else None,
     )
     if body.findIfExists:
-        existing = await _same_link(session, user, data, ctx)
+        existing = await _same_link(session, user, data, ctx, chosen.id if chosen else None)
         if existing is not None:
             return existing
     try:
@@ -162,12 +209,16 @@ async def create(
 
 
 async def _same_link(
-    session: AsyncSession, user: User, data: LinkCreate, ctx: LinkContext
+    session: AsyncSession, user: User, data: LinkCreate, ctx: LinkContext, on: int | None
 ) -> Link | None:
-    """Shlink's findIfExists: this user's link for the URL with the same slug, tags and meta."""
+    """Shlink's findIfExists: this user's link for the URL on the domain `on` with the same
+    slug, tags and meta."""
     url = validation.check_target(data.url, ctx)
     query = select(Link).where(
-        col(Link.owner_id) == user.id, col(Link.url_md5) == md5_hex(url), col(Link.url) == url
+        col(Link.owner_id) == user.id,
+        col(Link.url_md5) == md5_hex(url),
+        col(Link.url) == url,
+        on_domain(on),
     )
     if data.alias is not None:
         query = query.where(col(Link.key) == data.alias)
@@ -190,6 +241,7 @@ async def edit(
     code: str,
     body: ShortUrlEdit,
     ctx: LinkContext,
+    domain_id: int | None,
 ) -> Link:
     sent = body.model_dump(exclude_unset=True)
     _check_valid_since(sent.get("validSince"))
@@ -207,7 +259,9 @@ async def edit(
     if changes.get("forward_query", False) is None:
         del changes["forward_query"]
     data = build(LinkUpdate, **changes)
-    return await links.update_link(session, user=user, key=code, data=data, ctx=ctx)
+    return await links.update_link(
+        session, user=user, key=code, data=data, ctx=ctx, domain_id=domain_id
+    )
 
 
 # ---- the list -------------------------------------------------------------------------------
@@ -260,8 +314,9 @@ def list_conditions(
     end: datetime | None,
     exclude_max_visits_reached: bool,
     exclude_past_valid_until: bool,
+    domain: DomainFilter,
 ) -> list[ColumnElement[bool]]:
-    found: list[ColumnElement[bool]] = [links.visible_to(user)]
+    found: list[ColumnElement[bool]] = [links.visible_to(user), on_domain(domain)]
     if search:
         found.append(or_(links.search(search), links.tagged(search)))
     if tags:
@@ -297,14 +352,14 @@ async def list_links(
     return list((await session.execute(query)).scalars()), int(total)
 
 
-def tagged_links(user: User, tag: str) -> Any:
+def tagged_links(user: User, tag: str, domain: DomainFilter = "any") -> Any:
     """Ids of `user`'s links with `tag` (what a tag's visits are)."""
     return (
         select(col(LinkTag.link_id))
         .join(Link, col(Link.id) == col(LinkTag.link_id))
-        .where(col(LinkTag.tag) == tag, links.visible_to(user))
+        .where(col(LinkTag.tag) == tag, links.visible_to(user), on_domain(domain))
     )
 
 
-def visible_links(user: User) -> Any:
-    return select(col(Link.id)).where(links.visible_to(user))
+def visible_links(user: User, domain: DomainFilter = "any") -> Any:
+    return select(col(Link.id)).where(links.visible_to(user), on_domain(domain))

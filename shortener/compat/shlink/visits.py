@@ -79,7 +79,7 @@ def visit(click: ClickRow, base_url: str) -> dict[str, Any]:
     }
 
 
-def _per_page(per_page: int) -> int:
+def page_size(per_page: int) -> int:
     return MAX_PER_PAGE if per_page == ALL_ITEMS or per_page > MAX_PER_PAGE else per_page
 
 
@@ -110,7 +110,7 @@ async def visit_page(
     """One page of visits, newest first, as VisitList's JSON; `itemsPerPage` -1 (Shlink's
     "all") and anything above MAX_PER_PAGE are pages of MAX_PER_PAGE, and `pagination` says so.
     `total`: the count, when the caller has it already."""
-    per_page = _per_page(per_page)
+    per_page = page_size(per_page)
     if total is None:
         total = await count_clicks(session, which)
     offset = (page - 1) * per_page
@@ -123,9 +123,3 @@ async def visit_page(
     return {
         "visits": {"data": [visit(row, base_url) for row in rows], "pagination": shown.model_dump()}
     }
-
-
-def empty_page(page: int, per_page: int) -> dict[str, Any]:
-    """Visits to unknown links (orphans) are not kept yet: always an empty list."""
-    shown = pagination(page, _per_page(per_page), 0, 0)
-    return {"visits": {"data": [], "pagination": shown.model_dump()}}

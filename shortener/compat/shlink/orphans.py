@@ -1,0 +1,169 @@
+"""Visits to unknown links (orphans.service's raw rows) as Shlink's orphan visits.
+
+Who sees which is orphans.service's rule (visible_orphan_domains): administrators every
+domain's, anyone else the verified domains they own (nothing for an account without one: an
+empty list, not Shlink's forbidden, so the web client's overview still loads).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from sqlalchemy import ColumnElement, Integer, cast, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from shortener.compat.shlink import problems
+from shortener.compat.shlink.service import atom, is_default, pagination
+from shortener.compat.shlink.visits import page_size, user_agent
+from shortener.keys import looks_like_key
+from shortener.links.context import LinkContext
+from shortener.models import OrphanVisit, User
+from shortener.orphans import service as orphans
+from shortener.stats.visits import Totals
+
+OrphanType = Literal["base_url", "invalid_short_url", "regular_404"]
+
+
+def orphan_type(path: str) -> OrphanType:
+    """Shlink's kind of orphan visit, from the path asked for: a domain's root, something
+    shaped like a key (one segment of key characters), or any other path."""
+    if path in ("", "/"):
+        return "base_url"
+    if looks_like_key(path.removeprefix("/")):
+        return "invalid_short_url"
+    return "regular_404"
+
+
+async def _where(
+    session: AsyncSession,
+    *,
+    user: User,
+    domain: str | None,
+    ctx: LinkContext,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    include_bots: bool = True,
+) -> list[ColumnElement[bool]]:
+    visible = await orphans.visible_orphan_domains(session, user)
+    where: list[ColumnElement[bool]] = []
+    if domain is not None:
+        name = ctx.own_host if is_default(domain, ctx) else domain
+        if visible is not None and name.lower() not in visible:
+            raise problems.domain_not_found(domain)
+        where.append(col(OrphanVisit.domain) == name.lower())
+    elif visible is not None:
+        where.append(col(OrphanVisit.domain).in_(sorted(visible)))
+    if start is not None:
+        where.append(col(OrphanVisit.visited_at) >= start)
+    if end is not None:
+        where.append(col(OrphanVisit.visited_at) <= end)
+    if not include_bots:
+        where.append(col(OrphanVisit.is_bot).is_(False))
+    return where
+
+
+def _visit(row: OrphanVisit, scheme: str) -> dict[str, Any]:
+    location = None
+    if row.country:
+        location = {
+            "countryCode": row.country,
+            "countryName": row.country,
+            "regionName": None,
+            "cityName": None,
+            "latitude": None,
+            "longitude": None,
+            "timezone": None,
+            "isEmpty": False,
+        }
+    return {
+        "referer": f"https://{row.referrer_host}" if row.referrer_host else "",
+        "date": atom(row.visited_at) or "",
+        "userAgent": user_agent(row.browser, row.os),
+        "visitLocation": location,
+        "potentialBot": row.is_bot,
+        "visitedUrl": f"{scheme}://{row.domain}{row.path}",
+        "redirectUrl": None,
+        "type": orphan_type(row.path),
+    }
+
+
+async def orphan_page(
+    session: AsyncSession,
+    *,
+    user: User,
+    ctx: LinkContext,
+    domain: str | None,
+    kind: OrphanType | None,
+    start: datetime | None,
+    end: datetime | None,
+    include_bots: bool,
+    page: int,
+    per_page: int,
+) -> dict[str, Any]:
+    """One page of orphan visits, newest first, paged as the other visit lists."""
+    per_page = page_size(per_page)
+    where = await _where(
+        session, user=user, domain=domain, ctx=ctx, start=start, end=end, include_bots=include_bots
+    )
+    newest = (col(OrphanVisit.visited_at).desc(), col(OrphanVisit.id).desc())
+    offset = (page - 1) * per_page
+    if kind is None:
+        total = int(
+            (
+                await session.execute(select(func.count()).select_from(OrphanVisit).where(*where))
+            ).scalar_one()
+        )
+        query = select(OrphanVisit).where(*where).order_by(*newest)
+        rows = list((await session.execute(query.offset(offset).limit(per_page))).scalars())
+    else:
+        # The kind is derived from the path with the key rule (no portable SQL for it): the
+        # ids and paths are read, classified, then the page's rows. Raw rows are few: the
+        # redirect keeps at most ORPHAN_VISITS_PER_MINUTE a minute per domain.
+        found = await session.execute(
+            select(col(OrphanVisit.id), col(OrphanVisit.path)).where(*where).order_by(*newest)
+        )
+        ids = [id_ for id_, path in found if orphan_type(path) == kind]
+        total = len(ids)
+        wanted = ids[offset : offset + per_page]
+        by_id = {
+            row.id: row
+            for row in (
+                await session.execute(select(OrphanVisit).where(col(OrphanVisit.id).in_(wanted)))
+            ).scalars()
+        }
+        rows = [by_id[id_] for id_ in wanted]
+    scheme = urlsplit(ctx.base_url).scheme
+    shown = pagination(page, per_page, len(rows), total)
+    return {"visits": {"data": [_visit(r, scheme) for r in rows], "pagination": shown.model_dump()}}
+
+
+async def orphan_totals(session: AsyncSession, *, user: User, ctx: LinkContext) -> Totals:
+    where = await _where(session, user=user, domain=None, ctx=ctx)
+    visits, bots = (
+        await session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(cast(col(OrphanVisit.is_bot), Integer)), 0),
+            ).where(*where)
+        )
+    ).one()
+    return Totals(clicks=int(visits), bots=int(bots))
+
+
+async def delete_orphans(session: AsyncSession, *, user: User, ctx: LinkContext) -> int:
+    """Shlink's DELETE /visits/orphan: every orphan visit the user may see, through the
+    orphans service's purge (raw rows, and the rollups of the hours before now)."""
+    where = await _where(session, user=user, domain=None, ctx=ctx)
+    count = int(
+        (
+            await session.execute(select(func.count()).select_from(OrphanVisit).where(*where))
+        ).scalar_one()
+    )
+    now = datetime.now(UTC)
+    visible = await orphans.visible_orphan_domains(session, user)
+    for domain in [None] if visible is None else sorted(visible):
+        await orphans.purge(session, user=user, domain=domain, before=now)
+    return count
