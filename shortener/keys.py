@@ -38,6 +38,7 @@ RESERVED = frozenset(
         "import",
         "bulk",
         "rest",  # Shlink's API (compat/shlink)
+        "yourls-api.php",  # YOURLS's API (compat/yourls)
     }
 )
 

@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from tests.clicks.traffic import FIREFOX_LINUX
 from tests.compat import clients
 from tests.factories import PASSWORD, eventually, make_link, make_user, new_email, running
 
@@ -203,9 +204,10 @@ async def test_expand_and_stats(client, app) -> None:
     key = await new_key(client, headers)
     for n, alias in enumerate(("s-one", "s-two", "s-three")):
         await make_link(client, headers, url=f"https://stats.example/{n}", alias=alias)
+    person = {"User-Agent": FIREFOX_LINUX}  # clicks count people (bots apart)
     for _ in range(2):
-        assert (await client.get("/s-two")).status_code == 302
-    await client.get("/s-three")
+        assert (await client.get("/s-two", headers=person)).status_code == 302
+    await client.get("/s-three", headers=person)
 
     async def counted() -> bool:
         r = await yourls(client, action="db-stats", format="json", signature=key)
