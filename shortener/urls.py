@@ -165,8 +165,9 @@ def loops_back(target: WebURL, *, own_urls: Iterable[str]) -> bool:
 
 
 # "example.com/x", "example.com:8080", "//example.com": a host first, no scheme. Not
-# "javascript:..." or "mailto:...": a scheme is letters without a dot before the colon.
-_SCHEMELESS = re.compile(r"^(//)?[^/:?#\s]*\.[^/:?#\s]*([:/?#]|$)|^//|^[^:]*$")
+# "javascript:..." or "mailto:...": a scheme is letters without a dot before the colon. Not
+# "nope" either: a word with no dot is more likely a mistake than an intranet host name.
+_SCHEMELESS = re.compile(r"^(//)?[^/:?#\s]*\.[^/:?#\s]*([:/?#]|$)|^//")
 
 
 def complete_url(url: str) -> tuple[str, list[str]]:

@@ -25,11 +25,11 @@ from shortener.models import (
 
 
 async def erase_clicks(session: AsyncSession, *, link: Link, ctx: LinkContext) -> int:
-    """Delete every click of `link`; the number of clicks it had counted."""
-    counted = link.clicks
+    """Delete every click of `link`, bots' too; the number of clicks it had counted."""
+    counted = link.clicks + link.bot_clicks
     for table in (Click, ClickRollup, ClickDimension, ClickDimensionDaily, LinkVisitor):
         await session.execute(delete(table).where(col(table.link_id) == link.id))  # type: ignore[attr-defined]
-    link.clicks = 0
+    link.clicks = link.bot_clicks = 0
     # max_clicks counts visits: with them gone, the link may be visited again.
     link.uses = 0
     link.updated_at = utcnow()  # the statistics cache keys on it

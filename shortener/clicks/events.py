@@ -58,6 +58,15 @@ class ClickRecord:
 
 
 @dataclass(slots=True)
+class ImportedClick(ClickRecord):
+    """A click moved in from another shortener, which said whether it was a bot's (Shlink's
+    `potentialBot`): its word wins over what its user agent parses to. Written directly by
+    the import, never queued (a worker of the previous version would not know the field)."""
+
+    is_bot: bool | None = None
+
+
+@dataclass(slots=True)
 class OrphanRecord(ClickRecord):
     """A visit to an unknown link (link_id 0), or a tally of visits only counted.
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
 from shortener.clicks.enrich import Agent, parse_agent, referrer_host
-from shortener.clicks.events import ClickRecord
+from shortener.clicks.events import ClickRecord, ImportedClick
 
 DIMENSIONS = ("referrer", "country", "browser", "os", "device")
 
@@ -39,7 +39,7 @@ def enrich_rows(clicks: Sequence[ClickRecord]) -> list[dict[str, Any]]:
                 "browser": agent.browser,
                 "os": agent.os,
                 "device": agent.device,
-                "is_bot": agent.is_bot,
+                "is_bot": _is_bot(click, agent.is_bot),
                 "visitor_hash": click.visitor_hash,
                 "variant": click.variant,
                 "hour": int(click.ts // 3600),  # for the rollups, not a column
@@ -72,3 +72,8 @@ def upsert_statement(dialect: str, model: type[SQLModel], counters: tuple[str, .
 
 def table_of(model: type[SQLModel]) -> Any:
     return model.__table__  # type: ignore[attr-defined]
+
+
+def _is_bot(click: ClickRecord, parsed: bool) -> bool:
+    said = click.is_bot if isinstance(click, ImportedClick) else None
+    return parsed if said is None else said

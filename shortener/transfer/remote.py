@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import httpx
 
-from shortener.clicks.events import ClickRecord
+from shortener.clicks.events import ImportedClick
 from shortener.transfer.formats import ImportRow, RowError, key_of_short_url, parse_datetime
 
 SourceName = Literal["shlink", "yourls", "kutt"]
@@ -43,6 +43,7 @@ class Visit:
     user_agent: str
     referrer: str
     country: str | None
+    is_bot: bool | None = None  # Shlink's potentialBot: its word, not the user agent's
 
 
 class Remote:
@@ -243,10 +244,13 @@ def _visit(item: Any) -> Visit | None:
         user_agent=str(item.get("userAgent") or "")[:1000],
         referrer=str(item.get("referer") or "")[:2048],
         country=country if country and country.isalpha() and country.isascii() else None,
+        is_bot=item.get("potentialBot") if isinstance(item.get("potentialBot"), bool) else None,
     )
 
 
-def clicks_of(origin: str, short_code: str, link_id: int, visits: list[Visit]) -> list[ClickRecord]:
+def clicks_of(
+    origin: str, short_code: str, link_id: int, visits: list[Visit]
+) -> list[ImportedClick]:
     """The visits as clicks of `link_id`, with ids made from what the visit is: importing the
     same visits again writes nothing twice (the click writer skips ids it has)."""
     seen: Counter[Visit] = Counter()
@@ -258,12 +262,13 @@ def clicks_of(origin: str, short_code: str, link_id: int, visits: list[Visit]) -
              visit.country or "", str(seen[visit]))
         )  # fmt: skip
         clicks.append(
-            ClickRecord(
+            ImportedClick(
                 link_id=link_id,
                 ts=visit.ts,
                 user_agent=visit.user_agent,
                 referrer=visit.referrer,
                 country=visit.country,
+                is_bot=visit.is_bot,
                 id="i" + hashlib.sha256(material.encode()).hexdigest()[:31],
             )
         )

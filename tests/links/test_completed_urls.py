@@ -12,6 +12,7 @@ from tests.factories import make_user
     ("given", "stored", "notes"),
     [
         ("example.com", "https://example.com/", ["https:// was added"]),
+        ("//example.com/path", "https://example.com/path", ["https:// was added"]),
         ("example.com/a page", "https://example.com/a%20page", ["https://", "spaces"]),
         ("www.example.com:8080/x?q=1", "https://www.example.com:8080/x?q=1", ["https://"]),
         ("https://example.com/a b", "https://example.com/a%20b", ["spaces"]),
@@ -35,7 +36,7 @@ async def test_urls_are_completed_and_the_answer_says_so(client, given, stored, 
 
 
 @pytest.mark.parametrize(
-    "given", ["javascript:alert(1)", "mailto:a@example.com", "ftp://x.example/"]
+    "given", ["javascript:alert(1)", "mailto:a@example.com", "ftp://x.example/", "nope"]
 )
 async def test_other_schemes_stay_refused(client, given) -> None:  # type: ignore[no-untyped-def]
     headers = await make_user(client)

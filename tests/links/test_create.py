@@ -27,6 +27,9 @@ LINK_FIELDS = {
     "is_active",
     "tags",
     "clicks",
+    "bot_clicks",  # bots' redirects, apart from `clicks` (issue 18, item 3)
+    "domain",  # custom domains (API.md, "Domains")
+    "notes",  # what was done to the URL as typed (issue 18, item 9)
     # the link-features extension (API.md, "More link fields")
     "rules",
     "variants",
@@ -248,8 +251,6 @@ async def test_good_aliases_are_accepted(client, alias) -> None:
         "data:text/html,hi",
         "mailto:a@example.com",
         "file:///etc/passwd",
-        "example.com/no-scheme",
-        "//example.com/relative",
         "https://",
         "http:///path-only",
         "https://exa mple.com/",

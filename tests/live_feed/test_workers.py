@@ -11,6 +11,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from tests.clicks.traffic import FIREFOX_LINUX
 from tests.factories import eventually
 from tests.live_feed.conftest import Served, cookie_user, new_link
 from tests.live_feed.sse import EventReader
@@ -46,8 +47,9 @@ async def test_a_click_served_by_one_worker_reaches_a_stream_on_another(
             ((_, subscribers),) = await redis.pubsub_numsub(channels[0])
             assert subscribers == 1
 
+            person = {"User-Agent": FIREFOX_LINUX}  # the total counts people (bots apart)
             for key in (other["key"], link["key"], link["key"]):
-                assert (await http.get(f"{clicker.url}/{key}")).status_code == 302
+                assert (await http.get(f"{clicker.url}/{key}", headers=person)).status_code == 302
             for tab in tabs:
                 seen = await tab.until_total(2, timeout=5)
                 assert sum(len(event["visits"]) for event in seen) == 2

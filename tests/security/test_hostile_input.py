@@ -24,7 +24,6 @@ BAD_URLS = {
     "data": "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
     "file": "file:///etc/passwd",
     "ftp": "ftp://example.com/file",
-    "scheme-relative": "//example.com/path",
     "no host": "http://",
     "own host": "http://short.test/abc",
     "own host, loud, trailing dot": "HTTPS://SHORT.TEST./abc",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 
+from tests.clicks.traffic import FIREFOX_LINUX
 from tests.factories import eventually
 from tests.web.test_pages import HTML, csrf_of, field_error, page_token, register
 
@@ -68,7 +69,7 @@ async def test_options_are_saved_shown_again_and_used_by_the_redirect(
     iphone = await client.get("/opts?utm=x", headers={"user-agent": IPHONE})
     assert iphone.status_code == 302
     assert iphone.headers["location"].startswith("https://apps.example/ios")
-    desktop = await client.get("/opts?utm=x")
+    desktop = await client.get("/opts?utm=x", headers={"user-agent": FIREFOX_LINUX})
     assert desktop.headers["location"] == "https://example.com/main?utm=x"
 
     # Wait for the two clicks to be written first: on SQLite an edit that reads the link
