@@ -17,7 +17,7 @@ from shortener.openapi import errors
 from shortener.runtime import runtime_of
 
 router = APIRouter(prefix="/api/domains", tags=["domains"], responses=errors(401, 403, 404, 409))
-well_known = APIRouter(tags=["domains"])
+well_known = APIRouter(tags=["domains"], responses=errors(404))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DomainPublic)
