@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from shortener.compat.shlink import problems
-from shortener.compat.shlink.service import atom, is_default, pagination
-from shortener.compat.shlink.visits import page_size, user_agent
+from shortener.compat.shlink.service import is_default, pagination
+from shortener.compat.shlink.visits import page_size, visit_fields
 from shortener.keys import looks_like_key
 from shortener.links.context import LinkContext
 from shortener.models import OrphanVisit, User
@@ -66,28 +66,16 @@ async def _where(
 
 
 def _visit(row: OrphanVisit, scheme: str) -> dict[str, Any]:
-    location = None
-    if row.country:
-        location = {
-            "countryCode": row.country,
-            "countryName": row.country,
-            "regionName": None,
-            "cityName": None,
-            "latitude": None,
-            "longitude": None,
-            "timezone": None,
-            "isEmpty": False,
-        }
-    return {
-        "referer": f"https://{row.referrer_host}" if row.referrer_host else "",
-        "date": atom(row.visited_at) or "",
-        "userAgent": user_agent(row.browser, row.os),
-        "visitLocation": location,
-        "potentialBot": row.is_bot,
-        "visitedUrl": f"{scheme}://{row.domain}{row.path}",
-        "redirectUrl": None,
-        "type": orphan_type(row.path),
-    }
+    fields = visit_fields(
+        moment=row.visited_at,
+        referrer_host=row.referrer_host,
+        country=row.country,
+        browser=row.browser,
+        os=row.os,
+        is_bot=row.is_bot,
+        visited_url=f"{scheme}://{row.domain}{row.path}",
+    )
+    return fields | {"type": orphan_type(row.path)}
 
 
 async def orphan_page(

@@ -9,6 +9,7 @@ referring host; the location has the country only (its code standing for its nam
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,11 +57,33 @@ def user_agent(browser: str | None, os: str | None) -> str:
 
 def visit(click: ClickRow, base_url: str) -> dict[str, Any]:
     """A Visit (schemas.Visit), as a plain dict: a page holds 5,000 and models cost there."""
+    return visit_fields(
+        moment=click.clicked_at,
+        referrer_host=click.referrer_host,
+        country=click.country,
+        browser=click.browser,
+        os=click.os,
+        is_bot=click.is_bot,
+        visited_url=f"{base_url}/{click.key}",
+    )
+
+
+def visit_fields(
+    *,
+    moment: datetime,
+    referrer_host: str | None,
+    country: str | None,
+    browser: str | None,
+    os: str | None,
+    is_bot: bool,
+    visited_url: str,
+) -> dict[str, Any]:
+    """What a Shlink visit shows of what we keep: a click's, or a visit to an unknown link's."""
     location = None
-    if click.country:
+    if country:
         location = {
-            "countryCode": click.country,
-            "countryName": click.country,
+            "countryCode": country,
+            "countryName": country,
             "regionName": None,
             "cityName": None,
             "latitude": None,
@@ -69,12 +92,12 @@ def visit(click: ClickRow, base_url: str) -> dict[str, Any]:
             "isEmpty": False,
         }
     return {
-        "referer": f"https://{click.referrer_host}" if click.referrer_host else "",
-        "date": atom(click.clicked_at) or "",
-        "userAgent": user_agent(click.browser, click.os),
+        "referer": f"https://{referrer_host}" if referrer_host else "",
+        "date": atom(moment) or "",
+        "userAgent": user_agent(browser, os),
         "visitLocation": location,
-        "potentialBot": click.is_bot,
-        "visitedUrl": f"{base_url}/{click.key}",
+        "potentialBot": is_bot,
+        "visitedUrl": visited_url,
         "redirectUrl": None,
     }
 
