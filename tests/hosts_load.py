@@ -23,6 +23,10 @@ WRK_SCRIPT = """\
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
 function init(args)
+  -- A person's browser coming from a page: counted as a person's click, stored as one.
+  wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 "
+    .. "Firefox/128.0"
+  wrk.headers["Referer"] = "https://news.example.com/a-story"
   paths = {}
   for i, key in ipairs(args) do paths[i] = "/" .. key end
   sent, redirects, other = 0, 0, 0

@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from pathlib import Path
@@ -65,11 +66,47 @@ def sweep() -> None:
 
 
 def _delete(name: str) -> None:
-    pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout
-    for pid in pids.split():
+    """Kill what runs in the namespace, then delete it. A postmaster is asked to quit (an
+    immediate shutdown that still removes its shared memory) before anything is killed."""
+    listed = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True)
+    pids = [int(pid) for pid in listed.stdout.split()]
+    postmasters = [
+        pid for pid in pids if _comm(pid) == "postgres" and _comm_of_parent(pid) != "postgres"
+    ]
+    for pid in postmasters:
         with contextlib.suppress(ProcessLookupError):
-            os.kill(int(pid), signal.SIGKILL)
+            os.kill(pid, signal.SIGQUIT)
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in postmasters) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie, which our Popen has yet to reap, has ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _comm_of_parent(pid: int) -> str:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return _comm(int(stat.rsplit(")", 1)[1].split()[1]))
 
 
 class Network:
@@ -123,7 +160,12 @@ class Network:
         return address
 
     def start(
-        self, host: str, argv: list[str], *, log: Path, env: dict[str, str] | None = None
+        self,
+        host: str,
+        argv: list[str],
+        *,
+        log: Path,
+        env: dict[str, str] | None = None,
     ) -> subprocess.Popen[bytes]:
         """`argv` in the host's namespace, in a process group of its own (see `kill_host`)."""
         with log.open("ab") as out:
@@ -157,15 +199,13 @@ class Network:
                 os.killpg(group, signal.SIGKILL)
 
     def close(self) -> None:
-        for process in self._processes:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-        for process in self._processes:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=10)
+        """Ends every process in the hosts (PostgreSQL cleanly) and deletes the namespaces."""
         for name in reversed(self._namespaces):
             _delete(name)
         self._namespaces.clear()
+        for process in self._processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=10)
 
 
 def _join(namespace: str) -> None:
