@@ -19,7 +19,12 @@ from shortener.runtime import runtime_of
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
-@router.post("/password-reset", status_code=status.HTTP_202_ACCEPTED, responses=errors(422, 429))
+@router.post(
+    "/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_class=Response,  # an empty answer, documented as one
+    responses=errors(422, 429),
+)
 async def request_password_reset(
     request: Request, body: PasswordResetRequest, session: SessionDep
 ) -> Response:
@@ -52,6 +57,7 @@ async def confirm_password_reset(
 @router.post(
     "/verify-email/resend",
     status_code=status.HTTP_202_ACCEPTED,
+    response_class=Response,
     responses=errors(401, 409, 429),
 )
 async def resend_verification(request: Request, user: CurrentUser, session: SessionDep) -> Response:
