@@ -67,7 +67,8 @@ async def forgot_password_sent(request: Request) -> Response:
 
 @router.get("/reset")
 async def reset_page(request: Request, token: TokenParam = "") -> Response:
-    return render(request, "reset_password.html", {"token": token}, headers=NO_REFERRER)
+    context = {"token": token, "show_auth_links": True}
+    return render(request, "reset_password.html", context, headers=NO_REFERRER)
 
 
 @router.post("/reset", dependencies=[Csrf])
@@ -81,7 +82,7 @@ async def reset_password(request: Request, session: SessionDep) -> Response:
         errors = validation_errors(exc, ("password",))
         if "password" not in errors:  # only the token was refused: no token of ours
             return _link_gone(request, str(Gone.default_detail))
-        context = {"token": values["token"], "errors": errors}
+        context = {"token": values["token"], "errors": errors, "show_auth_links": True}
         return render(request, "reset_password.html", context, status=422)
     except Gone as exc:
         return _link_gone(request, str(exc.detail))
@@ -89,7 +90,8 @@ async def reset_password(request: Request, session: SessionDep) -> Response:
 
 
 def _link_gone(request: Request, detail: str) -> Response:
-    return render(request, "reset_password.html", {"form_error": detail}, status=410)
+    context = {"form_error": detail, "show_auth_links": True}
+    return render(request, "reset_password.html", context, status=410)
 
 
 @router.get("/verify-email")
@@ -98,7 +100,7 @@ async def verify_email(request: Request, session: SessionDep, token: TokenParam 
     try:
         user = await reset.verify_email(session, token=token, key=key)
     except Gone as exc:
-        context = {"verified": False, "error": exc.detail}
+        context = {"verified": False, "error": exc.detail, "show_auth_links": True}
         return render(request, "email_verified.html", context, status=410, headers=NO_REFERRER)
-    context = {"verified": True, "email": user.email}
+    context = {"verified": True, "email": user.email, "show_auth_links": True}
     return render(request, "email_verified.html", context, headers=NO_REFERRER)

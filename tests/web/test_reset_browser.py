@@ -25,7 +25,7 @@ def live_overrides(mailbox: Mailbox) -> dict[str, Any]:
 
 
 def test_forgotten_password_journey(
-    live_server: LiveServer, mailbox: Mailbox, browser: Any, screenshot: Any
+    live_server: LiveServer, mailbox: Mailbox, browser: Any
 ) -> None:
     base, email = live_server.url, "forgetful@example.com"
     with httpx.Client(base_url=base) as api:
@@ -49,7 +49,6 @@ def test_forgotten_password_journey(
     page.get_by_role("link", name="Forgot password?").click()
     expect(page).to_have_url(f"{base}/forgot-password")
     page.get_by_label("Email").fill(email)
-    screenshot(page, "forgot-password")
     page.get_by_role("button", name="Send the link").click()
     expect(page).to_have_url(f"{base}/forgot-password/sent")
     expect(page.get_by_role("heading", name="Check your mail")).to_be_visible()
@@ -61,7 +60,6 @@ def test_forgotten_password_journey(
     page.get_by_role("button", name="Set the password").click()
     expect(page.locator("#password-error")).to_contain_text("at least 8 characters")
     page.get_by_label(NEW_PASSWORD_FIELD).fill(NEW)
-    screenshot(page, "reset-password")
     page.get_by_role("button", name="Set the password").click()
     expect(page).to_have_url(f"{base}/login")
     expect(page.get_by_role("status")).to_contain_text("Your password is changed")
