@@ -252,6 +252,32 @@ async def _insert_user(settings: Settings, email: str, password: str, admin: boo
         await engine.dispose()
 
 
+def _reset_link(args: argparse.Namespace, settings: Settings) -> int:
+    from shortener.migrate import upgrade
+
+    upgrade(settings.database_url)
+    return asyncio.run(_print_reset_link(settings, args.email))
+
+
+async def _print_reset_link(settings: Settings, email: str) -> int:
+    from shortener.auth.reset import reset_link
+    from shortener.auth.service import get_by_email
+    from shortener.db import make_engine, make_sessionmaker
+
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            user = await get_by_email(session, email)
+            if user is None or not user.is_active:
+                print(f"shortener: no active account {email}", file=sys.stderr)
+                return 1
+            link = await reset_link(session, user=user, settings=settings)
+        print(link)
+        return 0
+    finally:
+        await engine.dispose()
+
+
 def _domain(args: argparse.Namespace, settings: Settings) -> int:
     from shortener.migrate import upgrade
 
@@ -304,6 +330,7 @@ HANDLERS = {
     "doctor": _doctor,
     "cleanup": _cleanup,
     "create-user": _create_user,
+    "reset-link": _reset_link,
     "import": _import,
     "export": _export,
     "domain": _domain,

@@ -68,6 +68,11 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
             'echo "$PASSWORD" | shortener create-user bot@example.com --password-stdin',
         ),
     ),
+    "reset-link": (
+        "print a password-reset link for an account, to hand over yourself (works once, for "
+        "PASSWORD_RESET_EXPIRE_MINUTES; needed when SMTP_URL is unset and no mail goes out)",
+        ("shortener reset-link me@example.com",),
+    ),
     "domain": (
         "add a custom domain, verified (the operator controls its DNS)",
         (
@@ -144,6 +149,7 @@ def build_parser(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
     create_user.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    sub["reset-link"].add_argument("email")
     domain = sub["domain"]
     domain.add_argument("action", choices=["add"])
     domain.add_argument("hostname")

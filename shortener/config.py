@@ -112,6 +112,11 @@ class Settings(BaseSettings):
     rate_limit_import_user: str = "100000/1d"
     # Password guesses on one protected link from one IP.
     rate_limit_link_password: str = "10/1m"  # noqa: S105 - a rate, not a password
+    # Password-reset requests per e-mail address asked about (known or not: a 429 must not tell
+    # which) and per client address; verification mails a signed-in user may ask again for.
+    rate_limit_reset_email: str = "5/1h"
+    rate_limit_reset_ip: str = "20/1h"
+    rate_limit_verify_user: str = "5/1h"
 
     # Target domains nobody may shorten (subdomains included), comma-separated; admins add
     # more at run time through /api/admin/blocklist.
@@ -146,7 +151,25 @@ class Settings(BaseSettings):
     # ownership ask; empty: the system's resolver.
     domain_dns_servers: str = ""
 
-    @field_validator("redis_url", "metrics_token", "prometheus_multiproc_dir", mode="before")
+    # Mail (password reset, e-mail verification): smtp://user:pw@host:port (STARTTLS when the
+    # server offers it) or smtps://... (TLS from the first byte); unset: no mail is sent, and
+    # `shortener reset-link EMAIL` prints reset links for an admin to hand over.
+    smtp_url: SecretStr | None = None
+    # The From of every mail; unset: noreply@ BASE_URL's host.
+    mail_from: str | None = None
+    smtp_timeout: float = Field(10.0, gt=0)
+    # How long a password-reset link and an e-mail verification link work (each works once).
+    password_reset_expire_minutes: int = Field(30, ge=1)
+    email_verification_expire_hours: int = Field(48, ge=1)
+
+    @field_validator(
+        "redis_url",
+        "metrics_token",
+        "prometheus_multiproc_dir",
+        "smtp_url",
+        "mail_from",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -187,12 +210,24 @@ class Settings(BaseSettings):
         "rate_limit_links_ip",
         "rate_limit_import_user",
         "rate_limit_link_password",
+        "rate_limit_reset_email",
+        "rate_limit_reset_ip",
+        "rate_limit_verify_user",
     )
     @classmethod
     def _check_rate(cls, value: str) -> str:
         from shortener.rates import parse_rate
 
         parse_rate(value)
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        from shortener.mail import parse_smtp_url
+
+        if value is not None:
+            parse_smtp_url(value.get_secret_value())  # raises ValueError saying what is wrong
         return value
 
     @field_validator("base_url")
@@ -253,6 +288,10 @@ class Settings(BaseSettings):
     @property
     def base_host(self) -> str:
         return (urlsplit(self.base_url).hostname or "").lower()
+
+    @property
+    def mail_sender(self) -> str:
+        return self.mail_from or f"noreply@{self.base_host or 'localhost'}"
 
     @property
     def cookie_secure(self) -> bool:

@@ -39,6 +39,13 @@ class Forbidden(DomainError):
     default_detail = "forbidden"
 
 
+class Gone(DomainError):
+    """It existed and is over: a used or expired link."""
+
+    status_code = 410
+    default_detail = "this link has expired or has already been used; ask for a new one"
+
+
 class Invalid(DomainError):
     """A value the schema accepted but the domain does not (taken to mean: 422)."""
 

@@ -20,6 +20,10 @@ RESERVED = frozenset(
         "login",
         "logout",
         "register",
+        # Password reset and e-mail verification (web/reset_pages.py): the mailed links.
+        "forgot-password",
+        "reset",
+        "verify-email",
         "dashboard",
         "healthz",
         "readyz",

@@ -79,6 +79,12 @@ class User(SQLModel, table=True):
     is_active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, default=True))
     # Bumped when the password changes or the account is disabled: older tokens stop working.
     token_version: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
+    # Whether the owner proved the address by following a mailed link (or a reset link).
+    # Accounts older than the column count as verified (see its migration).
+    email_verified: bool = Field(
+        default=False,
+        sa_column=Column(Boolean, nullable=False, default=False, server_default=false()),
+    )
     created_at: datetime = _utc(default=utcnow)
 
 
@@ -474,3 +480,28 @@ class AuthSession(SQLModel, table=True):
     # Written at most once a minute per session (see auth/sessions.py), not on every request.
     last_used_at: datetime = _utc(default=utcnow)
     expires_at: datetime = _utc()
+
+
+class AccountToken(SQLModel, table=True):
+    """A password-reset or e-mail verification link, single-use and expiring (auth/links.py).
+
+    Only an HMAC of the token (under SECRET_KEY) is kept: a copy of this table opens nothing.
+    """
+
+    __tablename__ = "account_tokens"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids never reused: see User
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    user_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    # reset or verify: a link made for one never serves the other.
+    purpose: str = Field(sa_column=Column(String(16), nullable=False))
+    # The user's token_version when issued: a password change since voids a reset link.
+    token_version: int = Field(sa_column=Column(Integer, nullable=False))
+    created_at: datetime = _utc(default=utcnow)
+    expires_at: datetime = _utc()
+    used_at: datetime | None = _utc(nullable=True)

@@ -25,6 +25,7 @@ _WHAT = {
     403: "Authenticated but not allowed",
     404: "No such resource (or not yours)",
     409: "Conflicts with what exists",
+    410: "No longer valid (a used or expired link)",
     413: "Request body too large",
     422: "Invalid input",
     429: "Too many requests; see Retry-After",

@@ -188,6 +188,9 @@ def rules_from(settings: object) -> dict[str, Rate]:
             "links_ip",
             "import_user",
             "link_password",
+            "reset_email",
+            "reset_ip",
+            "verify_user",
         )
     }
 

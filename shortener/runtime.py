@@ -38,6 +38,7 @@ from shortener.domains.proofs import DomainProofs
 from shortener.links.context import LinkContext, make_link_context
 from shortener.live.broker import LiveBroker
 from shortener.live.feed import LiveFeed
+from shortener.mail import Mailer
 from shortener.observability.metrics import Metrics
 from shortener.ratelimit import RateLimiter, rules_from
 from shortener.redisconn import CircuitBreaker, RedisClient, make_redis
@@ -68,6 +69,7 @@ class Runtime:
     rate_limiter: RateLimiter
     hosts: Hosts
     domain_proofs: DomainProofs
+    mailer: Mailer
     metrics: Metrics | None = None  # while METRICS_TOKEN is set
     _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict, repr=False)
 
@@ -160,6 +162,11 @@ async def _build(settings: Settings, templates: Jinja2Templates | None) -> Runti
         ),
         hosts=hosts,
         domain_proofs=DomainProofs(dns_servers=settings.domain_dns_servers),
+        mailer=Mailer(
+            settings.smtp_url.get_secret_value() if settings.smtp_url else None,
+            sender=settings.mail_sender,
+            timeout=settings.smtp_timeout,
+        ),
     )
 
 
@@ -229,6 +236,7 @@ async def _close(runtime: Runtime) -> None:
     await runtime.click_writer.close()
     # After the flusher: its last batches may still announce link.clicked.
     await runtime.webhooks.aclose()
+    await runtime.mailer.aclose()
     if "metrics" in tasks:
         await cancel_and_wait(tasks["metrics"])
     if runtime.metrics is not None:

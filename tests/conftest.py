@@ -29,6 +29,9 @@ from shortener.main import ShortenerApp, create_app
 from shortener.migrate import upgrade
 from shortener.models import metadata
 
+# The `mailbox` fixture: a real SMTP server, for the tests of mail (password reset, ...).
+pytest_plugins = ["tests.mailbox"]
+
 RUN_ID = uuid.uuid4().hex[:8]
 BASE_URL = "http://short.test"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")

@@ -163,3 +163,18 @@ def test_bot_clicks_are_split_from_the_counter(tmp_path) -> None:
     upgrade(url)
     (links,) = _sqlite(url, "SELECT key, clicks, bot_clicks FROM links ORDER BY id")
     assert links == [("mixed", 5, 2), ("quiet", 0, 0)]
+
+
+def test_accounts_made_before_email_verification_count_as_verified(tmp_path) -> None:
+    """Issue 16: existing accounts are verified (nothing could verify them before); new ones
+    start unverified."""
+    url = f"sqlite:///{tmp_path / 'verified.db'}"
+    upgrade(url, "7d1e4b2a9c55")  # the revision before users.email_verified
+    _sqlite(url, USER.format(email="old@example.com"))
+    upgrade(url)
+    _sqlite(url, USER.format(email="new@example.com"))
+    (users,) = _sqlite(url, "SELECT email, email_verified FROM users ORDER BY id")
+    assert users == [("old@example.com", 1), ("new@example.com", 0)]
+    # And the rebuild-free column kept AUTOINCREMENT: ids are still never reused.
+    (schema,) = _sqlite(url, "SELECT sql FROM sqlite_master WHERE name = 'users'")
+    assert "AUTOINCREMENT" in schema[0][0]

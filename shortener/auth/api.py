@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from shortener.auth import service, sessions
+from shortener.auth import reset, service, sessions
 from shortener.auth.deps import AnyPrincipal, CurrentSignIn, CurrentUser
 from shortener.auth.limits import limit_registration, login_attempt, login_failed
 from shortener.auth.schemas import (
@@ -37,8 +37,12 @@ SessionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
     response_model=UserPublic,
     dependencies=[Depends(limit_registration)],
 )
-async def register(body: UserCreate, session: SessionDep) -> UserPublic:
+async def register(request: Request, body: UserCreate, session: SessionDep) -> UserPublic:
     user = await service.create_user(session, email=body.email, password=body.password)
+    runtime = runtime_of(request)
+    await reset.send_verification(
+        session, user=user, settings=runtime.settings, mailer=runtime.mailer
+    )
     return UserPublic.model_validate(user, from_attributes=True)
 
 

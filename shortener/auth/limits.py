@@ -53,3 +53,15 @@ async def login_failed(request: Request, email: str) -> None:
 async def limit_registration(request: Request) -> None:
     """A dependency for routes that create accounts."""
     await _limiter(request).hit("register_ip", peer_address(request))
+
+
+async def limit_password_reset(request: Request, email: str) -> None:
+    """Reset requests per client address and per e-mail address asked about. The address is
+    counted whether it has an account or not, so a 429 tells nothing about who exists."""
+    limiter = _limiter(request)
+    await limiter.hit("reset_ip", peer_address(request))
+    await limiter.hit("reset_email", normalise_email(email))
+
+
+async def limit_verification_mail(request: Request, user_id: int) -> None:
+    await _limiter(request).hit("verify_user", str(user_id))

@@ -5,6 +5,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
+from shortener.auth.account_tokens import MAX_TOKEN_LENGTH
 from shortener.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 Password = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
@@ -47,6 +48,19 @@ class PasswordChange(BaseModel):
     new_password: Password
 
 
+class PasswordResetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email
+
+
+class PasswordResetConfirm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: Annotated[str, Field(min_length=1, max_length=MAX_TOKEN_LENGTH)]
+    password: Password
+
+
 class UserPublic(BaseModel):
     id: int
     email: str
@@ -55,6 +69,8 @@ class UserPublic(BaseModel):
 
 class UserMe(UserPublic):
     is_admin: bool
+    # Not required to sign in: it says whether the owner proved the address (auth/reset.py).
+    email_verified: bool
 
 
 class Token(BaseModel):

@@ -55,7 +55,13 @@ async def change_password(
     """Set a new password and revoke every token issued before (the token version moves on)."""
     if not await verify_password(current_password, user.password_hash):
         raise Forbidden("the current password is not right")
-    user.password_hash = await hash_password(new_password)
+    await set_password(session, user=user, password=new_password)
+
+
+async def set_password(session: AsyncSession, *, user: User, password: str) -> None:
+    """The new password; every token issued before stops working (the token version moves on;
+    the caller also ends the user's sessions)."""
+    user.password_hash = await hash_password(password)
     user.token_version += 1
     session.add(user)
     await session.flush()

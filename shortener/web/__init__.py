@@ -22,6 +22,7 @@ def install_dashboard(app: FastAPI) -> None:
     from shortener.web.domain_pages import router as domain_pages
     from shortener.web.keys_pages import router as keys_pages
     from shortener.web.orphan_pages import router as orphan_pages
+    from shortener.web.reset_pages import router as reset_pages
     from shortener.web.transfer_pages import router as transfer_pages
     from shortener.web.webhook_pages import router as webhook_pages
 
@@ -31,6 +32,7 @@ def install_dashboard(app: FastAPI) -> None:
 
     app.add_exception_handler(LoginRequired, login_required)
     app.include_router(auth_pages)
+    app.include_router(reset_pages)
     app.include_router(dashboard)
     app.include_router(keys_pages)
     app.include_router(webhook_pages)

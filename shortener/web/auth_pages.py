@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from shortener.auth import service
+from shortener.auth import reset, service
 from shortener.auth.limits import limit_registration, login_attempt, login_failed
 from shortener.auth.schemas import UserCreate
 from shortener.db import SessionDep
@@ -80,6 +80,10 @@ async def register(request: Request, session: SessionDep) -> Response:
         body = UserCreate(email=values["email"], password=values["password"])
         user = await service.create_user(session, email=body.email, password=body.password)
         await session.flush()
+        runtime = runtime_of(request)
+        await reset.send_verification(
+            session, user=user, settings=runtime.settings, mailer=runtime.mailer
+        )
     except ValidationError as exc:
         errors = validation_errors(exc, AUTH_FIELDS)
         return render(request, "register.html", {**context, "errors": errors}, status=422)

@@ -127,8 +127,9 @@ async def test_me_answers_the_current_user(client) -> None:
     response = await client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"id", "email", "is_admin", "created_at"}
+    assert set(body) == {"id", "email", "is_admin", "email_verified", "created_at"}
     assert body["id"] == user_id
+    assert body["email_verified"] is False  # nothing mails a link without SMTP_URL
     assert body["email"] == email
     assert body["is_admin"] is False
 
