@@ -15,6 +15,7 @@ from shortener import ops
 from shortener.admin.api import router as admin_router
 from shortener.apikeys.api import router as apikeys_router
 from shortener.auth.api import router as auth_router
+from shortener.auth.two_factor_api import router as two_factor_router
 from shortener.blocklist.api import router as blocklist_router
 from shortener.compat.kutt.api import router as kutt_router
 from shortener.compat.shlink import api as shlink_api
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> ShortenerApp:
     install_error_handlers(app)
     app.include_router(ops.router)
     app.include_router(auth_router)
+    app.include_router(two_factor_router)
     app.include_router(apikeys_router)
     # Before links_router: its /api/links/{key} would otherwise answer /api/links/export.
     app.include_router(transfer_router)

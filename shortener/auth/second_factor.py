@@ -1,0 +1,36 @@
+"""The second step of signing in, shared by POST /api/auth/token and the dashboard's form.
+
+Called once the password was found right. Its failures all read the same
+("two-factor code required") whether the code was missing or wrong; only a wrong code counts
+against the sign-in limits (auth/limits.py): a client that first tries without a code, as
+scripts do, uses nothing up.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
+from shortener.auth import totp
+from shortener.auth.limits import second_factor_attempt, second_factor_failed
+from shortener.errors import Unauthorized
+from shortener.models import User
+from shortener.runtime import runtime_of
+
+TWO_FACTOR_REQUIRED = "two-factor code required"
+
+
+async def check_second_factor(
+    request: Request, session: AsyncSession, *, user: User, code: str | None
+) -> None:
+    """Return when `user` needs no second factor or `code` is right (and now used up);
+    Unauthorized when it is missing or wrong, TooManyRequests past the limits."""
+    if not totp.two_factor_required(user):
+        return
+    if not code or not code.strip():
+        raise Unauthorized(TWO_FACTOR_REQUIRED)
+    await second_factor_attempt(request, user.email)
+    signing_key = runtime_of(request).settings.signing_key
+    if not await totp.check_code(session, user=user, code=code, signing_key=signing_key):
+        await second_factor_failed(request, user.email)
+        raise Unauthorized(TWO_FACTOR_REQUIRED)
