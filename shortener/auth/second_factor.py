@@ -8,16 +8,24 @@ scripts do, uses nothing up.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
 from shortener.auth import totp
 from shortener.auth.limits import second_factor_attempt, second_factor_failed
-from shortener.errors import Unauthorized
+from shortener.errors import Invalid, Unauthorized
 from shortener.models import User
 from shortener.runtime import runtime_of
 
 TWO_FACTOR_REQUIRED = "two-factor code required"
+
+
+def issuer_of(request: Request) -> str:
+    """What authenticator apps show the account under: this service's host name."""
+    return runtime_of(request).settings.base_host or "shortener"
 
 
 async def check_second_factor(
@@ -34,3 +42,15 @@ async def check_second_factor(
     if not await totp.check_code(session, user=user, code=code, signing_key=signing_key):
         await second_factor_failed(request, user.email)
         raise Unauthorized(TWO_FACTOR_REQUIRED)
+
+
+@contextlib.asynccontextmanager
+async def counting_wrong_codes(request: Request, user: User) -> AsyncIterator[None]:
+    """For turning 2FA on and off: refused (429) past the account's limit of wrong codes, and
+    a wrong code (the Invalid raised inside) counts, so a stolen session cannot guess either."""
+    await second_factor_attempt(request, user.email)
+    try:
+        yield
+    except Invalid:
+        await second_factor_failed(request, user.email)
+        raise

@@ -159,7 +159,17 @@ async def start_setup(session: AsyncSession, *, user: User, signing_key: str, is
     user.totp_last_step = None
     session.add(user)
     await session.flush()
-    uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=issuer)
+    return _describe(secret, email=user.email, issuer=issuer)
+
+
+def pending_setup(user: User, *, signing_key: str, issuer: str) -> Setup | None:
+    """The secret set up but not yet enabled (for the page that asks for its first code)."""
+    secret = None if user.totp_enabled else _open(user, signing_key)
+    return None if secret is None else _describe(secret, email=user.email, issuer=issuer)
+
+
+def _describe(secret: str, *, email: str, issuer: str) -> Setup:
+    uri = pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=issuer)
     out = io.BytesIO()
     segno.make(uri, error="m").save(out, kind="svg", scale=4, border=4, xmldecl=False)
     return Setup(secret=secret, otpauth_uri=uri, qr_svg=out.getvalue().decode())

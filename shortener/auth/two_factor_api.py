@@ -7,39 +7,18 @@ the sign-in's second step, so a stolen token cannot guess its way to turning 2FA
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-
 from fastapi import APIRouter, Request, Response, status
 
 from shortener.auth import totp
 from shortener.auth.deps import CurrentUser
-from shortener.auth.limits import second_factor_attempt, second_factor_failed
+from shortener.auth.second_factor import counting_wrong_codes, issuer_of
 from shortener.auth.two_factor_schemas import RecoveryCodes, TwoFactorCode, TwoFactorSetup
 from shortener.db import SessionDep
-from shortener.errors import Invalid
-from shortener.models import User
 from shortener.openapi import errors
 from shortener.runtime import runtime_of
 
 router = APIRouter(prefix="/api/auth/2fa", tags=["auth"], responses=errors(401, 403, 429))
 NO_CONTENT = status.HTTP_204_NO_CONTENT
-
-
-def issuer_of(request: Request) -> str:
-    """What authenticator apps show the account under: this service's host name."""
-    return runtime_of(request).settings.base_host or "shortener"
-
-
-@contextlib.asynccontextmanager
-async def counting_wrong_codes(request: Request, user: User) -> AsyncIterator[None]:
-    """Refused (429) past the account's limit of wrong codes; a wrong code (Invalid) counts."""
-    await second_factor_attempt(request, user.email)
-    try:
-        yield
-    except Invalid:
-        await second_factor_failed(request, user.email)
-        raise
 
 
 @router.post("/setup", response_model=TwoFactorSetup, responses=errors(409))
