@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 
 import httpx
+from sqlalchemy import update
 
+from shortener.models import User
 from tests.auth.test_two_factor import code_at
 from tests.factories import PASSWORD
 from tests.web.test_pages import csrf_of, register
@@ -81,7 +83,7 @@ async def test_sign_in_asks_for_the_code_on_a_second_step(client) -> None:
     assert (await client.post("/login/2fa", data={**form, "otp": codes[0]})).status_code == 400
 
 
-async def test_a_forged_or_void_pending_sign_in_starts_over(client) -> None:
+async def test_a_forged_or_void_pending_sign_in_starts_over(client, app) -> None:
     email = await register(client)
     await turn_on_in_pages(client)
     step = await start_login(client, email)
@@ -98,6 +100,15 @@ async def test_a_forged_or_void_pending_sign_in_starts_over(client) -> None:
             data={"pending": forged, "otp": "123456", "csrf_token": csrf_of(step)},
         )
         assert (r.status_code, r.headers["location"]) == (303, "/login"), forged
+    # The genuine one, once the password changed (the token version moved on): void too.
+    async with app.runtime.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(User).where(User.email == email).values(token_version=User.token_version + 1)
+        )
+    r = await client.post(
+        "/login/2fa", data={"pending": pending, "otp": "123456", "csrf_token": csrf_of(step)}
+    )
+    assert (r.status_code, r.headers["location"]) == (303, "/login")
 
 
 async def test_turning_it_on_and_off_in_the_security_page(client) -> None:
