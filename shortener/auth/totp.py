@@ -27,8 +27,9 @@ import pyotp
 import segno
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from shortener.errors import Conflict, Invalid
@@ -73,10 +74,10 @@ def _open(user: User, signing_key: str) -> str | None:
     stored = user.totp_secret
     if not stored or not stored.startswith(_CIPHER_VERSION):
         return None
-    raw = base64.urlsafe_b64decode(stored.removeprefix(_CIPHER_VERSION))
     try:
+        raw = base64.urlsafe_b64decode(stored.removeprefix(_CIPHER_VERSION))
         plain = _cipher(signing_key).decrypt(raw[:12], raw[12:], f"user:{user.id}".encode())
-    except InvalidTag:
+    except (InvalidTag, ValueError):
         return None
     return plain.decode()
 
@@ -93,14 +94,25 @@ def _matching_step(secret: str, code: str, now: float) -> int | None:
     return None
 
 
-def _accept_totp(user: User, code: str, signing_key: str) -> bool:
+async def _accept_totp(session: AsyncSession, user: User, code: str, signing_key: str) -> bool:
     secret = _open(user, signing_key)
     if secret is None or not (code.isdigit() and len(code) == 6):
         return False
     step = _matching_step(secret, code, time.time())
-    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+    if step is None:
         return False
-    user.totp_last_step = step
+    # Claimed in one conditional UPDATE: two sign-ins racing with one code cannot both pass
+    # (the second waits for the first's row lock, then finds the step taken).
+    last = col(User.totp_last_step)
+    claimed = await session.execute(
+        update(User)
+        .where(col(User.id) == user.id, or_(last.is_(None), last < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(claimed, "rowcount", 0):
+        return False
+    set_committed_value(user, "totp_last_step", step)
     return True
 
 
@@ -133,9 +145,7 @@ async def check_code(session: AsyncSession, *, user: User, code: str, signing_ke
     """Whether `code` (a TOTP code or an unused recovery code) is right for `user` now;
     a right one is used up (the TOTP step is recorded, the recovery code deleted)."""
     code = code.strip()
-    if _accept_totp(user, code, signing_key):
-        session.add(user)
-        await session.flush()
+    if await _accept_totp(session, user, code, signing_key):
         return True
     return await _use_recovery_code(session, user, code)
 
@@ -182,7 +192,7 @@ async def enable(session: AsyncSession, *, user: User, code: str, signing_key: s
         raise Conflict("two-factor sign-in is already on")
     if user.totp_secret is None:
         raise Invalid("set two-factor sign-in up first (POST /api/auth/2fa/setup)", field="code")
-    if not _accept_totp(user, code.strip(), signing_key):
+    if not await _accept_totp(session, user, code.strip(), signing_key):
         raise Invalid(WRONG_CODE, field="code")
     user.totp_enabled = True
     session.add(user)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -154,6 +155,14 @@ async def test_sign_in_needs_the_code_once_it_is_on(client) -> None:
     # The same code again, still inside its window: refused.
     replay = await sign_in(client, email, otp=right)
     assert (replay.status_code, replay.json()) == (401, REQUIRED)
+
+
+async def test_one_code_sent_twice_at_once_signs_in_once(client) -> None:
+    email, headers = await account(client)
+    secret, _ = await turn_on(client, headers)
+    code = code_at(secret, 1)
+    answers = await asyncio.gather(*(sign_in(client, email, otp=code) for _ in range(4)))
+    assert sorted(r.status_code for r in answers) == [200, 401, 401, 401]
 
 
 async def test_the_json_sign_in_takes_the_code_too(client) -> None:
