@@ -281,3 +281,17 @@ async def test_asking_without_a_code_uses_nothing_up(client) -> None:
     for _ in range(5):
         assert (await sign_in(client, email)).json() == REQUIRED
     assert (await sign_in(client, email, otp=code_at(secret, 1))).status_code == 200
+
+
+async def test_the_openapi_document_declares_every_answer(app) -> None:
+    paths = app.openapi()["paths"]
+    declared = {
+        path: set(paths[path]["post"]["responses"])
+        for path in ("/api/auth/2fa/setup", "/api/auth/2fa/enable", "/api/auth/2fa/disable")
+    }
+    assert {"200", "401", "403", "409", "429"} <= declared["/api/auth/2fa/setup"]
+    assert {"200", "401", "403", "409", "422", "429"} <= declared["/api/auth/2fa/enable"]
+    assert {"204", "401", "403", "422", "429"} <= declared["/api/auth/2fa/disable"]
+    token = paths["/api/auth/token"]["post"]["requestBody"]["content"]
+    for media in ("application/x-www-form-urlencoded", "application/json"):
+        assert "otp" in token[media]["schema"]["properties"]
