@@ -295,3 +295,18 @@ async def test_the_openapi_document_declares_every_answer(app) -> None:
     token = paths["/api/auth/token"]["post"]["requestBody"]["content"]
     for media in ("application/x-www-form-urlencoded", "application/json"):
         assert "otp" in token[media]["schema"]["properties"]
+
+
+async def test_yourls_password_sign_in_does_not_get_past_2fa(client) -> None:
+    """YOURLS's API takes username and password but has no field for a code: once 2FA is on,
+    it answers that an API key is needed (which still works)."""
+    email, headers = await account(client)
+    form = {"action": "version", "format": "json", "username": email, "password": PASSWORD}
+    assert (await client.post("/yourls-api.php", data=form)).status_code == 200
+    await turn_on(client, headers)
+    refused = await client.post("/yourls-api.php", data=form)
+    assert refused.status_code == 403
+    assert "API key" in refused.json()["message"]
+    key = await client.post("/api/keys", json={"name": "yourls"}, headers=headers)
+    by_key = {"action": "version", "format": "json", "signature": key.json()["key"]}
+    assert (await client.post("/yourls-api.php", data=by_key)).status_code == 200
