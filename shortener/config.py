@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     # slowed down by login_slowdown_seconds (never refused: strangers must not lock it).
     rate_limit_login_account: str = "10/15m"
     login_slowdown_seconds: float = Field(1.0, ge=0, le=10)
+    # Wrong two-factor codes per account (counted only after a right password): past it, the
+    # account's second step is refused (429) until the window ends. Only someone holding the
+    # password can use it up, and it bounds their guesses at a 6-digit code.
+    rate_limit_login_otp: str = "10/15m"
     rate_limit_register_ip: str = "10/1h"
     # Links created per user and per address (API, bulk, dashboard), counted in links.
     rate_limit_links_user: str = "120/1m"
@@ -205,6 +209,7 @@ class Settings(BaseSettings):
         "rate_limit_login_ip",
         "rate_limit_login_pair",
         "rate_limit_login_account",
+        "rate_limit_login_otp",
         "rate_limit_register_ip",
         "rate_limit_links_user",
         "rate_limit_links_ip",

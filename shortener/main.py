@@ -16,6 +16,7 @@ from shortener.admin.api import router as admin_router
 from shortener.apikeys.api import router as apikeys_router
 from shortener.auth.api import router as auth_router
 from shortener.auth.reset_api import router as reset_router
+from shortener.auth.two_factor_api import router as two_factor_router
 from shortener.blocklist.api import router as blocklist_router
 from shortener.compat.kutt.api import router as kutt_router
 from shortener.compat.shlink import api as shlink_api
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> ShortenerApp:
     app.include_router(ops.router)
     app.include_router(auth_router)
     app.include_router(reset_router)
+    app.include_router(two_factor_router)
     app.include_router(apikeys_router)
     # Before links_router: its /api/links/{key} would otherwise answer /api/links/export.
     app.include_router(transfer_router)

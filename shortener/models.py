@@ -86,6 +86,15 @@ class User(SQLModel, table=True):
         sa_column=Column(Boolean, nullable=False, default=False, server_default=false()),
     )
     created_at: datetime = _utc(default=utcnow)
+    # Two-factor sign-in (auth/totp.py). The TOTP secret is AES-GCM encrypted under a key
+    # derived from SECRET_KEY, never sent after setup; set but not enabled = set up, pending.
+    totp_secret: str | None = Field(default=None, sa_column=Column(String(255)))
+    totp_enabled: bool = Field(
+        default=False,
+        sa_column=Column(Boolean, nullable=False, default=False, server_default=false()),
+    )
+    # The last TOTP time step accepted: a code is never accepted twice (RFC 6238 section 5.2).
+    totp_last_step: int | None = Field(default=None, sa_column=Column(BigInteger))
 
 
 class Domain(SQLModel, table=True):
@@ -505,3 +514,19 @@ class AccountToken(SQLModel, table=True):
     created_at: datetime = _utc(default=utcnow)
     expires_at: datetime = _utc()
     used_at: datetime | None = _utc(nullable=True)
+
+
+class RecoveryCode(SQLModel, table=True):
+    """A two-factor recovery code: only its SHA-256 is kept; each works once (then deleted)."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids never reused: see User
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    code_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    created_at: datetime = _utc(default=utcnow)

@@ -183,6 +183,7 @@ def rules_from(settings: object) -> dict[str, Rate]:
             "login_ip",
             "login_pair",
             "login_account",
+            "login_otp",
             "register_ip",
             "links_user",
             "links_ip",

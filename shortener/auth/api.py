@@ -20,6 +20,7 @@ from shortener.auth.schemas import (
     UserMe,
     UserPublic,
 )
+from shortener.auth.second_factor import check_second_factor
 from shortener.db import SessionDep
 from shortener.errors import Forbidden, Unauthorized
 from shortener.openapi import errors
@@ -46,7 +47,7 @@ async def register(request: Request, body: UserCreate, session: SessionDep) -> U
     return UserPublic.model_validate(user, from_attributes=True)
 
 
-FORM_FIELDS = ("username", "password", "grant_type")
+FORM_FIELDS = ("username", "password", "grant_type", "otp")
 _TOKEN_SCHEMA = TokenRequest.model_json_schema()
 TOKEN_BODY: dict[str, Any] = {
     "requestBody": {
@@ -89,12 +90,15 @@ async def token(
     session: SessionDep,
 ) -> Token:
     """A bearer token for an email address and password, sent as the OAuth2 password form
-    (`username`, `password`) or as JSON (`{"email" or "username", "password"}`)."""
+    (`username`, `password`) or as JSON (`{"email" or "username", "password"}`). An account
+    with two-factor sign-in on also sends `otp` (a TOTP or recovery code); without it, or with
+    a wrong one, the answer is 401 `two-factor code required`."""
     await login_attempt(request, form.login)
     user = await service.authenticate(session, email=form.login, password=form.password)
     if user is None:
         await login_failed(request, form.login)
         raise Unauthorized("incorrect email or password")
+    await check_second_factor(request, session, user=user, code=form.otp)
     settings = runtime_of(request).settings
     access, expires_in = await sessions.start_session(
         session,

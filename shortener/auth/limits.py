@@ -8,6 +8,10 @@
   delay, never a refusal: an owner whose account is under attack still signs in, a little
   slower, and a serial guesser gets that many fewer guesses.
 
+- per account, second factor (`login_otp`): wrong two-factor codes, which only someone holding
+  the password can send; past the limit the second step is refused, bounding guesses at a
+  6-digit code (a wrong code also counts as a failed sign-in above).
+
 Failures are counted after the password was checked and found wrong, so a right password never
 uses anything up, and an attempt that was refused before any check counts nothing.
 """
@@ -48,6 +52,17 @@ async def login_failed(request: Request, email: str) -> None:
     _, account, pair = _idents(request, email)
     await limiter.count("login_pair", pair)
     await limiter.count("login_account", account)
+
+
+async def second_factor_attempt(request: Request, email: str) -> None:
+    """Call before checking a two-factor code: 429 once the account's wrong codes are used up."""
+    await _limiter(request).check("login_otp", normalise_email(email))
+
+
+async def second_factor_failed(request: Request, email: str) -> None:
+    """A wrong two-factor code: counts as a failed sign-in, and against the account's codes."""
+    await login_failed(request, email)
+    await _limiter(request).count("login_otp", normalise_email(email))
 
 
 async def limit_registration(request: Request) -> None:

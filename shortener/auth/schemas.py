@@ -29,6 +29,8 @@ class TokenRequest(BaseModel):
     email: Annotated[str, Field(min_length=1, max_length=320)] | None = None
     password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
     grant_type: Literal["password"] | None = None
+    # The two-factor code (TOTP or recovery code) of an account that has it on.
+    otp: Annotated[str, Field(max_length=64)] | None = None
 
     @model_validator(mode="after")
     def _one_login(self) -> Self:

@@ -24,6 +24,7 @@ def install_dashboard(app: FastAPI) -> None:
     from shortener.web.orphan_pages import router as orphan_pages
     from shortener.web.reset_pages import router as reset_pages
     from shortener.web.transfer_pages import router as transfer_pages
+    from shortener.web.two_factor_pages import router as two_factor_pages
     from shortener.web.webhook_pages import router as webhook_pages
 
     async def login_required(_request: Request, exc: Exception) -> Response:
@@ -33,6 +34,7 @@ def install_dashboard(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequired, login_required)
     app.include_router(auth_pages)
     app.include_router(reset_pages)
+    app.include_router(two_factor_pages)
     app.include_router(dashboard)
     app.include_router(keys_pages)
     app.include_router(webhook_pages)

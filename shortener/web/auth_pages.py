@@ -11,6 +11,7 @@ from starlette.responses import Response
 from shortener.auth import reset, service
 from shortener.auth.limits import limit_registration, login_attempt, login_failed
 from shortener.auth.schemas import UserCreate
+from shortener.auth.totp import two_factor_required
 from shortener.db import SessionDep
 from shortener.errors import Conflict
 from shortener.runtime import runtime_of
@@ -18,6 +19,7 @@ from shortener.web.csrf import check_csrf
 from shortener.web.forms import form_values, validation_errors
 from shortener.web.pages import redirect, render
 from shortener.web.session import MaybeSignIn, MaybeUser, PageUser, safe_next, sign_in, sign_out
+from shortener.web.two_factor_pages import render_second_step
 
 router = APIRouter(include_in_schema=False)
 Csrf = Depends(check_csrf)
@@ -58,6 +60,8 @@ async def login(request: Request, session: SessionDep) -> Response:
             },
             status=400,
         )
+    if two_factor_required(user):
+        return render_second_step(request, user, next_path)
     response = redirect(request, next_path)
     await sign_in(response, runtime_of(request).settings, session, user)
     return response

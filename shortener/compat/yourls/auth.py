@@ -32,6 +32,7 @@ from shortener.apikeys.schemas import ALL_SCOPES
 from shortener.auth import service as auth_service
 from shortener.auth.deps import Principal
 from shortener.auth.limits import login_attempt, login_failed
+from shortener.auth.totp import two_factor_required
 from shortener.errors import Unauthorized
 from shortener.models import ApiKey, User
 from shortener.ratelimit import RateLimiter, peer_address
@@ -44,6 +45,7 @@ HASHES: Mapping[str, Callable[[bytes], hashlib._Hash]] = {
 }
 PLEASE_LOG_IN = "Please log in"
 WRONG = "Invalid username or password"
+NEEDS_KEY = "Two-factor sign-in is on for this account: sign with an API key (signature) instead"
 
 
 def signature_token(signing_key: str, key_hash: str) -> str:
@@ -73,6 +75,9 @@ async def yourls_principal(
         if account is None:
             await login_failed(request, username)
             raise Unauthorized(WRONG)
+        if two_factor_required(account):
+            # YOURLS has no field for a code: a password alone must not get past 2FA here.
+            raise Unauthorized(NEEDS_KEY)
         return Principal(account, ALL_SCOPES)
     raise Unauthorized(PLEASE_LOG_IN)
 
