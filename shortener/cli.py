@@ -17,6 +17,7 @@ from typing import IO
 
 from pydantic import ValidationError
 
+from shortener.cli_database import describe, missing_database
 from shortener.cli_parser import build_parser
 from shortener.config import ConfigError, Settings, derived_base_url, load_settings
 from shortener.observability.logs import configure_logging, logging_config
@@ -29,6 +30,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
+        # The one line every command says: which database, so a wrong folder shows at once.
+        print(f"database: {describe(settings.database_url)}", file=sys.stderr)
+        refusal = missing_database(settings.database_url, args.command)
+        if refusal is not None:
+            print(f"shortener: {refusal}", file=sys.stderr)
+            return 2
         configure_logging(settings)
         from shortener.migrate import alembic_logging
 
