@@ -103,14 +103,9 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
-    from shortener.migrate import apply_key_mode, current_revision, upgrade
+    from shortener.cli_maintenance import run_migrate
 
-    upgrade(settings.database_url)
-    lowered = apply_key_mode(settings.database_url, settings.short_url_mode)
-    if lowered:
-        print(f"SHORT_URL_MODE=loose: {lowered} key(s) lower-cased")
-    print(f"database at revision {current_revision(settings.database_url)}")
-    return 0
+    return run_migrate(settings)
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -195,25 +190,9 @@ def _flush(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cleanup(_args: argparse.Namespace, settings: Settings) -> int:
-    from shortener.clicks.retention import cleanup
-    from shortener.db import make_engine, make_sessionmaker
+    from shortener.cli_maintenance import run_cleanup
 
-    async def run() -> None:
-        engine = make_engine(settings.database_url)
-        try:
-            cleaned = await cleanup(
-                make_sessionmaker(engine), retention_days=settings.click_retention_days
-            )
-        finally:
-            await engine.dispose()
-        print(
-            f"deleted {cleaned.clicks} raw clicks older than {settings.click_retention_days} "
-            f"days, {cleaned.visitors} expired visitor rows and {cleaned.orphan_visits} raw "
-            "visits to unknown links"
-        )
-
-    asyncio.run(run())
-    return 0
+    return run_cleanup(settings)
 
 
 def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:
