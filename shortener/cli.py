@@ -30,13 +30,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
+        configure_logging(settings)
         # The one line every command says: which database, so a wrong folder shows at once.
-        print(f"database: {describe(settings.database_url)}", file=sys.stderr)
+        # With LOG_FORMAT=json standard error holds log records only: it is one of them.
+        database = f"database: {describe(settings.database_url)}"
+        if settings.log_format == "json":
+            log.info(database)
+        else:
+            print(database, file=sys.stderr)
         refusal = missing_database(settings.database_url, args.command)
         if refusal is not None:
             print(f"shortener: {refusal}", file=sys.stderr)
             return 2
-        configure_logging(settings)
         from shortener.migrate import alembic_logging
 
         alembic_logging(verbose=args.verbose > 0)

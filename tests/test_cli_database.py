@@ -4,6 +4,7 @@ folder, the relative default would otherwise make an empty one). Real subprocess
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -96,3 +97,10 @@ def test_describe() -> None:
     assert describe("sqlite:////srv/s.db") == "SQLite /srv/s.db"
     assert describe("postgresql://u:pw@db:5432/s") == "postgresql://u@db:5432/s"
     assert describe("postgresql+asyncpg://u@db/s") == "postgresql+asyncpg://u@db/s"
+
+
+def test_with_json_logs_the_line_is_a_log_record(env, tmp_path) -> None:
+    result = run({**env, "LOG_FORMAT": "json"}, tmp_path, "migrate")
+    assert result.returncode == 0, result.stderr
+    (record,) = [json.loads(line) for line in result.stderr.splitlines()]
+    assert record["message"] == f"database: SQLite {tmp_path.resolve() / 'shortener.db'}"
