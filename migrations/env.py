@@ -36,6 +36,8 @@ def do_run_migrations(connection: Connection) -> None:
         # SQLite cannot ALTER most things; batch mode copies the table instead.
         render_as_batch=is_sqlite(database_url()),
         compare_type=True,
+        # shortener.migrate.upgrade(on_step=...): the CLI's progress bar, a step per revision.
+        on_version_apply=config.attributes.get("on_version_apply", ()),
     )
     with context.begin_transaction():
         context.run_migrations()

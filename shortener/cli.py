@@ -17,6 +17,7 @@ from typing import IO
 
 from pydantic import ValidationError
 
+from shortener.cli_database import describe, missing_database
 from shortener.cli_parser import build_parser
 from shortener.config import ConfigError, Settings, derived_base_url, load_settings
 from shortener.observability.logs import configure_logging, logging_config
@@ -30,6 +31,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         configure_logging(settings)
+        # The one line every command says: which database, so a wrong folder shows at once.
+        # With LOG_FORMAT=json standard error holds log records only: it is one of them.
+        database = f"database: {describe(settings.database_url)}"
+        if settings.log_format == "json":
+            log.info(database)
+        else:
+            print(database, file=sys.stderr)
+        refusal = missing_database(settings.database_url, args.command)
+        if refusal is not None:
+            print(f"shortener: {refusal}", file=sys.stderr)
+            return 2
         from shortener.migrate import alembic_logging
 
         alembic_logging(verbose=args.verbose > 0)
@@ -96,14 +108,9 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
-    from shortener.migrate import apply_key_mode, current_revision, upgrade
+    from shortener.cli_maintenance import run_migrate
 
-    upgrade(settings.database_url)
-    lowered = apply_key_mode(settings.database_url, settings.short_url_mode)
-    if lowered:
-        print(f"SHORT_URL_MODE=loose: {lowered} key(s) lower-cased")
-    print(f"database at revision {current_revision(settings.database_url)}")
-    return 0
+    return run_migrate(settings)
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -188,25 +195,9 @@ def _flush(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cleanup(_args: argparse.Namespace, settings: Settings) -> int:
-    from shortener.clicks.retention import cleanup
-    from shortener.db import make_engine, make_sessionmaker
+    from shortener.cli_maintenance import run_cleanup
 
-    async def run() -> None:
-        engine = make_engine(settings.database_url)
-        try:
-            cleaned = await cleanup(
-                make_sessionmaker(engine), retention_days=settings.click_retention_days
-            )
-        finally:
-            await engine.dispose()
-        print(
-            f"deleted {cleaned.clicks} raw clicks older than {settings.click_retention_days} "
-            f"days, {cleaned.visitors} expired visitor rows and {cleaned.orphan_visits} raw "
-            "visits to unknown links"
-        )
-
-    asyncio.run(run())
-    return 0
+    return run_cleanup(settings)
 
 
 def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:

@@ -127,7 +127,7 @@ def build_parser(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
             epilog="examples:\n" + "\n".join(f"  {line}" for line in examples),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        sub[name].set_defaults(func=handlers[name])
+        sub[name].set_defaults(func=handlers[name], command=name)
 
     doctor = sub["doctor"]
     doctor.add_argument("--host", default="127.0.0.1", help="as given to serve (%(default)s)")

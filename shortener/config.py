@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     base_url: str = "http://127.0.0.1:8000"
     access_token_expire_minutes: int = Field(60, ge=1)
+    # Dashboard sessions slide: each use pushes the end back by the idle time, renewed once
+    # half of it has gone, but never past SESSION_MAX_DAYS after signing in. "Remember me"
+    # idles SESSION_REMEMBER_DAYS instead (in a cookie that outlives the browser).
+    session_idle_minutes: int = Field(60, ge=1)
+    session_remember_days: int = Field(30, ge=1)
+    session_max_days: int = Field(90, ge=1)
     click_flush_interval: float = Field(1.0, gt=0)
     # Batches are written on the click writer's thread, off the requests' loop; a batch of
     # 1000 costs ~25% less CPU a click than four of 250 (bench/click_pipeline_bench.py).

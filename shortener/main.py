@@ -23,6 +23,7 @@ from shortener.compat.shlink import api as shlink_api
 from shortener.compat.shlink.cors import ShlinkCors
 from shortener.compat.yourls.api import router as yourls_router
 from shortener.config import Settings, load_settings
+from shortener.docs_pages import install_docs
 from shortener.domains.api import router as domains_router
 from shortener.domains.api import well_known as well_known_router
 from shortener.links.api import router as links_router
@@ -103,6 +104,9 @@ def create_app(settings: Settings | None = None) -> ShortenerApp:
         summary="Short links with private, exact click analytics",
         version="0.1.0",
         lifespan=lifespan,
+        # Our own /docs and /redoc (shortener/docs_pages.py): their assets from the package.
+        docs_url=None,
+        redoc_url=None,
         # Any route can meet these: a body too large or unparsable, the database away.
         responses=errors(400, 413, 503),
     )
@@ -118,6 +122,7 @@ def create_app(settings: Settings | None = None) -> ShortenerApp:
     app.include_router(stats_router)
     app.include_router(orphans_router)
     app.include_router(qr_router)
+    install_docs(app)
     install_dashboard(app)
     app.include_router(live_router)
     app.include_router(webhooks_router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -32,9 +33,22 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Bring the schema to `revision`. Runs its own event loop: call it outside one."""
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(
+    database_url: str, revision: str = "head", on_step: Callable[[], None] | None = None
+) -> None:
+    """Bring the schema to `revision`, calling `on_step` after each migration applied. Runs its
+    own event loop: call it outside one."""
+    config = alembic_config(database_url)
+    if on_step is not None:
+        config.attributes["on_version_apply"] = (lambda **_: on_step(),)
+    command.upgrade(config, revision)
+
+
+def pending_migrations(database_url: str) -> int:
+    """How many migrations upgrade() to head would apply (reads the database's revision)."""
+    scripts = ScriptDirectory.from_config(alembic_config(database_url))
+    current = current_revision(database_url)
+    return sum(1 for _ in scripts.iterate_revisions("heads", current))
 
 
 def apply_key_mode(database_url: str, mode: str) -> int:

@@ -35,6 +35,13 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+@pytest.fixture
+def migrated(cli_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """cli_env with its database created: only serve and migrate create one."""
+    assert shortener(cli_env, tmp_path, "migrate").returncode == 0
+    return cli_env
+
+
 def shortener(
     env: dict[str, str], cwd: Path, *args: str, stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:
@@ -65,7 +72,8 @@ def test_migrate(cli_env, tmp_path) -> None:
 def test_commands_are_quiet_by_default_and_say_more_with_v(cli_env, tmp_path) -> None:
     quiet = shortener(cli_env, tmp_path, "migrate")
     assert quiet.returncode == 0, quiet.stderr
-    assert quiet.stderr == ""  # no "INFO alembic...: Context impl SQLiteImpl." lines
+    # No "INFO alembic...: Context impl SQLiteImpl." lines: only which database it uses.
+    assert quiet.stderr == f"database: SQLite {tmp_path / 'cli.db'}\n"
     assert quiet.stdout.startswith("database at revision")
     cli_env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'other.db'}"
     verbose = shortener(cli_env, tmp_path, "-v", "migrate")
@@ -95,9 +103,9 @@ def test_version_is_the_installed_distributions(cli_env, tmp_path) -> None:
     assert result.stdout.strip() == f"shortener {importlib.metadata.version('shortener')}"
 
 
-def test_create_user_admin_can_sign_in(cli_env, tmp_path, make_settings) -> None:
+def test_create_user_admin_can_sign_in(migrated, tmp_path, make_settings) -> None:
     result = shortener(
-        cli_env,
+        migrated,
         tmp_path,
         "create-user",
         "Boss@Example.com",
@@ -111,7 +119,7 @@ def test_create_user_admin_can_sign_in(cli_env, tmp_path, make_settings) -> None
     async def check() -> None:
         from shortener.main import create_app
 
-        settings = make_settings(database_url=cli_env["DATABASE_URL"], redis_url=None)
+        settings = make_settings(database_url=migrated["DATABASE_URL"], redis_url=None)
         app = create_app(settings)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
@@ -131,13 +139,13 @@ def test_create_user_admin_can_sign_in(cli_env, tmp_path, make_settings) -> None
     asyncio.run(check())
 
 
-def test_create_user_twice_fails_with_a_message(cli_env, tmp_path) -> None:
+def test_create_user_twice_fails_with_a_message(migrated, tmp_path) -> None:
     first = shortener(
-        cli_env, tmp_path, "create-user", "dup@example.com", "--password-stdin", stdin=PASSWORD
+        migrated, tmp_path, "create-user", "dup@example.com", "--password-stdin", stdin=PASSWORD
     )
     assert first.returncode == 0, first.stderr
     again = shortener(
-        cli_env, tmp_path, "create-user", "DUP@example.com", "--password-stdin", stdin=PASSWORD
+        migrated, tmp_path, "create-user", "DUP@example.com", "--password-stdin", stdin=PASSWORD
     )
     assert again.returncode != 0
     assert "already exists" in again.stderr
@@ -147,8 +155,8 @@ def test_create_user_twice_fails_with_a_message(cli_env, tmp_path) -> None:
     ("email", "password", "message"),
     [("short@example.com", "short", "password"), ("not-an-email", PASSWORD, "email")],
 )
-def test_create_user_refuses_bad_input(cli_env, tmp_path, email, password, message) -> None:
-    result = shortener(cli_env, tmp_path, "create-user", email, "--password-stdin", stdin=password)
+def test_create_user_refuses_bad_input(migrated, tmp_path, email, password, message) -> None:
+    result = shortener(migrated, tmp_path, "create-user", email, "--password-stdin", stdin=password)
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr

@@ -35,12 +35,21 @@ TOUCH_EVERY = timedelta(minutes=1)
 class SignedIn:
     user: User
     session: AuthSession
+    # What a renewal grants (dashboard cookies only; API tokens do not slide).
+    idle: timedelta | None = None
 
 
 async def start_session(
-    session: AsyncSession, *, user: User, kind: SessionKind, key: str, lifetime: timedelta
+    session: AsyncSession,
+    *,
+    user: User,
+    kind: SessionKind,
+    key: str,
+    lifetime: timedelta,
+    idle: timedelta | None = None,
 ) -> tuple[str, int]:
-    """A new session for `user` and the token that carries it: (token, seconds it lasts)."""
+    """A new session for `user` and the token that carries it: (token, seconds it lasts).
+    With `idle`, the session slides: see renew_session."""
     now = utcnow()
     # The user's sessions that ran out are of no use to anyone: keep the table small.
     await session.execute(
@@ -64,6 +73,7 @@ async def start_session(
         sid=row.sid,
         key=key,
         lifetime=lifetime,
+        idle=idle,
     )
 
 
@@ -95,7 +105,34 @@ async def signed_in(session: AsyncSession, *, token: str, key: str) -> SignedIn 
         touch = update(AuthSession).where(col(AuthSession.id) == auth_session.id)
         await session.execute(touch.values(last_used_at=now))
         auth_session.last_used_at = now
-    return SignedIn(user, auth_session)
+    idle = timedelta(seconds=claims.idle) if claims.idle else None
+    return SignedIn(user, auth_session, idle)
+
+
+async def renew_session(
+    session: AsyncSession, current: SignedIn, *, key: str, cap: timedelta
+) -> tuple[str, int] | None:
+    """A sliding session's new token, (token, seconds it lasts), once less than half of its
+    idle time is left; None before that (most requests: nothing is written), for a session
+    that does not slide, and at the cap, `cap` after signing in, which no renewal passes."""
+    row, idle = current.session, current.idle
+    now = utcnow()
+    if idle is None or row.expires_at - now > idle / 2:
+        return None
+    expires_at = min(now + idle, row.created_at + cap)
+    if expires_at <= row.expires_at:
+        return None
+    renew = update(AuthSession).where(col(AuthSession.id) == row.id)
+    await session.execute(renew.values(expires_at=expires_at))
+    row.expires_at = expires_at
+    return issue_token(
+        user_id=row.user_id,
+        token_version=current.user.token_version,
+        sid=row.sid,
+        key=key,
+        lifetime=expires_at - now,
+        idle=idle,
+    )
 
 
 async def session_alive(session: AsyncSession, *, session_id: int) -> bool:

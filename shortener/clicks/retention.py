@@ -7,11 +7,12 @@ first cleanup of millions of rows never holds the write lock long enough to stal
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -38,11 +39,16 @@ async def cleanup(
     *,
     retention_days: int,
     now: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Cleaned:
+    """`progress` is told how many raw clicks and visits each slice deleted (the CLI's bar,
+    whose total count_expired gives)."""
     now = now or datetime.now(UTC)
     cutoff = now - timedelta(days=retention_days)
-    clicks = await _in_slices(sessionmaker, Click.id, Click.clicked_at, cutoff)
-    orphans = await _in_slices(sessionmaker, OrphanVisit.id, OrphanVisit.visited_at, cutoff)
+    clicks = await _in_slices(sessionmaker, Click.id, Click.clicked_at, cutoff, progress)
+    orphans = await _in_slices(
+        sessionmaker, OrphanVisit.id, OrphanVisit.visited_at, cutoff, progress
+    )
     async with sessionmaker() as session, session.begin():
         first_day_kept = day_of(now.timestamp()) - (VISITOR_DAYS_KEPT - 1)
         result = await session.execute(
@@ -56,8 +62,28 @@ async def cleanup(
     return Cleaned(clicks=clicks, visitors=visitors, orphan_visits=orphans)
 
 
+async def count_expired(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    retention_days: int,
+    now: datetime | None = None,
+) -> int:
+    """How many raw clicks and visits cleanup would delete now (a COUNT of each table)."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
+    async with sessionmaker() as session:
+        total = 0
+        for at in (Click.clicked_at, OrphanVisit.visited_at):
+            old = select(func.count()).where(col(at) < cutoff)
+            total += int((await session.execute(old)).scalar_one())
+        return total
+
+
 async def _in_slices(
-    sessionmaker: async_sessionmaker[AsyncSession], id_: Any, at: Any, cutoff: datetime
+    sessionmaker: async_sessionmaker[AsyncSession],
+    id_: Any,
+    at: Any,
+    cutoff: datetime,
+    progress: Callable[[int], None] | None,
 ) -> int:
     """Delete the rows older than cutoff, SLICE at a time; returns how many."""
     deleted = 0
@@ -68,5 +94,7 @@ async def _in_slices(
             result = await session.execute(delete(table).where(col(id_).in_(ids.scalar_subquery())))
             n = int(result.rowcount or 0)  # type: ignore[attr-defined]
         deleted += n
+        if progress is not None:
+            progress(n)
         if n < SLICE:
             return deleted

@@ -9,7 +9,6 @@ from typing import IO, TextIO
 
 import httpx
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
@@ -20,6 +19,7 @@ from shortener.config import Settings
 from shortener.db import commit, make_engine, make_sessionmaker
 from shortener.links.context import make_link_context
 from shortener.models import Link, User
+from shortener.progress import progress_bar
 from shortener.transfer import export, service
 from shortener.transfer.formats import (
     ImportRow,
@@ -34,17 +34,6 @@ from shortener.transfer.remote import Remote, RemoteError, SourceName, clicks_of
 
 class CliError(Exception):
     pass
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=not console.is_terminal,
-    )
 
 
 @asynccontextmanager
@@ -89,7 +78,7 @@ async def run_import(settings: Settings, raw: IO[bytes], email: str | None) -> i
         try:
             async with sessionmaker() as session:
                 owner = await _owner(session, email)
-                with _progress(err) as progress:
+                with progress_bar(err) as progress:
                     task = progress.add_task(f"importing ({parsed.format})", total=total)
                     result = await service.import_links(
                         session,
@@ -137,7 +126,7 @@ async def run_remote_import(
         try:
             async with sessionmaker() as session:
                 owner = await _owner(session, email)
-                with _progress(err) as progress:
+                with progress_bar(err) as progress:
                     task = progress.add_task(f"importing from {source}", total=None)
                     async for page in remote.pages():
                         progress.update(task, total=page.total)
@@ -202,7 +191,7 @@ async def run_export(settings: Settings, out: TextIO, email: str | None) -> int:
         except CliError as exc:
             err.print(f"shortener: {exc}", markup=False)
             return 1
-        with _progress(err) as progress:
+        with progress_bar(err) as progress:
             task = progress.add_task("exporting", total=count)
             async for text, rows in export.export_chunks(sessionmaker, owner_id=owner.id or 0):
                 out.write(text)

@@ -8,8 +8,9 @@ from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
+from shortener.docs_pages import DOCS_URL, REDOC_URL
 from shortener.web.security import HtmlSecurityHeaders
-from shortener.web.session import LoginRequired
+from shortener.web.session import LoginRequired, RenewedSessionCookie
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -42,5 +43,5 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(transfer_pages)
     app.include_router(orphan_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    docs = tuple(url for url in (app.docs_url, app.redoc_url) if url)
-    app.add_middleware(HtmlSecurityHeaders, exempt=docs)
+    app.add_middleware(HtmlSecurityHeaders, exempt=(DOCS_URL, REDOC_URL))
+    app.add_middleware(RenewedSessionCookie)

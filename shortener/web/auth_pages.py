@@ -36,35 +36,33 @@ async def home(request: Request, user: MaybeUser) -> Response:
 async def login_page(request: Request, user: MaybeUser, next: NextParam = None) -> Response:
     if user is not None:
         return redirect(request, safe_next(next))
-    return render(request, "login.html", {"next": safe_next(next), "show_auth_links": True})
+    return render(request, "login.html", _login_context(request, safe_next(next)))
 
 
 @router.post("/login", dependencies=[Csrf])
 async def login(request: Request, session: SessionDep) -> Response:
     form = await request.form()
-    values = form_values(form, (*AUTH_FIELDS, "next"))
+    values = form_values(form, (*AUTH_FIELDS, "next", "remember"))
     next_path = safe_next(values["next"])
     # The same brute-force limits as POST /api/auth/token (429 with Retry-After).
     await login_attempt(request, values["email"])
     user = await service.authenticate(session, email=values["email"], password=values["password"])
     if user is None:
         await login_failed(request, values["email"])
-        return render(
-            request,
-            "login.html",
-            {
-                "next": next_path,
-                "values": values,
-                "form_error": "Incorrect email or password.",
-                "show_auth_links": True,
-            },
-            status=400,
-        )
+        context = _login_context(request, next_path)
+        context.update(values=values, form_error="Incorrect email or password.")
+        return render(request, "login.html", context, status=400)
+    remember = bool(values["remember"])  # the checkbox sends "on", or nothing
     if two_factor_required(user):
-        return render_second_step(request, user, next_path)
+        return render_second_step(request, user, next_path, remember=remember)
     response = redirect(request, next_path)
-    await sign_in(response, runtime_of(request).settings, session, user)
+    await sign_in(response, runtime_of(request).settings, session, user, remember=remember)
     return response
+
+
+def _login_context(request: Request, next_path: str) -> dict[str, object]:
+    days = runtime_of(request).settings.session_remember_days
+    return {"next": next_path, "show_auth_links": True, "remember_days": days}
 
 
 @router.get("/register")

@@ -17,7 +17,7 @@ __all__ = ["CONTENT_SECURITY_POLICY", "HTML_SECURITY_HEADERS", "HtmlSecurityHead
 class HtmlSecurityHeaders:
     def __init__(self, app: ASGIApp, exempt: tuple[str, ...] = ()) -> None:
         self.app = app
-        # FastAPI's /docs and /redoc pages run inline scripts from a CDN: they keep their own way.
+        # /docs and /redoc run FastAPI's inline scripts (shortener/docs_pages.py): their own way.
         self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

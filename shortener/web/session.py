@@ -3,6 +3,11 @@
 The session cookie holds a token like the one `/api/auth/token` issues, checked by the same
 function (auth.sessions.signed_in), so disabling an account, changing its password or ending
 the session (here, or through /api/auth/sessions) signs it out here too.
+
+Unlike API tokens, the cookie slides: SESSION_IDLE_MINUTES without a page ends it ("Remember
+me": SESSION_REMEMBER_DAYS), each use renews it once half of that has gone, and none outlives
+SESSION_MAX_DAYS. The renewed cookie is found by a dependency, which cannot set headers on the
+Response a page returns, so RenewedSessionCookie adds it to whatever answer goes out.
 """
 
 from __future__ import annotations
@@ -18,9 +23,17 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shortener.auth.sessions import SignedIn, end_session, signed_in, start_session
+from shortener.auth.sessions import (
+    SignedIn,
+    end_session,
+    renew_session,
+    signed_in,
+    start_session,
+)
 from shortener.config import Settings
 from shortener.db import SessionDep, settle
 from shortener.models import User
@@ -29,6 +42,8 @@ from shortener.runtime import runtime_of
 SESSION_COOKIE = "session"
 FLASH_COOKIE = "flash"
 DEFAULT_NEXT = "/dashboard"
+# Where optional_sign_in leaves a renewed cookie's Set-Cookie value for RenewedSessionCookie.
+RENEWED = "renewed_session_cookie"
 
 
 class LoginRequired(Exception):
@@ -64,15 +79,28 @@ def clear_cookie(response: Response, settings: Settings, name: str) -> None:
 
 
 async def sign_in(
-    response: Response, settings: Settings, session: AsyncSession, user: User
+    response: Response,
+    settings: Settings,
+    session: AsyncSession,
+    user: User,
+    *,
+    remember: bool = False,
 ) -> None:
+    idle = (
+        timedelta(days=settings.session_remember_days)
+        if remember
+        else timedelta(minutes=settings.session_idle_minutes)
+    )
     token, lifetime = await start_session(
         session,
         user=user,
         kind="dashboard",
         key=settings.signing_key,
-        lifetime=timedelta(minutes=settings.access_token_expire_minutes),
+        lifetime=min(idle, timedelta(days=settings.session_max_days)),
+        idle=idle,
     )
+    # Max-Age is the session's own end, so the browser never keeps a cookie the server would
+    # refuse: an hour idle by default (a restart within it keeps you in), weeks remembered.
     set_cookie(response, settings, SESSION_COOKIE, token, lifetime)
 
 
@@ -89,9 +117,42 @@ async def optional_sign_in(request: Request, session: SessionDep) -> SignedIn | 
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    found = await signed_in(session, token=token, key=runtime_of(request).settings.signing_key)
+    settings = runtime_of(request).settings
+    found = await signed_in(session, token=token, key=settings.signing_key)
+    if found is not None:
+        cap = timedelta(days=settings.session_max_days)
+        renewed = await renew_session(session, found, key=settings.signing_key, cap=cap)
+        if renewed is not None:
+            carrier = Response()
+            set_cookie(carrier, settings, SESSION_COOKIE, *renewed)
+            request.scope.setdefault("state", {})[RENEWED] = carrier.headers["set-cookie"]
     await settle(session)
     return found
+
+
+class RenewedSessionCookie:
+    """Adds a renewed session cookie (see optional_sign_in) to the answer, unless the answer
+    sets the session cookie itself (signing in or out decides for itself)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+
+        async def send_with_cookie(message: Message) -> None:
+            cookie = state.get(RENEWED) if message["type"] == "http.response.start" else None
+            if cookie is not None:
+                headers = MutableHeaders(scope=message)
+                sets = headers.getlist("set-cookie")
+                if not any(value.startswith(f"{SESSION_COOKIE}=") for value in sets):
+                    headers.append("set-cookie", cookie)
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
 
 
 async def optional_user(

@@ -66,12 +66,13 @@ async def _pending_user(session: AsyncSession, key: str, token: str) -> User | N
 
 
 def render_second_step(
-    request: Request, user: User, next_path: str, error: str | None = None
+    request: Request, user: User, next_path: str, error: str | None = None, *, remember: bool
 ) -> Response:
     """The form that asks for the code (what /login answers when the account needs one)."""
     context = {
         "pending": pending_token(runtime_of(request).settings.signing_key, user),
         "next": next_path,
+        "remember": remember,  # the sign-in form's "Remember me", carried to the end
         "errors": {"otp": error} if error else {},
     }
     return render(request, "login_2fa.html", context, status=400 if error else 200)
@@ -79,7 +80,8 @@ def render_second_step(
 
 @router.post("/login/2fa", dependencies=[Csrf])
 async def second_step(request: Request, session: SessionDep) -> Response:
-    values = form_values(await request.form(), ("pending", "otp", "next"))
+    values = form_values(await request.form(), ("pending", "otp", "next", "remember"))
+    remember = bool(values["remember"])
     next_path = safe_next(values["next"])
     settings = runtime_of(request).settings
     user = await _pending_user(session, settings.signing_key, values["pending"])
@@ -91,9 +93,11 @@ async def second_step(request: Request, session: SessionDep) -> Response:
     try:
         await check_second_factor(request, session, user=user, code=values["otp"])
     except Unauthorized:
-        return render_second_step(request, user, next_path, "That code is not right.")
+        return render_second_step(
+            request, user, next_path, "That code is not right.", remember=remember
+        )
     response = redirect(request, next_path)
-    await sign_in(response, settings, session, user)
+    await sign_in(response, settings, session, user, remember=remember)
     return response
 
 

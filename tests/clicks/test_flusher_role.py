@@ -64,6 +64,7 @@ async def test_a_serving_worker_leaves_the_stream_to_the_flusher(
 def test_flush_needs_redis(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "PYTEST"))}
     env.update(ENVIRONMENT="test", DATABASE_URL=f"sqlite:///{tmp_path}/x.db", REDIS_URL="")
+    (tmp_path / "x.db").touch()  # only serve and migrate create a SQLite file
     done = subprocess.run(
         [sys.executable, "-m", "shortener.cli", "flush"], env=env, capture_output=True, text=True
     )

@@ -1,0 +1,53 @@
+"""Which database a command uses, said in one line, and no new SQLite file made by mistake.
+
+The default DATABASE_URL (sqlite:///./shortener.db) is relative to the current directory, so
+`shortener import` run from another folder used to make, migrate and fill an empty database
+there, then say the account did not exist. Only `serve` and `migrate` set a database up; any
+other command refuses a SQLite file that does not exist yet, before anything touches the disk.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.engine import URL, make_url
+
+# The commands whose job includes creating the schema (and so the SQLite file).
+CREATES_DATABASE = frozenset({"serve", "migrate"})
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """The absolute path of a SQLite database file, None for one held in memory."""
+    database = url.database or ""
+    if database in ("", ":memory:") or url.query.get("mode") == "memory":
+        return None
+    if database.startswith("file:"):  # sqlite:///file:path?uri=true
+        database = database[len("file:") :].split("?", 1)[0]
+    return Path(database).expanduser().resolve()
+
+
+def describe(database_url: str) -> str:
+    """The database for people: a SQLite file's absolute path, a server's URL without password."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        path = sqlite_file(url)
+        return f"SQLite {path}" if path is not None else "SQLite in memory"
+    # URL.set(password=None) keeps the password (None means unchanged there).
+    return url._replace(password=None).render_as_string(hide_password=False)
+
+
+def missing_database(database_url: str, command: str) -> str | None:
+    """Why `command` must not run against this database (a SQLite file that does not exist and
+    that the command would create empty), or None when it may."""
+    url = make_url(database_url)
+    if command in CREATES_DATABASE or url.get_backend_name() != "sqlite":
+        return None
+    path = sqlite_file(url)
+    if path is None or path.exists():
+        return None
+    return (
+        f"no database at {path}, and `shortener {command}` does not create one. "
+        "Run the command from the folder that holds your shortener.db, set DATABASE_URL to "
+        f"its path (DATABASE_URL=sqlite:////absolute/path/shortener.db), or create this one "
+        "with `shortener migrate`."
+    )

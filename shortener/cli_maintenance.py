@@ -1,0 +1,55 @@
+"""`shortener migrate` and `shortener cleanup`: the work that can take long on a big database,
+with the same progress bar as import and export (shortener/progress.py: only on a terminal)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.console import Console
+
+from shortener.config import Settings
+from shortener.progress import progress_bar, watched
+
+
+def run_migrate(settings: Settings) -> int:
+    from shortener.migrate import apply_key_mode, current_revision, pending_migrations, upgrade
+
+    err = Console(stderr=True)
+    pending = pending_migrations(settings.database_url) if watched(err) else None
+    with progress_bar(err) as bar:
+        task = bar.add_task("migrating", total=pending)
+        upgrade(settings.database_url, on_step=lambda: bar.advance(task))
+    lowered = apply_key_mode(settings.database_url, settings.short_url_mode)
+    if lowered:
+        print(f"SHORT_URL_MODE=loose: {lowered} key(s) lower-cased")
+    print(f"database at revision {current_revision(settings.database_url)}")
+    return 0
+
+
+def run_cleanup(settings: Settings) -> int:
+    from shortener.clicks.retention import cleanup, count_expired
+    from shortener.db import make_engine, make_sessionmaker
+
+    err = Console(stderr=True)
+    days = settings.click_retention_days
+
+    async def run() -> None:
+        engine = make_engine(settings.database_url)
+        try:
+            sessionmaker = make_sessionmaker(engine)
+            # Counting costs a scan of its own: only for a bar someone sees.
+            total = await count_expired(sessionmaker, retention_days=days) if watched(err) else None
+            with progress_bar(err) as bar:
+                task = bar.add_task("deleting old clicks", total=total)
+                cleaned = await cleanup(
+                    sessionmaker, retention_days=days, progress=lambda n: bar.advance(task, n)
+                )
+        finally:
+            await engine.dispose()
+        print(
+            f"deleted {cleaned.clicks} raw clicks older than {days} days, {cleaned.visitors} "
+            f"expired visitor rows and {cleaned.orphan_visits} raw visits to unknown links"
+        )
+
+    asyncio.run(run())
+    return 0

@@ -1,0 +1,106 @@
+"""Issue 18, item 5: every command says which database it uses, and only `serve` and `migrate`
+create a SQLite database; the others refuse a file that is not there (run from the wrong
+folder, the relative default would otherwise make an empty one). Real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from shortener.cli_database import describe
+from tests.test_cli import PASSWORD, ROOT
+from tests.test_cli import shortener as run
+
+
+@pytest.fixture
+def env() -> dict[str, str]:
+    """No DATABASE_URL: the default, sqlite:///./shortener.db, relative to where it runs."""
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "BASE_URL", "ENVIRONMENT")
+        and not k.startswith(("TEST_", "PYTEST"))
+    }
+    clean.update(PYTHONPATH=str(ROOT), SECRET_KEY="cli-test-secret-key-that-is-long-enough")
+    return clean
+
+
+COMMANDS = [
+    ("import", "links.csv"),
+    ("export", "out.csv"),
+    ("create-user", "me@example.com", "--password-stdin"),
+    ("domain", "add", "go.example.com", "--shared"),
+    ("cleanup",),
+    ("doctor",),
+    ("flush",),
+]
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=[c[0] for c in COMMANDS])
+def test_a_command_run_elsewhere_refuses_to_create_a_database(env, tmp_path, args) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "links.csv").write_text("url\nhttps://example.com/\n")
+    before = sorted(p.name for p in elsewhere.iterdir())
+    result = run({**env, "REDIS_URL": "redis://127.0.0.1:1/0"}, elsewhere, *args, stdin=PASSWORD)
+    assert result.returncode == 2, result.stderr
+    path = elsewhere.resolve() / "shortener.db"
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"database: SQLite {path}"
+    assert lines[1].startswith(f"shortener: no database at {path}")
+    assert "`shortener migrate`" in lines[1] and "DATABASE_URL" in lines[1]
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert sorted(p.name for p in elsewhere.iterdir()) == before  # nothing made on disk
+
+
+def test_where_the_database_is_the_same_commands_use_it(env, tmp_path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    created = run(env, home, "migrate")
+    assert created.returncode == 0, created.stderr
+    assert created.stderr == f"database: SQLite {home.resolve() / 'shortener.db'}\n"
+    user = run(env, home, "create-user", "me@example.com", "--password-stdin", stdin=PASSWORD)
+    assert user.returncode == 0, user.stderr
+    assert user.stderr == f"database: SQLite {home.resolve() / 'shortener.db'}\n"
+    # From elsewhere, DATABASE_URL finds it: the account is there.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env["DATABASE_URL"] = f"sqlite:///{home / 'shortener.db'}"
+    again = run(env, elsewhere, "create-user", "ME@example.com", "--password-stdin", stdin=PASSWORD)
+    assert again.returncode == 1 and "already exists" in again.stderr
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_serve_and_migrate_create_it(env, tmp_path) -> None:
+    result = run(env, tmp_path, "migrate")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "shortener.db").stat().st_size > 0
+
+
+def test_postgresql_is_named_without_its_password(env, tmp_path, fresh_postgres_url) -> None:
+    # The test server trusts local connections, so any password is accepted and never needed.
+    with_password = make_url(fresh_postgres_url).set(password="not-for-your-eyes")
+    env["DATABASE_URL"] = with_password.render_as_string(hide_password=False)
+    result = run(env, tmp_path, "migrate")
+    assert result.returncode == 0, result.stderr
+    shown = with_password._replace(password=None).render_as_string(hide_password=False)
+    assert result.stderr == f"database: {shown}\n"
+    assert "not-for-your-eyes" not in result.stderr + result.stdout
+
+
+def test_describe() -> None:
+    assert describe("sqlite://") == "SQLite in memory"
+    assert describe("sqlite:///:memory:") == "SQLite in memory"
+    assert describe("sqlite:////srv/s.db") == "SQLite /srv/s.db"
+    assert describe("postgresql://u:pw@db:5432/s") == "postgresql://u@db:5432/s"
+    assert describe("postgresql+asyncpg://u@db/s") == "postgresql+asyncpg://u@db/s"
+
+
+def test_with_json_logs_the_line_is_a_log_record(env, tmp_path) -> None:
+    result = run({**env, "LOG_FORMAT": "json"}, tmp_path, "migrate")
+    assert result.returncode == 0, result.stderr
+    (record,) = [json.loads(line) for line in result.stderr.splitlines()]
+    assert record["message"] == f"database: SQLite {tmp_path.resolve() / 'shortener.db'}"
