@@ -7,7 +7,7 @@ from functools import partial
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -29,7 +29,7 @@ RANDOM_KEY_ATTEMPTS = 8
 MD5_MAX_LENGTH = 22  # a 128-bit digest has at most 22 base62 digits
 
 
-async def _emit(session: AsyncSession, ctx: LinkContext, link: Link, event: str) -> None:
+async def emit_event(session: AsyncSession, ctx: LinkContext, link: Link, event: str) -> None:
     """Announce `event` after the commit, with the link as the API shows it now."""
     if ctx.events is None:
         return
@@ -94,7 +94,7 @@ async def add_prepared(
             continue
         await _set_tags(session, link, new.tags)
         after_commit(session, partial(ctx.cache.invalidate, link_ident(domain_id, key)))
-        await _emit(session, ctx, link, "link.created")
+        await emit_event(session, ctx, link, "link.created")
         return link, True
     raise Conflict("could not find a free key; try again or choose an alias")
 
@@ -197,6 +197,23 @@ def tagged(*tags: str) -> ColumnElement[bool]:
     return col(Link.id).in_(select(col(LinkTag.link_id)).where(col(LinkTag.tag).in_(tags)))
 
 
+def ended() -> ColumnElement[bool]:
+    """Links that no longer redirect on their own terms: past their expiry, or with every one
+    of their `max_clicks` used (what the redirect counts: `uses`, humans only)."""
+    return or_(
+        and_(col(Link.expires_at).is_not(None), col(Link.expires_at) <= utcnow()),
+        and_(col(Link.max_clicks).is_not(None), col(Link.uses) >= col(Link.max_clicks)),
+    )
+
+
+LinkStatus = Literal["active", "inactive", "expired"]
+_STATUS: dict[str, Any] = {
+    "active": lambda: col(Link.is_active).is_(True),
+    "inactive": lambda: col(Link.is_active).is_(False),
+    "expired": ended,
+}
+
+
 async def list_links(
     session: AsyncSession,
     *,
@@ -206,8 +223,15 @@ async def list_links(
     q: str | None = None,
     tag: str | None = None,
     domain_id: int | Literal["any"] | None = "any",
+    status: LinkStatus | None = None,
+    ids: Iterable[int] | None = None,
 ) -> tuple[list[Link], int]:
+    """A page of the links `user` may see, newest first, and how many match in all."""
     conditions: list[ColumnElement[bool]] = [visible_to(user)]
+    if ids is not None:
+        conditions.append(col(Link.id).in_(list(ids)))
+    if status is not None:
+        conditions.append(_STATUS[status]())
     if domain_id != "any":
         conditions.append(
             col(Link.domain_id).is_(None) if domain_id is None else col(Link.domain_id) == domain_id
@@ -308,7 +332,7 @@ async def update_link(
     session.add(link)
     await session.flush()
     after_commit(session, partial(ctx.cache.invalidate, link_ident(domain_id, key)))
-    await _emit(session, ctx, link, "link.updated")
+    await emit_event(session, ctx, link, "link.updated")
     return link
 
 
@@ -321,7 +345,7 @@ async def delete_link(
     domain_id: int | None = None,
 ) -> None:
     link = await get_link(session, user=user, key=key, domain_id=domain_id)
-    await _emit(session, ctx, link, "link.deleted")
+    await emit_event(session, ctx, link, "link.deleted")
     await session.delete(link)
     await session.flush()
     after_commit(session, partial(ctx.cache.invalidate, link_ident(domain_id, key)))
