@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
-from starlette.datastructures import QueryParams
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from shortener.db import SessionDep
 from shortener.domains import service as domains
 from shortener.errors import Invalid
+from shortener.fields import OneLine
 from shortener.links import bulk, service
 from shortener.links.deps import LinkContextDep
 from shortener.links.schemas import LinkPublic
@@ -44,10 +44,9 @@ ACTION_NAMES = {
 }
 
 
-def _text(params: QueryParams, name: str, limit: int = 200) -> str:
-    # Lenient on purpose: a hand-edited URL shows the list as best it can, not a JSON error.
-    value = params.get(name, "").strip()
-    return value[:limit] if value.isprintable() else ""
+# Text a person types: control characters are refused (422) as in the API; the choices
+# (status, page) are lenient instead: a hand-edited one shows the list as best it can.
+Text = Annotated[str | None, Query(max_length=200), OneLine]
 
 
 @dataclass(frozen=True)
@@ -61,15 +60,15 @@ class ListQuery:
     page: int = 1
 
     @classmethod
-    def parse(cls, params: QueryParams) -> ListQuery:
-        raw_page = params.get("page", "")
-        status = params.get("status", "")
+    def parse(
+        cls, q: str | None, tag: str | None, domain: str | None, status: str, page: str
+    ) -> ListQuery:
         return cls(
-            q=_text(params, "q"),
-            tag=_text(params, "tag", 64),
-            domain=_text(params, "domain", 300),
+            q=(q or "").strip(),
+            tag=(tag or "").strip(),
+            domain=(domain or "").strip(),
             status=status if status in STATUSES else "",
-            page=int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < MAX_PAGE else 1,
+            page=int(page) if page.isdigit() and 0 < int(page) < MAX_PAGE else 1,
         )
 
     @property
@@ -185,9 +184,18 @@ async def list_context(
 
 @router.get("")
 async def dashboard(
-    request: Request, user: PageUser, session: SessionDep, ctx: LinkContextDep
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    q: Text = None,
+    tag: Text = None,
+    domain: Text = None,
+    status: Annotated[str, Query(max_length=20)] = "",
+    page: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
-    context = await list_context(request, session, ctx, user, ListQuery.parse(request.query_params))
+    query = ListQuery.parse(q, tag, domain, status, page)
+    context = await list_context(request, session, ctx, user, query)
     return render(request, "dashboard.html", context, user=user)
 
 
