@@ -29,6 +29,7 @@ from shortener.models import Link, LinkTag, User, utcnow
 BulkAction = Literal["delete", "add_tag", "remove_tag", "activate", "deactivate"]
 ACTIONS: tuple[str, ...] = get_args(BulkAction)
 MAX_BULK = 1000  # as POST /api/links/bulk: one request, one bounded transaction
+MAX_ID = 2**31 - 1  # links.id is a 32-bit integer in PostgreSQL
 _TAG = TypeAdapter(Tags)
 
 
@@ -57,7 +58,7 @@ async def bulk_action(
 ) -> int:
     """Apply `action` to the links among `ids` that `user` may see; how many changed (a link
     that already was as asked, e.g. active, is not counted and announces nothing)."""
-    wanted = sorted(set(ids))
+    wanted = sorted({i for i in ids if 0 < i <= MAX_ID})  # larger ones name no link
     if not wanted:
         raise Invalid("select at least one link", field="ids")
     if len(wanted) > MAX_BULK:

@@ -29,7 +29,7 @@ RANDOM_KEY_ATTEMPTS = 8
 MD5_MAX_LENGTH = 22  # a 128-bit digest has at most 22 base62 digits
 
 
-async def emit_event(session: AsyncSession, ctx: LinkContext, link: Link, event: str) -> None:
+async def _emit(session: AsyncSession, ctx: LinkContext, link: Link, event: str) -> None:
     """Announce `event` after the commit, with the link as the API shows it now."""
     if ctx.events is None:
         return
@@ -94,7 +94,7 @@ async def add_prepared(
             continue
         await _set_tags(session, link, new.tags)
         after_commit(session, partial(ctx.cache.invalidate, link_ident(domain_id, key)))
-        await emit_event(session, ctx, link, "link.created")
+        await _emit(session, ctx, link, "link.created")
         return link, True
     raise Conflict("could not find a free key; try again or choose an alias")
 
@@ -332,7 +332,7 @@ async def update_link(
     session.add(link)
     await session.flush()
     after_commit(session, partial(ctx.cache.invalidate, link_ident(domain_id, key)))
-    await emit_event(session, ctx, link, "link.updated")
+    await _emit(session, ctx, link, "link.updated")
     return link
 
 
@@ -345,7 +345,7 @@ async def delete_link(
     domain_id: int | None = None,
 ) -> None:
     link = await get_link(session, user=user, key=key, domain_id=domain_id)
-    await emit_event(session, ctx, link, "link.deleted")
+    await _emit(session, ctx, link, "link.deleted")
     await session.delete(link)
     await session.flush()
     after_commit(session, partial(ctx.cache.invalidate, link_ident(domain_id, key)))

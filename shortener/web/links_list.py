@@ -212,7 +212,9 @@ async def bulk_action(
 ) -> Response:
     form = await request.form()
     back = _back(form.get("back"))
+    # Ids no link can have (the column is a 32-bit integer) are ignored like others' links.
     ids = [int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit()]
+    ids = [i for i in ids if 0 < i <= bulk.MAX_ID]
     action, tag = form.get("action"), form.get("tag")
     if not isinstance(action, str) or action not in ACTION_NAMES:
         raise Invalid(f"the action is one of {', '.join(ACTION_NAMES)}", field="action")

@@ -168,6 +168,8 @@ async def test_bulk_refusals_are_clear(client: httpx.AsyncClient) -> None:
     assert missing.status_code == 403  # no CSRF token
     nothing = await bulk(client, action="deactivate")
     assert await flash(client, nothing) == "error: Select the links first."
+    huge = await bulk(client, action="delete", confirmed="yes", ids=["9" * 30, str(2**31)])
+    assert await flash(client, huge) == "error: Select the links first."
     blank = await bulk(client, action="add_tag", tag=" ", ids=[one])
     assert await flash(client, blank) == "error: a tag cannot be empty"
     full = await bulk(client, action="add_tag", tag="one-more", ids=[one])
