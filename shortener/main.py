@@ -27,7 +27,6 @@ from shortener.docs_pages import install_docs
 from shortener.domains.api import router as domains_router
 from shortener.domains.api import well_known as well_known_router
 from shortener.links.api import router as links_router
-from shortener.live.api import router as live_router
 from shortener.middleware import BodySizeLimit, InternalErrors, SecurityHeaders, import_too_large
 from shortener.observability import wiring as observability
 from shortener.observability.access import RedirectApp, RedirectObserver
@@ -124,7 +123,6 @@ def create_app(settings: Settings | None = None) -> ShortenerApp:
     app.include_router(qr_router)
     install_docs(app)
     install_dashboard(app)
-    app.include_router(live_router)
     app.include_router(webhooks_router)
     app.include_router(admin_router)
     app.include_router(blocklist_router)

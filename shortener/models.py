@@ -136,6 +136,10 @@ class Link(SQLModel, table=True):
             sqlite_where=text("domain_id IS NULL"),
             postgresql_where=text("domain_id IS NULL"),
         ),
+        # The dashboard's list, newest first, a page at any offset: walked in index order
+        # rather than sorting all of a user's links (75,000 links: the last page in tens of
+        # milliseconds on SQLite, not seconds).
+        Index("ix_links_owner_id_created_at_id", "owner_id", "created_at", "id"),
         {"sqlite_autoincrement": True},  # ids never reused: see User
     )
 

@@ -71,10 +71,16 @@ async def list_keys(session: AsyncSession, *, user: User) -> list[ApiKey]:
     return list(rows.scalars())
 
 
-async def revoke_key(session: AsyncSession, *, user: User, key_id: int) -> None:
+async def get_key(session: AsyncSession, *, user: User, key_id: int) -> ApiKey:
+    """`user`'s key, not revoked; others' keys do not exist for them."""
     api_key = await session.get(ApiKey, key_id)
     if api_key is None or api_key.user_id != user.id or api_key.revoked_at is not None:
         raise NotFound("API key not found")
+    return api_key
+
+
+async def revoke_key(session: AsyncSession, *, user: User, key_id: int) -> None:
+    api_key = await get_key(session, user=user, key_id=key_id)
     # Kept (revoked) rather than deleted, so the list of what existed stays auditable.
     api_key.revoked_at = utcnow()
     session.add(api_key)

@@ -7,7 +7,7 @@ from functools import partial
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -197,6 +197,23 @@ def tagged(*tags: str) -> ColumnElement[bool]:
     return col(Link.id).in_(select(col(LinkTag.link_id)).where(col(LinkTag.tag).in_(tags)))
 
 
+def ended() -> ColumnElement[bool]:
+    """Links that no longer redirect on their own terms: past their expiry, or with every one
+    of their `max_clicks` used (what the redirect counts: `uses`, humans only)."""
+    return or_(
+        and_(col(Link.expires_at).is_not(None), col(Link.expires_at) <= utcnow()),
+        and_(col(Link.max_clicks).is_not(None), col(Link.uses) >= col(Link.max_clicks)),
+    )
+
+
+LinkStatus = Literal["active", "inactive", "expired"]
+_STATUS: dict[str, Any] = {
+    "active": lambda: col(Link.is_active).is_(True),
+    "inactive": lambda: col(Link.is_active).is_(False),
+    "expired": ended,
+}
+
+
 async def list_links(
     session: AsyncSession,
     *,
@@ -206,8 +223,15 @@ async def list_links(
     q: str | None = None,
     tag: str | None = None,
     domain_id: int | Literal["any"] | None = "any",
+    status: LinkStatus | None = None,
+    ids: Iterable[int] | None = None,
 ) -> tuple[list[Link], int]:
+    """A page of the links `user` may see, newest first, and how many match in all."""
     conditions: list[ColumnElement[bool]] = [visible_to(user)]
+    if ids is not None:
+        conditions.append(col(Link.id).in_(list(ids)))
+    if status is not None:
+        conditions.append(_STATUS[status]())
     if domain_id != "any":
         conditions.append(
             col(Link.domain_id).is_(None) if domain_id is None else col(Link.domain_id) == domain_id

@@ -1,4 +1,4 @@
-"""GET /dashboard/links/{key}/live: the link's live feed as Server-Sent Events.
+"""GET /dashboard/links/{key}/live[?domain=]: the link's live feed as Server-Sent Events.
 
 Signed in with the dashboard cookie; only the link's owner (or an admin) may follow it, and
 others get the 404 the link page gives them. The database session is closed before the stream
@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import Response, StreamingResponse
 
 from shortener.db import SessionDep
+from shortener.domains import service as domains
 from shortener.errors import Unauthorized
 from shortener.links import service
+from shortener.links.deps import LinkContextDep
 from shortener.live.broker import LiveBroker, sse_frame
 from shortener.live.feed import Viewer, event_payload, link_total, may_watch
 from shortener.runtime import runtime_of
@@ -30,14 +33,22 @@ RETRY_MS = 3000
 KEEPALIVE = b": keep-alive\n\n"
 
 
-@router.get("/links/{key}/live")
+# {key:path}: keys may have `/` in them. Included before the dashboard's link pages, whose
+# /dashboard/links/{key:path} would otherwise take "abc/live" for a key.
+@router.get("/links/{key:path}/live")
 async def live_feed(
-    request: Request, key: str, current: MaybeSignIn, session: SessionDep
+    request: Request,
+    key: str,
+    current: MaybeSignIn,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    domain: Annotated[str | None, Query(max_length=300)] = None,
 ) -> Response:
     if current is None:
         # Not a redirect to /login: EventSource would follow it and retry an HTML page forever.
         raise Unauthorized("sign in to follow this link live")
-    link = await service.get_link(session, user=current.user, key=key)
+    domain_id = await domains.domain_id_of(session, user=current.user, hostname=domain, ctx=ctx)
+    link = await service.get_link(session, user=current.user, key=ctx.key(key), domain_id=domain_id)
     state = runtime_of(request)
     viewer = Viewer(link.id or 0, key, current.user.id or 0, current.session.id or 0)
     return StreamingResponse(

@@ -18,10 +18,12 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 def install_dashboard(app: FastAPI) -> None:
     """Pages, /static, and the HTML security headers for every page FastAPI answers (the
     redirect path, which answers before FastAPI, sends the same headers itself)."""
+    from shortener.live.api import router as live_feed
     from shortener.web.auth_pages import router as auth_pages
     from shortener.web.dashboard import router as dashboard
     from shortener.web.domain_pages import router as domain_pages
     from shortener.web.keys_pages import router as keys_pages
+    from shortener.web.links_list import router as links_list
     from shortener.web.orphan_pages import router as orphan_pages
     from shortener.web.reset_pages import router as reset_pages
     from shortener.web.transfer_pages import router as transfer_pages
@@ -36,6 +38,9 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(auth_pages)
     app.include_router(reset_pages)
     app.include_router(two_factor_pages)
+    app.include_router(links_list)
+    # Before the dashboard's /dashboard/links/{key:path}, which would take ".../live" for a key.
+    app.include_router(live_feed)
     app.include_router(dashboard)
     app.include_router(keys_pages)
     app.include_router(webhook_pages)

@@ -1,6 +1,9 @@
-"""The dashboard: the user's links (list, search, create) and one link's page (edit, QR, stats).
+"""The dashboard's link pages: create a link, and one link's page (edit, QR, stats, delete).
 
 Thin routes over links.service, the same service the API uses; no HTTP calls to ourselves.
+A link is named as in the API: by its key (which may have `/` in it) and `?domain=` off the
+default domain, so /dashboard/links/{key} of a default-domain link is what it always was.
+The list itself (filters, pages, bulk actions) is in links_list.py.
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ from starlette.responses import Response
 from shortener.db import SessionDep
 from shortener.domains import service as domains
 from shortener.errors import Conflict, Invalid, NotFound
-from shortener.fields import OneLine
 from shortener.links import service
+from shortener.links.context import LinkContext
 from shortener.links.deps import LinkContextDep, quota_for
 from shortener.live.feed import LATEST, latest_visits
-from shortener.models import User
+from shortener.models import Link, User
 from shortener.qr import service as qr
 from shortener.web.csrf import check_csrf
 from shortener.web.forms import (
@@ -31,75 +34,27 @@ from shortener.web.forms import (
     validation_errors,
 )
 from shortener.web.link_options import option_errors, option_values, read_options
+from shortener.web.links_list import ListQuery, link_page, list_context
 from shortener.web.pages import redirect, render
 from shortener.web.session import PageUser
-from shortener.web.stats_view import load_link_stats, load_overview
+from shortener.web.stats_view import load_link_stats
 from shortener.web.windows import parse_window
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 Csrf = Depends(check_csrf)
-PER_PAGE = 20
-Text = Annotated[str | None, Query(max_length=200), OneLine]
+# The link's domain (hostname); omitted: the default domain, as in the API.
+DomainParam = Annotated[str | None, Query(max_length=300)]
 
 
-def _page_number(raw: str | None) -> int:
-    # Lenient on purpose: a hand-edited ?page=x shows page 1 rather than a JSON error.
-    return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 1_000_000 else 1
+async def _named_link(
+    key: str, user: PageUser, session: SessionDep, ctx: LinkContextDep, domain: DomainParam = None
+) -> Link:
+    """The link the path's key and ?domain= name; 404 for others' links (as in the API)."""
+    domain_id = await domains.domain_id_of(session, user=user, hostname=domain, ctx=ctx)
+    return await service.get_link(session, user=user, key=ctx.key(key), domain_id=domain_id)
 
 
-async def _list_context(
-    request: Request,
-    session: SessionDep,
-    ctx: LinkContextDep,
-    user: User,
-    *,
-    q: str | None,
-    tag: str | None,
-    page: int,
-) -> dict[str, Any]:
-    q = (q or "").strip() or None
-    tag = (tag or "").strip() or None
-    links, total = await service.list_links(
-        session, user=user, limit=PER_PAGE, offset=(page - 1) * PER_PAGE, q=q, tag=tag
-    )
-    window = parse_window(
-        request.query_params.get("window"),
-        request.query_params.get("from"),
-        request.query_params.get("to"),
-        request.query_params.get("interval"),
-    )
-    return {
-        "links": await service.to_public(session, links, ctx.base_url),
-        "total": total,
-        "page": page,
-        "pages": max(1, -(-total // PER_PAGE)),
-        "q": q or "",
-        "tag": tag or "",
-        "window": window,
-        "overview": await load_overview(request, session, user, window),
-        "base_url": ctx.base_url,
-        "default_host": ctx.own_host,
-        # The domain picker: verified domains this user may put links on.
-        "link_domains": [
-            d.hostname for d in await domains.list_domains(session, user=user) if d.verified
-        ],
-    }
-
-
-@router.get("")
-async def dashboard(
-    request: Request,
-    user: PageUser,
-    session: SessionDep,
-    ctx: LinkContextDep,
-    q: Text = None,
-    tag: Text = None,
-    page: Text = None,
-) -> Response:
-    context = await _list_context(
-        request, session, ctx, user, q=q, tag=tag, page=_page_number(page)
-    )
-    return render(request, "dashboard.html", context, user=user)
+NamedLink = Annotated[Link, Depends(_named_link)]
 
 
 @router.post("/links", dependencies=[Csrf])
@@ -121,16 +76,15 @@ async def create_link(
     else:
         short_url = (await service.to_public(session, [link], ctx.base_url))[0].short_url
         return redirect(request, "/dashboard", f"Created {short_url}")
-    context = await _list_context(request, session, ctx, user, q=None, tag=None, page=1)
+    context = await list_context(request, session, ctx, user, ListQuery())
     values.pop("password", None)
     context |= {"errors": errors, "values": values, "open_create": True}
     return render(request, "dashboard.html", context, user=user, status=422)
 
 
 async def _link_context(
-    request: Request, session: SessionDep, ctx: LinkContextDep, user: User, key: str
+    request: Request, session: SessionDep, ctx: LinkContext, user: User, link: Link
 ) -> dict[str, Any]:
-    link = await service.get_link(session, user=user, key=key)
     public = (await service.to_public(session, [link], ctx.base_url))[0]
     window = parse_window(
         request.query_params.get("window"),
@@ -138,32 +92,77 @@ async def _link_context(
         request.query_params.get("to"),
         request.query_params.get("interval"),
     )
+    stats = await load_link_stats(
+        request, session, user, link.key, window, domain_id=link.domain_id
+    )
     return {
         "link": public,
         "window": window,
-        "stats": await load_link_stats(request, session, user, key, window),
+        "stats": stats,
         "values": edit_values(public) | option_values(public),
         "visits": await latest_visits(session, link.id or 0),
         "visit_limit": LATEST,
+        # This link's pages: /dashboard/links/{key}[/suffix], with ?domain= where needed.
+        "page_of": lambda suffix="", **params: link_page(public, ctx.own_host, suffix, **params),
+        "domain_query": {} if public.domain == ctx.own_host else {"domain": public.domain},
     }
 
 
-@router.get("/links/{key}")
-async def link_page(
-    request: Request, key: str, user: PageUser, session: SessionDep, ctx: LinkContextDep
+# The routes with a suffix come first: {key:path} would otherwise take "abc/delete" as a key.
+@router.get("/links/{key:path}/delete")
+async def confirm_delete(
+    request: Request, link: NamedLink, user: PageUser, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
-    context = await _link_context(request, session, ctx, user, key)
+    """Deleting asks first, also without JavaScript: this page holds the form that deletes."""
+    public = (await service.to_public(session, [link], ctx.base_url))[0]
+    context = {
+        "link": public,
+        "action": link_page(public, ctx.own_host, "/delete"),
+        "back": link_page(public, ctx.own_host),
+    }
+    return render(request, "link_delete.html", context, user=user)
+
+
+@router.post("/links/{key:path}/delete", dependencies=[Csrf])
+async def delete_link(
+    request: Request, link: NamedLink, user: PageUser, session: SessionDep, ctx: LinkContextDep
+) -> Response:
+    public = (await service.to_public(session, [link], ctx.base_url))[0]
+    await service.delete_link(session, user=user, key=link.key, ctx=ctx, domain_id=link.domain_id)
+    return redirect(request, "/dashboard", f"Deleted {public.short_url}.")
+
+
+@router.get("/links/{key:path}/qr.{fmt}")
+async def link_qr(
+    fmt: str, link: NamedLink, session: SessionDep, ctx: LinkContextDep, download: bool = False
+) -> Response:
+    if fmt not in ("svg", "png"):
+        raise Invalid("the QR code comes as svg or png", field="format")
+    # The short URL as the link's domain answers it, as the API's QR code does.
+    target = (await service.to_public(session, [link], ctx.base_url))[0].short_url
+    image = qr.render(target, "svg" if fmt == "svg" else "png")
+    headers = {"cache-control": "private, max-age=300", "etag": image.etag}
+    if download:
+        name = link.key.replace("/", "-")
+        headers["content-disposition"] = f'attachment; filename="{name}-qr.{fmt}"'
+    return Response(image.body, media_type=image.media_type, headers=headers)
+
+
+@router.get("/links/{key:path}")
+async def link_page_view(
+    request: Request, link: NamedLink, user: PageUser, session: SessionDep, ctx: LinkContextDep
+) -> Response:
+    context = await _link_context(request, session, ctx, user, link)
     return render(request, "link.html", context, user=user)
 
 
-@router.post("/links/{key}", dependencies=[Csrf])
+@router.post("/links/{key:path}", dependencies=[Csrf])
 async def edit_link(
-    request: Request, key: str, user: PageUser, session: SessionDep, ctx: LinkContextDep
+    request: Request, link: NamedLink, user: PageUser, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
     form = await request.form()
     values = form_values(form, LINK_FIELDS)
     options = read_options(form)
-    await service.get_link(session, user=user, key=key)  # 404 before anything else
     try:
         data = parse_update(
             values,
@@ -173,39 +172,16 @@ async def edit_link(
         )
         # A savepoint: a field refused halfway must not leave the fields before it changed.
         async with session.begin_nested():
-            await service.update_link(session, user=user, key=key, data=data, ctx=ctx)
+            await service.update_link(
+                session, user=user, key=link.key, data=data, ctx=ctx, domain_id=link.domain_id
+            )
     except (ValidationError, Invalid) as exc:
         errors = option_errors(exc, options)
     else:
-        return redirect(request, f"/dashboard/links/{key}", "Changes saved.")
-    context = await _link_context(request, session, ctx, user, key)
+        public = (await service.to_public(session, [link], ctx.base_url))[0]
+        return redirect(request, link_page(public, ctx.own_host), "Changes saved.")
+    await session.refresh(link)
+    context = await _link_context(request, session, ctx, user, link)
     values.pop("password", None)
     context |= {"errors": errors, "values": values | options.values}
     return render(request, "link.html", context, user=user, status=422)
-
-
-@router.post("/links/{key}/delete", dependencies=[Csrf])
-async def delete_link(
-    request: Request, key: str, user: PageUser, session: SessionDep, ctx: LinkContextDep
-) -> Response:
-    await service.delete_link(session, user=user, key=key, ctx=ctx)
-    return redirect(request, "/dashboard", f"Deleted {ctx.base_url}/{key}.")
-
-
-@router.get("/links/{key}/qr.{fmt}")
-async def link_qr(
-    key: str,
-    fmt: str,
-    user: PageUser,
-    session: SessionDep,
-    ctx: LinkContextDep,
-    download: bool = False,
-) -> Response:
-    link = await service.get_link(session, user=user, key=key)
-    if fmt not in ("svg", "png"):
-        raise Invalid("the QR code comes as svg or png", field="format")
-    image = qr.render(f"{ctx.base_url}/{link.key}", "svg" if fmt == "svg" else "png")
-    headers = {"cache-control": "private, max-age=300", "etag": image.etag}
-    if download:
-        headers["content-disposition"] = f'attachment; filename="{link.key}-qr.{fmt}"'
-    return Response(image.body, media_type=image.media_type, headers=headers)

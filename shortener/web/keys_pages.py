@@ -68,6 +68,15 @@ async def create_key(request: Request, user: PageUser, session: SessionDep) -> R
     return render(request, "keys.html", context, user=user, status=201)
 
 
+@router.get("/{key_id}/revoke")
+async def confirm_revoke(
+    request: Request, key_id: KeyId, user: PageUser, session: SessionDep
+) -> Response:
+    """Revoking asks first, also without JavaScript: this page holds the form that revokes."""
+    api_key = await service.get_key(session, user=user, key_id=key_id)
+    return render(request, "key_revoke.html", {"key": api_key}, user=user)
+
+
 @router.post("/{key_id}/revoke", dependencies=[Csrf])
 async def revoke_key(
     request: Request, key_id: KeyId, user: PageUser, session: SessionDep

@@ -31,13 +31,20 @@ TOP_LINKS = 5
 
 
 async def load_link_stats(
-    request: Request, session: AsyncSession, user: User, key: str, window: StatsWindow
+    request: Request,
+    session: AsyncSession,
+    user: User,
+    key: str,
+    window: StatsWindow,
+    domain_id: int | None = None,
 ) -> dict[str, Any]:
-    """The link's statistics over the window, as numbers and charts."""
+    """The link's statistics over the window, as numbers and charts (`domain_id`: the
+    link's domain, None for the default one)."""
     answer = await service.link_stats(
         session,
         user=user,
         key=key,
+        domain_id=domain_id,
         window=window.window,
         include_bots=False,
         top=TOP,

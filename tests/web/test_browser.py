@@ -48,7 +48,19 @@ def test_dashboard_journey(
     context.set_default_timeout(10_000)
     page = context.new_page()
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    confirmations: list[str] = []
+
+    def on_dialog(dialog: Any) -> None:
+        # Our own questions before deleting or revoking are accepted; any other dialog is a
+        # script run from user input.
+        if dialog.type == "confirm" and dialog.message.startswith(("Delete ", "Revoke ")):
+            confirmations.append(dialog.message)
+            dialog.accept()
+        else:
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     csp_violations: list[str] = []
     page.on(
         "console",
@@ -161,7 +173,7 @@ def test_dashboard_journey(
 
     # Delete it: gone from the list, and the short URL answers 404.
     page.goto("/dashboard/links/launch")
-    page.get_by_role("button", name="Delete launch").click()
+    page.get_by_role("link", name="Delete launch").click()  # confirm() asks, then it posts
     expect(page).to_have_url(f"{base}/dashboard")
     expect(page.get_by_role("status")).to_contain_text("Deleted")
     expect(page.locator("table.links tbody tr", has_text="launch")).to_have_count(0)
@@ -184,7 +196,7 @@ def test_dashboard_journey(
     expect(row).to_contain_text("links:read")
     page.goto("/dashboard/keys")  # shown once: not on the page after that
     expect(page.locator("#new-key")).to_have_count(0)
-    row.get_by_role("button", name="Revoke deploy script").click()
+    row.get_by_role("link", name="Revoke deploy script").click()
     expect(page.get_by_role("status")).to_contain_text("revoked")
     expect(page.get_by_role("heading", name="No API keys yet")).to_be_visible()
     assert httpx.get(f"{base}/api/links", headers={"x-api-key": key}).status_code == 401
@@ -196,6 +208,10 @@ def test_dashboard_journey(
     expect(page).to_have_url(re.compile(r"/login\?next="))
 
     assert dialogs == [], "a script ran from user input"
+    assert [c.split("?")[0] for c in confirmations] == [
+        f"Delete {short_url}",
+        "Revoke the key “deploy script”",
+    ]
     assert csp_violations == []
     context.close()
 

@@ -84,7 +84,7 @@ def test_add_prove_and_use_a_domain(live_server: LiveServer, new_account: Any) -
     # The picker on the links page, and the domain beside the link.
     page.get_by_role("navigation").get_by_role("link", name="Links").click()
     page.get_by_label("Long URL").fill("https://example.com/on-a-domain")
-    page.get_by_label("Domain").select_option(HOST)
+    page.get_by_label("Domain", exact=True).select_option(HOST)
     page.get_by_label("Custom alias").fill("mine")
     page.get_by_role("button", name="Shorten").click()
     expect(page.get_by_role("status")).to_contain_text(f"http://{HOST}/mine")

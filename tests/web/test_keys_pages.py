@@ -44,10 +44,16 @@ async def test_keys_page_creates_a_working_key_shown_once_and_revokes_it(
     assert "links:read" in listed.text and "stats:read" in listed.text
     assert "never" not in listed.text  # used once above: the last-used time is shown
 
-    key_id = re.search(r'action="/dashboard/keys/(\d+)/revoke"', listed.text)
+    key_id = re.search(r'href="/dashboard/keys/(\d+)/revoke"', listed.text)
     assert key_id
+    # The list links to a page that asks first; asking revokes nothing.
+    confirm = await client.get(f"/dashboard/keys/{key_id.group(1)}/revoke")
+    assert confirm.status_code == 200
+    assert "Revoke the key “&lt;b&gt;deploy&lt;/b&gt;”?" in confirm.text
+    assert f'action="/dashboard/keys/{key_id.group(1)}/revoke"' in confirm.text
+    assert (await client.get("/api/links", headers={"x-api-key": key})).status_code == 200
     revoked = await client.post(
-        f"/dashboard/keys/{key_id.group(1)}/revoke", data={"csrf_token": csrf_of(listed)}
+        f"/dashboard/keys/{key_id.group(1)}/revoke", data={"csrf_token": csrf_of(confirm)}
     )
     assert revoked.status_code == 303
     assert revoked.headers["location"] == "/dashboard/keys"
@@ -91,7 +97,7 @@ async def test_key_forms_need_the_csrf_token(client: httpx.AsyncClient) -> None:
     assert refused.status_code == 403
     assert "sk_" not in refused.text
     created = await _create(client, "mine", ["links:read"])
-    key_id = re.search(r'action="/dashboard/keys/(\d+)/revoke"', created.text)
+    key_id = re.search(r'href="/dashboard/keys/(\d+)/revoke"', created.text)
     assert key_id
     refused = await client.post(f"/dashboard/keys/{key_id.group(1)}/revoke", headers=HTML)
     assert refused.status_code == 403
@@ -102,13 +108,14 @@ async def test_a_user_cannot_see_or_revoke_another_users_keys(client: httpx.Asyn
     await register(client)
     created = await _create(client, "alice-key", ["links:read"])
     match = KEY.search(created.text)
-    key_id = re.search(r'action="/dashboard/keys/(\d+)/revoke"', created.text)
+    key_id = re.search(r'href="/dashboard/keys/(\d+)/revoke"', created.text)
     assert match and key_id
 
     client.cookies.clear()
     await register(client)
     page = await client.get("/dashboard/keys")
     assert "alice-key" not in page.text
+    assert (await client.get(f"/dashboard/keys/{key_id.group(1)}/revoke")).status_code == 404
     refused = await client.post(
         f"/dashboard/keys/{key_id.group(1)}/revoke",
         data={"csrf_token": csrf_of(page)},
