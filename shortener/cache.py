@@ -4,7 +4,8 @@ Order: an in-process TTL LRU (bounded by entries and by bytes), then the filter 
 (a key it has never seen is unknown: 404 with no look-up at all), then Redis (shared by every
 worker), then the database. Keys that miss together are looked up together: one MGET, one
 `WHERE key IN (...)`, one pipeline of writes back, for all the redirects waiting at that
-moment (see shortener/redirect/lookup.py).
+moment (see shortener/redirect/lookup.py). Without Redis, on a SQLite file, a key is read at
+once instead: that point read costs less than the task and futures a batch takes.
 
 A change to a link (its creation included) reaches every place that could answer for it
 before the API call returns: this worker's LRU and filter directly, Redis by a short-lived
@@ -118,10 +119,19 @@ class LinkCache:
         if known is not None and key not in known:
             self.hits["filter"] += 1  # the filter knew: no such key
             return None
+        loading = self._loading.get(key)
+        if loading is None and self._redis is None:
+            # On SQLite the point read is done here and now: a batch would cost a task and
+            # two futures a miss, more than the read (bench/scale_bench.py, uniform keys).
+            links = self._reader.read_now([key])
+            if links is not None:
+                link = links.get(key)
+                self._count_read([key], links)
+                self._remember(key, link, time.monotonic())
+                return link
         # One look-up per key at a time: when a busy link's entry expires, every redirect in
         # flight misses at once, and 32 database reads queued behind each other were the
         # benchmark's p99 spike every LINK_CACHE_TTL seconds. The others wait for the one.
-        loading = self._loading.get(key)
         if loading is None:
             loading = self._loading[key] = asyncio.get_running_loop().create_future()
             loading.add_done_callback(_retrieve)
@@ -166,18 +176,23 @@ class LinkCache:
             loading.set_result(outcome)
 
     async def _load(self, keys: Sequence[str]) -> dict[str, CachedLink | None]:
-        self.reads += 1
         found = await self._from_redis(keys)
         rest = [key for key in keys if key not in found]
         self.hits["redis"] += len(found)
         if rest:
-            self.hits["database"] += len(rest)
             links = await self._reader.read(rest)
             read = {key: links.get(key) for key in rest}
-            self.misses += len(rest) - len(links)
             await self._to_redis(read)
             found.update(read)
+            self._count_read(rest, links)
+        else:
+            self.reads += 1
         return found
+
+    def _count_read(self, keys: Sequence[str], found: dict[str, CachedLink]) -> None:
+        self.reads += 1
+        self.hits["database"] += len(keys)
+        self.misses += len(keys) - len(found)
 
     def _remember(self, key: str, link: CachedLink | None, now: float) -> None:
         ttl = self._ttl if link is not None else min(self._ttl, self._negative_ttl)

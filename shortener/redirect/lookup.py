@@ -22,9 +22,9 @@ import contextlib
 import logging
 import sqlite3
 import time
+from collections import namedtuple
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any, cast
 
 import asyncpg
@@ -39,7 +39,16 @@ from shortener.keys import link_ident, split_ident
 from shortener.models import Link, User
 from shortener.redirect.link import CachedLink
 
-_LINK_COLUMNS = tuple(Link.__table__.columns)  # type: ignore[attr-defined]
+# Only the columns CachedLink.of reads (and domain_id, for the ident): each further column was
+# a value converted per miss (created_at and updated_at: two datetime parses) for nothing.
+_CACHED = (
+    "id", "key", "domain_id", "url", "expires_at", "max_clicks", "password_hash",
+    "redirect_type", "is_active", "rules", "variants", "forward_query", "forward_path",
+    "fallback_url", "og_title", "og_description", "og_image",
+)  # fmt: skip
+_LINK_COLUMNS = tuple(Link.__table__.columns[name] for name in _CACHED)  # type: ignore[attr-defined]
+# A row read like a Link by CachedLink.of: attribute access on a tuple, no dict per row.
+_Row = namedtuple("_Row", _CACHED)  # type: ignore[misc]
 # Columns, not the ORM entity: building a Link instance cost more than the query.
 _SELECT = select(*_LINK_COLUMNS, col(User.is_active).label("owner_active")).join(
     User, col(User.id) == col(Link.owner_id)
@@ -142,6 +151,21 @@ class LinkReader:
                 await direct.aclose()
         return await read_links(self._engine, keys)
 
+    def read_now(self, keys: Sequence[str]) -> dict[str, CachedLink] | None:
+        """The read done at once, on this thread, where that is the cheap way (a SQLite file);
+        None where a read must wait for I/O (PostgreSQL, or the engine's way for a while after
+        a failure). Nothing runs between the read and what the caller does with it."""
+        direct = self._direct
+        if not isinstance(direct, SqliteReader) or time.monotonic() < self._direct_after:
+            return None
+        try:
+            return direct.read(keys)
+        except sqlite3.Error as exc:
+            log.warning("direct link read failed (%s); reading through the engine", exc)
+            self._direct_after = time.monotonic() + DIRECT_RETRY_SECONDS
+            direct.close()
+            return None
+
     async def aclose(self) -> None:
         if self._direct is not None:
             await self._direct.aclose()
@@ -159,7 +183,6 @@ class SqliteReader:
         # A literal IS NULL: the planner can then use the default domain's partial index.
         self._select = select_ + "links.domain_id IS NULL AND links.key IN "
         self._domain_select = select_ + "links.domain_id = ? AND links.key IN "
-        self._names = [c.name for c in _LINK_COLUMNS]
         self._convert = [_sqlite_converter(c.type) for c in _LINK_COLUMNS]
 
     def _open(self) -> sqlite3.Connection:
@@ -181,13 +204,16 @@ class SqliteReader:
                     rows = conn.execute(self._select + marks, chunk)
                 else:
                     rows = conn.execute(self._domain_select + marks, [domain_id, *chunk])
-                found.update(_links(rows, self._names, self._convert))
+                found.update(_links(rows, self._convert))
         return found
 
-    async def aclose(self) -> None:
+    def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+    async def aclose(self) -> None:
+        self.close()
 
 
 class PgReader:
@@ -207,7 +233,6 @@ class PgReader:
         )
         self._select = select_ + "links.domain_id IS NULL"
         self._domain_select = select_ + "links.domain_id = $2"
-        self._names = [c.name for c in _LINK_COLUMNS]
         # asyncpg returns json columns as text; everything else as SQLAlchemy would.
         self._convert = [orjson.loads if isinstance(c.type, JSON) else None for c in _LINK_COLUMNS]
 
@@ -223,7 +248,7 @@ class PgReader:
                     rows = await self._statement.fetch(keys)
                 else:
                     rows = await self._domain_statement.fetch(keys, domain_id)
-                found.update(_links(rows, self._names, self._convert))
+                found.update(_links(rows, self._convert))
         return found
 
     async def aclose(self) -> None:
@@ -234,17 +259,18 @@ class PgReader:
 
 
 def _links(
-    rows: Iterable[Sequence[Any]], names: list[str], convert: list[Callable[[Any], Any] | None]
+    rows: Iterable[Sequence[Any]], convert: list[Callable[[Any], Any] | None]
 ) -> dict[str, CachedLink]:
     found: dict[str, CachedLink] = {}
+    converting = [(i, f) for i, f in enumerate(convert) if f is not None]
     for row in rows:
-        values = {
-            name: (f(value) if f is not None and value is not None else value)
-            for name, f, value in zip(names, convert, row, strict=False)
-        }
-        link = cast(Link, SimpleNamespace(**values))
+        values = list(row)
+        for i, f in converting:
+            if values[i] is not None:
+                values[i] = f(values[i])
+        link = cast(Link, _Row._make(values[:-1]))
         found[link_ident(link.domain_id, link.key)] = CachedLink.of(
-            link, owner_active=bool(row[-1])
+            link, owner_active=bool(values[-1])
         )
     return found
 
