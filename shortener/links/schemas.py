@@ -37,7 +37,15 @@ def tag_form(tag: str) -> str:
     return tag.strip().lower()
 
 
-Tags = Annotated[list[str], Field(max_length=MAX_TAGS), AfterValidator(_tags)]
+Tags = Annotated[
+    list[str],
+    Field(
+        max_length=MAX_TAGS,
+        description="at most 20 tags of 1-64 characters; case is ignored: `Dev` and `dev` are "
+        "one tag, kept and answered lower-cased",
+    ),
+    AfterValidator(_tags),
+]
 Url = Annotated[
     str,
     Field(min_length=1, max_length=MAX_URL_LENGTH, examples=["https://example.com/some/page"]),

@@ -173,11 +173,13 @@ async def edit_link(
         )
         # A savepoint: a field refused halfway must not leave the fields before it changed.
         async with session.begin_nested():
-            await service.update_link(session, user=user, key=key, data=data, ctx=ctx)
+            link = await service.update_link(session, user=user, key=key, data=data, ctx=ctx)
     except (ValidationError, Invalid) as exc:
         errors = option_errors(exc, options)
+    except Conflict as exc:  # the new key is another link's
+        errors = {"key": str(exc.detail)}
     else:
-        return redirect(request, f"/dashboard/links/{key}", "Changes saved.")
+        return redirect(request, f"/dashboard/links/{link.key}", "Changes saved.")
     context = await _link_context(request, session, ctx, user, key)
     values.pop("password", None)
     context |= {"errors": errors, "values": values | options.values}

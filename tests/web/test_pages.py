@@ -167,7 +167,9 @@ async def test_user_text_is_escaped_everywhere(client: httpx.AsyncClient) -> Non
         assert "<img src=x" not in page.text
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
         # The only scripts are external files; no inline styles either (the CSP forbids both).
-        assert re.findall(r"<script[^>]*>", page.text) == ['<script src="/static/app.js" defer>']
+        assert re.findall(r"<script[^>]*>", page.text) == [
+            f'<script src="/static/{name}.js" defer>' for name in ("app", "charts", "local-time")
+        ]
         assert " style=" not in page.text
     # The flash message is escaped too.
     flash = await client.post(
@@ -385,7 +387,7 @@ async def test_link_page_and_overview_draw_the_stats_service_answers(
 
     await eventually(three_clicks)
     page = await client.get("/dashboard/links/charted", params={"window": "24h"})
-    assert re.search(r'<rect class="bar"[^>]*><title>[^<]*UTC: 3 clicks</title>', page.text)
+    assert re.search(r'<g class="point"[^>]*><title>[^<]*UTC: 3 clicks</title><rect', page.text)
     assert "news.example" in page.text and "Direct or unknown" in page.text
     by_day = await client.get("/dashboard/links/charted", params={"window": "30d"})
     assert "3 clicks in total" in by_day.text
