@@ -1,6 +1,9 @@
-"""ISO 3166-1 alpha-2 country codes: what a targeting rule's `country` may be."""
+"""ISO 3166-1 alpha-2 country codes (what a targeting rule's `country` may be), and their names."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 ISO_COUNTRIES = frozenset(
     """
@@ -15,3 +18,17 @@ ISO_COUNTRIES = frozenset(
     VN VU WF WS YE YT ZA ZM ZW XK
     """.split()  # noqa: SIM905 - a readable block of 250 codes
 )
+
+
+def _names() -> dict[str, str]:
+    # From the world map's data (tools/world_map.py), so the map and the names agree.
+    path = Path(__file__).with_name("country_names.json")
+    return dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+COUNTRY_NAMES = _names()
+
+
+def country_name(code: str) -> str:
+    """A country's English name from its ISO code ('DE' -> 'Germany'); an unknown code as is."""
+    return COUNTRY_NAMES.get(code.upper(), code)

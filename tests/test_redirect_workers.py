@@ -9,7 +9,9 @@ Redis, the acknowledged invalidation must do it before the API call returns; wit
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import AsyncIterator
 
 import httpx
 
@@ -37,14 +39,19 @@ async def answers(client: httpx.AsyncClient, path: str) -> set[int]:
     return statuses
 
 
+@contextlib.asynccontextmanager
+async def two_workers(make_settings, serve) -> AsyncIterator[tuple[httpx.AsyncClient, dict]]:  # type: ignore[no-untyped-def]
+    """`serve --workers 2` with 300 s cache TTLs; a client on fresh connections, and a user."""
+    env = server_env(make_settings(), LINK_CACHE_TTL="300", NEGATIVE_CACHE_TTL="300")
+    server = await serve(env, workers=2)
+    async with httpx.AsyncClient(base_url=server.url, timeout=10, limits=FRESH) as client:
+        yield client, await make_user(client)
+
+
 async def test_create_deactivate_delete_reach_every_worker_at_once(  # type: ignore[no-untyped-def]
     make_settings, serve
 ) -> None:
-    settings = make_settings()
-    env = server_env(settings, LINK_CACHE_TTL="300", NEGATIVE_CACHE_TTL="300")
-    server = await serve(env, workers=2)
-    async with httpx.AsyncClient(base_url=server.url, timeout=10, limits=FRESH) as client:
-        headers = await make_user(client)
+    async with two_workers(make_settings, serve) as (client, headers):
         # Both workers have answered "unknown" (from the key filter, or a remembered miss).
         assert await answers(client, "/late-key") == {404}
         await make_link(client, headers, alias="late-key", url="https://example.com/first")
@@ -63,3 +70,18 @@ async def test_create_deactivate_delete_reach_every_worker_at_once(  # type: ign
         deleted = await client.delete("/api/links/late-key", headers=headers)
         assert deleted.status_code == 204
         assert await answers(client, "/late-key") == {404}
+
+
+async def test_a_changed_key_reaches_every_worker_at_once(  # type: ignore[no-untyped-def]
+    make_settings, serve
+) -> None:
+    async with two_workers(make_settings, serve) as (client, headers):
+        await make_link(client, headers, alias="old-key", url="https://example.com/first")
+        # Both workers hold the old key (cached) and know the new one as unknown.
+        assert await answers(client, "/old-key") == {302}
+        assert await answers(client, "/new-key") == {404}
+        patched = await client.patch("/api/links/old-key", json={"key": "new-key"}, headers=headers)
+        assert patched.status_code == 200, patched.text
+        # The old key is forgotten, and the filter of known keys has learnt the new one.
+        assert await answers(client, "/old-key") == {404}
+        assert await answers(client, "/new-key") == {302}

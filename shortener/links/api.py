@@ -53,7 +53,11 @@ async def list_links(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
     q: Annotated[str | None, Query(max_length=200), OneLine] = None,
-    tag: Annotated[str | None, Query(max_length=64), OneLine] = None,
+    tag: Annotated[
+        str | None,
+        Query(max_length=64, description="links with this tag, in any case (tags ignore case)"),
+        OneLine,
+    ] = None,
     domain: DomainQuery = None,
 ) -> LinkPage:
     domain_id: int | Literal["any"] | None = "any"

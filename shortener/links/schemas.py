@@ -17,6 +17,7 @@ MAX_TAGS = 20
 
 
 def _tags(value: list[str] | None) -> list[str] | None:
+    """Tags as kept: trimmed, lower-cased (`Dev` and `dev` are one tag), each once."""
     if value is None:
         return None
     seen: dict[str, None] = {}
@@ -27,11 +28,24 @@ def _tags(value: list[str] | None) -> list[str] | None:
         if len(tag) > 64:
             raise ValueError("a tag is at most 64 characters")
         one_line(tag)
-        seen.setdefault(tag, None)
+        seen.setdefault(tag_form(tag), None)
     return list(seen)
 
 
-Tags = Annotated[list[str], Field(max_length=MAX_TAGS), AfterValidator(_tags)]
+def tag_form(tag: str) -> str:
+    """A tag as stored and compared: lower-cased, so a filter or a rename ignores case."""
+    return tag.strip().lower()
+
+
+Tags = Annotated[
+    list[str],
+    Field(
+        max_length=MAX_TAGS,
+        description="at most 20 tags of 1-64 characters; case is ignored: `Dev` and `dev` are "
+        "one tag, kept and answered lower-cased",
+    ),
+    AfterValidator(_tags),
+]
 Url = Annotated[
     str,
     Field(min_length=1, max_length=MAX_URL_LENGTH, examples=["https://example.com/some/page"]),
@@ -75,6 +89,12 @@ class LinkUpdate(LinkOptions, _LinkFields):
     redirect_type: RedirectType | None = None
     is_active: bool | None = None
     tags: Tags | None = None
+    key: str | None = Field(
+        default=None,
+        max_length=64,
+        description="a new key (the alias rules apply); the old one stops redirecting at once, "
+        "the clicks stay with the link",
+    )
 
 
 class LinkPublic(LinkOptions):

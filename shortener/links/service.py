@@ -21,7 +21,7 @@ from shortener.keys import link_ident, looks_like_key, md5_hex, md5_key, random_
 from shortener.links import validation
 from shortener.links.context import LinkContext
 from shortener.links.quota import LinkQuota, unlimited
-from shortener.links.schemas import LinkCreate, LinkPublic, LinkUpdate
+from shortener.links.schemas import LinkCreate, LinkPublic, LinkUpdate, tag_form
 from shortener.links.validation import NewLink
 from shortener.models import Link, LinkTag, User, utcnow
 
@@ -29,11 +29,14 @@ RANDOM_KEY_ATTEMPTS = 8
 MD5_MAX_LENGTH = 22  # a 128-bit digest has at most 22 base62 digits
 
 
-async def _emit(session: AsyncSession, ctx: LinkContext, link: Link, event: str) -> None:
-    """Announce `event` after the commit, with the link as the API shows it now."""
+async def _emit(
+    session: AsyncSession, ctx: LinkContext, link: Link, event: str, **extra: Any
+) -> None:
+    """Announce `event` after the commit, with the link as the API shows it now (and `extra`)."""
     if ctx.events is None:
         return
     data = (await to_public(session, [link], ctx.base_url))[0].model_dump(mode="json")
+    data.update(extra)
     after_commit(session, partial(ctx.events.emit, link.owner_id, event, data))
 
 
@@ -193,8 +196,9 @@ def search(q: str) -> ColumnElement[bool]:
 
 
 def tagged(*tags: str) -> ColumnElement[bool]:
-    """Links carrying any of `tags`."""
-    return col(Link.id).in_(select(col(LinkTag.link_id)).where(col(LinkTag.tag).in_(tags)))
+    """Links carrying any of `tags` (in any case: tags are stored lower-cased)."""
+    wanted = [tag_form(tag) for tag in tags]
+    return col(Link.id).in_(select(col(LinkTag.link_id)).where(col(LinkTag.tag).in_(wanted)))
 
 
 def ended() -> ColumnElement[bool]:
@@ -288,7 +292,7 @@ async def link_totals(session: AsyncSession, *, owner: User) -> tuple[int, int]:
     return int(count), int(clicks)
 
 
-_NOT_NULL = ("url", "redirect_type", "is_active")
+_NOT_NULL = ("url", "redirect_type", "is_active", "key")
 
 
 async def update_link(
@@ -309,6 +313,9 @@ async def update_link(
         changes["url"] = validation.check_target(changes["url"], ctx)
     if "expires_at" in changes:
         validation.check_expiry(changes["expires_at"])
+    if "key" in changes:
+        validation.check_alias(changes["key"], field="key")
+        changes["key"] = ctx.key(changes["key"])
     options = validation.option_columns(changes, ctx)
     if "password" in changes:
         password = changes.pop("password")
@@ -317,6 +324,9 @@ async def update_link(
     await validation.check_not_blocked(
         session, validation.targets(changes.get("url"), options), ctx
     )
+    old_key = link.key
+    if changes.get("key", old_key) != old_key:
+        await _rekey(session, link, changes["key"])
     if "url" in changes:
         link.url_md5 = md5_hex(changes["url"])
     for name in ("url", "expires_at", "password_hash", "title", "max_clicks", "redirect_type"):
@@ -331,9 +341,27 @@ async def update_link(
     link.updated_at = utcnow()
     session.add(link)
     await session.flush()
-    after_commit(session, partial(ctx.cache.invalidate, link_ident(domain_id, key)))
-    await _emit(session, ctx, link, "link.updated")
+    # A new key: the old one is forgotten by every worker (and the filter of known keys learns
+    # the new one) before the answer, as for a created or deleted link.
+    idents = sorted({link_ident(domain_id, old_key), link_ident(domain_id, link.key)})
+    after_commit(session, partial(ctx.cache.invalidate_many, idents))
+    extra = {"previous_key": old_key} if link.key != old_key else {}
+    await _emit(session, ctx, link, "link.updated", **extra)
     return link
+
+
+async def _rekey(session: AsyncSession, link: Link, new_key: str) -> None:
+    """Give `link` `new_key` on its domain; Conflict when another link there has it.
+
+    The clicks and rollups name the link by id, so its statistics stay with it."""
+    link.key, link.key_strategy = new_key, "alias"
+    try:
+        # The unique constraint decides races, as on create.
+        async with session.begin_nested():
+            session.add(link)
+            await session.flush()
+    except IntegrityError:
+        raise Conflict(f"the key '{new_key}' is already taken on this domain") from None
 
 
 async def delete_link(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from shortener.errors import Conflict, Invalid, NotFound
-from shortener.links.schemas import Tags
+from shortener.links.schemas import Tags, tag_form
 from shortener.links.service import visible_to
 from shortener.models import ClickRollup, Link, LinkTag, User, utcnow
 
@@ -74,11 +74,11 @@ def check_tag(tag: str, *, field: str = "tags") -> str:
 
 
 async def rename_tag(session: AsyncSession, *, user: User, old: str, new: str) -> None:
-    """Rename `old` to `new` on every link of `user`'s that has it.
+    """Rename `old` to `new` on every link of `user`'s that has it (`old` in any case).
 
     NotFound when none has `old`; Conflict when one of them already uses `new` (the two would
     merge, which a rename should not do silently)."""
-    new = check_tag(new, field="newName")
+    new, old = check_tag(new, field="newName"), tag_form(old)
     mine = col(LinkTag.link_id).in_(_visible_links(user))
     if old not in await list_tags(session, user=user):
         raise NotFound(f"tag '{old}' not found")
@@ -100,9 +100,10 @@ async def rename_tag(session: AsyncSession, *, user: User, old: str, new: str) -
 
 
 async def delete_tags(session: AsyncSession, *, user: User, tags: list[str]) -> None:
-    """Take `tags` off every link of `user`'s (tags no link has are ignored)."""
+    """Take `tags` (in any case) off every link of `user`'s (tags no link has are ignored)."""
     if not tags:
         return
+    tags = [tag_form(tag) for tag in tags]
     mine = col(LinkTag.link_id).in_(_visible_links(user))
     ids = list(
         (

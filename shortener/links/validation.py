@@ -42,10 +42,11 @@ def check_target(url: str, ctx: LinkContext, *, field: str = "url") -> str:
         raise Invalid(str(exc), field=field) from None
 
 
-def check_alias(alias: str) -> None:
+def check_alias(alias: str, *, field: str = "alias") -> None:
+    """The alias rules, for a new link's alias and for a link's new key alike."""
     problem = alias_problem(alias)
     if problem:
-        raise Invalid(problem, field="alias")
+        raise Invalid(problem, field=field)
 
 
 def imported_key_problem(key: str) -> str | None:

@@ -24,6 +24,7 @@ from sqlmodel import col
 from shortener.auth.sessions import session_alive
 from shortener.clicks.enrich import parse_agent, referrer_host
 from shortener.clicks.events import ClickRecord
+from shortener.countries import country_name
 from shortener.live.broker import LiveBroker
 from shortener.models import Click, Link, User
 
@@ -42,10 +43,15 @@ class Visit:
     referrer: str | None
     bot: bool
 
+    @property
+    def country_name(self) -> str | None:
+        return country_name(self.country) if self.country else None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "t": self.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
             "country": self.country,
+            "country_name": self.country_name,  # what the page shows ('GB': 'United Kingdom')
             "device": self.device,
             "browser": self.browser,
             "os": self.os,

@@ -188,7 +188,7 @@ document.querySelectorAll("form[data-import]").forEach(function (form) {
       two(at.getUTCHours()) + ":" + two(at.getUTCMinutes()) + ":" + two(at.getUTCSeconds());
     var what = document.createElement("span");
     what.className = "visit-what";
-    what.textContent = (v.country || "Unknown country") + " · " + (v.device || "other") + " · " +
+    what.textContent = (v.country_name || v.country || "Unknown country") + " · " + (v.device || "other") + " · " +
       (v.browser || "Unknown browser") + (v.os ? " on " + v.os : "") + " · " +
       (v.referrer ? "from " + v.referrer : "direct");
     li.appendChild(time);

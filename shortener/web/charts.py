@@ -1,8 +1,13 @@
 """Statistics as server-rendered SVG: pure functions over the stats API's data shapes.
 
-No JavaScript and nothing fetched: each function returns markup ready for a template. Colours
-come from CSS classes (so dark mode and the strict CSP apply); every piece of text that came
-from a visitor (a referrer, a browser name) is escaped here, because Markup is never escaped again.
+Nothing fetched: each function returns markup ready for a template. Colours come from CSS
+classes (so dark mode and the strict CSP apply); every piece of text that came from a visitor
+(a referrer, a browser name) is escaped here, because Markup is never escaped again.
+
+Every value drawn is a `.point` with its value in `aria-label`, `data-tip` and a `<title>`: the
+title is the tooltip without script, static/charts.js shows `data-tip` on hover and on keyboard
+focus (in CSS pixels, so it stays readable however small the chart is drawn). A time chart is one
+tab stop (its points are reached with the arrow keys); a breakdown's rows are a tab stop each.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ from shortener.stats.window import Interval
 
 STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 MAX_BARS = 120  # past this many buckets bars turn into slivers: draw a line instead
-LABEL_CHARS = 18  # what fits beside a breakdown bar at 12px
 MAX_TICKS = 8  # time labels under a chart; "Mar 12 18:00" still fits 8 times in 720px
 # Tick spacings a reader takes in at a glance: hours that divide a day, then whole days (which
 # land on midnight), so a 7-day hourly chart is labelled once a day, not every 25 hours.
@@ -80,14 +84,16 @@ def _label(moment: datetime, interval: Interval) -> str:
     return moment.strftime("%b %-d" if interval == "day" else "%b %-d %H:%M")
 
 
-def _ticks(data: Sequence[tuple[datetime, int]], interval: Interval) -> list[tuple[int, str]]:
+def _ticks(
+    data: Sequence[tuple[datetime, int]], interval: Interval, max_ticks: int = MAX_TICKS
+) -> list[tuple[int, str]]:
     """(bucket index, label) for the time axis: evenly spaced, each label unambiguous.
 
     Once the ticks cross days every label names its day: "Mar 1 20:00, 00:00, 04:00" would
     read as one day, and "20:00, 20:00" on a week of hours as hourly steps.
     """
     steps = TICK_STEPS[interval]
-    every = next((s for s in steps if len(data) / s <= MAX_TICKS), math.ceil(len(data) / MAX_TICKS))
+    every = next((s for s in steps if len(data) / s <= max_ticks), math.ceil(len(data) / max_ticks))
     on_clock = interval == "hour" and (24 % every == 0 or every % 24 == 0)
     picked = [
         i
@@ -104,7 +110,17 @@ def _ticks(data: Sequence[tuple[datetime, int]], interval: Interval) -> list[tup
     ]
 
 
-def _num(value: float) -> str:
+def point(label: str, inner: str, *, focusable: bool) -> str:
+    """One value of a chart: named for screen readers, tooltip text for hover and focus."""
+    text = escape(label)
+    tab = "0" if focusable else "-1"
+    return (
+        f'<g class="point" tabindex="{tab}" role="img" aria-label="{text}" data-tip="{text}">'
+        f"<title>{text}</title>{inner}</g>"
+    )
+
+
+def num(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
@@ -112,7 +128,7 @@ def count(value: int) -> str:
     return f"{value:,}"
 
 
-def _plural(n: int) -> str:
+def plural(n: int) -> str:
     return f"{count(n)} click" + ("" if n == 1 else "s")
 
 
@@ -124,8 +140,13 @@ def timeseries_chart(
     end: datetime | None = None,
     width: int = 720,
     height: int = 240,
+    max_ticks: int = MAX_TICKS,
+    css: str = "",
 ) -> Markup:
-    """Clicks over time: bars (a line past MAX_BARS buckets) with a y axis and time labels."""
+    """Clicks over time: bars (a line past MAX_BARS buckets) with a y axis and time labels.
+
+    `width` is the chart's own unit: text is 12 of them, so a chart meant for a narrow column
+    is drawn narrow (and with fewer `max_ticks`) rather than scaled down to unreadable text."""
     data = series(points, interval, start, end)
     if not data:
         return Markup('<p class="chart-empty">No clicks in this window yet.</p>')
@@ -136,102 +157,66 @@ def timeseries_chart(
     total = sum(c for _, c in data)
     peak_at, peak = max(data, key=lambda item: item[1])
     unit = "hour" if interval == "hour" else "day"
-    summary = f"Clicks per {unit}: {_plural(total)} in total"
+    summary = f"Clicks per {unit}: {plural(total)} in total"
     if peak:
         summary += f", at most {count(peak)} ({_label(peak_at, interval)} UTC)"
     parts = [
-        f'<svg class="chart chart-timeseries" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(summary)}" preserveAspectRatio="xMidYMid meet">',
+        f'<svg class="chart chart-timeseries {css}" viewBox="0 0 {width} {height}" role="group" '
+        f'aria-label="{escape(summary + ". Arrow keys read each value.")}" tabindex="0" '
+        'data-roving="arrows" preserveAspectRatio="xMidYMid meet">',
         f"<title>{escape(summary)}</title>",
     ]
     for tick in ticks:
         y = top + plot_h - tick * scale
         parts.append(
             f'<line class="grid-line" x1="{left}" x2="{width - right}" '
-            f'y1="{_num(y)}" y2="{_num(y)}"/>'
-            f'<text x="{left - 6}" y="{_num(y + 4)}" text-anchor="end">{count(tick)}</text>'
+            f'y1="{num(y)}" y2="{num(y)}"/>'
+            f'<text x="{left - 6}" y="{num(y + 4)}" text-anchor="end">{count(tick)}</text>'
         )
     slot = plot_w / len(data)
-    if len(data) <= MAX_BARS:
-        bar_w = max(1.0, slot * 0.72)
-        for i, (moment, clicks) in enumerate(data):
-            if clicks == 0:
-                continue
-            h = clicks * scale
-            x = left + i * slot + (slot - bar_w) / 2
-            tip = f"{_label(moment, interval)} UTC: {_plural(clicks)}"
-            parts.append(
-                f'<rect class="bar" x="{_num(x)}" y="{_num(top + plot_h - h)}" '
-                f'width="{_num(bar_w)}" height="{_num(h)}" rx="2">'
-                f"<title>{escape(tip)}</title></rect>"
-            )
-    else:
+    bars = len(data) <= MAX_BARS
+    if not bars:
         coords = [
             (left + (i + 0.5) * slot, top + plot_h - clicks * scale)
             for i, (_, clicks) in enumerate(data)
         ]
-        line = " ".join(f"{_num(x)},{_num(y)}" for x, y in coords)
+        line = " ".join(f"{num(x)},{num(y)}" for x, y in coords)
         base = top + plot_h
-        area = f"{_num(coords[0][0])},{base} {line} {_num(coords[-1][0])},{base}"
+        area = f"{num(coords[0][0])},{base} {line} {num(coords[-1][0])},{base}"
         parts.append(
             f'<polygon class="area" points="{area}"/><polyline class="line" points="{line}"/>'
         )
+    bar_w = max(1.0, slot * 0.72)
+    for i, (moment, clicks) in enumerate(data):
+        if clicks == 0:
+            continue  # nothing to read: no stop for the arrow keys either
+        h = clicks * scale
+        # The whole column answers the pointer, so a one-click bar is as easy to hover.
+        hit = (
+            f'<rect class="hit" x="{num(left + i * slot)}" y="{top}" width="{num(slot)}" '
+            f'height="{plot_h}"/>'
+        )
+        if bars:
+            x = left + i * slot + (slot - bar_w) / 2
+            mark = (
+                f'<rect class="bar" x="{num(x)}" y="{num(top + plot_h - h)}" '
+                f'width="{num(bar_w)}" height="{num(h)}" rx="2"/>'
+            )
+        else:
+            mark = (
+                f'<circle class="dot" cx="{num(left + (i + 0.5) * slot)}" '
+                f'cy="{num(top + plot_h - h)}" r="3.5"/>'
+            )
+        tip = f"{_label(moment, interval)} UTC: {plural(clicks)}"
+        parts.append(point(tip, hit + mark, focusable=False))
     baseline = top + plot_h
     parts.append(
         f'<line class="axis" x1="{left}" x2="{width - right}" y1="{baseline}" y2="{baseline}"/>'
     )
-    for i, label in _ticks(data, interval):
+    for i, label in _ticks(data, interval, max_ticks):
         x = left + (i + 0.5) * slot
         text = escape(label)
-        parts.append(f'<text x="{_num(x)}" y="{height - 8}" text-anchor="middle">{text}</text>')
-    parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every text above went through escape()
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
-
-
-def breakdown_chart(
-    items: Sequence[Mapping[str, Any]],
-    *,
-    title: str,
-    unknown: str = "Unknown",
-    limit: int = 8,
-    width: int = 360,
-) -> Markup:
-    """A breakdown ({value, clicks}, most first) as horizontal bars; the rest summed as 'Other'."""
-    rows = [
-        (str(item["value"]) if item.get("value") else unknown, int(item["clicks"]))
-        for item in items
-    ]
-    if not rows:
-        return Markup('<p class="chart-empty">No clicks in this window yet.</p>')
-    if len(rows) > limit:
-        rows = [*rows[: limit - 1], ("Other", sum(c for _, c in rows[limit - 1 :]))]
-    row_h, label_w, value_w = 28, 136, 44
-    height = row_h * len(rows)
-    bar_x, bar_max = label_w + 8, width - label_w - 8 - value_w
-    peak = max(c for _, c in rows) or 1
-    summary = f"{title}: " + ", ".join(f"{value} {count(clicks)}" for value, clicks in rows)
-    parts = [
-        f'<svg class="chart chart-breakdown" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(summary)}">',
-        f"<title>{escape(summary)}</title>",
-    ]
-    for i, (value, clicks) in enumerate(rows):
-        y = i * row_h
-        w = max(2.0, bar_max * clicks / peak) if clicks else 0.0
-        parts.append(
-            f"<g><title>{escape(value)}: {escape(_plural(clicks))}</title>"
-            f'<text class="hbar-label" x="0" y="{y + 18}">'
-            f"{escape(_shorten(value, LABEL_CHARS))}</text>"
-            f'<rect class="hbar-track" x="{bar_x}" y="{y + 6}" width="{bar_max}" '
-            'height="16" rx="3"/>'
-            f'<rect class="bar" x="{bar_x}" y="{y + 6}" width="{_num(w)}" height="16" rx="3"/>'
-            f'<text class="hbar-value" x="{width}" y="{y + 18}" '
-            f'text-anchor="end">{count(clicks)}</text></g>'
-        )
+        parts.append(f'<text x="{num(x)}" y="{height - 8}" text-anchor="middle">{text}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text above went through escape()
 
@@ -248,14 +233,14 @@ def sparkline(
     """A small trend line with no axes, for next to a total."""
     data = series(points, interval, start, end)
     total = sum(c for _, c in data)
-    label = escape(f"Trend: {_plural(total)} over {len(data)} {interval}s")
+    label = escape(f"Trend: {plural(total)} over {len(data)} {interval}s")
     if len(data) < 2:
         data = [*data, *data] if data else [(datetime.now(UTC), 0)] * 2
     peak = max(c for _, c in data) or 1
     step = (width - 2) / (len(data) - 1)
     coords = [(1 + i * step, height - 2 - (height - 4) * c / peak) for i, (_, c) in enumerate(data)]
-    line = " ".join(f"{_num(x)},{_num(y)}" for x, y in coords)
-    area = f"1,{height} {line} {_num(coords[-1][0])},{height}"
+    line = " ".join(f"{num(x)},{num(y)}" for x, y in coords)
+    area = f"1,{height} {line} {num(coords[-1][0])},{height}"
     return Markup(  # noqa: S704 - numbers and an escaped label only
         f'<svg class="sparkline" viewBox="0 0 {width} {height}" role="img" aria-label="{label}">'
         f'<polygon class="area" points="{area}"/><polyline class="line" points="{line}"/></svg>'

@@ -172,11 +172,13 @@ async def edit_link(
         )
         # A savepoint: a field refused halfway must not leave the fields before it changed.
         async with session.begin_nested():
-            await service.update_link(
+            link = await service.update_link(
                 session, user=user, key=link.key, data=data, ctx=ctx, domain_id=link.domain_id
             )
     except (ValidationError, Invalid) as exc:
         errors = option_errors(exc, options)
+    except Conflict as exc:  # the new key is another link's
+        errors = {"key": str(exc.detail)}
     else:
         public = (await service.to_public(session, [link], ctx.base_url))[0]
         return redirect(request, link_page(public, ctx.own_host), "Changes saved.")

@@ -26,6 +26,7 @@ LINK_FIELDS = (
     "password",
     "redirect_type",
     "domain",
+    "key",  # the edit form's: a link's new key
 )
 
 
@@ -93,6 +94,8 @@ def parse_update(
     """Every field is sent, so an emptied field clears the value (as `null` does in the API)."""
     data = _common(values) | dict(options or {})
     data["is_active"] = is_active
+    if key := _blank_to_none(values.get("key", "")):
+        data["key"] = key  # left empty: the key stays
     if remove_password:
         data["password"] = None
     elif values.get("password"):
@@ -139,6 +142,7 @@ def domain_errors(
 def edit_values(link: LinkPublic) -> dict[str, str]:
     """A link's fields as the edit form shows them."""
     return {
+        "key": link.key,
         "url": link.url,
         "title": link.title or "",
         "tags": ", ".join(link.tags),

@@ -14,10 +14,10 @@ from starlette.responses import Response
 from shortener.db import SessionDep
 from shortener.fields import OneLine
 from shortener.orphans import service
-from shortener.web.charts import breakdown_chart, timeseries_chart
+from shortener.web.breakdowns import breakdown_chart
 from shortener.web.pages import render
 from shortener.web.session import PageUser
-from shortener.web.stats_view import BARS, BREAKDOWNS, TOP
+from shortener.web.stats_view import BARS, BREAKDOWNS, TOP, names_for, time_charts
 from shortener.web.windows import parse_window
 
 router = APIRouter(prefix="/dashboard/unknown-links", include_in_schema=False)
@@ -51,12 +51,12 @@ async def unknown_links(
         "domain": data["domain"] or "",
         "total_visits": data["total_visits"],
         "dropped": data["dropped"],
-        "chart": timeseries_chart(
-            data["timeseries"], interval=window.interval, start=window.start, end=window.end
-        ),
+        "chart": time_charts(data["timeseries"], window),
         "paths": data["paths"][:PATHS_SHOWN],
         "breakdowns": {
-            name: breakdown_chart(data[name], title=title, unknown=unknown, limit=BARS)
+            name: breakdown_chart(
+                data[name], title=title, unknown=unknown, limit=BARS, names=names_for(name)
+            )
             for name, (title, unknown) in BREAKDOWNS.items()
         },
     }

@@ -6,15 +6,20 @@ turn its answers, in the API's shape, into SVG.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from fastapi import Request
+from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shortener.countries import country_name
 from shortener.models import User
 from shortener.runtime import runtime_of
 from shortener.stats import service
-from shortener.web.charts import breakdown_chart, sparkline, timeseries_chart
+from shortener.web.breakdowns import breakdown_chart, breakdown_table, world_map
+from shortener.web.charts import sparkline, timeseries_chart
 from shortener.web.windows import StatsWindow
 
 # field of the answer: (what the chart is called, what a null value means)
@@ -28,6 +33,25 @@ BREAKDOWNS = {
 BARS = 8  # per breakdown chart; the rest of the service's answer is summed as 'Other'
 TOP = 100
 TOP_LINKS = 5
+# A time chart is drawn twice, and CSS shows the one that fits (app.css, "charts"): scaled
+# into a phone's 300 px, the 720-wide one had its 12-unit text at 5 px.
+
+
+def time_charts(
+    points: list[dict[str, Any]], window: StatsWindow, width: int = 720, height: int = 240
+) -> Markup:
+    """The window's clicks over time, drawn for a wide column and for a phone's (320 wide)."""
+    span = partial(
+        timeseries_chart, points, interval=window.interval, start=window.start, end=window.end
+    )
+    wide = span(width=width, height=height, css="chart-wide")
+    narrow = span(width=320, height=220, max_ticks=3, css="chart-narrow")
+    return wide + narrow
+
+
+def names_for(breakdown: str) -> Callable[[str], str] | None:
+    """How a breakdown's values are shown: countries by name, the others as they are."""
+    return country_name if breakdown == "countries" else None
 
 
 async def load_link_stats(
@@ -51,14 +75,24 @@ async def load_link_stats(
         cache=runtime_of(request).stats_cache,
     )
     data = answer.model_dump()
+    total = data["total_clicks"]
     return {
-        "total_clicks": data["total_clicks"],
+        "total_clicks": total,
         "unique_visitors": data["unique_visitors"],
-        "chart": timeseries_chart(
-            data["timeseries"], interval=window.interval, start=window.start, end=window.end
-        ),
+        "chart": time_charts(data["timeseries"], window),
+        "map": world_map(data["countries"], names=country_name, total=total),
         "breakdowns": {
-            name: breakdown_chart(data[name], title=title, unknown=unknown, limit=BARS)
+            name: breakdown_chart(
+                data[name],
+                title=title,
+                unknown=unknown,
+                limit=BARS,
+                total=total,
+                names=names_for(name),
+            )
+            + breakdown_table(
+                data[name], title=title, unknown=unknown, total=total, names=names_for(name)
+            )
             for name, (title, unknown) in BREAKDOWNS.items()
         },
     }
@@ -83,14 +117,7 @@ async def load_overview(
         "total_clicks": data["total_clicks"],
         "unique_visitors": data["unique_visitors"],
         "links": data["links"],
-        "chart": timeseries_chart(
-            points,
-            interval=window.interval,
-            start=window.start,
-            end=window.end,
-            width=480,
-            height=200,
-        ),
+        "chart": time_charts(points, window, width=480, height=200),
         "sparkline": sparkline(
             points, interval=window.interval, start=window.start, end=window.end
         ),

@@ -66,14 +66,23 @@ async def test_a_click_reaches_the_owners_stream_within_the_flush_interval(
     event = seen[-1]
     assert event["clicks"] == 1
     (visit,) = event["visits"]
-    assert visit["country"] == "GB"
+    assert (visit["country"], visit["country_name"]) == ("GB", "United Kingdom")
     assert visit["device"] == "mobile"
     assert visit["browser"] == "Chrome"
     assert visit["os"] == "Android"
     assert visit["referrer"] == "t.co"
     assert visit["bot"] is False
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", visit["t"])
-    assert set(visit) == {"t", "country", "device", "browser", "os", "referrer", "bot"}
+    assert set(visit) == {
+        "t",
+        "country",
+        "country_name",
+        "device",
+        "browser",
+        "os",
+        "referrer",
+        "bot",
+    }
 
     # Nothing of the visitor's identity went out: no address, no visitor hash, no query.
     text = "\n".join(events.raw)

@@ -148,3 +148,34 @@ def screenshot() -> Any:
             page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
     return take
+
+
+ACCOUNT_PASSWORD = "correct horse battery"
+
+
+def api_account(server: LiveServer, email: str) -> dict[str, str]:
+    """A new account made through the API; the headers that act as it."""
+    import httpx
+
+    with httpx.Client(base_url=server.url) as client:
+        made = client.post(
+            "/api/auth/register", json={"email": email, "password": ACCOUNT_PASSWORD}
+        )
+        assert made.status_code == 201, made.text
+        token = client.post(
+            "/api/auth/token", data={"username": email, "password": ACCOUNT_PASSWORD}
+        ).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def sign_in(context: Any, server: LiveServer, email: str) -> Any:
+    """A page of `context` signed in as `email` through the sign-in form."""
+    from playwright.sync_api import expect
+
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(ACCOUNT_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{server.url}/dashboard")
+    return page

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from shortener.countries import country_name
+from shortener.web.breakdowns import LABEL_CHARS, breakdown_chart, breakdown_table, share, world_map
 from shortener.web.charts import (
-    LABEL_CHARS,
     MAX_BARS,
-    breakdown_chart,
     nice_ticks,
     series,
     sparkline,
@@ -36,16 +37,22 @@ def days(*clicks: int) -> list[dict[str, object]]:
 
 def test_timeseries_bars_heights_follow_the_counts_and_axis_is_labelled() -> None:
     svg = parse(timeseries_chart(days(2, 0, 8, 4), interval="day"))
-    bars = svg.findall(f"{SVG}rect")
+    bars = [r for r in svg.iter(f"{SVG}rect") if r.get("class") == "bar"]
     assert len(bars) == 3  # the empty day draws no bar
     heights = [float(bar.get("height", 0)) for bar in bars]
     assert heights[1] == 4 * heights[0] and heights[2] == 2 * heights[0]
-    tips = [bar.findtext(f"{SVG}title") for bar in bars]
-    assert tips == ["Mar 1 UTC: 2 clicks", "Mar 3 UTC: 8 clicks", "Mar 4 UTC: 4 clicks"]
+    tips = ["Mar 1 UTC: 2 clicks", "Mar 3 UTC: 8 clicks", "Mar 4 UTC: 4 clicks"]
+    points = svg.findall(f"{SVG}g[@class='point']")
+    # Each value: a tooltip without script, the text charts.js shows, a screen reader's name.
+    assert [p.findtext(f"{SVG}title") for p in points] == tips
+    assert [p.get("data-tip") for p in points] == tips
+    assert [p.get("aria-label") for p in points] == tips
+    # One tab stop for the chart; its values by arrow key (charts.js).
+    assert svg.get("tabindex") == "0" and {p.get("tabindex") for p in points} == {"-1"}
     texts = [t.text for t in svg.findall(f"{SVG}text")]
     assert "0" in texts and "8" in texts  # the y axis runs from 0 to the peak
     assert "Mar 1" in texts and "Mar 4" in texts  # the x axis names the days
-    assert svg.get("role") == "img"
+    assert svg.get("role") == "group"
     assert "14 clicks in total" in (svg.get("aria-label") or "")
 
 
@@ -147,7 +154,11 @@ def test_time_axis_labels_name_the_day_whenever_ticks_cross_days(
 def test_long_series_turns_into_a_line() -> None:
     points = [{"t": DAY0 + timedelta(hours=h), "clicks": h % 7} for h in range(MAX_BARS + 50)]
     svg = parse(timeseries_chart(points, interval="hour"))
-    assert svg.findall(f"{SVG}rect") == []
+    assert [r for r in svg.iter(f"{SVG}rect") if r.get("class") == "bar"] == []
+    # Each hour with clicks is still a value to hover or reach by arrow key.
+    points_read = svg.findall(f"{SVG}g[@class='point']")
+    assert len(points_read) == sum(1 for p in points if p["clicks"])
+    assert points_read[0].get("data-tip") == "Mar 1 01:00 UTC: 1 click"
     line = svg.find(f"{SVG}polyline")
     assert line is not None
     assert len((line.get("points") or "").split()) == MAX_BARS + 50
@@ -171,7 +182,8 @@ def test_breakdown_bars_scale_to_the_largest_and_overflow_goes_to_other() -> Non
     labels = [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "hbar-label"]
     assert labels == ["site0.example", "site1.example", "site2.example", "Other"]
     values = [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "hbar-value"]
-    assert values == ["100", "90", "80", str(sum(100 - i * 10 for i in range(3, 10)))]
+    # Each with its share of the whole breakdown (550 clicks): 100 is 18%.
+    assert values == ["100 · 18%", "90 · 16%", "80 · 15%", "280 · 51%"]
     widths = [float(r.get("width", 0)) for r in svg.iter(f"{SVG}rect") if r.get("class") == "bar"]
     assert widths[3] == max(widths)  # "Other" (280) is the longest bar here
     assert [w / widths[3] for w in widths] == pytest.approx(
@@ -221,3 +233,75 @@ def test_sparkline_peaks_where_the_clicks_are() -> None:
 def test_sparkline_of_nothing_still_draws() -> None:
     svg = parse(sparkline([]))
     assert svg.find(f"{SVG}polyline") is not None
+
+
+def test_shares_are_whole_percentages_of_the_window_and_never_a_false_zero() -> None:
+    assert [share(n, 1000) for n in (0, 4, 5, 10, 333, 1000)] == [
+        "0%", "<1%", "<1%", "1%", "33%", "100%",
+    ]  # fmt: skip
+    # Of the window's clicks when given (the answer lists the top 100 values only).
+    svg = parse(breakdown_chart([{"value": "DE", "clicks": 3}], title="Countries", total=12))
+    assert [p.get("aria-label") for p in svg.iter(f"{SVG}g")] == ["DE: 3 clicks (25%)"]
+
+
+def test_countries_are_named_and_unknown_codes_kept() -> None:
+    items = [
+        {"value": "DE", "clicks": 2},
+        {"value": "ZZ", "clicks": 1},
+        {"value": None, "clicks": 1},
+    ]
+    svg = parse(breakdown_chart(items, title="Countries", names=country_name))
+    labels = [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "hbar-label"]
+    assert labels == ["Germany", "ZZ", "Unknown"]
+    # Every row of a breakdown is a tab stop (at most 8 of them).
+    assert {p.get("tabindex") for p in svg.iter(f"{SVG}g")} == {"0"}
+
+
+def test_the_table_keeps_every_value_whole_and_escaped() -> None:
+    long = "a-" * 60 + "referrer.example"
+    markup = str(
+        breakdown_table(
+            [{"value": long, "clicks": 3}, {"value": "<b>x</b>", "clicks": 1}],
+            title="Referrers",
+            total=4,
+        )
+    )
+    assert f'<td class="value-cell">{long}</td>' in markup
+    assert "&lt;b&gt;x&lt;/b&gt;" in markup and "<b>x" not in markup
+    assert "75%" in markup and "All 2 values" in markup
+    assert breakdown_table([], title="Referrers") == ""
+
+
+def test_world_map_shades_each_country_by_its_share_of_the_busiest() -> None:
+    items = [{"value": c, "clicks": n} for c, n in (("US", 100), ("DE", 25), ("BR", 1))]
+    items.append({"value": None, "clicks": 5})
+    svg = parse(world_map(items, names=country_name))
+    shapes = {
+        (u.get("href") or "").rsplit("#", 1)[1]: u.get("class")
+        for u in svg.iter(f"{SVG}use")
+        if "country" in (u.get("class") or "")
+    }
+    # sqrt scale: a quarter of the clicks is half the shade, one click still shows.
+    assert shapes == {"US": "country level-5", "DE": "country level-3", "BR": "country level-1"}
+    assert svg.get("role") == "img"
+    assert "United States 76%" in (svg.get("aria-label") or "")
+    tips = [g.get("data-tip") for g in svg.iter(f"{SVG}g")]
+    assert tips[0] == "United States: 100 clicks (76%)"
+    # The shapes exist in the file the page references.
+    world = Path(__file__).resolve().parents[2] / "shortener" / "static" / "world.svg"
+    text = world.read_text(encoding="utf-8")
+    assert all(f'id="{code}"' in text for code in ("US", "DE", "BR")) and 'id="world"' in text
+
+
+def test_narrow_chart_keeps_its_text_size_and_fewer_ticks() -> None:
+    chosen = parse_window("24h", interval="hour", now=NOW)
+    points = [{"t": chosen.start, "clicks": 1}]
+    svg = parse(
+        timeseries_chart(
+            points, interval="hour", start=chosen.start, end=chosen.end, width=320,
+            height=220, max_ticks=3, css="chart-narrow",
+        )
+    )  # fmt: skip
+    assert svg.get("viewBox") == "0 0 320 220" and "chart-narrow" in (svg.get("class") or "")
+    labels = [t.text for t in svg.iter(f"{SVG}text") if t.get("y") == "212"]
+    assert labels == ["Mar 10 00:00", "12:00"]  # on the clock, the day named once

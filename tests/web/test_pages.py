@@ -387,7 +387,7 @@ async def test_link_page_and_overview_draw_the_stats_service_answers(
 
     await eventually(three_clicks)
     page = await client.get("/dashboard/links/charted", params={"window": "24h"})
-    assert re.search(r'<rect class="bar"[^>]*><title>[^<]*UTC: 3 clicks</title>', page.text)
+    assert re.search(r'<g class="point"[^>]*><title>[^<]*UTC: 3 clicks</title><rect', page.text)
     assert "news.example" in page.text and "Direct or unknown" in page.text
     by_day = await client.get("/dashboard/links/charted", params={"window": "30d"})
     assert "3 clicks in total" in by_day.text

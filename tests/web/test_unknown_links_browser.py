@@ -60,7 +60,7 @@ def test_admins_see_unknown_links_with_chart_and_paths(  # type: ignore[no-untyp
     expect(rows).to_have_count(2)
     expect(rows.first).to_contain_text("/wp-login.php")
     expect(rows.first).to_contain_text("3")
-    expect(page.locator("svg.chart-timeseries rect.bar")).to_have_count(1)
+    expect(page.locator("svg.chart-timeseries.chart-wide rect.bar")).to_have_count(1)
     expect(page.locator("#orphan-dropped")).to_have_text("0")
 
     # The domain filter narrows to one host name (the live server's, port dropped).

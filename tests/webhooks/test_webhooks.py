@@ -242,3 +242,18 @@ async def test_api_key_scopes(client, receiver) -> None:
     assert "stats:read" in denied.json()["detail"]
     assert (await client.post("/api/webhooks", json=clicked, headers=both)).status_code == 201
     assert len((await client.get("/api/webhooks", headers=reader)).json()) == 2
+
+
+async def test_a_changed_key_is_a_link_updated_event_naming_the_previous_key(
+    client, receiver
+) -> None:
+    headers = await make_user(client)
+    url = await receiver.start()
+    await register(client, headers, url, "link.updated")
+    await make_link(client, headers, alias="old-name")
+    answer = await client.patch("/api/links/old-name", json={"key": "new-name"}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    await eventually(lambda: _received(receiver, 1))
+    event = json.loads(receiver.received[0].body)
+    assert event["event"] == "link.updated"
+    assert (event["data"]["key"], event["data"]["previous_key"]) == ("new-name", "old-name")

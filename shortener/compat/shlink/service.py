@@ -34,7 +34,7 @@ from shortener.links import service as links
 from shortener.links import validation
 from shortener.links.context import LinkContext
 from shortener.links.quota import LinkQuota
-from shortener.links.schemas import LinkCreate, LinkUpdate
+from shortener.links.schemas import LinkCreate, LinkUpdate, tag_form
 from shortener.models import ClickRollup, Link, LinkTag, User
 from shortener.stats.visits import Totals, totals_by_link
 
@@ -357,7 +357,7 @@ def tagged_links(user: User, tag: str, domain: DomainFilter = "any") -> Any:
     return (
         select(col(LinkTag.link_id))
         .join(Link, col(Link.id) == col(LinkTag.link_id))
-        .where(col(LinkTag.tag) == tag, links.visible_to(user), on_domain(domain))
+        .where(col(LinkTag.tag) == tag_form(tag), links.visible_to(user), on_domain(domain))
     )
 
 
