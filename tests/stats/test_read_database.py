@@ -21,6 +21,7 @@ from shortener.cli import main
 from shortener.config import Settings
 from shortener.migrate import upgrade
 from tests.clicks.traffic import visit, wait_written
+from tests.compat.shlink.helpers import api_key
 from tests.factories import make_link, make_user, new_email, running, token_for
 
 UNREACHABLE = {
@@ -77,6 +78,10 @@ async def test_stats_and_exports_read_the_read_database(
         kutt = await client.get("/api/v2/links/routed/stats", headers=headers)
         assert kutt.status_code == 200, kutt.text
         assert sum(kutt.json()["allTime"]["views"]) == 3
+        shlink_key = await api_key(client, bearer=headers)  # the key: on the primary
+        visits = await client.get("/rest/v3/short-urls/routed/visits", headers=shlink_key)
+        assert visits.status_code == 200, visits.text
+        assert visits.json()["visits"]["pagination"]["totalItems"] == 3
         export = await client.get("/api/links/export", headers=headers)
         keys = [row["key"] for row in csv.DictReader(io.StringIO(export.text))]
         assert keys == ["routed", "only-on-replica"]
@@ -108,6 +113,9 @@ async def test_read_database_away_is_a_503_that_names_it(make_settings: Any, mod
             assert response.status_code == 503, (path, response.text)
             assert "DATABASE_READ_URL" in response.json()["detail"], path
             assert response.headers["retry-after"] == "5"
+        shlink = await client.get("/rest/v3/visits", headers=await api_key(client, bearer=headers))
+        assert shlink.status_code == 503, shlink.text
+        assert "DATABASE_READ_URL" in shlink.json()["detail"]
         # Reported, but the host stays ready: redirects and link management need no replica.
         ready = await client.get("/readyz")
         assert ready.status_code == 200, ready.text
