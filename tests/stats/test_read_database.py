@@ -23,6 +23,7 @@ from shortener.migrate import upgrade
 from tests.clicks.traffic import visit, wait_written
 from tests.compat.shlink.helpers import api_key
 from tests.factories import make_link, make_user, new_email, running, token_for
+from tests.observability.helpers import METRICS_TOKEN, scrape
 
 UNREACHABLE = {
     "sqlite": "sqlite:////nonexistent-directory/replica.db",
@@ -103,7 +104,9 @@ async def test_stats_and_exports_read_the_read_database(
 
 
 async def test_read_database_away_is_a_503_that_names_it(make_settings: Any, mode: str) -> None:
-    settings: Settings = make_settings(database_read_url=UNREACHABLE[mode])
+    settings: Settings = make_settings(
+        database_read_url=UNREACHABLE[mode], metrics_token=METRICS_TOKEN
+    )
     async with running(settings) as (_app, client):
         headers = await make_user(client)
         await make_link(client, headers, alias="still-works")
@@ -121,6 +124,9 @@ async def test_read_database_away_is_a_503_that_names_it(make_settings: Any, mod
         assert ready.status_code == 200, ready.text
         assert ready.json()["database"] == "ok"
         assert ready.json()["read_database"].startswith("unavailable: ")
+        metrics = await scrape(client)
+        assert metrics.value("shortener_database_errors_total", source="read") >= 1
+        assert metrics.value("shortener_database_errors_total", source="app") == 0
 
 
 async def test_without_read_url_the_primary_serves_everything(app: Any, client: Any) -> None:
