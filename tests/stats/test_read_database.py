@@ -19,11 +19,13 @@ import pytest
 
 from shortener.cli import main
 from shortener.config import Settings
+from shortener.doctor import report, run_checks
 from shortener.migrate import upgrade
 from tests.clicks.traffic import visit, wait_written
 from tests.compat.shlink.helpers import api_key
-from tests.factories import make_link, make_user, new_email, running, token_for
+from tests.factories import eventually, make_link, make_user, new_email, running, token_for
 from tests.observability.helpers import METRICS_TOKEN, scrape
+from tests.pg_replica import primary_and_replica
 
 UNREACHABLE = {
     "sqlite": "sqlite:////nonexistent-directory/replica.db",
@@ -138,3 +140,45 @@ async def test_without_read_url_the_primary_serves_everything(app: Any, client: 
     headers = await make_user(client)
     await make_link(client, headers, alias="plain")
     assert (await client.get("/api/links/plain/stats", headers=headers)).status_code == 200
+
+
+@pytest.mark.parametrize("mode", ["postgres"])  # streaming replication is PostgreSQL's
+async def test_a_streaming_replica_serves_statistics(make_settings: Any, mode: str) -> None:
+    with primary_and_replica("shortener") as (primary, replica):
+        await asyncio.to_thread(upgrade, primary.url("shortener"))  # it runs a loop of its own
+        settings: Settings = make_settings(
+            database_url=primary.url("shortener"), database_read_url=replica.url("shortener")
+        )
+        async with running(settings) as (app, client):
+            headers = await make_user(client)
+            await make_link(client, headers, alias="streamed")  # on the primary
+
+            async def stats_show(clicks: int) -> bool:
+                r = await client.get("/api/links/streamed/stats", headers=headers)
+                return r.status_code == 200 and r.json()["total_clicks"] == clicks
+
+            for _ in range(2):
+                await visit(client, "streamed")
+            await wait_written(app, 2)
+            await eventually(lambda: stats_show(2), timeout=10)  # replicated: the lag, bounded
+
+            # Replay paused, the primary moves on and the statistics stay where the replica is.
+            replica.psql("SELECT pg_wal_replay_pause()")
+            for _ in range(3):
+                await visit(client, "streamed")
+            await wait_written(app, 5)  # on the primary
+            assert await stats_show(2)
+            replica.psql("SELECT pg_wal_replay_resume()")
+            await eventually(lambda: stats_show(5), timeout=10)
+
+            ready = (await client.get("/readyz")).json()
+            assert ready["read_database"] == "ok"
+            lines: list[str] = []
+            assert await asyncio.to_thread(lambda: report(run_checks(settings), lines.append)) == 0
+            assert any("read database (DATABASE_READ_URL) answers" in line for line in lines)
+
+            replica.stop()
+            gone = await client.get("/api/links/streamed/stats", headers=headers)
+            assert gone.status_code == 503, gone.text
+            assert "DATABASE_READ_URL" in gone.json()["detail"]
+            assert (await client.get("/streamed")).status_code == 302
