@@ -26,6 +26,10 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production", "test"] = "development"
     database_url: str = "sqlite:///./shortener.db"
+    # A replica (or any copy kept in step) that serves statistics and exports, never anything
+    # that writes or must read its own writes; unset, they read DATABASE_URL. Answers may lag
+    # the primary by the replica's delay (docs/deploy.md).
+    database_read_url: str | None = None
     redis_url: str | None = None
     # Every Redis key and channel starts with this, so several deployments (or test runs)
     # can share one Redis.
@@ -173,6 +177,7 @@ class Settings(BaseSettings):
     email_verification_expire_hours: int = Field(48, ge=1)
 
     @field_validator(
+        "database_read_url",
         "redis_url",
         "metrics_token",
         "prometheus_multiproc_dir",

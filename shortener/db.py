@@ -7,6 +7,7 @@ commit (cache invalidation, webhooks) is registered with `after_commit`.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
@@ -55,6 +56,12 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         # Only a queue pool takes sizes (NullPool, used by migrate.current_revision, refuses them).
         kwargs = {"pool_size": 10, "max_overflow": 20, **kwargs}
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def make_read_engine(primary: AsyncEngine, read_url: str | None) -> AsyncEngine:
+    """The engine statistics and exports read from: DATABASE_READ_URL's, or when that is
+    unset the primary itself (the same pool, not a second one)."""
+    return primary if read_url is None else make_engine(read_url)
 
 
 def make_sync_engine(url: str) -> Engine:
@@ -149,3 +156,36 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 # scope="function": commit before the response is sent, so a failed commit is an error
 # answer, not a lie, and after-commit work (cache invalidation) is done when the client hears.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+@contextlib.asynccontextmanager
+async def read_errors(separate: bool) -> AsyncIterator[None]:
+    """The read database being away, when it is one of its own (DATABASE_READ_URL), is a 503
+    that names it (ReadDatabaseUnavailable); not a silent fall-back to the primary, since the
+    replica exists to keep that load off the primary. Without one: the primary's own errors."""
+    from shortener.errors import ReadDatabaseUnavailable
+
+    try:
+        yield
+    except Exception as exc:
+        if separate and is_transient(exc):
+            raise ReadDatabaseUnavailable() from exc
+        raise
+
+
+async def get_read_session(request: Request, primary: SessionDep) -> AsyncIterator[AsyncSession]:
+    """A session on the read database (DATABASE_READ_URL) for statistics and exports; without
+    one, the request's own session. It never writes and is never committed."""
+    runtime = request.app.runtime
+    if not runtime.separate_reads:
+        yield primary
+        return
+    read_sessionmaker: async_sessionmaker[AsyncSession] = runtime.read_sessionmaker
+    # Closing the session rolls back: nothing is kept.
+    async with read_sessionmaker() as session, read_errors(separate=True):
+        # READ_ONLY: on SQLite a plain deferred BEGIN (no write lock); elsewhere ignored.
+        await session.connection(execution_options=READ_ONLY)
+        yield session
+
+
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]

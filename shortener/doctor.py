@@ -96,6 +96,40 @@ async def _case_clashes(conn: AsyncConnection) -> list[str]:
     return await case_clashes(conn)
 
 
+async def check_read_database(settings: Settings) -> list[Finding]:
+    """DATABASE_READ_URL, when set: it answers, at the primary's schema (a replica follows it)."""
+    if settings.database_read_url is None:
+        return [Finding("ok", "DATABASE_READ_URL not set: statistics and exports read the primary")]
+    from shortener.migrate import head_revision
+
+    head = head_revision(settings.database_url)
+    engine = make_engine(settings.database_read_url)
+    try:
+        async with engine.connect() as conn:
+            current = await conn.run_sync(_current_revision)
+    except Exception as exc:
+        return [
+            Finding(
+                "fail",
+                f"read database unreachable ({type(exc).__name__}: {exc}); statistics and "
+                "exports answer 503",
+                "check DATABASE_READ_URL and the replica, or unset it to read the primary",
+            )
+        ]
+    finally:
+        await engine.dispose()
+    if current != head:
+        return [
+            Finding(
+                "fail",
+                f"read database schema at revision {current or 'none'}, code expects {head}",
+                "DATABASE_READ_URL must be a replica of DATABASE_URL (which `shortener migrate` "
+                "upgrades); check it follows the primary",
+            )
+        ]
+    return [Finding("ok", f"read database (DATABASE_READ_URL) answers, schema at head ({head})")]
+
+
 def _current_revision(sync_conn: object) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
@@ -185,8 +219,10 @@ def check_base_url(settings: Settings, host: str, port: int) -> list[Finding]:
 
 def run_checks(settings: Settings) -> list[Finding]:
     async def services() -> list[Finding]:
-        db, redis = await asyncio.gather(check_database(settings), check_redis(settings))
-        return db + redis
+        db, read, redis = await asyncio.gather(
+            check_database(settings), check_read_database(settings), check_redis(settings)
+        )
+        return db + read + redis
 
     return [*check_settings(settings), *asyncio.run(services()), *check_data_files()]
 

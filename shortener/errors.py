@@ -64,3 +64,16 @@ class TooManyRequests(DomainError):
 
     def __init__(self, retry_after: int, detail: Any = None) -> None:
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+
+
+class ReadDatabaseUnavailable(DomainError):
+    """DATABASE_READ_URL does not answer: statistics and exports wait for it (503)."""
+
+    status_code = 503
+    default_detail = (
+        "the read database (DATABASE_READ_URL) that serves statistics and exports is "
+        "unavailable; try again shortly"
+    )
+
+    def __init__(self) -> None:
+        super().__init__(headers={"Retry-After": "5"})

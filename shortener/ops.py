@@ -6,6 +6,7 @@ import contextlib
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shortener.clicks.durability import read_durability
 from shortener.redisconn import REDIS_ERRORS
@@ -23,13 +24,12 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request, response: Response) -> dict[str, str]:
     state = runtime_of(request)
     checks: dict[str, str] = {}
-    try:
-        async with state.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:
-        checks["database"] = f"unavailable: {type(exc).__name__}"
+    checks["database"] = await _answers(state.engine)
     details: dict[str, str] = {}
+    if state.separate_reads:
+        # Reported, not a readiness check: without the replica redirects and link management
+        # still work (statistics and exports answer 503), so the balancer keeps the host.
+        details["read_database"] = await _answers(state.read_engine)
     if state.redis is not None:
         checks["redis"] = "ok" if await state.click_queue.ready() else "unavailable"
         if checks["redis"] == "ok":
@@ -39,3 +39,12 @@ async def readyz(request: Request, response: Response) -> dict[str, str]:
     ready = all(v == "ok" for v in checks.values())
     response.status_code = 200 if ready else 503
     return {"status": "ready" if ready else "not ready", **checks, **details}
+
+
+async def _answers(engine: AsyncEngine) -> str:
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        return f"unavailable: {type(exc).__name__}"
+    return "ok"

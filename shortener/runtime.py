@@ -32,7 +32,7 @@ from shortener.clicks.recorder import ClickRecorder
 from shortener.clicks.salts import SaltProvider
 from shortener.clicks.writer_thread import ClickWriter, click_writer
 from shortener.config import Settings
-from shortener.db import make_engine, make_sessionmaker
+from shortener.db import make_engine, make_read_engine, make_sessionmaker
 from shortener.domains.hosts import Hosts
 from shortener.domains.proofs import DomainProofs
 from shortener.links.context import LinkContext, make_link_context
@@ -53,6 +53,9 @@ class Runtime:
     templates: Jinja2Templates
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    # Statistics and exports (DATABASE_READ_URL); without it, the two above themselves.
+    read_engine: AsyncEngine
+    read_sessionmaker: async_sessionmaker[AsyncSession]
     redis: RedisClient | None
     # One breaker for every Redis user in this worker: one failure, and all skip Redis.
     redis_breaker: CircuitBreaker
@@ -74,6 +77,11 @@ class Runtime:
     _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict, repr=False)
 
     @property
+    def separate_reads(self) -> bool:
+        """DATABASE_READ_URL is set: statistics and exports read a database of their own."""
+        return self.read_engine is not self.engine
+
+    @property
     def link_cache(self) -> LinkCache:
         return self.link_context.cache
 
@@ -81,6 +89,8 @@ class Runtime:
 async def _build(settings: Settings, templates: Jinja2Templates | None) -> Runtime:
     engine = make_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
+    read_engine = make_read_engine(engine, settings.database_read_url)
+    read_sessionmaker = sessionmaker if read_engine is engine else make_sessionmaker(read_engine)
     redis = make_redis(settings)
     breaker = CircuitBreaker(settings.redis_breaker_seconds)
     queue: ClickQueue = (
@@ -125,6 +135,8 @@ async def _build(settings: Settings, templates: Jinja2Templates | None) -> Runti
         templates=templates or make_templates(),
         engine=engine,
         sessionmaker=sessionmaker,
+        read_engine=read_engine,
+        read_sessionmaker=read_sessionmaker,
         redis=redis,
         redis_breaker=breaker,
         link_context=link_context,
@@ -180,6 +192,8 @@ def _start_metrics(runtime: Runtime, redirect_statuses: Mapping[int, int]) -> No
         breaker=runtime.redis_breaker,
     )
     metrics.watch_engine(runtime.engine.sync_engine, "app")
+    if runtime.separate_reads:
+        metrics.watch_engine(runtime.read_engine.sync_engine, "read")
     runtime.click_writer.watch_engine(lambda engine: metrics.watch_engine(engine, "click_writer"))
     runtime.flusher.on_batch = metrics.observe_batch
     runtime.metrics = metrics
@@ -244,6 +258,8 @@ async def _close(runtime: Runtime) -> None:
     if runtime.redis is not None:
         await runtime.redis.aclose()
     await runtime.engine.dispose()
+    if runtime.separate_reads:
+        await runtime.read_engine.dispose()
 
 
 def runtime_of(connection: HTTPConnection) -> Runtime:

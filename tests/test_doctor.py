@@ -38,3 +38,33 @@ def test_unreachable_database_fails(tmp_path: Path) -> None:
     lines: list[str] = []
     assert report(run_checks(settings), lines.append) == 1
     assert any(line.startswith("[FAIL] database unreachable") for line in lines)
+
+
+def test_read_database_is_checked_when_set(settings: Settings, tmp_path: Path) -> None:
+    lines: list[str] = []
+    assert report(run_checks(settings), lines.append) == 0, lines
+    assert any("DATABASE_READ_URL not set" in line for line in lines)
+
+    # A database that answers at the primary's schema (here the primary itself) passes.
+    same = settings.model_copy(update={"database_read_url": settings.database_url})
+    lines = []
+    assert report(run_checks(same), lines.append) == 0, lines
+    assert any(
+        line.startswith("[ok  ] read database (DATABASE_READ_URL) answers") for line in lines
+    )
+
+    behind = f"sqlite:///{tmp_path / 'never-migrated-replica.db'}"
+    lines = []
+    assert (
+        report(run_checks(settings.model_copy(update={"database_read_url": behind})), lines.append)
+        == 1
+    )
+    assert any(line.startswith("[FAIL] read database schema at revision none") for line in lines)
+
+    away = "postgresql://nobody@127.0.0.1:1/none"
+    lines = []
+    assert (
+        report(run_checks(settings.model_copy(update={"database_read_url": away})), lines.append)
+        == 1
+    )
+    assert any(line.startswith("[FAIL] read database unreachable") for line in lines)

@@ -77,7 +77,8 @@ class Metrics:
         self._queue = queue
         self._flusher = flusher
         self._breaker = breaker
-        # Failed database calls, by engine ("app": requests; "click_writer": click batches).
+        # Failed database calls, by engine ("app": requests; "click_writer": click batches;
+        # "read": statistics and exports, while DATABASE_READ_URL is set).
         # Bumped by SQLAlchemy event hooks (the click writer's from its own thread: one
         # writer per key, so no update is lost).
         self.database_errors: dict[str, int] = {"app": 0, "click_writer": 0}
@@ -145,7 +146,8 @@ class Metrics:
         self.db_errors = Counter(
             "shortener_database_errors",
             "Failed database calls (refused connections, timeouts, errors; not constraint "
-            "answers such as a taken alias), by source: app or click_writer",
+            "answers such as a taken alias), by source: app, click_writer or read "
+            "(DATABASE_READ_URL)",
             ["source"],
             registry=registry,
         )
@@ -173,6 +175,9 @@ class Metrics:
     def watch_engine(self, engine: Engine, source: str) -> None:
         """Count the failed calls of this engine under `source`."""
         counts = self.database_errors
+        if source not in counts:
+            counts[source] = 0
+            self.db_errors.labels(source)
 
         def on_error(context: ExceptionContext) -> None:
             # A stale pooled connection found by the pre-ping is replaced, not a failure; a

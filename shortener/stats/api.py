@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from shortener.auth.deps import StatsReader
-from shortener.db import SessionDep
+from shortener.db import ReadSessionDep
 from shortener.domains.service import domain_id_of
 from shortener.links.api import DomainQuery
 from shortener.openapi import errors
@@ -46,7 +46,7 @@ async def link_stats(
     key: str,
     request: Request,
     user: StatsReader,
-    session: SessionDep,
+    session: ReadSessionDep,
     cache: StatsCacheDep,
     from_: From = None,
     to: To = None,
@@ -74,7 +74,7 @@ async def link_stats(
 async def account_stats(
     request: Request,
     user: StatsReader,
-    session: SessionDep,
+    session: ReadSessionDep,
     cache: StatsCacheDep,
     from_: From = None,
     to: To = None,

@@ -98,7 +98,10 @@ async def import_csv(
     responses={200: {"content": {"text/csv": {}}, "description": "one row a link"}},
 )
 async def export_csv(user: LinksReader, request: Request) -> StreamingResponse:
-    rows = export.export_csv(runtime_of(request).sessionmaker, owner_id=user.id or 0)
+    runtime = runtime_of(request)
+    rows = await export.export_started(
+        runtime.read_sessionmaker, owner_id=user.id or 0, separate=runtime.separate_reads
+    )
     return StreamingResponse(
         rows,
         media_type="text/csv; charset=utf-8",

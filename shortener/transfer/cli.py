@@ -37,8 +37,11 @@ class CliError(Exception):
 
 
 @asynccontextmanager
-async def _database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_engine(settings.database_url)
+async def _database(
+    settings: Settings, *, read: bool = False
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """The primary's sessions, or with `read` those of DATABASE_READ_URL when it is set."""
+    engine = make_engine((read and settings.database_read_url) or settings.database_url)
     try:
         yield make_sessionmaker(engine)
     finally:
@@ -179,7 +182,7 @@ async def _import_visits(
 
 async def run_export(settings: Settings, out: TextIO, email: str | None) -> int:
     err = Console(stderr=True)
-    async with _database(settings) as sessionmaker:
+    async with _database(settings, read=True) as sessionmaker:
         try:
             async with sessionmaker() as session:
                 owner = await _owner(session, email)

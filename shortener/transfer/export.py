@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from shortener.db import read_errors
 from shortener.domains.service import hostnames
 from shortener.links.service import tags_of
 from shortener.models import Link
@@ -30,6 +31,24 @@ async def export_csv(
 ) -> AsyncIterator[str]:
     """The owner's links as CSV text, header first (what GET /api/links/export streams)."""
     async for text, _rows in export_chunks(sessionmaker, owner_id=owner_id):
+        yield text
+
+
+async def export_started(
+    sessionmaker: async_sessionmaker[AsyncSession], *, owner_id: int, separate: bool
+) -> AsyncIterator[str]:
+    """export_csv with its header already made (after the first query), for a streamed
+    answer: a database that does not answer is an error before the response starts (503, see
+    read_errors), not a download cut short. `separate`: the sessions are DATABASE_READ_URL's."""
+    rows = export_csv(sessionmaker, owner_id=owner_id)
+    async with read_errors(separate):
+        header = await anext(rows)
+    return _prepend(header, rows)
+
+
+async def _prepend(first: str, rest: AsyncIterator[str]) -> AsyncIterator[str]:
+    yield first
+    async for text in rest:
         yield text
 
 

@@ -166,7 +166,10 @@ async def _progress_lines(
 @router.get("/export.csv")
 async def export_csv(request: Request, user: PageUser) -> Response:
     # Streamed a page of links at a time, so the browser shows the download's progress.
-    rows = export.export_csv(runtime_of(request).sessionmaker, owner_id=user.id or 0)
+    runtime = runtime_of(request)
+    rows = await export.export_started(
+        runtime.read_sessionmaker, owner_id=user.id or 0, separate=runtime.separate_reads
+    )
     return StreamingResponse(
         rows,
         media_type="text/csv; charset=utf-8",

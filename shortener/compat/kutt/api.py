@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from shortener.auth.deps import AnyPrincipal, LinksReader, LinksWriter, StatsReader
 from shortener.compat.kutt import service
 from shortener.compat.kutt.schemas import KuttCreate, KuttEdit, KuttLink, KuttPage
-from shortener.db import SessionDep
+from shortener.db import ReadSessionDep, SessionDep
 from shortener.errors import DomainError
 from shortener.links import service as links_service
 from shortener.links.deps import LinkContextDep, LinkQuotaDep
@@ -141,7 +141,7 @@ async def delete_link(
 async def link_stats(
     id: LinkId,
     user: StatsReader,
-    session: SessionDep,
+    session: ReadSessionDep,
     ctx: LinkContextDep,
     cache: StatsCacheDep,
 ) -> dict[str, object]:

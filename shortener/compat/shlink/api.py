@@ -52,7 +52,7 @@ from shortener.compat.shlink.schemas import (
     VisitsSummary,
 )
 from shortener.compat.shlink.visits import link_visit_count, visit_page
-from shortener.db import SessionDep
+from shortener.db import ReadSessionDep, SessionDep
 from shortener.errors import Conflict, NotFound
 from shortener.links import service as links
 from shortener.links import tags as tag_service
@@ -266,7 +266,7 @@ async def set_redirect_rules(
 async def short_url_visits(
     shortCode: str,
     user: StatsReader,
-    session: SessionDep,
+    session: ReadSessionDep,
     ctx: LinkContextDep,
     cache: StatsCacheDep,
     start: StartDate,
@@ -309,7 +309,7 @@ async def delete_short_url_visits(
 async def tag_visits(
     tag: str,
     user: StatsReader,
-    session: SessionDep,
+    session: ReadSessionDep,
     ctx: LinkContextDep,
     start: StartDate,
     end: EndDate,
@@ -335,7 +335,7 @@ async def tag_visits(
 async def domain_visits(
     domain: str,
     user: StatsReader,
-    session: SessionDep,
+    session: ReadSessionDep,
     ctx: LinkContextDep,
     start: StartDate,
     end: EndDate,
@@ -361,7 +361,7 @@ async def domain_visits(
 @router.get("/visits/non-orphan", response_model=VisitList)
 async def non_orphan_visits(
     user: StatsReader,
-    session: SessionDep,
+    session: ReadSessionDep,
     ctx: LinkContextDep,
     start: StartDate,
     end: EndDate,
@@ -384,7 +384,7 @@ async def non_orphan_visits(
 @router.get("/visits/orphan", response_model=VisitList)
 async def orphan_visits(
     user: StatsReader,
-    session: SessionDep,
+    session: ReadSessionDep,
     ctx: LinkContextDep,
     start: StartDate,
     end: EndDate,
@@ -419,7 +419,7 @@ async def delete_orphan_visits(
 
 @router.get("/visits", response_model=VisitsOverview)
 async def visits_overview(
-    user: StatsReader, session: SessionDep, ctx: LinkContextDep
+    user: StatsReader, session: ReadSessionDep, ctx: LinkContextDep
 ) -> VisitsOverview:
     totals = await totals_of(session, service.visible_links(user))
     orphaned = await orphans.orphan_totals(session, user=user, ctx=ctx)
