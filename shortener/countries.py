@@ -21,7 +21,7 @@ ISO_COUNTRIES = frozenset(
 
 
 def _names() -> dict[str, str]:
-    # From the world map's data (tools/world_map.py), so the map and the names agree.
+    # From the world map's data (.ci/world_map.py), so the map and the names agree.
     path = Path(__file__).with_name("country_names.json")
     return dict(json.loads(path.read_text(encoding="utf-8")))
 

@@ -9,7 +9,7 @@ across links they are one tag by being equal.
 The downgrade keeps the lower-cased tags: the original spellings are not recorded.
 
 Revision ID: 3c9f2e7a1d08
-Revises: 7d1e4b2a9c55
+Revises: 3f6b2d8e1a47
 Create Date: 2026-11-29 06:00:00
 
 """
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '3c9f2e7a1d08'
-down_revision: Union[str, Sequence[str], None] = '7d1e4b2a9c55'
+down_revision: Union[str, Sequence[str], None] = '3f6b2d8e1a47'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
