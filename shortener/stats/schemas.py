@@ -60,7 +60,10 @@ class AccountStats(_Frozen):
     to: datetime
     interval: str
     include_bots: bool
-    total_clicks: int
+    total_clicks: int = Field(
+        description="clicks in the window: people's, and bots' too with include_bots"
+    )
+    bot_clicks: int = Field(0, description="bots' clicks in the window, whatever include_bots")
     unique_visitors: int
     links: int = Field(description="how many links the account has")
     timeseries: list[Point]

@@ -68,6 +68,18 @@ def _totals(series: Any) -> tuple[dict[int, int], int]:
     return clicks_by_bucket, visitors
 
 
+async def _per_bucket(
+    session: AsyncSession, query: Any, include_bots: bool
+) -> tuple[dict[int, int], int, int]:
+    """From (bucket, is_bot, clicks, visitors) rows: clicks per bucket and visitors (people's,
+    bots' too with include_bots), and the bots' clicks, always counted apart."""
+    rows = list(await session.execute(query))
+    bot_clicks = sum(int(clicks) for _, bot, clicks, _ in rows if bot)
+    chosen = [(n, clicks, seen) for n, bot, clicks, seen in rows if include_bots or not bot]
+    clicks_by_bucket, visitors = _totals(chosen)
+    return clicks_by_bucket, visitors, bot_clicks
+
+
 def bucket_of(window: Window, hour: Any = None) -> Any:
     """The bucket number of an hour column (ClickRollup's unless told): hours, or days."""
     hour = col(ClickRollup.hour) if hour is None else hour
@@ -88,16 +100,13 @@ async def _link_stats(
     )
     bucket = bucket_of(window)
     is_bot = col(ClickRollup.is_bot)
-    per_bucket = await session.execute(
+    clicks_by_bucket, visitors, bot_clicks = await _per_bucket(
+        session,
         select(bucket, is_bot, func.sum(ClickRollup.clicks), func.sum(ClickRollup.visitors))
         .where(*in_window)
-        .group_by(bucket, is_bot)
+        .group_by(bucket, is_bot),
+        include_bots,
     )
-    # Bots are always counted apart (bot_clicks); include_bots adds them to the rest too.
-    rows = list(per_bucket)
-    bot_clicks = sum(int(clicks) for _, bot, clicks, _ in rows if bot)
-    chosen = [(n, clicks, seen) for n, bot, clicks, seen in rows if include_bots or not bot]
-    clicks_by_bucket, visitors = _totals(chosen)
     shares = await session.execute(_shares_query(link.id or 0, window, include_bots))
     return LinkStats(
         key=link.key,
@@ -211,20 +220,24 @@ async def _account_stats(
     top: int,
     base_url: str,
 ) -> AccountStats:
-    in_window = (
+    hours = (
         mine,
         col(ClickRollup.hour) >= window.start_hour,
         col(ClickRollup.hour) < window.end_hour,
-        bots_filter(col(ClickRollup.is_bot), include_bots),
     )
+    in_window = (*hours, bots_filter(col(ClickRollup.is_bot), include_bots))
     joined = select().select_from(ClickRollup).join(Link, col(Link.id) == ClickRollup.link_id)
     bucket = bucket_of(window)
-    per_bucket = await session.execute(
-        joined.add_columns(bucket, func.sum(ClickRollup.clicks), func.sum(ClickRollup.visitors))
-        .where(*in_window)
-        .group_by(bucket)
+    is_bot = col(ClickRollup.is_bot)
+    clicks_by_bucket, visitors, bot_clicks = await _per_bucket(
+        session,
+        joined.add_columns(
+            bucket, is_bot, func.sum(ClickRollup.clicks), func.sum(ClickRollup.visitors)
+        )
+        .where(*hours)
+        .group_by(bucket, is_bot),
+        include_bots,
     )
-    clicks_by_bucket, visitors = _totals(per_bucket)
     total = func.sum(ClickRollup.clicks)
     top_rows = await session.execute(
         joined.add_columns(
@@ -243,6 +256,7 @@ async def _account_stats(
         interval=window.interval,
         include_bots=include_bots,
         total_clicks=sum(clicks_by_bucket.values()),
+        bot_clicks=bot_clicks,
         unique_visitors=visitors,
         links=int(links.scalar_one()),
         timeseries=series(window, clicks_by_bucket),

@@ -78,6 +78,7 @@ async def load_link_stats(
     total = data["total_clicks"]
     return {
         "total_clicks": total,
+        "bot_clicks": data["bot_clicks"],
         "unique_visitors": data["unique_visitors"],
         "chart": time_charts(data["timeseries"], window),
         "map": world_map(data["countries"], names=country_name, total=total),
@@ -115,6 +116,7 @@ async def load_overview(
     points = data["timeseries"]
     return {
         "total_clicks": data["total_clicks"],
+        "bot_clicks": data["bot_clicks"],
         "unique_visitors": data["unique_visitors"],
         "links": data["links"],
         "chart": time_charts(points, window, width=480, height=200),

@@ -38,10 +38,16 @@ async def test_people_and_bots_apart_and_head_not_counted(client, app) -> None: 
     ).json()
     assert (with_bots["total_clicks"], with_bots["bot_clicks"]) == (3, 1)
     overview = (await client.get("/api/stats", headers=auth)).json()
-    assert overview["total_clicks"] == 2
+    assert (overview["total_clicks"], overview["bot_clicks"]) == (2, 1)
+    overview = (await client.get("/api/stats?include_bots=true", headers=auth)).json()
+    assert (overview["total_clicks"], overview["bot_clicks"]) == (3, 1)
 
     page = (await client.get("/dashboard")).text
     assert re.search(r'<div class="value">2</div>', page)  # the overview's Clicks
+    assert "+1 by bots, counted apart" in page  # ... and the bots' figure beside it
+    link_page = (await client.get("/dashboard/links/defined")).text
+    assert re.search(r'id="total-clicks">2</div>', link_page)
+    assert "+1 by bots, counted apart" in link_page
     table = page[page.index("<tbody") :]
     row = re.search(r'href="/dashboard/links/defined".*?</tr>', table, re.S)
     assert row and '<td class="num" data-label="Clicks">2 <span' in row.group(0)
