@@ -14,6 +14,7 @@ log replaces it).
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from typing import Any
 
@@ -81,25 +82,41 @@ def _utc(created: float) -> str:
     return f"{seconds}.{int(created % 1 * 1000):03d}Z"
 
 
-def logging_config(settings: Settings, stream: Any = "ext://sys.stderr") -> dict[str, Any]:
-    """A logging.config.dictConfig for these settings (uvicorn's log_config takes it as is)."""
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is when a record comes, not to the one there when logging
+    was configured: a test runner (or anything else) that swaps stderr and closes its stand-in
+    then never meets "I/O operation on closed file" in a record written later."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass  # StreamHandler.__init__ and setStream set it: the property always answers
+
+
+def logging_config(settings: Settings, stream: Any = None) -> dict[str, Any]:
+    """A logging.config.dictConfig for these settings (uvicorn's log_config takes it as is);
+    records go to sys.stderr as it is at each record, or to `stream` when given."""
     level = settings.log_level.upper()
     formatter = JsonFormatter if settings.log_format == "json" else TextFormatter
     quiet = {"level": "WARNING", "handlers": [], "propagate": True}
+    handler: dict[str, Any] = (
+        {"()": StderrHandler}
+        if stream is None
+        else {"class": "logging.StreamHandler", "stream": stream}
+    )
     return {
         "version": 1,
         # Module loggers exist before this runs (they are made at import): keep them working.
         "disable_existing_loggers": False,
         "filters": {"request_id": {"()": RequestIdFilter}},
         "formatters": {"default": {"()": formatter}},
-        "handlers": {
-            "default": {
-                "class": "logging.StreamHandler",
-                "formatter": "default",
-                "filters": ["request_id"],
-                "stream": stream,
-            }
-        },
+        "handlers": {"default": {**handler, "formatter": "default", "filters": ["request_id"]}},
         "root": {"level": level, "handlers": ["default"]},
         "loggers": {
             # uvicorn's own configuration gives these handlers of their own: go through ours.

@@ -42,3 +42,32 @@ def test_the_app_logs_when_the_server_configured_nothing(tmp_path) -> None:  # t
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert '"path":"/api/users/me"' in done.stderr.replace(" ", ""), done.stderr
+
+
+def test_records_follow_stderr_when_it_is_swapped(capsys) -> None:  # type: ignore[no-untyped-def]
+    """The configured handler writes to sys.stderr as it is at each record: a runner that swaps
+    stderr for a stand-in and closes it later (pytest does, per test) is never written to
+    closed, the noise "--- Logging error --- ValueError: I/O operation on closed file"."""
+    import io
+    import logging
+
+    from shortener.observability.logs import StderrHandler
+
+    handler = StderrHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log = logging.getLogger("tests.swapped-stderr")
+    log.addHandler(handler)
+    log.propagate = False
+    real = sys.stderr
+    first, second = io.StringIO(), io.StringIO()
+    try:
+        sys.stderr = first
+        log.warning("one")
+        first.close()
+        sys.stderr = second
+        log.warning("two")
+    finally:
+        sys.stderr = real
+        log.removeHandler(handler)
+    assert second.getvalue() == "two\n"
+    assert "Logging error" not in capsys.readouterr().err
