@@ -66,7 +66,7 @@ async def list_links(
     return LinkPage(items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/{key}", response_model=LinkPublic)
+@router.get("/{key:path}", response_model=LinkPublic)
 async def get_link(
     key: str,
     user: LinksReader,
@@ -79,7 +79,7 @@ async def get_link(
     return (await service.to_public(session, [link], ctx.base_url))[0]
 
 
-@router.patch("/{key}", response_model=LinkPublic)
+@router.patch("/{key:path}", response_model=LinkPublic)
 async def update_link(
     key: str,
     body: LinkUpdate,
@@ -97,7 +97,7 @@ async def update_link(
     return public.model_copy(update={"notes": notes})
 
 
-@router.delete("/{key}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{key:path}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_link(
     key: str,
     user: LinksWriter,

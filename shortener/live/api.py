@@ -30,7 +30,7 @@ RETRY_MS = 3000
 KEEPALIVE = b": keep-alive\n\n"
 
 
-@router.get("/links/{key}/live")
+@router.get("/links/{key:path}/live")
 async def live_feed(
     request: Request, key: str, current: MaybeSignIn, session: SessionDep
 ) -> Response:

@@ -22,7 +22,7 @@ CACHE_CONTROL = "private, max-age=86400"
 
 
 @router.get(
-    "/api/links/{key}/qr",
+    "/api/links/{key:path}/qr",
     response_class=Response,
     responses={
         200: {"content": {"image/svg+xml": {}, "image/png": {}}, "description": "the QR code"},

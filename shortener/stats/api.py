@@ -41,7 +41,7 @@ To = Annotated[
 Top = Annotated[int, Query(ge=1, le=1000, description="entries per breakdown / top links")]
 
 
-@router.get("/api/links/{key}/stats", response_model=LinkStats)
+@router.get("/api/links/{key:path}/stats", response_model=LinkStats)
 async def link_stats(
     key: str,
     request: Request,
