@@ -35,9 +35,9 @@ _TARGET_LISTS = ("rules", "variants")
 def check_target(url: str, ctx: LinkContext, *, field: str = "url") -> str:
     """`url` as it is stored (normalised as browsers read it: the one URL parser), for a link's
     target, a rule's, a variant's or the fallback; Invalid naming `field` when it cannot be one
-    (not a web URL, or a loop back to this service)."""
+    (not a web URL, or a loop back to this service: BASE_URL or a verified custom domain)."""
     try:
-        return parse_target(url, own_urls=(ctx.base_url,)).href
+        return parse_target(url, own_urls=ctx.own_urls).href
     except URLRefused as exc:
         raise Invalid(str(exc), field=field) from None
 

@@ -85,17 +85,18 @@ class Redirector:
 
     async def is_domain_root(self, scope: Scope) -> bool:
         """`/` on a custom domain is the redirect path's (its root redirect, or 404); on the
-        default domain it stays the service's home page."""
+        default domain it stays the service's home page, unless an admin gave the default
+        domain a root redirect (PATCH /api/domains/0)."""
         if scope["type"] != "http" or scope["path"] != "/":
             return False
         hosts = self.runtime.hosts
         if hosts.due():
             await hosts.refresh()
-        if not hosts.by_host:
+        if not hosts.by_host and hosts.default.root_location is None:
             return False
         client = scope.get("client")
         route = hosts.route(scope["headers"], client[0] if client else None)
-        return route is not None and route.id is not None
+        return route is not None and (route.id is not None or route.root_location is not None)
 
     async def redirect(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
         state = self.runtime
