@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 import string
+from collections.abc import Iterator
 
 BASE62 = string.digits + string.ascii_letters
 KEY_LENGTH = 7
@@ -110,22 +111,21 @@ _KEY_PATTERN = re.compile(r"[0-9A-Za-z_-]{1,64}")
 _KEY_PATH = re.compile(rf"[0-9A-Za-z_-]{{1,64}}(?:/[0-9A-Za-z_-]{{1,64}}){{0,{MAX_SEGMENTS - 1}}}")
 
 
-def key_candidates(path: str) -> list[tuple[str, int]]:
+def key_candidates(path: str) -> Iterator[tuple[str, int]]:
     """The keys a redirect path `/a/b/c` may be for, longest first, each with where the rest
     of the path starts: `a/b/c`, `a/b`, `a` (only those made of whole key segments, within
-    MAX_SEGMENTS). The caller has already tried the first segment's own shape."""
-    found: list[tuple[str, int]] = []
+    MAX_SEGMENTS). Lazy: the caller stops at the first that names a link."""
     end = len(path)
     if end > MAX_KEY_LENGTH + 1:  # no key is longer: start at the last '/' that may end one
         end = path.rfind("/", 1, MAX_KEY_LENGTH + 2)
+    valid = False
     while end > 1:
         key = path[1:end]
-        if is_key(key):
-            found.append((key, end))
+        # Every shorter prefix of a key is one too: one pattern match for all of them.
+        valid = valid or is_key(key)
+        if valid:
+            yield key, end
         end = path.rfind("/", 1, end)
-        if end < 0:
-            break
-    return found
 
 
 def link_ident(domain_id: int | None, key: str) -> str:

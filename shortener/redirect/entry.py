@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Iterable
 from urllib.parse import parse_qs, unquote
 
 from fastapi.templating import Jinja2Templates
@@ -125,7 +126,7 @@ class Redirector:
             link = await state.link_cache.get(ident)
             extra_path = ""
         else:
-            link, key, extra_path = await self._longest_match(path, route, loose=loose)
+            link, key, extra_path = await self._longest_match(path, key, route, loose=loose)
         if link is None:
             await self._elsewhere(send, scope, peer, route, route.not_found_location)
             return
@@ -194,17 +195,27 @@ class Redirector:
             await state.click_recorder.record(link.id, headers, peer, variant=variant)
 
     async def _longest_match(
-        self, path: str, route: Route, *, loose: bool
+        self, path: str, first: str, route: Route, *, loose: bool
     ) -> tuple[CachedLink | None, str, str]:
-        """(link, key, the rest of the path) for a path with a '/' after its first segment:
-        the longest key it starts with that names a link, where a shorter prefix only counts
-        for a link that forwards paths (`a/b` exact, else `a` + `/b` when `a` forwards).
-        Each try is a cache look-up; an unknown prefix is a miss in the filter of known keys."""
+        """(link, key, the rest of the path) for a path with a '/' after its first segment
+        `first`: the longest key it starts with that names a link, where a shorter prefix only
+        counts for a link that forwards paths (`a/b` exact, else `a` + `/b` when `a` forwards).
+        Each try is a cache look-up; an unknown prefix is a miss in the filter of known keys.
+        While the filter knows no key with a '/', the first segment is the only candidate (a
+        forward_path redirect costs what it did before multi-segment keys)."""
         cache = self.runtime.link_cache
-        for key, end in key_candidates(path):
+        known = cache.keys.current
+        if known is not None and not known.slashed:
+            candidates: Iterable[tuple[str, int]] = ((first, len(first) + 1),)
+        else:
+            candidates = key_candidates(path)
+        for key, end in candidates:
             if loose:
                 key = key.lower()
-            link = await cache.get(link_ident(route.id, key))
+            ident = link_ident(route.id, key)
+            if cache.surely_unknown(ident):  # most longer candidates: no await, no look-up
+                continue
+            link = await cache.get(ident)
             if link is None:
                 continue
             rest = path[end + 1 :]
