@@ -17,6 +17,7 @@ from starlette.responses import Response, StreamingResponse
 from shortener.db import SessionDep
 from shortener.errors import Unauthorized
 from shortener.links import service
+from shortener.links.keypath import KEY
 from shortener.live.broker import LiveBroker, sse_frame
 from shortener.live.feed import Viewer, event_payload, link_total, may_watch
 from shortener.runtime import runtime_of
@@ -30,7 +31,7 @@ RETRY_MS = 3000
 KEEPALIVE = b": keep-alive\n\n"
 
 
-@router.get("/links/{key:path}/live")
+@router.get(f"/links/{KEY}/live")
 async def live_feed(
     request: Request, key: str, current: MaybeSignIn, session: SessionDep
 ) -> Response:
