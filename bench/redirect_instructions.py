@@ -3,7 +3,10 @@
 
     valgrind --tool=callgrind --dump-before=getppid --callgrind-out-file=/tmp/cg.%p \\
         python bench/redirect_instructions.py [N]
-    python bench/redirect_instructions.py --report /tmp/cg.<pid>
+    python bench/redirect_instructions.py --report /tmp/cg.<pid> [N]
+
+`--single-segment` leaves the multi-segment link (and its phase) out: a forwarded path then
+costs what it did before multi-segment keys.
 
 Each phase (N calls of one path, after a warm-up) is closed by os.getppid(), at which
 callgrind dumps its counts: the dump's instructions / N is the cost of one redirect, the same
@@ -69,6 +72,8 @@ def report(prefix: str, n: int) -> None:
         counts.append(int(found.group(1)) if found else 0)
     # dumps: 1 setup+warm, 2 phase, 3 warm, 4 phase, ...
     for i, name in enumerate(PHASES):
+        if 2 * i + 1 >= len(counts):
+            break
         print(f"{name:34s} {counts[2 * i + 1] / n:10.0f} instructions per redirect")
 
 
@@ -76,6 +81,9 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--report"]:
         report(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 2000)
         sys.exit()
+    if "--single-segment" in sys.argv:  # no multi-segment key at all: forward_path as before
+        sys.argv.remove("--single-segment")
+        del LINKS["guides/2026/report"], PHASES["multi-segment /guides/2026/report"]
     path = Path(tempfile.mkdtemp()) / "bench.db"
     upgrade(f"sqlite:///{path}")
     asyncio.run(run(int(sys.argv[1]) if len(sys.argv) > 1 else 2000, path))
