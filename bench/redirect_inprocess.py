@@ -65,22 +65,32 @@ async def per_call(app: Any, n: int, after: Any = None) -> float:
     return (time.process_time() - started) / n * 1e6
 
 
-async def run(n: int, db: Path) -> None:
-    settings = Settings(  # type: ignore[call-arg]
+def bench_settings(db: Path) -> Settings:
+    return Settings(  # type: ignore[call-arg]
         database_url=f"sqlite:///{db}",
         secret_key="bench-secret-key-bench-secret-key-bench",
         environment="test",
         click_flush_interval=3600,  # the flusher stays out of the measurement
     )
-    app = create_app(settings)
+
+
+async def add_links(app: Any, forward_path: dict[str, bool]) -> None:
+    """A user's links of these keys (to https://example.com/), each forwarding paths or not."""
+    async with app.runtime.sessionmaker() as session, session.begin():
+        user = User(email="b@example.com", password_hash="x")
+        session.add(user)
+        await session.flush()
+        for key, forward in forward_path.items():
+            row = {"key": key, "url": "https://example.com/", "url_md5": "x"}
+            session.add(Link(**row, key_strategy="alias", owner_id=user.id, forward_path=forward))
+    # As the API does after every create.
+    await app.runtime.link_cache.invalidate_many(list(forward_path))
+
+
+async def run(n: int, db: Path) -> None:
+    app = create_app(bench_settings(db))
     async with app.router.lifespan_context(app):
-        async with app.runtime.sessionmaker() as session, session.begin():
-            user = User(email="b@example.com", password_hash="x")
-            session.add(user)
-            await session.flush()
-            row = {"key": "bench", "url": "https://example.com/", "url_md5": "x"}
-            session.add(Link(**row, key_strategy="alias", owner_id=user.id))
-        await app.runtime.link_cache.invalidate("bench")  # as the API does after every create
+        await add_links(app, {"bench": False})
         bare = await per_call(baseline.app, n)
         ours = await per_call(app, n)
         with_pump = await per_call(app, n, after=app.runtime.click_recorder.ship)

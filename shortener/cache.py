@@ -110,6 +110,16 @@ class LinkCache:
     def _redis_key(self, key: str) -> str:
         return self._keys.link(key)
 
+    def surely_unknown(self, key: str) -> bool:
+        """What get() answers at once for a key the filter of known keys has never seen and
+        this worker holds no entry for (None), without a coroutine: the redirect's longer
+        candidates of a multi-segment path are mostly such keys."""
+        known = self.keys.current
+        if known is None or key in self._lru or key in known:
+            return False
+        self.hits["filter"] += 1
+        return True
+
     async def get(self, key: str) -> CachedLink | None:
         entry = self._lru.get(key)
         if entry is not None and entry[0] > time.monotonic():

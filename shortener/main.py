@@ -115,12 +115,14 @@ def create_app(settings: Settings | None = None) -> ShortenerApp:
     app.include_router(reset_router)
     app.include_router(two_factor_router)
     app.include_router(apikeys_router)
-    # Before links_router: its /api/links/{key} would otherwise answer /api/links/export.
+    # Before links_router: its /api/links/{key:path} (keys may hold '/') would otherwise
+    # answer /api/links/export, and /api/links/a/b/stats as the link `a/b/stats`. A link's
+    # sub-resources are matched first; no multi-segment key ends in one (keys.SUB_RESOURCES).
     app.include_router(transfer_router)
-    app.include_router(links_router)
     app.include_router(stats_router)
-    app.include_router(orphans_router)
     app.include_router(qr_router)
+    app.include_router(links_router)
+    app.include_router(orphans_router)
     install_docs(app)
     install_dashboard(app)
     app.include_router(webhooks_router)

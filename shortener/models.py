@@ -122,6 +122,16 @@ class Domain(SQLModel, table=True):
     created_at: datetime = _utc(default=utcnow)
 
 
+class SiteSetting(SQLModel, table=True):
+    """A setting admins change at run time through the API, one row a name (no row: unset).
+    Today the default domain's redirects (domains/service.py), which has no `domains` row."""
+
+    __tablename__ = "site_settings"
+
+    name: str = Field(sa_column=Column(String(64), primary_key=True))
+    value: str | None = Field(default=None, sa_column=Column(String(2048)))
+
+
 class Link(SQLModel, table=True):
     __tablename__ = "links"
     __table_args__ = (

@@ -35,7 +35,7 @@ from shortener.config import Settings
 from shortener.db import make_engine, make_read_engine, make_sessionmaker
 from shortener.domains.hosts import Hosts
 from shortener.domains.proofs import DomainProofs
-from shortener.links.context import LinkContext, make_link_context
+from shortener.links.context import LinkContext, make_hosts, make_link_context
 from shortener.live.broker import LiveBroker
 from shortener.live.feed import LiveFeed
 from shortener.mail import Mailer
@@ -120,15 +120,12 @@ async def _build(settings: Settings, templates: Jinja2Templates | None) -> Runti
         settings.database_url, orphans_per_minute=settings.orphan_visits_per_minute
     )
     live = LiveBroker(redis, prefix=settings.redis_prefix, breaker=breaker)
-    link_context = make_link_context(settings, engine, redis, breaker=breaker, events=webhooks)
+    hosts = make_hosts(settings, engine, trusted_proxies)
+    link_context = make_link_context(
+        settings, engine, redis, breaker=breaker, events=webhooks, hosts=hosts
+    )
     # Open live feeds check again whether their viewer may still see a link that changed.
     link_context.cache.on_evict.append(live.link_changed)
-    hosts = Hosts(
-        engine,
-        default_host=settings.base_host,
-        unknown_is_default=settings.unknown_hosts == "default",
-        trusted_proxies=trusted_proxies,
-    )
     link_context.cache.on_evict.append(hosts.changed)
     return Runtime(
         settings=settings,

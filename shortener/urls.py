@@ -142,7 +142,7 @@ def _on_this_machine(url: WebURL) -> bool:
     return url.host == "localhost" or url.host.endswith(".localhost")
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=1024)  # BASE_URL and each verified custom domain
 def _own(base_url: str) -> WebURL:
     return parse_web_url(base_url)
 

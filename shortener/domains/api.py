@@ -32,13 +32,15 @@ async def list_domains(
     user: LinksReader, session: SessionDep, ctx: LinkContextDep
 ) -> list[DomainPublic]:
     domains = await service.list_domains(session, user=user)
-    return [service.default_public(ctx), *map(service.public, domains)]
+    return [await service.default_domain(session, ctx), *map(service.public, domains)]
 
 
 @router.patch("/{domain_id}", response_model=DomainPublic)
 async def update_domain(
     domain_id: int, body: DomainUpdate, user: LinksWriter, session: SessionDep, ctx: LinkContextDep
 ) -> DomainPublic:
+    if domain_id == service.DEFAULT_ID:  # BASE_URL's domain: no row, admins only
+        return await service.update_default(session, user=user, data=body, ctx=ctx)
     domain = await service.update_domain(
         session, user=user, domain_id=domain_id, data=body, ctx=ctx
     )

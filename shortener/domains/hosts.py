@@ -5,12 +5,17 @@ them again when told (a domain change announces DOMAINS_CHANGED on the link cach
 invalidation channel, which every worker hears) and at least every REFRESH_SECONDS (a change
 made by the CLI, which has no channel). While no custom domain is verified there is nothing to
 choose: every request is for the default domain and no header is read.
+
+The default domain's own redirects (site settings, set by an admin through PATCH
+/api/domains/0) are read with the domains, and announced the same way when they change.
+The verified hostnames are also what the loop check of link targets refuses (links/context.py).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -19,7 +24,7 @@ from sqlmodel import col
 
 from shortener.clicks.client_ip import TrustedProxies, parse_ip
 from shortener.domains.hostnames import request_host
-from shortener.models import Domain
+from shortener.models import Domain, SiteSetting
 from shortener.request_headers import Headers
 from shortener.urls import to_ascii
 
@@ -28,6 +33,12 @@ log = logging.getLogger(__name__)
 # The cache ident announced when domains change ('@' is never in a key).
 DOMAINS_CHANGED = "@domains"
 REFRESH_SECONDS = 10.0
+
+
+# A domain's redirects: where its root, its unknown keys and its ended links send visitors.
+REDIRECTS = ("root_url", "not_found_url", "expired_url")
+# The default domain has no `domains` row: its redirects are site settings of these names.
+DEFAULT_SETTINGS = {f"default_domain.{name}": name for name in REDIRECTS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,15 +54,19 @@ class Route:
 
     @classmethod
     def of(cls, domain: Domain) -> Route:
+        return cls.make(domain.id, domain.hostname, {n: getattr(domain, n) for n in REDIRECTS})
+
+    @classmethod
+    def make(cls, domain_id: int | None, hostname: str, urls: Mapping[str, str | None]) -> Route:
         def ascii_(url: str | None) -> str | None:
             return to_ascii(url) if url else None
 
         return cls(
-            id=domain.id,
-            hostname=domain.hostname,
-            root_location=ascii_(domain.root_url),
-            not_found_location=ascii_(domain.not_found_url),
-            expired_location=ascii_(domain.expired_url),
+            id=domain_id,
+            hostname=hostname,
+            root_location=ascii_(urls.get("root_url")),
+            not_found_location=ascii_(urls.get("not_found_url")),
+            expired_location=ascii_(urls.get("expired_url")),
         )
 
 
@@ -93,7 +108,14 @@ class Hosts:
         self._refresh_at = time.monotonic() + REFRESH_SECONDS
         async with self._engine.connect() as conn:
             rows = (await conn.execute(select(Domain).where(col(Domain.verified).is_(True)))).all()
+            settings = await conn.execute(
+                select(col(SiteSetting.name), col(SiteSetting.value)).where(
+                    col(SiteSetting.name).in_(DEFAULT_SETTINGS)
+                )
+            )
+            defaults = {DEFAULT_SETTINGS[name]: value for name, value in settings}
         self.by_host = {row.hostname: Route.of(Domain.model_validate(row)) for row in rows}
+        self.default = Route.make(None, self.default.hostname, defaults)
 
     def route(self, headers: Headers, peer: str | None) -> Route | None:
         """The domain this request is for; None when its host is none of ours."""

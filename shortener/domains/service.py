@@ -1,13 +1,15 @@
 """Domains: add, list, prove, change and remove the host names links can live on.
 
 The default domain (BASE_URL's host) has no row: it is the one every link without a domain is
-on, shown first in lists with id 0. A custom domain belongs to the user who added it, or is
+on, shown first in lists with id 0; its redirects are site settings an admin sets with
+PATCH /api/domains/0. A custom domain belongs to the user who added it, or is
 shared (added by an admin for everyone); links may use it once it is verified.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from functools import partial
 
 from sqlalchemy import func, or_, select, update
@@ -17,17 +19,16 @@ from sqlmodel import col
 
 from shortener.db import READ_ONLY, after_commit
 from shortener.domains.hostnames import normalise_hostname
-from shortener.domains.hosts import DOMAINS_CHANGED
+from shortener.domains.hosts import DEFAULT_SETTINGS, DOMAINS_CHANGED, REDIRECTS
 from shortener.domains.proofs import DomainProofs, dns_name, http_path
 from shortener.domains.schemas import DomainCreate, DomainPublic, DomainUpdate, Verification
 from shortener.errors import Conflict, Forbidden, NotFound
 from shortener.keys import link_ident
 from shortener.links import validation
 from shortener.links.context import LinkContext
-from shortener.models import Domain, Link, User
+from shortener.models import Domain, Link, SiteSetting, User
 
 DEFAULT_ID = 0
-_REDIRECTS = ("root_url", "not_found_url", "expired_url")
 
 
 def public(domain: Domain) -> DomainPublic:
@@ -51,7 +52,19 @@ def public(domain: Domain) -> DomainPublic:
     )
 
 
-def default_public(ctx: LinkContext) -> DomainPublic:
+async def default_domain(session: AsyncSession, ctx: LinkContext) -> DomainPublic:
+    """The default domain as the API shows it: id 0, its redirects from the site settings."""
+    rows = await session.execute(
+        select(col(SiteSetting.name), col(SiteSetting.value)).where(
+            col(SiteSetting.name).in_(DEFAULT_SETTINGS)
+        )
+    )
+    return default_public(ctx, {DEFAULT_SETTINGS[name]: value for name, value in rows})
+
+
+def default_public(ctx: LinkContext, urls: Mapping[str, str | None] | None = None) -> DomainPublic:
+    """The default domain, with its redirects `urls` (see default_domain)."""
+    urls = urls or {}
     return DomainPublic(
         id=DEFAULT_ID,
         hostname=ctx.own_host,
@@ -59,11 +72,37 @@ def default_public(ctx: LinkContext) -> DomainPublic:
         shared=True,
         verified=True,
         verification=None,
-        root_url=None,
-        not_found_url=None,
-        expired_url=None,
+        root_url=urls.get("root_url"),
+        not_found_url=urls.get("not_found_url"),
+        expired_url=urls.get("expired_url"),
         created_at=None,
     )
+
+
+async def update_default(
+    session: AsyncSession, *, user: User, data: DomainUpdate, ctx: LinkContext
+) -> DomainPublic:
+    """Set the default domain's redirects (admins only: every user's links live there).
+    Every worker reads them again once this commits, as for a custom domain's."""
+    if not user.is_admin:
+        raise Forbidden("only administrators may change the default domain")
+    changes = _checked_redirects(data, ctx)
+    by_field = {field: name for name, field in DEFAULT_SETTINGS.items()}
+    for field, value in changes.items():
+        await session.merge(SiteSetting(name=by_field[field], value=value))
+    await session.flush()
+    _announce(session, ctx)
+    return await default_domain(session, ctx)
+
+
+def _checked_redirects(data: DomainUpdate, ctx: LinkContext) -> dict[str, str | None]:
+    """The redirects `data` sets (None clears one), each checked as a link's fallback is:
+    a web URL that does not loop back to us."""
+    changes = data.model_dump(exclude_unset=True)
+    for name in REDIRECTS:
+        if changes.get(name) is not None:
+            changes[name] = validation.check_target(changes[name], ctx, field=name)
+    return changes
 
 
 def _announce(session: AsyncSession, ctx: LinkContext) -> None:
@@ -127,11 +166,7 @@ async def get_managed(session: AsyncSession, *, user: User, domain_id: int) -> D
 async def update_domain(
     session: AsyncSession, *, user: User, domain_id: int, data: DomainUpdate, ctx: LinkContext
 ) -> Domain:
-    changes = data.model_dump(exclude_unset=True)
-    # The same rules as a link's fallback: a web URL that does not loop back to us.
-    for name in _REDIRECTS:
-        if changes.get(name) is not None:
-            changes[name] = validation.check_target(changes[name], ctx, field=name)
+    changes = _checked_redirects(data, ctx)
     domain = await get_managed(session, user=user, domain_id=domain_id)
     for name, value in changes.items():
         setattr(domain, name, value)
@@ -146,6 +181,8 @@ async def delete_domain(
 ) -> None:
     """Remove the domain; with `force` its links move to the default domain first (refused,
     naming them, when their keys are taken there: nothing is lost)."""
+    if domain_id == DEFAULT_ID:
+        raise Conflict("the default domain (BASE_URL's) cannot be removed")
     domain = await get_managed(session, user=user, domain_id=domain_id)
     keys = list(
         (await session.execute(select(col(Link.key)).where(col(Link.domain_id) == domain.id)))

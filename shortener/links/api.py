@@ -12,6 +12,7 @@ from shortener.domains import service as domains
 from shortener.fields import OneLine
 from shortener.links import service
 from shortener.links.deps import LinkContextDep, LinkQuotaDep
+from shortener.links.keypath import KEY
 from shortener.links.schemas import LinkCreate, LinkPage, LinkPublic, LinkUpdate
 from shortener.openapi import errors
 from shortener.urls import complete_url
@@ -70,7 +71,7 @@ async def list_links(
     return LinkPage(items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/{key}", response_model=LinkPublic)
+@router.get("/" + KEY, response_model=LinkPublic)
 async def get_link(
     key: str,
     user: LinksReader,
@@ -83,7 +84,7 @@ async def get_link(
     return (await service.to_public(session, [link], ctx.base_url))[0]
 
 
-@router.patch("/{key}", response_model=LinkPublic)
+@router.patch("/" + KEY, response_model=LinkPublic)
 async def update_link(
     key: str,
     body: LinkUpdate,
@@ -101,7 +102,7 @@ async def update_link(
     return public.model_copy(update={"notes": notes})
 
 
-@router.delete("/{key}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/" + KEY, status_code=status.HTTP_204_NO_CONTENT)
 async def delete_link(
     key: str,
     user: LinksWriter,

@@ -14,8 +14,10 @@ from shortener.ratelimit import peer_address
 from shortener.runtime import runtime_of
 
 
-def link_context(request: Request) -> LinkContext:
-    return runtime_of(request).link_context  # type: ignore[no-any-return]
+async def link_context(request: Request) -> LinkContext:
+    # The domains read again when they may have changed: the loop check refuses them all.
+    ctx: LinkContext = runtime_of(request).link_context
+    return await ctx.fresh()
 
 
 def quota_for(request: Request, user: User) -> LinkQuota:

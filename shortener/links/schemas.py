@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from shortener.fields import OneLine, UtcDatetime, one_line
+from shortener.keys import MAX_KEY_LENGTH
 from shortener.links.options import LinkOptions
 from shortener.urls import MAX_URL_LENGTH
 
@@ -66,7 +67,7 @@ class _LinkFields(BaseModel):
 
 class LinkCreate(LinkOptions, _LinkFields):
     url: Url
-    alias: str | None = Field(default=None, max_length=64)
+    alias: str | None = Field(default=None, max_length=MAX_KEY_LENGTH)
     key_strategy: KeyStrategy = "random"
     title: Title | None = None
     expires_at: UtcDatetime | None = None

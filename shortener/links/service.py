@@ -17,7 +17,7 @@ from shortener.db import after_commit
 from shortener.domains import service as domains
 from shortener.domains.hostnames import short_url
 from shortener.errors import Conflict, DomainError, Invalid, NotFound
-from shortener.keys import link_ident, looks_like_key, md5_hex, md5_key, random_key
+from shortener.keys import is_key, link_ident, md5_hex, md5_key, random_key
 from shortener.links import validation
 from shortener.links.context import LinkContext
 from shortener.links.quota import LinkQuota, unlimited
@@ -167,7 +167,7 @@ async def get_link(
 ) -> Link:
     """The link, if `user` may see it; others' links do not exist for them. `domain_id` is
     the link's domain (None: the default; see domains.service.domain_id_of)."""
-    if not looks_like_key(key):
+    if not is_key(key):
         # No key has these characters; and a NUL would make PostgreSQL fail, not miss.
         raise NotFound("link not found")
     on_domain = (

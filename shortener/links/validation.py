@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shortener.auth.passwords import hash_password
 from shortener.blocklist.service import blocked_among
 from shortener.errors import Invalid
-from shortener.keys import RESERVED, alias_problem, looks_like_key, md5_hex
+from shortener.keys import alias_problem, md5_hex
 from shortener.links.context import LinkContext
 from shortener.links.options import LinkOptions
 from shortener.links.schemas import LinkCreate
@@ -35,9 +35,9 @@ _TARGET_LISTS = ("rules", "variants")
 def check_target(url: str, ctx: LinkContext, *, field: str = "url") -> str:
     """`url` as it is stored (normalised as browsers read it: the one URL parser), for a link's
     target, a rule's, a variant's or the fallback; Invalid naming `field` when it cannot be one
-    (not a web URL, or a loop back to this service)."""
+    (not a web URL, or a loop back to this service: BASE_URL or a verified custom domain)."""
     try:
-        return parse_target(url, own_urls=(ctx.base_url,)).href
+        return parse_target(url, own_urls=ctx.own_urls).href
     except URLRefused as exc:
         raise Invalid(str(exc), field=field) from None
 
@@ -56,10 +56,8 @@ def imported_key_problem(key: str) -> str | None:
     2-character keys, and those redirect fine. Reserved words never do (the service's own pages
     answer those paths), so they stay refused.
     """
-    problem = alias_problem(key)
-    if problem is None or (looks_like_key(key) and key.lower() not in RESERVED):
-        return None
-    return f"key: {problem}"
+    problem = alias_problem(key, short_segments=True)
+    return None if problem is None else f"key: {problem}"
 
 
 def check_expiry(expires_at: datetime | None) -> None:

@@ -20,6 +20,7 @@ from shortener.domains import service as domains
 from shortener.errors import Unauthorized
 from shortener.links import service
 from shortener.links.deps import LinkContextDep
+from shortener.links.keypath import KEY
 from shortener.live.broker import LiveBroker, sse_frame
 from shortener.live.feed import Viewer, event_payload, link_total, may_watch
 from shortener.runtime import runtime_of
@@ -33,9 +34,9 @@ RETRY_MS = 3000
 KEEPALIVE = b": keep-alive\n\n"
 
 
-# {key:path}: keys may have `/` in them. Included before the dashboard's link pages, whose
-# /dashboard/links/{key:path} would otherwise take "abc/live" for a key.
-@router.get("/links/{key:path}/live")
+# Keys may have `/` in them (KEY). Included before the dashboard's link pages, whose
+# /dashboard/links/{key} would otherwise take "abc/live" for a key.
+@router.get(f"/links/{KEY}/live")
 async def live_feed(
     request: Request,
     key: str,

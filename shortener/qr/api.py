@@ -11,6 +11,7 @@ from shortener.db import SessionDep
 from shortener.domains.service import domain_id_of
 from shortener.links.api import DomainQuery
 from shortener.links.deps import LinkContextDep
+from shortener.links.keypath import KEY
 from shortener.links.service import get_link, to_public
 from shortener.openapi import errors
 from shortener.qr.service import QRFormat, render
@@ -22,7 +23,7 @@ CACHE_CONTROL = "private, max-age=86400"
 
 
 @router.get(
-    "/api/links/{key}/qr",
+    f"/api/links/{KEY}/qr",
     response_class=Response,
     responses={
         200: {"content": {"image/svg+xml": {}, "image/png": {}}, "description": "the QR code"},

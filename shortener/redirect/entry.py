@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Iterable
 from urllib.parse import parse_qs, unquote
 
 from fastapi.templating import Jinja2Templates
@@ -22,7 +23,7 @@ from shortener.clicks.client_ip import client_ip
 from shortener.clicks.enrich import is_crawler
 from shortener.domains.hosts import Route
 from shortener.errors import TooManyRequests
-from shortener.keys import RESERVED, looks_like_key
+from shortener.keys import RESERVED, key_candidates, link_ident, looks_like_key
 from shortener.middleware import failure_answer
 from shortener.models import Link
 from shortener.redirect.answers import (
@@ -46,7 +47,8 @@ MAX_FORM_BYTES = 4096
 def redirect_key(scope: Scope) -> str | None:
     """The key when this request is for the redirect path; None sends it on to FastAPI.
 
-    `/{key}` and, for links that forward paths, `/{key}/more/path`: the first segment decides.
+    `/{key}`, a multi-segment key `/{a/b/c}` and, for links that forward paths,
+    `/{key}/more/path`: the first segment decides (the Redirector finds the longest key).
     "" for a GET or HEAD of a path that can be no key and that no page serves (`/.env`,
     `/wp-login.php`): the redirect path answers it 404 and records it as a visit to an unknown
     link, as it does an unknown key. (Every route of the app starts with a reserved word.)
@@ -84,17 +86,18 @@ class Redirector:
 
     async def is_domain_root(self, scope: Scope) -> bool:
         """`/` on a custom domain is the redirect path's (its root redirect, or 404); on the
-        default domain it stays the service's home page."""
+        default domain it stays the service's home page, unless an admin gave the default
+        domain a root redirect (PATCH /api/domains/0)."""
         if scope["type"] != "http" or scope["path"] != "/":
             return False
         hosts = self.runtime.hosts
         if hosts.due():
             await hosts.refresh()
-        if not hosts.by_host:
+        if not hosts.by_host and hosts.default.root_location is None:
             return False
         client = scope.get("client")
         route = hosts.route(scope["headers"], client[0] if client else None)
-        return route is not None and route.id is not None
+        return route is not None and (route.id is not None or route.root_location is not None)
 
     async def redirect(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
         state = self.runtime
@@ -113,12 +116,18 @@ class Redirector:
             where = route.root_location if root else route.not_found_location
             await self._elsewhere(send, scope, peer, route, where)
             return
-        if state.settings.short_url_mode == "loose":
-            key = key.lower()
-        ident = key if route.id is None else f"{route.id}:{key}"
-        link: CachedLink | None = await state.link_cache.get(ident)
-        extra_path = scope["path"][len(key) + 2 :]
-        if link is None or (extra_path and not link.forward_path):
+        loose = state.settings.short_url_mode == "loose"
+        path: str = scope["path"]
+        link: CachedLink | None
+        if len(path) == len(key) + 1:  # `/{key}`: one look-up, as before multi-segment keys
+            if loose:
+                key = key.lower()
+            ident = key if route.id is None else f"{route.id}:{key}"  # link_ident, inlined
+            link = await state.link_cache.get(ident)
+            extra_path = ""
+        else:
+            link, key, extra_path = await self._longest_match(path, key, route, loose=loose)
+        if link is None:
             await self._elsewhere(send, scope, peer, route, route.not_found_location)
             return
         if not link.is_active:
@@ -132,7 +141,7 @@ class Redirector:
                 await answers.password_form(send, scope, key, error=None, status=200)
                 return
             # Guesses are counted per address and link; a right password gives its attempt back.
-            guesser = f"{peer or 'unknown'}|{ident}"
+            guesser = f"{peer or 'unknown'}|{link_ident(route.id, key)}"
             try:
                 await state.rate_limiter.hit("link_password", guesser)
             except TooManyRequests as exc:
@@ -184,6 +193,35 @@ class Redirector:
         await send({"type": "http.response.body", "body": b""})
         if counted:
             await state.click_recorder.record(link.id, headers, peer, variant=variant)
+
+    async def _longest_match(
+        self, path: str, first: str, route: Route, *, loose: bool
+    ) -> tuple[CachedLink | None, str, str]:
+        """(link, key, the rest of the path) for a path with a '/' after its first segment
+        `first`: the longest key it starts with that names a link, where a shorter prefix only
+        counts for a link that forwards paths (`a/b` exact, else `a` + `/b` when `a` forwards).
+        Each try is a cache look-up; an unknown prefix is a miss in the filter of known keys.
+        While the filter knows no key with a '/', the first segment is the only candidate (a
+        forward_path redirect costs what it did before multi-segment keys)."""
+        cache = self.runtime.link_cache
+        known = cache.keys.current
+        if known is not None and not known.slashed:
+            candidates: Iterable[tuple[str, int]] = ((first, len(first) + 1),)
+        else:
+            candidates = key_candidates(path)
+        for key, end in candidates:
+            if loose:
+                key = key.lower()
+            ident = link_ident(route.id, key)
+            if cache.surely_unknown(ident):  # most longer candidates: no await, no look-up
+                continue
+            link = await cache.get(ident)
+            if link is None:
+                continue
+            rest = path[end + 1 :]
+            if not rest or link.forward_path:
+                return link, key, rest
+        return None, "", ""
 
     def _choose(
         self, link: CachedLink, request: RequestHeaders, client_ip: str | None
@@ -271,14 +309,19 @@ async def _found(send: Send, location: str) -> None:
 def raw_extra_path(scope: Scope, key: str) -> bytes:
     """The path after the key as the visitor sent it (percent escapes kept), for forward().
 
-    From `raw_path` where the server gives it and its first segment is the key; otherwise the
+    From `raw_path` where the server gives it and its first segments are the key (compared
+    without case: SHORT_URL_MODE=loose lower-cases the key); otherwise the
     decoded path, UTF-8 encoded (forward() escapes it either way).
     """
     raw: bytes | None = scope.get("raw_path")
     if raw:
         raw = raw.partition(b"?")[0]
-        end = raw.find(b"/", 1)
-        if end > 0 and unquote(raw[1:end].decode("latin-1")) == key:
+        end = 0
+        for _ in range(key.count("/") + 1):  # past the key's segments
+            end = raw.find(b"/", end + 1)
+            if end < 0:
+                break
+        if end > 0 and unquote(raw[1:end].decode("latin-1")).lower() == key.lower():
             return raw[end + 1 :]
     extra: str = scope["path"][len(key) + 2 :]
     return extra.encode("utf-8", "surrogateescape")

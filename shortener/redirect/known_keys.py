@@ -43,6 +43,9 @@ class KnownKeys:
         self._size = len(self._bits) * 8
         self._hashes = max(1, round(bits / self.capacity * math.log(2)))  # 7 for 1 %
         self.count = 0  # keys added (a key added twice counts twice: an upper bound)
+        # Whether a multi-segment key was added: until one is, a redirect's path has only one
+        # candidate key (its first segment; see redirect/entry.py).
+        self.slashed = False
 
     @property
     def nbytes(self) -> int:
@@ -56,6 +59,8 @@ class KnownKeys:
     # never leaves its process), split in two for double hashing. Loops written out: this runs
     # for every key a worker has no entry for, and a scanner's keys leave after a probe or two.
     def add(self, key: str) -> None:
+        if "/" in key:
+            self.slashed = True
         h = hash(key)
         h1, h2 = h & _MASK32, ((h >> 32) & _MASK32) | 1
         bits, size = self._bits, self._size

@@ -11,6 +11,7 @@ from shortener.auth.deps import StatsReader
 from shortener.db import ReadSessionDep
 from shortener.domains.service import domain_id_of
 from shortener.links.api import DomainQuery
+from shortener.links.keypath import KEY
 from shortener.openapi import errors
 from shortener.runtime import runtime_of
 from shortener.stats import service
@@ -41,7 +42,7 @@ To = Annotated[
 Top = Annotated[int, Query(ge=1, le=1000, description="entries per breakdown / top links")]
 
 
-@router.get("/api/links/{key}/stats", response_model=LinkStats)
+@router.get(f"/api/links/{KEY}/stats", response_model=LinkStats)
 async def link_stats(
     key: str,
     request: Request,

@@ -77,7 +77,7 @@ async def run_import(settings: Settings, raw: IO[bytes], email: str | None) -> i
         # No Redis here: running workers learn the new keys by their key filter's poll (2 s);
         # announcing them would wait for acknowledgements meant for workers.
         engine = sessionmaker.kw["bind"]
-        ctx = make_link_context(settings, engine, None)
+        ctx = await make_link_context(settings, engine, None).fresh()  # the loop check's domains
         try:
             async with sessionmaker() as session:
                 owner = await _owner(session, email)
@@ -125,7 +125,7 @@ async def run_remote_import(
         _database(settings) as sessionmaker,
         Remote(source, url, api_key, transport=transport) as remote,
     ):
-        ctx = make_link_context(settings, sessionmaker.kw["bind"], None)
+        ctx = await make_link_context(settings, sessionmaker.kw["bind"], None).fresh()
         try:
             async with sessionmaker() as session:
                 owner = await _owner(session, email)

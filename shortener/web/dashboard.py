@@ -20,6 +20,7 @@ from shortener.errors import Conflict, Invalid, NotFound
 from shortener.links import service
 from shortener.links.context import LinkContext
 from shortener.links.deps import LinkContextDep, quota_for
+from shortener.links.keypath import KEY
 from shortener.live.feed import LATEST, latest_visits
 from shortener.models import Link, User
 from shortener.qr import service as qr
@@ -108,8 +109,9 @@ async def _link_context(
     }
 
 
-# The routes with a suffix come first: {key:path} would otherwise take "abc/delete" as a key.
-@router.get("/links/{key:path}/delete")
+# The routes with a suffix come first: {key} (KEY: keys may hold '/') would otherwise take
+# "abc/delete" as a key; no multi-segment key ends in one (keys.SUB_RESOURCES).
+@router.get(f"/links/{KEY}/delete")
 async def confirm_delete(
     request: Request, link: NamedLink, user: PageUser, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
@@ -123,7 +125,7 @@ async def confirm_delete(
     return render(request, "link_delete.html", context, user=user)
 
 
-@router.post("/links/{key:path}/delete", dependencies=[Csrf])
+@router.post(f"/links/{KEY}/delete", dependencies=[Csrf])
 async def delete_link(
     request: Request, link: NamedLink, user: PageUser, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
@@ -132,7 +134,7 @@ async def delete_link(
     return redirect(request, "/dashboard", f"Deleted {public.short_url}.")
 
 
-@router.get("/links/{key:path}/qr.{fmt}")
+@router.get(f"/links/{KEY}/qr.{{fmt}}")
 async def link_qr(
     fmt: str, link: NamedLink, session: SessionDep, ctx: LinkContextDep, download: bool = False
 ) -> Response:
@@ -148,7 +150,7 @@ async def link_qr(
     return Response(image.body, media_type=image.media_type, headers=headers)
 
 
-@router.get("/links/{key:path}")
+@router.get(f"/links/{KEY}")
 async def link_page_view(
     request: Request, link: NamedLink, user: PageUser, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
@@ -156,7 +158,7 @@ async def link_page_view(
     return render(request, "link.html", context, user=user)
 
 
-@router.post("/links/{key:path}", dependencies=[Csrf])
+@router.post(f"/links/{KEY}", dependencies=[Csrf])
 async def edit_link(
     request: Request, link: NamedLink, user: PageUser, session: SessionDep, ctx: LinkContextDep
 ) -> Response:

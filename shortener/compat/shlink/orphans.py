@@ -18,7 +18,7 @@ from sqlmodel import col
 from shortener.compat.shlink import problems
 from shortener.compat.shlink.service import is_default, pagination
 from shortener.compat.shlink.visits import page_size, visit_fields
-from shortener.keys import looks_like_key
+from shortener.keys import is_key
 from shortener.links.context import LinkContext
 from shortener.models import OrphanVisit, User
 from shortener.orphans import service as orphans
@@ -32,7 +32,7 @@ def orphan_type(path: str) -> OrphanType:
     shaped like a key (one segment of key characters), or any other path."""
     if path in ("", "/"):
         return "base_url"
-    if looks_like_key(path.removeprefix("/")):
+    if is_key(path.removeprefix("/")):
         return "invalid_short_url"
     return "regular_404"
 

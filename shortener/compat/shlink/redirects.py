@@ -5,7 +5,8 @@ Shlink has three redirects per domain, we have root_url, not_found_url and expir
   invalidShortUrlRedirect <-> not_found_url  (a key no link has)
   regular404Redirect      <-> not_found_url  (any other unknown path: ours answers both alike)
 expired_url (an expired or used-up link) has no Shlink field and is left as it is. The default
-domain keeps no redirects here (null), and Shlink refuses to edit its redirects over the API.
+domain's redirects (set by an admin with PATCH /api/domains/0) are shown as its own and as
+Shlink's `defaultRedirects`; Shlink refuses to edit them over its API, and so do we.
 """
 
 from __future__ import annotations
@@ -22,17 +23,13 @@ from shortener.compat.shlink.schemas import (
 )
 from shortener.compat.shlink.service import build, default_authority, domain_id, is_default
 from shortener.domains import service as domains
-from shortener.domains.schemas import DomainUpdate
+from shortener.domains.schemas import DomainPublic, DomainUpdate
 from shortener.links.context import LinkContext
 from shortener.models import Domain as OurDomain
 from shortener.models import User
 
-NO_REDIRECTS = DomainRedirects(
-    baseUrlRedirect=None, regular404Redirect=None, invalidShortUrlRedirect=None
-)
 
-
-def redirects_of(domain: OurDomain) -> DomainRedirects:
+def redirects_of(domain: OurDomain | DomainPublic) -> DomainRedirects:
     return DomainRedirects(
         baseUrlRedirect=domain.root_url,
         regular404Redirect=domain.not_found_url,
@@ -42,13 +39,14 @@ def redirects_of(domain: OurDomain) -> DomainRedirects:
 
 async def domain_list(session: AsyncSession, *, user: User, ctx: LinkContext) -> DomainList:
     """The default domain, then the verified domains `user` may put links on."""
-    default = Domain(domain=default_authority(ctx), isDefault=True, redirects=NO_REDIRECTS)
+    defaults = redirects_of(await domains.default_domain(session, ctx))
+    default = Domain(domain=default_authority(ctx), isDefault=True, redirects=defaults)
     custom = [
         Domain(domain=d.hostname, isDefault=False, redirects=redirects_of(d))
         for d in await domains.list_domains(session, user=user)
         if d.verified
     ]
-    return DomainList(domains=DomainPage(data=[default, *custom], defaultRedirects=NO_REDIRECTS))
+    return DomainList(domains=DomainPage(data=[default, *custom], defaultRedirects=defaults))
 
 
 async def edit_redirects(
