@@ -27,6 +27,7 @@ from shortener.docs_pages import install_docs
 from shortener.domains.api import router as domains_router
 from shortener.domains.api import well_known as well_known_router
 from shortener.links.api import router as links_router
+from shortener.live.api import router as live_router
 from shortener.middleware import BodySizeLimit, InternalErrors, SecurityHeaders, import_too_large
 from shortener.observability import wiring as observability
 from shortener.observability.access import RedirectApp, RedirectObserver
@@ -124,6 +125,9 @@ def create_app(settings: Settings | None = None) -> ShortenerApp:
     app.include_router(links_router)
     app.include_router(orphans_router)
     install_docs(app)
+    # Before the dashboard's /dashboard/links/{key} (keys may hold '/'), which would otherwise
+    # take ".../live" for a key.
+    app.include_router(live_router)
     install_dashboard(app)
     app.include_router(webhooks_router)
     app.include_router(admin_router)

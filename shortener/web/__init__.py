@@ -18,7 +18,6 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 def install_dashboard(app: FastAPI) -> None:
     """Pages, /static, and the HTML security headers for every page FastAPI answers (the
     redirect path, which answers before FastAPI, sends the same headers itself)."""
-    from shortener.live.api import router as live_feed
     from shortener.web.auth_pages import router as auth_pages
     from shortener.web.dashboard import router as dashboard
     from shortener.web.domain_pages import router as domain_pages
@@ -39,8 +38,6 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(reset_pages)
     app.include_router(two_factor_pages)
     app.include_router(links_list)
-    # Before the dashboard's /dashboard/links/{key:path}, which would take ".../live" for a key.
-    app.include_router(live_feed)
     app.include_router(dashboard)
     app.include_router(keys_pages)
     app.include_router(webhook_pages)

@@ -30,7 +30,7 @@ def add_links(base: str, headers: dict[str, str], *bodies: dict[str, Any]) -> No
 
 
 def email_of(page: Any) -> str:
-    return str(page.locator(".who").inner_text())
+    return str(page.locator(".who:visible").inner_text())
 
 
 def rows(page: Any) -> Any:
