@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from shortener.audit.service import ACTIONS, list_events, public_filter
 from shortener.db import SessionDep
-from shortener.errors import Forbidden
+from shortener.errors import Forbidden, Invalid
 from shortener.fields import OneLine
 from shortener.web.links_list import page_numbers
 from shortener.web.pages import render
@@ -23,6 +23,16 @@ from shortener.web.session import PageUser
 
 router = APIRouter(prefix="/dashboard/audit", include_in_schema=False)
 PAGE_SIZE = 50
+
+
+def _date(text: str | None, name: str) -> date | None:
+    """A date field of the form: empty is no filter (a browser sends `from=` for a blank one)."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise Invalid(f"`{name}` must be a date (YYYY-MM-DD)") from None
 
 
 def _day(day: date | None, *, after: bool = False) -> datetime | None:
@@ -38,12 +48,13 @@ async def audit_page(
     session: SessionDep,
     action: Annotated[str | None, Query(max_length=40), OneLine] = None,
     actor: Annotated[str | None, Query(max_length=320), OneLine] = None,
-    since: Annotated[date | None, Query(alias="from")] = None,
-    until: Annotated[date | None, Query(alias="to")] = None,
+    from_text: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    to_text: Annotated[str | None, Query(alias="to", max_length=10)] = None,
     page: Annotated[int, Query(ge=1, le=2**31 // PAGE_SIZE)] = 1,
 ) -> Response:
     if not user.is_admin:
         raise Forbidden("this needs an administrator")
+    since, until = _date(from_text, "from"), _date(to_text, "to")
     where = public_filter(
         action=action, actor=actor, since=_day(since), until=_day(until, after=True)
     )

@@ -109,10 +109,12 @@ async def test_retention_deletes_old_events(client, app) -> None:
     await make_user(client)
     now = utcnow()
     async with app.runtime.sessionmaker() as session, session.begin():
-        session.add(AuditEvent(at=now - timedelta(days=400), action="export"))
+        # Younger than the app's own AUDIT_RETENTION_DAYS (365), so that its background
+        # cleanup leaves them: only the call below, with fewer days, deletes one.
+        session.add(AuditEvent(at=now - timedelta(days=100), action="export"))
         session.add(AuditEvent(at=now - timedelta(days=20), action="export"))
     cleaned = await cleanup(
-        app.runtime.sessionmaker, retention_days=90, audit_retention_days=365, now=now
+        app.runtime.sessionmaker, retention_days=90, audit_retention_days=60, now=now
     )
     assert cleaned.audit_events == 1
     kept = await events(app, action="export")
@@ -195,3 +197,6 @@ async def test_the_dashboard_page(client, app) -> None:
         assert "old-" not in later.text
         bad = await admin.get("/dashboard/audit", params={"from": today, "to": yesterday})
         assert bad.status_code == 422
+        assert (await admin.get("/dashboard/audit?from=soon")).status_code == 422
+        blank = await admin.get("/dashboard/audit?action=&actor=&from=&to=")  # the form, empty
+        assert blank.status_code == 200 and "Page 1 of" in blank.text

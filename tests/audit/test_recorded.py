@@ -146,3 +146,17 @@ async def test_imports_exports_domains(client, app) -> None:
         ("domain.created", "go.audit.example", None),
         ("domain.deleted", "go.audit.example", None),
     ]
+
+
+async def test_deleting_an_account_keeps_its_events(client, app) -> None:
+    admin = await make_user(client, admin=True)
+    email = new_email()
+    headers = await make_user(client, email=email)
+    await make_link(client, headers, alias="kept-event")
+    me = (await client.get("/api/users/me", headers=headers)).json()
+    assert (await client.delete(f"/api/admin/users/{me['id']}", headers=admin)).status_code == 204
+    kept = await events(app, actor=email)
+    assert [(e.action, e.actor_id) for e in kept] == [
+        ("auth.sign_in", None),
+        ("link.created", None),
+    ]
