@@ -42,13 +42,17 @@ def run_cleanup(settings: Settings) -> int:
             with progress_bar(err) as bar:
                 task = bar.add_task("deleting old clicks", total=total)
                 cleaned = await cleanup(
-                    sessionmaker, retention_days=days, progress=lambda n: bar.advance(task, n)
+                    sessionmaker,
+                    retention_days=days,
+                    audit_retention_days=settings.audit_retention_days,
+                    progress=lambda n: bar.advance(task, n),
                 )
         finally:
             await engine.dispose()
         print(
             f"deleted {cleaned.clicks} raw clicks older than {days} days, {cleaned.visitors} "
-            f"expired visitor rows and {cleaned.orphan_visits} raw visits to unknown links"
+            f"expired visitor rows, {cleaned.orphan_visits} raw visits to unknown links and "
+            f"{cleaned.audit_events} audit events older than {settings.audit_retention_days} days"
         )
 
     asyncio.run(run())

@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     trusted_proxies: str = "127.0.0.1,::1"
     # Raw clicks older than this are deleted (hourly, and by `shortener cleanup`); rollups stay.
     click_retention_days: int = Field(90, ge=1)
+    # Audit events (shortener/audit/) older than this are deleted by the same hourly cleanup.
+    audit_retention_days: int = Field(365, ge=1)
     # Visits to unknown links (404s of the redirect path): raw rows kept per domain and minute;
     # the rest are only counted (a scanner costs a counter, not a row per guess).
     orphan_visits_per_minute: int = Field(600, ge=0)

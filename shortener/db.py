@@ -145,6 +145,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     # The Runtime's (shortener.runtime imports this module, so it is not imported back here).
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.runtime.sessionmaker
     async with sessionmaker() as session:
+        # The caller's address, for the audit log's /24 or /48 (shortener/audit/service.py):
+        # the TCP peer, which uvicorn has already resolved through trusted proxies.
+        session.info["client_ip"] = request.client.host if request.client else None
         try:
             yield session
         except BaseException:

@@ -14,6 +14,7 @@ from starlette.types import Receive, Scope, Send
 from shortener import ops
 from shortener.admin.api import router as admin_router
 from shortener.apikeys.api import router as apikeys_router
+from shortener.audit.api import router as audit_router
 from shortener.auth.api import router as auth_router
 from shortener.auth.reset_api import router as reset_router
 from shortener.auth.two_factor_api import router as two_factor_router
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None) -> ShortenerApp:
     install_dashboard(app)
     app.include_router(webhooks_router)
     app.include_router(admin_router)
+    app.include_router(audit_router)
     app.include_router(blocklist_router)
     app.include_router(domains_router)
     app.include_router(well_known_router)

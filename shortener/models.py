@@ -544,3 +544,28 @@ class RecoveryCode(SQLModel, table=True):
     )
     code_hash: str = Field(sa_column=Column(String(64), nullable=False))
     created_at: datetime = _utc(default=utcnow)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what, when (shortener/audit/). Written in the transaction of the change it
+    records, so a change rolled back leaves no event. Never a password, token or secret, and
+    never a whole IP address: `ip_prefix` is the /24 (IPv4) or /48 (IPv6) it came from."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids never reused: see User
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    # None for a failed sign-in (no account) and once the account is deleted; `actor` keeps
+    # the e-mail address it had at the time.
+    actor_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("users.id", ondelete="SET NULL"), index=True),
+    )
+    actor: str | None = Field(default=None, sa_column=Column(String(320)))
+    action: str = Field(sa_column=Column(String(40), nullable=False, index=True))
+    target: str | None = Field(default=None, sa_column=Column(String(300)))
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    ip_prefix: str | None = Field(default=None, sa_column=Column(String(50)))
+    # Workspaces do not exist yet (issue 16): always None until they do; no foreign key yet.
+    workspace_id: int | None = Field(default=None, sa_column=Column(Integer))

@@ -154,6 +154,7 @@ async def _build(settings: Settings, templates: Jinja2Templates | None) -> Runti
             interval=settings.click_flush_interval,
             batch_size=settings.click_batch_size,
             retention_days=settings.click_retention_days,
+            audit_retention_days=settings.audit_retention_days,
             on_written=each(webhooks.clicks_written, LiveFeed(live, sessionmaker).clicks_written),
             max_failures=settings.click_batch_max_failures,
             writer=writer,

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
+from shortener.audit.service import record
 from shortener.errors import Invalid, NotFound, Unauthorized
 from shortener.models import ApiKey, User, utcnow
 
@@ -59,6 +60,9 @@ async def create_key(
     )
     session.add(api_key)
     await session.flush()
+    # The name and scopes, never the key (nor its prefix).
+    detail = {"name": name, "scopes": scopes}
+    await record(session, actor=user, action="apikey.created", target=api_key.id, detail=detail)
     return api_key, key
 
 
@@ -85,6 +89,7 @@ async def revoke_key(session: AsyncSession, *, user: User, key_id: int) -> None:
     api_key.revoked_at = utcnow()
     session.add(api_key)
     await session.flush()
+    await record(session, actor=user, action="apikey.revoked", target=key_id)
 
 
 async def authenticate(session: AsyncSession, key: str) -> tuple[ApiKey, User]:

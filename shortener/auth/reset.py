@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shortener.audit.service import record
 from shortener.auth import account_tokens
 from shortener.auth.service import get_by_email, set_password
 from shortener.auth.sessions import end_all_sessions
@@ -108,6 +109,7 @@ async def confirm_reset(session: AsyncSession, *, token: str, password: str, key
     # The link arrived at the address: its owner reads it, which is all verifying proves.
     user.email_verified = True
     await end_all_sessions(session, user_id=user.id or 0)
+    await record(session, actor=user, action="auth.password_reset", target=user.email)
     return user
 
 

@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from shortener.audit.service import record
 from shortener.auth.passwords import hash_password, verify_password
 from shortener.errors import Conflict, Forbidden
 from shortener.models import User
@@ -45,6 +46,16 @@ async def authenticate(session: AsyncSession, *, email: str, password: str) -> U
     user = await get_by_email(session, email)
     ok = await verify_password(password, user.password_hash if user else None)
     if user is None or not ok or not user.is_active:
+        # Kept although the caller answers 401 (and its session would roll back): committed
+        # here, where nothing else has been done yet. The target is the account's address
+        # when one exists, never what was typed (it may be a password in the wrong field).
+        await record(
+            session,
+            actor=None,
+            action="auth.sign_in_failed",
+            target=user.email if user is not None else None,
+        )
+        await session.commit()
         return None
     return user
 
@@ -56,6 +67,7 @@ async def change_password(
     if not await verify_password(current_password, user.password_hash):
         raise Forbidden("the current password is not right")
     await set_password(session, user=user, password=new_password)
+    await record(session, actor=user, action="auth.password_changed", target=user.email)
 
 
 async def set_password(session: AsyncSession, *, user: User, password: str) -> None:

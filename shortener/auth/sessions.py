@@ -21,6 +21,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from shortener.audit.service import record
 from shortener.auth.tokens import issue_token, read_token
 from shortener.errors import NotFound
 from shortener.models import AuthSession, User, utcnow
@@ -67,6 +68,7 @@ async def start_session(
     )
     session.add(row)
     await session.flush()
+    await record(session, actor=user, action="auth.sign_in", target=row.id, detail={"kind": kind})
     return issue_token(
         user_id=row.user_id,
         token_version=user.token_version,
@@ -168,6 +170,7 @@ async def end_session(session: AsyncSession, *, user: User, session_id: int) -> 
     )
     if not getattr(result, "rowcount", 0):
         raise NotFound("no such session")
+    await record(session, actor=user, action="session.revoked", target=session_id)
 
 
 async def end_all_sessions(session: AsyncSession, *, user_id: int) -> None:

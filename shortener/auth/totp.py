@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
+from shortener.audit.service import record
 from shortener.errors import Conflict, Invalid
 from shortener.models import RecoveryCode, User
 
@@ -202,6 +203,7 @@ async def enable(session: AsyncSession, *, user: User, code: str, signing_key: s
         RecoveryCode(user_id=user.id or 0, code_hash=hash_recovery_code(c)) for c in codes
     )
     await session.flush()
+    await record(session, actor=user, action="auth.2fa_enabled", target=user.email)
     return codes
 
 
@@ -217,3 +219,4 @@ async def disable(session: AsyncSession, *, user: User, code: str, signing_key: 
     session.add(user)
     await session.execute(delete(RecoveryCode).where(col(RecoveryCode.user_id) == user.id))
     await session.flush()
+    await record(session, actor=user, action="auth.2fa_disabled", target=user.email)

@@ -40,6 +40,7 @@ class Flusher:
         interval: float,
         batch_size: int,
         retention_days: int | None = None,
+        audit_retention_days: int | None = None,
         on_written: Callable[[Sequence[ClickRecord]], Awaitable[None]] | None = None,
         max_failures: int = 5,
         writer: ClickWriter | None = None,
@@ -60,6 +61,7 @@ class Flusher:
         self._max_failures = max_failures
         self.flushed = 0
         self._retention_days = retention_days
+        self._audit_retention_days = audit_retention_days
         # Monotonic time of the next retention cleanup; the first comes soon after start.
         self.next_cleanup_at = time.monotonic()
         # Clicks the database would not take even one by one (the latest, for inspection).
@@ -155,13 +157,19 @@ class Flusher:
         if self._retention_days is None or time.monotonic() < self.next_cleanup_at:
             return
         self.next_cleanup_at = time.monotonic() + CLEANUP_EVERY
-        cleaned = await cleanup(self._sessionmaker, retention_days=self._retention_days)
-        if cleaned.clicks or cleaned.visitors or cleaned.orphan_visits:
+        cleaned = await cleanup(
+            self._sessionmaker,
+            retention_days=self._retention_days,
+            audit_retention_days=self._audit_retention_days,
+        )
+        if cleaned.clicks or cleaned.visitors or cleaned.orphan_visits or cleaned.audit_events:
             log.info(
-                "retention: deleted %d raw clicks, %d old visitor rows, %d raw orphan visits",
+                "retention: deleted %d raw clicks, %d old visitor rows, %d raw orphan visits, "
+                "%d audit events",
                 cleaned.clicks,
                 cleaned.visitors,
                 cleaned.orphan_visits,
+                cleaned.audit_events,
             )
 
     async def stop(

@@ -1,5 +1,6 @@
 """Forgetting: raw clicks and raw visits to unknown links past CLICK_RETENTION_DAYS, visitor
-hashes no longer needed, and the per-minute counts of the orphan-visit cap once past.
+hashes no longer needed, the per-minute counts of the orphan-visit cap once past, and audit
+events past AUDIT_RETENTION_DAYS.
 
 Rollups stay forever: they hold counts, nothing about anyone. Deletes go in slices so a
 first cleanup of millions of rows never holds the write lock long enough to stall the flusher.
@@ -16,6 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from shortener.audit.service import forget_old
 from shortener.clicks.salts import day_of
 from shortener.models import Click, LinkVisitor, OrphanMinute, OrphanVisit
 
@@ -32,12 +34,14 @@ class Cleaned:
     clicks: int
     visitors: int
     orphan_visits: int = 0
+    audit_events: int = 0
 
 
 async def cleanup(
     sessionmaker: async_sessionmaker[AsyncSession],
     *,
     retention_days: int,
+    audit_retention_days: int | None = None,
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Cleaned:
@@ -59,7 +63,11 @@ async def cleanup(
         await session.execute(
             delete(OrphanMinute).where(col(OrphanMinute.minute) < first_minute_kept)
         )
-    return Cleaned(clicks=clicks, visitors=visitors, orphan_visits=orphans)
+        audit = 0
+        if audit_retention_days is not None:
+            # Few rows (people's actions, not visits): one statement is enough.
+            audit = await forget_old(session, retention_days=audit_retention_days, now=now)
+    return Cleaned(clicks=clicks, visitors=visitors, orphan_visits=orphans, audit_events=audit)
 
 
 async def count_expired(

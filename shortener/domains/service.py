@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col
 
+from shortener.audit.service import record
 from shortener.db import READ_ONLY, after_commit
 from shortener.domains.hostnames import normalise_hostname
 from shortener.domains.hosts import DEFAULT_SETTINGS, DOMAINS_CHANGED, REDIRECTS
@@ -140,6 +141,7 @@ async def create_domain(
     except IntegrityError:
         raise Conflict(f"the domain {hostname} is already taken") from None
     _announce(session, ctx)
+    await record(session, actor=user, action="domain.created", target=hostname)
     return domain
 
 
@@ -213,6 +215,10 @@ async def delete_domain(
     await session.delete(domain)
     await session.flush()
     _announce(session, ctx)
+    detail = {"links_moved": len(keys)} if keys else None
+    await record(
+        session, actor=user, action="domain.deleted", target=domain.hostname, detail=detail
+    )
     after_commit(session, partial(ctx.cache.invalidate_many, idents))
 
 
@@ -240,6 +246,7 @@ async def verify_domain(
         session.add(domain)
         await session.flush()
         _announce(session, ctx)
+        await record(session, actor=user, action="domain.verified", target=domain.hostname)
     return domain
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from shortener.audit.service import record
 from shortener.db import after_commit
 from shortener.errors import Invalid
 from shortener.keys import link_ident
@@ -87,6 +88,8 @@ async def bulk_action(
         await _announce(session, ctx, changed, "link.updated")
     idents = [link_ident(link.domain_id, link.key) for link in changed]
     after_commit(session, partial(ctx.cache.invalidate_many, idents))
+    detail = {"action": action, "count": len(changed), **({"tag": name} if name else {})}
+    await record(session, actor=user, action="links.bulk", detail=detail)
     return len(changed)
 
 

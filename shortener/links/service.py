@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from shortener.audit.service import record
 from shortener.auth.passwords import hash_password
 from shortener.db import after_commit
 from shortener.domains import service as domains
@@ -98,6 +99,7 @@ async def add_prepared(
         await _set_tags(session, link, new.tags)
         after_commit(session, partial(ctx.cache.invalidate, link_ident(domain_id, key)))
         await _emit(session, ctx, link, "link.created")
+        await record(session, actor=owner, action="link.created", target=link_ident(domain_id, key))
         return link, True
     raise Conflict("could not find a free key; try again or choose an alias")
 
@@ -347,6 +349,12 @@ async def update_link(
     after_commit(session, partial(ctx.cache.invalidate_many, idents))
     extra = {"previous_key": old_key} if link.key != old_key else {}
     await _emit(session, ctx, link, "link.updated", **extra)
+    # The names of the fields changed, not their values (one may be a password).
+    fields = sorted({"password" if n == "password_hash" else n for n in changes} | set(options))
+    target = link_ident(domain_id, link.key)
+    await record(
+        session, actor=user, action="link.updated", target=target, detail={"fields": fields}
+    )
     return link
 
 
@@ -376,6 +384,7 @@ async def delete_link(
     await _emit(session, ctx, link, "link.deleted")
     await session.delete(link)
     await session.flush()
+    await record(session, actor=user, action="link.deleted", target=link_ident(domain_id, key))
     after_commit(session, partial(ctx.cache.invalidate, link_ident(domain_id, key)))
 
 

@@ -97,10 +97,10 @@ async def import_csv(
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}}, "description": "one row a link"}},
 )
-async def export_csv(user: LinksReader, request: Request) -> StreamingResponse:
+async def export_csv(user: LinksReader, request: Request, session: SessionDep) -> StreamingResponse:
     runtime = runtime_of(request)
     rows = await export.export_started(
-        runtime.read_sessionmaker, owner_id=user.id or 0, separate=runtime.separate_reads
+        runtime.read_sessionmaker, owner=user, separate=runtime.separate_reads, session=session
     )
     return StreamingResponse(
         rows,

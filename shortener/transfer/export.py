@@ -9,10 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from shortener.db import read_errors
+from shortener.audit.service import record
+from shortener.db import commit, read_errors
 from shortener.domains.service import hostnames
 from shortener.links.service import tags_of
-from shortener.models import Link
+from shortener.models import Link, User
 from shortener.transfer.formats import DOMAIN_COLUMN, EXPORT_COLUMNS, export_line, guard_formula
 
 
@@ -35,12 +36,20 @@ async def export_csv(
 
 
 async def export_started(
-    sessionmaker: async_sessionmaker[AsyncSession], *, owner_id: int, separate: bool
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    owner: User,
+    separate: bool,
+    session: AsyncSession,
 ) -> AsyncIterator[str]:
     """export_csv with its header already made (after the first query), for a streamed
     answer: a database that does not answer is an error before the response starts (503, see
-    read_errors), not a download cut short. `separate`: the sessions are DATABASE_READ_URL's."""
-    rows = export_csv(sessionmaker, owner_id=owner_id)
+    read_errors), not a download cut short. `separate`: the sessions are DATABASE_READ_URL's.
+    The export is audited on `session`, the request's own, committed here, before the export's
+    session begins: on SQLite each would otherwise wait for the other's write lock."""
+    await record(session, actor=owner, action="export", detail={"format": "csv"})
+    await commit(session)
+    rows = export_csv(sessionmaker, owner_id=owner.id or 0)
     async with read_errors(separate):
         header = await anext(rows)
     return _prepend(header, rows)

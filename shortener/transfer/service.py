@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from shortener.audit.service import record
 from shortener.db import after_commit
 from shortener.domains import service as domains_service
 from shortener.errors import DomainError, Invalid, TooManyRequests
@@ -261,6 +262,8 @@ async def import_links(
             await flush()
     await flush()
     result.errors.sort(key=lambda e: e.line)
+    counts = {"format": format_name, "created": len(created), "skipped": result.skipped}
+    await record(session, actor=owner, action="links.imported", detail=counts)
     return result
 
 

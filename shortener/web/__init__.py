@@ -18,6 +18,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 def install_dashboard(app: FastAPI) -> None:
     """Pages, /static, and the HTML security headers for every page FastAPI answers (the
     redirect path, which answers before FastAPI, sends the same headers itself)."""
+    from shortener.web.audit_pages import router as audit_pages
     from shortener.web.auth_pages import router as auth_pages
     from shortener.web.dashboard import router as dashboard
     from shortener.web.domain_pages import router as domain_pages
@@ -44,6 +45,7 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(domain_pages)
     app.include_router(transfer_pages)
     app.include_router(orphan_pages)
+    app.include_router(audit_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(HtmlSecurityHeaders, exempt=(DOCS_URL, REDOC_URL))
     app.add_middleware(RenewedSessionCookie)

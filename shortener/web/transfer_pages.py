@@ -164,11 +164,11 @@ async def _progress_lines(
 
 
 @router.get("/export.csv")
-async def export_csv(request: Request, user: PageUser) -> Response:
+async def export_csv(request: Request, user: PageUser, session: SessionDep) -> Response:
     # Streamed a page of links at a time, so the browser shows the download's progress.
     runtime = runtime_of(request)
     rows = await export.export_started(
-        runtime.read_sessionmaker, owner_id=user.id or 0, separate=runtime.separate_reads
+        runtime.read_sessionmaker, owner=user, separate=runtime.separate_reads, session=session
     )
     return StreamingResponse(
         rows,

@@ -1,0 +1,160 @@
+"""The audit log: who did what, when, from where (roughly). No FastAPI here.
+
+`record` is called by the service that makes a change, on the change's own session: the event
+is part of that transaction, so a change that is rolled back (a 409, a 422 after a flush)
+leaves no event, and every way in (the API, the dashboard, the compatibility APIs, the CLI)
+is covered by the one call. The request's address reaches it through the session
+(shortener.db.get_session puts it in `session.info`); the CLI's sessions have none.
+
+Never recorded: passwords, tokens, API keys, TOTP secrets or codes (callers pass ids, names
+and key prefixes only), nor a whole IP address: only its /24 (IPv4) or /48 (IPv6) prefix.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from shortener.errors import Invalid
+from shortener.models import AuditEvent, User, utcnow
+
+# Where shortener.db.get_session leaves the caller's address for `record`.
+CLIENT_IP = "client_ip"
+IPV4_PREFIX = 24
+IPV6_PREFIX = 48
+# What is recorded (the dashboard's filter offers these).
+ACTIONS = (
+    "auth.sign_in",
+    "auth.sign_in_failed",
+    "auth.password_changed",
+    "auth.password_reset",
+    "auth.2fa_enabled",
+    "auth.2fa_disabled",
+    "session.revoked",
+    "apikey.created",
+    "apikey.revoked",
+    "link.created",
+    "link.updated",
+    "link.deleted",
+    "links.bulk",
+    "links.imported",
+    "domain.created",
+    "domain.verified",
+    "domain.deleted",
+    "export",
+)
+
+
+def ip_prefix(ip: str | None) -> str | None:
+    """The network an address belongs to, never the address: 203.0.113.7 -> 203.0.113.0/24,
+    2001:db8:1:2::5 -> 2001:db8:1::/48. None for no address or an unreadable one."""
+    if not ip:
+        return None
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    bits = IPV4_PREFIX if address.version == 4 else IPV6_PREFIX
+    return str(ipaddress.ip_network(f"{address}/{bits}", strict=False))
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    actor: User | None,
+    action: str,
+    target: str | int | None = None,
+    detail: dict[str, Any] | None = None,
+    request_ip: str | None = None,
+) -> None:
+    """Add one event to the session's transaction (committed or rolled back with the change).
+    `request_ip` defaults to the request's (none from the CLI)."""
+    ip = request_ip if request_ip is not None else session.info.get(CLIENT_IP)
+    session.add(
+        AuditEvent(
+            at=utcnow(),
+            actor_id=actor.id if actor is not None else None,
+            actor=actor.email if actor is not None else None,
+            action=action,
+            target=None if target is None else str(target)[:300],
+            detail=detail or None,
+            ip_prefix=ip_prefix(ip),
+        )
+    )
+    await session.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    action: str | None = None
+    # The actor's e-mail address (as it was when they acted), exactly.
+    actor: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def public_filter(
+    *,
+    action: str | None,
+    actor: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> AuditFilter:
+    """The filter the API and the page were given: times without a zone are UTC; an empty
+    text is no filter; a window that ends before it starts is a 422."""
+    since, until = (_utc(t) for t in (since, until))
+    if since is not None and until is not None and until <= since:
+        raise Invalid("`to` must be after `from`")
+    return AuditFilter(
+        action=(action or "").strip() or None,
+        actor=(actor or "").strip() or None,
+        since=since,
+        until=until,
+    )
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    if at is None:
+        return None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+async def list_events(
+    session: AsyncSession, *, where: AuditFilter, limit: int, offset: int
+) -> tuple[list[AuditEvent], int]:
+    """The matching events, newest first, and how many match in all."""
+    conditions = []
+    if where.action:
+        conditions.append(col(AuditEvent.action) == where.action)
+    if where.actor:
+        conditions.append(col(AuditEvent.actor) == where.actor.strip().lower())
+    if where.since is not None:
+        conditions.append(col(AuditEvent.at) >= where.since)
+    if where.until is not None:
+        conditions.append(col(AuditEvent.at) < where.until)
+    total = (
+        await session.execute(select(func.count()).select_from(AuditEvent).where(*conditions))
+    ).scalar_one()
+    rows = await session.execute(
+        select(AuditEvent)
+        .where(*conditions)
+        .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows.scalars()), int(total)
+
+
+async def forget_old(session: AsyncSession, *, retention_days: int, now: datetime) -> int:
+    """Delete the events older than AUDIT_RETENTION_DAYS; how many went."""
+    cutoff = now - timedelta(days=retention_days)
+    result = await session.execute(delete(AuditEvent).where(col(AuditEvent.at) < cutoff))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
