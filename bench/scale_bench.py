@@ -3,7 +3,7 @@
 
     python bench/scale_bench.py --links 100000 --keys uniform,unknown,hot
     python bench/scale_bench.py --links 1000000 --keys zipf
-        [--duration 4] [--rounds 3] [--connections 32] [--modes embedded,postgres]
+        [--duration 4] [--rounds 3] [--connections 32] [--modes embedded,postgres,flush-apart]
         [--redis-url redis://127.0.0.1:6379/14]
         [--postgres-url postgresql://postgres@127.0.0.1:5432/test]
 
@@ -184,7 +184,12 @@ def main() -> None:
     )
     parser.add_argument("--links", type=int, default=100_000)
     parser.add_argument("--keys", default="uniform,unknown,hot", help="of " + ",".join(WORKLOADS))
-    parser.add_argument("--modes", default="embedded,postgres")
+    parser.add_argument(
+        "--modes",
+        default="embedded,postgres",
+        help="of embedded, postgres, flush-apart (PostgreSQL + Redis, clicks written by "
+        "`shortener flush` in a process of its own)",
+    )
     parser.add_argument("--duration", type=int, default=4)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
@@ -209,6 +214,7 @@ def main() -> None:
     servers: list[Server] = [baseline]
     urls: dict[str, str] = {}
     pg_db = None
+    pg_dbs: list[str] = []
     try:
         if "embedded" in modes:
             urls["embedded"] = f"sqlite:///{tmp}/embedded.db"
@@ -217,6 +223,15 @@ def main() -> None:
             pg_db = _create_pg_database(args.postgres_url)
             urls["postgres+redis"] = pg_db
             servers.append(service("postgres+redis", pg_db, args.redis_url, seed=seed))
+        if "flush-apart" in modes:
+            # As a deployment whose serving workers run with CLICK_FLUSHER=false: clicks are
+            # written by `shortener flush`, a process of its own (CPU per request: the worker's).
+            apart_db = _create_pg_database(args.postgres_url)
+            pg_dbs.append(apart_db)
+            urls["pg+redis apart"] = apart_db
+            servers.append(
+                service("pg+redis apart", apart_db, args.redis_url, seed=seed, flusher_apart=True)
+            )
         print(f"{args.links} links seeded and servers up in {time.monotonic() - started:.0f} s")
         report: dict = {"machine": _machine(), "links": args.links, "workloads": {}}
         for workload in workloads:
@@ -259,8 +274,9 @@ def main() -> None:
             _print(workload, args, rows)
     finally:
         codes = {s.name: s.stop() for s in servers}
-        if pg_db:
-            _drop_pg_database(pg_db)
+        for db in [pg_db, *pg_dbs]:
+            if db:
+                _drop_pg_database(db)
     print(f"\nexit codes after SIGTERM: {codes}; {report['machine']}")
     out = ROOT / "bench" / "results" / args.out
     out.write_text(json.dumps(report, indent=2))
