@@ -98,6 +98,22 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def stream(self, _value: Any) -> None:
         pass  # StreamHandler.__init__ and setStream set it: the property always answers
 
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record) + self.terminator
+            try:
+                sys.stderr.write(line)
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                # The stderr in place was closed under a thread still logging (a test
+                # runner's stand-in, torn down with its test): the process's own stderr.
+                if sys.__stderr__ is not None:
+                    sys.__stderr__.write(line)
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
 
 def logging_config(settings: Settings, stream: Any = None) -> dict[str, Any]:
     """A logging.config.dictConfig for these settings (uvicorn's log_config takes it as is);

@@ -71,3 +71,29 @@ def test_records_follow_stderr_when_it_is_swapped(capsys) -> None:  # type: igno
         log.removeHandler(handler)
     assert second.getvalue() == "two\n"
     assert "Logging error" not in capsys.readouterr().err
+
+
+def test_a_record_meets_a_closed_stderr_and_still_goes_out(capfd) -> None:  # type: ignore[no-untyped-def]
+    """A thread that logs after the stderr in place was closed (pytest's stand-in, torn down
+    with the test that started the thread) writes to the process's own stderr instead."""
+    import io
+    import logging
+
+    from shortener.observability.logs import StderrHandler
+
+    handler = StderrHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log = logging.getLogger("tests.closed-stderr")
+    log.addHandler(handler)
+    log.propagate = False
+    real = sys.stderr
+    closed = io.StringIO()
+    closed.close()
+    try:
+        sys.stderr = closed
+        log.warning("still out")
+    finally:
+        sys.stderr = real
+        log.removeHandler(handler)
+    err = capfd.readouterr().err
+    assert "still out" in err and "Logging error" not in err
