@@ -25,6 +25,7 @@ from shortener.compat.shlink.deps import (
     Page,
     QueryKeyWriter,
     StartDate,
+    Visits,
 )
 from shortener.compat.shlink.schemas import (
     DeletedVisits,
@@ -51,7 +52,7 @@ from shortener.compat.shlink.schemas import (
     VisitsOverviewBody,
     VisitsSummary,
 )
-from shortener.compat.shlink.visits import link_visit_count, visit_page
+from shortener.compat.shlink.visits import link_visit_count, per_page, visit_page
 from shortener.db import ReadSessionDep, SessionDep
 from shortener.errors import Conflict, NotFound
 from shortener.links import service as links
@@ -59,7 +60,7 @@ from shortener.links import tags as tag_service
 from shortener.links.deps import LinkContextDep, quota_for
 from shortener.links.schemas import LinkUpdate
 from shortener.stats.api import StatsCacheDep
-from shortener.stats.visits import ClickFilter, of_link, of_links, totals_of
+from shortener.stats.visits import of_link, of_links, totals_of
 
 # The Shlink version clients see: 4.4 has every feature the SDK offers that this API serves
 # (redirect rules, visitedUrl, hasRedirectRules); clients switch features on it.
@@ -79,10 +80,6 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 public = APIRouter(tags=["shlink"], responses=PROBLEMS)
 router = APIRouter(tags=["shlink"], responses=PROBLEMS)
-
-
-def _per_page(per_page: int) -> int:
-    return service.ALL_ITEMS if per_page < 1 else per_page
 
 
 # ---- health ----------------------------------------------------------------------------------
@@ -135,14 +132,14 @@ async def list_short_urls(
         exclude_past_valid_until=excludePastValidUntil,
         domain=which,
     )
-    per_page = _per_page(itemsPerPage)
+    size = per_page(itemsPerPage)
     found, total = await service.list_links(
-        session, conditions=conditions, order_by=orderBy, page=page, per_page=per_page
+        session, conditions=conditions, order_by=orderBy, page=page, per_page=size
     )
     return ShortUrlList(
         shortUrls=ShortUrlPage(
             data=await service.short_urls(session, found, ctx),
-            pagination=service.pagination(page, per_page, len(found), total),
+            pagination=service.pagination(page, size, len(found), total),
         )
     )
 
@@ -269,27 +266,15 @@ async def short_url_visits(
     session: ReadSessionDep,
     ctx: LinkContextDep,
     cache: StatsCacheDep,
-    start: StartDate,
-    end: EndDate,
-    page: Page = 1,
-    itemsPerPage: ItemsPerPage = 5000,
-    excludeBots: bool = False,
+    query: Visits,
     domain: Domain = None,
 ) -> JSONResponse:
     on = await service.domain_id(session, user=user, domain=domain, ctx=ctx)
     link = await links.get_link(session, user=user, key=shortCode, domain_id=on)
-    which = ClickFilter(of_link(link.id or 0), start, end, include_bots=not excludeBots)
+    which = query.of(of_link(link.id or 0))
     total = await link_visit_count(session, link, which, cache)
-    return JSONResponse(
-        await visit_page(
-            session,
-            which,
-            page=page,
-            per_page=_per_page(itemsPerPage),
-            base_url=await service.base_url_of(session, on, ctx),
-            total=total,
-        )
-    )
+    base_url = await service.base_url_of(session, on, ctx)
+    return JSONResponse(await visit_page(session, which, query, base_url=base_url, total=total))
 
 
 @router.delete("/short-urls/{shortCode}/visits", response_model=DeletedVisits)
@@ -311,24 +296,14 @@ async def tag_visits(
     user: StatsReader,
     session: ReadSessionDep,
     ctx: LinkContextDep,
-    start: StartDate,
-    end: EndDate,
-    page: Page = 1,
-    itemsPerPage: ItemsPerPage = 5000,
-    excludeBots: bool = False,
+    query: Visits,
     domain: Domain = None,
 ) -> JSONResponse:
     on = await service.domain_filter(session, user=user, domain=domain, ctx=ctx)
     if tag not in await tag_service.list_tags(session, user=user):
         raise problems.tag_not_found(tag)
-    which = ClickFilter(
-        of_links(service.tagged_links(user, tag, on)), start, end, include_bots=not excludeBots
-    )
-    return JSONResponse(
-        await visit_page(
-            session, which, page=page, per_page=_per_page(itemsPerPage), base_url=ctx.base_url
-        )
-    )
+    which = query.of(of_links(service.tagged_links(user, tag, on)))
+    return JSONResponse(await visit_page(session, which, query, base_url=ctx.base_url))
 
 
 @router.get("/domains/{domain}/visits", response_model=VisitList)
@@ -337,25 +312,12 @@ async def domain_visits(
     user: StatsReader,
     session: ReadSessionDep,
     ctx: LinkContextDep,
-    start: StartDate,
-    end: EndDate,
-    page: Page = 1,
-    itemsPerPage: ItemsPerPage = 5000,
-    excludeBots: bool = False,
+    query: Visits,
 ) -> JSONResponse:
     on = await service.domain_filter(session, user=user, domain=domain, ctx=ctx)
-    which = ClickFilter(
-        of_links(service.visible_links(user, on)), start, end, include_bots=not excludeBots
-    )
-    return JSONResponse(
-        await visit_page(
-            session,
-            which,
-            page=page,
-            per_page=_per_page(itemsPerPage),
-            base_url=await service.base_url_of(session, on, ctx),
-        )
-    )
+    which = query.of(of_links(service.visible_links(user, on)))
+    base_url = await service.base_url_of(session, on, ctx)
+    return JSONResponse(await visit_page(session, which, query, base_url=base_url))
 
 
 @router.get("/visits/non-orphan", response_model=VisitList)
@@ -363,22 +325,12 @@ async def non_orphan_visits(
     user: StatsReader,
     session: ReadSessionDep,
     ctx: LinkContextDep,
-    start: StartDate,
-    end: EndDate,
-    page: Page = 1,
-    itemsPerPage: ItemsPerPage = 5000,
-    excludeBots: bool = False,
+    query: Visits,
     domain: Domain = None,
 ) -> JSONResponse:
     on = await service.domain_filter(session, user=user, domain=domain, ctx=ctx)
-    which = ClickFilter(
-        of_links(service.visible_links(user, on)), start, end, include_bots=not excludeBots
-    )
-    return JSONResponse(
-        await visit_page(
-            session, which, page=page, per_page=_per_page(itemsPerPage), base_url=ctx.base_url
-        )
-    )
+    which = query.of(of_links(service.visible_links(user, on)))
+    return JSONResponse(await visit_page(session, which, query, base_url=ctx.base_url))
 
 
 @router.get("/visits/orphan", response_model=VisitList)
@@ -386,27 +338,12 @@ async def orphan_visits(
     user: StatsReader,
     session: ReadSessionDep,
     ctx: LinkContextDep,
-    start: StartDate,
-    end: EndDate,
-    page: Page = 1,
-    itemsPerPage: ItemsPerPage = 5000,
-    excludeBots: bool = False,
+    query: Visits,
     domain: Domain = None,
     type: orphans.OrphanType | None = None,
 ) -> JSONResponse:
     return JSONResponse(
-        await orphans.orphan_page(
-            session,
-            user=user,
-            ctx=ctx,
-            domain=domain,
-            kind=type,
-            start=start,
-            end=end,
-            include_bots=not excludeBots,
-            page=page,
-            per_page=_per_page(itemsPerPage),
-        )
+        await orphans.orphan_page(session, query, user=user, ctx=ctx, domain=domain, kind=type)
     )
 
 

@@ -13,6 +13,7 @@ from shortener.auth.deps import Principal, current_principal
 from shortener.compat.shlink import problems
 from shortener.compat.shlink.schemas import ShortUrlCreate
 from shortener.compat.shlink.service import build
+from shortener.compat.shlink.visits import VisitQuery, per_page
 from shortener.db import SessionDep
 from shortener.errors import Forbidden, Unauthorized
 from shortener.fields import utc_moment
@@ -86,4 +87,17 @@ EndDate = Annotated[datetime | None, Depends(_end)]
 Page = Annotated[int, Query(ge=1, le=1_000_000)]
 # -1 is Shlink's "all items".
 ItemsPerPage = Annotated[int, Query(ge=-1, le=1_000_000)]
+
+
+def visit_query(
+    start: StartDate,
+    end: EndDate,
+    page: Page = 1,
+    itemsPerPage: ItemsPerPage = 5000,
+    excludeBots: bool = False,
+) -> VisitQuery:
+    return VisitQuery(start, end, page, per_page(itemsPerPage), include_bots=not excludeBots)
+
+
+Visits = Annotated[VisitQuery, Depends(visit_query)]
 Domain = Annotated[str | None, Query(max_length=255)]

@@ -17,7 +17,7 @@ from sqlmodel import col
 
 from shortener.compat.shlink import problems
 from shortener.compat.shlink.service import is_default, pagination
-from shortener.compat.shlink.visits import page_size, visit_fields
+from shortener.compat.shlink.visits import VisitQuery, page_size, visit_fields
 from shortener.keys import is_key
 from shortener.links.context import LinkContext
 from shortener.models import OrphanVisit, User
@@ -80,21 +80,23 @@ def _visit(row: OrphanVisit, scheme: str) -> dict[str, Any]:
 
 async def orphan_page(
     session: AsyncSession,
+    query: VisitQuery,
     *,
     user: User,
     ctx: LinkContext,
     domain: str | None,
     kind: OrphanType | None,
-    start: datetime | None,
-    end: datetime | None,
-    include_bots: bool,
-    page: int,
-    per_page: int,
 ) -> dict[str, Any]:
     """One page of orphan visits, newest first, paged as the other visit lists."""
-    per_page = page_size(per_page)
+    page, per_page = query.page, page_size(query.per_page)
     where = await _where(
-        session, user=user, domain=domain, ctx=ctx, start=start, end=end, include_bots=include_bots
+        session,
+        user=user,
+        domain=domain,
+        ctx=ctx,
+        start=query.start,
+        end=query.end,
+        include_bots=query.include_bots,
     )
     newest = (col(OrphanVisit.visited_at).desc(), col(OrphanVisit.id).desc())
     offset = (page - 1) * per_page
@@ -104,8 +106,8 @@ async def orphan_page(
                 await session.execute(select(func.count()).select_from(OrphanVisit).where(*where))
             ).scalar_one()
         )
-        query = select(OrphanVisit).where(*where).order_by(*newest)
-        rows = list((await session.execute(query.offset(offset).limit(per_page))).scalars())
+        newest_first = select(OrphanVisit).where(*where).order_by(*newest)
+        rows = list((await session.execute(newest_first.offset(offset).limit(per_page))).scalars())
     else:
         # The kind is derived from the path with the key rule (no portable SQL for it): the
         # ids and paths are read, classified, then the page's rows. Raw rows are few: the

@@ -9,9 +9,11 @@ referring host; the location has the country only (its code standing for its nam
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shortener.compat.shlink.service import ALL_ITEMS, atom, pagination
@@ -121,19 +123,38 @@ async def link_visit_count(
     return await cache.get(key, lambda: count_clicks(session, which))
 
 
+def per_page(items: int) -> int:
+    """`itemsPerPage` as the service reads it: below 1 is Shlink's "all"."""
+    return ALL_ITEMS if items < 1 else items
+
+
+@dataclass(frozen=True, slots=True)
+class VisitQuery:
+    """What every Shlink visit list takes: the dates, the page and its size, and the bots."""
+
+    start: datetime | None
+    end: datetime | None
+    page: int
+    per_page: int
+    include_bots: bool
+
+    def of(self, links: ColumnElement[bool]) -> ClickFilter:
+        """The clicks of `links` this query asks for."""
+        return ClickFilter(links, self.start, self.end, include_bots=self.include_bots)
+
+
 async def visit_page(
     session: AsyncSession,
     which: ClickFilter,
+    query: VisitQuery,
     *,
-    page: int,
-    per_page: int,
     base_url: str,
     total: int | None = None,
 ) -> dict[str, Any]:
     """One page of visits, newest first, as VisitList's JSON; `itemsPerPage` -1 (Shlink's
     "all") and anything above MAX_PER_PAGE are pages of MAX_PER_PAGE, and `pagination` says so.
     `total`: the count, when the caller has it already."""
-    per_page = page_size(per_page)
+    page, per_page = query.page, page_size(query.per_page)
     if total is None:
         total = await count_clicks(session, which)
     offset = (page - 1) * per_page
