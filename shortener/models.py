@@ -66,6 +66,15 @@ def _utc(**kwargs: Any) -> Any:
     return Field(sa_column=Column(UTCDateTime(), nullable=nullable, **kwargs))
 
 
+def _belongs_to_user() -> Any:
+    """The user a row belongs to: required, indexed, and gone with the user."""
+    return Field(
+        sa_column=Column(
+            Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+
+
 class User(SQLModel, table=True):
     __tablename__ = "users"
     # AUTOINCREMENT: SQLite would otherwise hand a deleted row's id (the highest) to the next
@@ -164,11 +173,7 @@ class Link(SQLModel, table=True):
     # MD5 of the URL, hex: finds "this user already shortened this URL with md5" quickly.
     url_md5: str = Field(sa_column=Column(String(32), nullable=False, index=True))
     key_strategy: str = Field(sa_column=Column(String(8), nullable=False))
-    owner_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
+    owner_id: int = _belongs_to_user()
     title: str | None = Field(default=None, sa_column=Column(String(300)))
     created_at: datetime = _utc(default=utcnow, index=True)
     updated_at: datetime = _utc(default=utcnow)
@@ -406,11 +411,7 @@ class ApiKey(SQLModel, table=True):
     __table_args__ = {"sqlite_autoincrement": True}  # ids never reused: see User
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
+    user_id: int = _belongs_to_user()
     name: str = Field(sa_column=Column(String(100), nullable=False))
     # Hex SHA-256 of the whole key: the lookup on every request that sends one.
     key_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
@@ -428,11 +429,7 @@ class Webhook(SQLModel, table=True):
     __table_args__ = {"sqlite_autoincrement": True}  # ids never reused: see User
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
+    user_id: int = _belongs_to_user()
     url: str = Field(sa_column=Column(String(2048), nullable=False))
     # Comma-separated event names (link.created,link.clicked,...).
     events: str = Field(sa_column=Column(String(200), nullable=False))
@@ -492,11 +489,7 @@ class AuthSession(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     sid: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
-    user_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
+    user_id: int = _belongs_to_user()
     # token (POST /api/auth/token) or dashboard (the sign-in form's cookie).
     kind: str = Field(sa_column=Column(String(16), nullable=False))
     created_at: datetime = _utc(default=utcnow)
@@ -516,11 +509,7 @@ class AccountToken(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
-    user_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
+    user_id: int = _belongs_to_user()
     # reset or verify: a link made for one never serves the other.
     purpose: str = Field(sa_column=Column(String(16), nullable=False))
     # The user's token_version when issued: a password change since voids a reset link.
@@ -537,11 +526,7 @@ class RecoveryCode(SQLModel, table=True):
     __table_args__ = {"sqlite_autoincrement": True}  # ids never reused: see User
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
+    user_id: int = _belongs_to_user()
     code_hash: str = Field(sa_column=Column(String(64), nullable=False))
     created_at: datetime = _utc(default=utcnow)
 
