@@ -4,12 +4,12 @@ from datetime import timedelta
 from json import JSONDecodeError
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from shortener.auth import reset, service, sessions
-from shortener.auth.deps import AnyPrincipal, CurrentSignIn, CurrentUser
+from shortener.auth.deps import AnyPrincipal, CurrentSignIn, CurrentUser, SessionId
 from shortener.auth.limits import limit_registration, login_attempt, login_failed
 from shortener.auth.schemas import (
     PasswordChange,
@@ -29,7 +29,6 @@ from shortener.runtime import runtime_of
 router = APIRouter(prefix="/api", tags=["auth"], responses=errors(401, 403, 409, 429))
 NO_CONTENT = status.HTTP_204_NO_CONTENT
 # Within PostgreSQL's integer: a larger id is a 422, not a database error.
-SessionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.post(
@@ -128,7 +127,7 @@ async def list_sessions(sign_in: CurrentSignIn, session: SessionDep) -> list[Ses
 @router.delete("/auth/sessions", status_code=NO_CONTENT)
 async def end_all_sessions(user: CurrentUser, session: SessionDep) -> Response:
     """Sign out everywhere: every token and dashboard session of the user ends, this one too."""
-    await sessions.end_all_sessions(session, user_id=user.id or 0)
+    await sessions.sign_out_everywhere(session, user=user)
     return Response(status_code=NO_CONTENT)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from shortener.apikeys import service as apikeys_service
@@ -143,3 +143,6 @@ BearerAdmin = Annotated[User, Depends(bearer_admin)]
 LinksReader = Annotated[User, Depends(_user_with("links:read"))]
 LinksWriter = Annotated[User, Depends(_user_with("links:write"))]
 StatsReader = Annotated[User, Depends(_user_with("stats:read"))]
+
+# A sign-in session's id in a path (DELETE /api/auth/sessions/{id}, the Security page).
+SessionId = Annotated[int, Path(ge=1, le=2**31 - 1)]

@@ -173,6 +173,12 @@ async def end_session(session: AsyncSession, *, user: User, session_id: int) -> 
     await record(session, actor=user, action="session.revoked", target=session_id)
 
 
+async def sign_out_everywhere(session: AsyncSession, *, user: User) -> None:
+    """The user's own "sign out everywhere": every session ends, and the audit log says so."""
+    await end_all_sessions(session, user_id=user.id or 0)
+    await record(session, actor=user, action="session.revoked", target="all")
+
+
 async def end_all_sessions(session: AsyncSession, *, user_id: int) -> None:
     """Sign the user out everywhere (every token and every dashboard cookie)."""
     await session.execute(delete(AuthSession).where(col(AuthSession.user_id) == user_id))

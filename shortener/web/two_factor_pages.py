@@ -18,17 +18,19 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from shortener.auth import totp
+from shortener.auth import sessions, totp
+from shortener.auth.deps import SessionId
 from shortener.auth.limits import login_attempt
 from shortener.auth.second_factor import check_second_factor, counting_wrong_codes, issuer_of
+from shortener.auth.tokens import read_token
 from shortener.db import SessionDep
-from shortener.errors import Conflict, Invalid, Unauthorized
+from shortener.errors import Conflict, Invalid, NotFound, Unauthorized
 from shortener.models import User
 from shortener.runtime import runtime_of
 from shortener.web.csrf import check_csrf
 from shortener.web.forms import domain_errors, form_values
 from shortener.web.pages import redirect, render
-from shortener.web.session import PageUser, safe_next, sign_in
+from shortener.web.session import SESSION_COOKIE, PageUser, clear_cookie, safe_next, sign_in
 
 router = APIRouter(include_in_schema=False)
 Csrf = Depends(check_csrf)
@@ -109,10 +111,14 @@ async def _security_page(
 ) -> Response:
     settings = runtime_of(request).settings
     setup = totp.pending_setup(user, signing_key=settings.signing_key, issuer=issuer_of(request))
+    # This browser's session: the one its cookie names (it signs out with "Sign out").
+    claims = read_token(request.cookies.get(SESSION_COOKIE, ""), key=settings.signing_key)
     context: dict[str, Any] = {
         "enabled": user.totp_enabled,
         "setup": setup,
         "remaining": await totp.remaining_recovery_codes(session, user=user),
+        "sessions": await sessions.list_sessions(session, user=user),
+        "current_sid": claims.sid if claims is not None else None,
         **extra,
     }
     if setup is not None:
@@ -172,3 +178,27 @@ async def disable(request: Request, user: PageUser, session: SessionDep) -> Resp
     if isinstance(refused, Response):
         return refused
     return redirect(request, SECURITY_PAGE, "Two-factor sign-in is off.", "info")
+
+
+# ---- where the user is signed in -------------------------------------------------------------
+
+
+@router.post(SECURITY_PAGE + "/sessions/{session_id}/end", dependencies=[Csrf])
+async def end_session(
+    request: Request, session_id: SessionId, user: PageUser, session: SessionDep
+) -> Response:
+    """Sign out one other browser or token (this browser signs out with "Sign out")."""
+    try:
+        await sessions.end_session(session, user=user, session_id=session_id)
+    except NotFound:
+        return redirect(request, SECURITY_PAGE, "That session had ended already.", "info")
+    return redirect(request, SECURITY_PAGE, "Signed out there.")
+
+
+@router.post(SECURITY_PAGE + "/sessions/end-all", dependencies=[Csrf])
+async def end_all_sessions(request: Request, user: PageUser, session: SessionDep) -> Response:
+    """Every browser and token of the user, this one too: back to the sign-in page."""
+    await sessions.sign_out_everywhere(session, user=user)
+    response = redirect(request, "/login", "Signed out everywhere.", "info")
+    clear_cookie(response, runtime_of(request).settings, SESSION_COOKIE)
+    return response

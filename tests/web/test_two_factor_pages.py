@@ -143,3 +143,46 @@ async def test_turning_it_on_and_off_in_the_security_page(client) -> None:
     assert (off.status_code, off.headers["location"]) == (303, "/dashboard/security")
     assert "Off." in (await client.get("/dashboard/security")).text
     assert (await client.post("/dashboard/security/2fa/disable", data={})).status_code == 403
+
+
+async def test_the_security_page_lists_sessions_and_ends_them(client) -> None:  # type: ignore[no-untyped-def]
+    """Where the user is signed in (issue 16, sessions): another browser's session and an API
+    token are listed and end from the page; "Sign out everywhere" ends this browser too."""
+    email = await register(client)
+    token = (
+        await client.post("/api/auth/token", data={"username": email, "password": PASSWORD})
+    ).json()["access_token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert (await client.get("/api/users/me", headers=bearer)).status_code == 200
+
+    page = await client.get("/dashboard/security")
+    rows = re.findall(r'<tr data-session="(\d+)">(.*?)</tr>', page.text, re.S)
+    assert len(rows) == 2  # this browser and the API token
+    kinds = {sid: row for sid, row in rows}
+    this = [sid for sid, row in rows if "this browser" in row]
+    other = [sid for sid, row in rows if "API token" in row]
+    assert len(this) == 1 and len(other) == 1
+    assert f"/dashboard/security/sessions/{this[0]}/end" not in page.text  # "Sign out" does that
+    assert "/dashboard/security/sessions/" + other[0] + "/end" in kinds[other[0]]
+
+    ended = await client.post(
+        f"/dashboard/security/sessions/{other[0]}/end", data={"csrf_token": csrf_of(page)}
+    )
+    assert (ended.status_code, ended.headers["location"]) == (303, "/dashboard/security")
+    assert (await client.get("/api/users/me", headers=bearer)).status_code == 401
+    again = await client.post(
+        f"/dashboard/security/sessions/{other[0]}/end", data={"csrf_token": csrf_of(page)}
+    )
+    assert again.status_code == 303  # already ended: said, not a 404 page
+    foreign = await client.post(
+        "/dashboard/security/sessions/999999/end", data={"csrf_token": csrf_of(page)}
+    )
+    assert foreign.status_code == 303
+
+    page = await client.get("/dashboard/security")
+    everywhere = await client.post(
+        "/dashboard/security/sessions/end-all", data={"csrf_token": csrf_of(page)}
+    )
+    assert (everywhere.status_code, everywhere.headers["location"]) == (303, "/login")
+    after = await client.get("/dashboard/security")
+    assert after.status_code == 303 and after.headers["location"].startswith("/login")
