@@ -72,7 +72,8 @@ def route_of(scope: Scope) -> str:
     """The matched route's template (`/api/links/{key}`); one label for everything unmatched,
     so made-up paths cannot grow the metrics without bound."""
     route = scope.get("route")
-    path = getattr(route, "path", None)
+    # path_format: the template without its convertors ({key:linkkey} reads {key}).
+    path = getattr(route, "path_format", None)
     return path if isinstance(path, str) else "unmatched"
 
 
