@@ -87,7 +87,7 @@ def test_dashboard_journey(
     expect(page.get_by_role("heading", name="No links yet")).to_be_visible()
 
     # Sign out and back in through the login form.
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     expect(page).to_have_url(f"{base}/login")
     expect(page.get_by_role("status")).to_contain_text("signed out")
     page.get_by_label("Email").fill("ada@example.com")
@@ -203,7 +203,7 @@ def test_dashboard_journey(
     assert httpx.get(f"{base}/api/links", headers={"x-api-key": key}).status_code == 401
 
     # Log out: the dashboard is closed again.
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     expect(page).to_have_url(f"{base}/login")
     page.goto("/dashboard")
     expect(page).to_have_url(re.compile(r"/login\?next="))

@@ -41,7 +41,7 @@ def test_set_up_two_factor_and_sign_in_with_a_code(
     expect(page.locator("#twofa-state")).to_contain_text("On. 10 recovery codes left.")
     recovery_code = page.locator("#recovery-codes li").first.inner_text()
 
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     expect(page).to_have_url(f"{live_server.url}/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
@@ -65,7 +65,7 @@ def test_set_up_two_factor_and_sign_in_with_a_code(
     page.get_by_role("button", name="Turn off two-factor sign-in").click()
     expect(page.get_by_role("status")).to_contain_text("Two-factor sign-in is off.")
     expect(page.locator("#twofa-state")).to_have_text("Off.")
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
