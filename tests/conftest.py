@@ -41,6 +41,11 @@ TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
 def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get("CI") and not (TEST_DATABASE_URL and TEST_REDIS_URL):
         raise pytest.UsageError("CI needs TEST_DATABASE_URL and TEST_REDIS_URL (see .ci/run)")
+    config.addinivalue_line(
+        "markers",
+        "solo: loads both cores on purpose (wrk, several hosts); .ci/test runs these after the "
+        "parallel phase, alone, so neither they nor the tests beside them time out",
+    )
     # Argon2 with its production parameters costs ~0.25 s of CPU a hash, and most tests sign
     # a user up and in: that was a third of the suite's CPU. The tests of hashing itself
     # (tests/auth/test_passwords.py) check the production parameters; servers the tests

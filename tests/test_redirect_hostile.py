@@ -25,6 +25,8 @@ from tests.factories import PASSWORD, new_email
 from tests.processes import ThreadedServer
 
 TARGET = "https://t.example/base/?a=1"
+# The set-up's own requests: a loaded machine may stall one for seconds (httpx's default is 5).
+SETUP_TIMEOUT = 30.0
 
 
 @pytest.fixture
@@ -35,7 +37,9 @@ def server(settings) -> Iterator[ThreadedServer]:  # type: ignore[no-untyped-def
         email = new_email()
         assert asyncio.run(_insert_user(settings, email, PASSWORD, False)) == 0
         token = httpx.post(
-            f"{live.url}/api/auth/token", data={"username": email, "password": PASSWORD}
+            f"{live.url}/api/auth/token",
+            data={"username": email, "password": PASSWORD},
+            timeout=SETUP_TIMEOUT,
         ).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
         links = [
@@ -50,7 +54,7 @@ def server(settings) -> Iterator[ThreadedServer]:  # type: ignore[no-untyped-def
             },
         ]
         for link in links:
-            r = httpx.post(f"{live.url}/api/links", json=link, headers=auth)
+            r = httpx.post(f"{live.url}/api/links", json=link, headers=auth, timeout=SETUP_TIMEOUT)
             assert r.status_code == 201, r.text
         yield live
     finally:

@@ -24,6 +24,8 @@ from tests.hosts import CHECK_FALL, CHECK_INTER_MS, Hosts, start
 from tests.hosts_load import kill_one_host_under_load
 from tests.reliability.test_restarts import _create, _signed_in
 
+pytestmark = pytest.mark.solo
+
 KEYS = [f"hot{i}" for i in range(8)]
 CLAIM_IDLE_MS = 1000
 # What a SIGKILLed worker can take along: the clicks it noted since its pump last shipped

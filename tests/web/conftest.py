@@ -20,6 +20,9 @@ from shortener.main import create_app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# What a page action may take before the test fails: generous, since a loaded CI machine can
+# stall a page for seconds; it costs nothing while the page answers at once.
+PAGE_TIMEOUT_MS = 20_000
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
@@ -115,7 +118,7 @@ def new_account(live_server: LiveServer, browser: Any) -> Iterator[Any]:
 
     def open_page(javascript: bool = True) -> Any:
         context = browser.new_context(base_url=live_server.url, java_script_enabled=javascript)
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(PAGE_TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))

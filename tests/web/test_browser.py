@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
-from tests.web.conftest import LiveServer, wait_until
+from tests.web.conftest import PAGE_TIMEOUT_MS, LiveServer, wait_until
 
 PASSWORD = "correct horse battery"
 XSS_TITLE = "<script>alert(1)</script>"
@@ -45,7 +45,7 @@ def test_dashboard_journey(
         base_url=base, viewport={"width": 1280, "height": 900}, user_agent=user_agent
     )
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
     page = context.new_page()
     dialogs: list[str] = []
     confirmations: list[str] = []

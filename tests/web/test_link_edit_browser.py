@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.conftest import LiveServer, api_account, sign_in
+from tests.web.conftest import PAGE_TIMEOUT_MS, LiveServer, api_account, sign_in
 
 ZONE = "America/New_York"  # UTC-5 in January
 
@@ -32,7 +32,7 @@ def _page(browser: Any, server: LiveServer, email: str, *, javascript: bool) -> 
     context = browser.new_context(
         base_url=server.url, timezone_id=ZONE, java_script_enabled=javascript
     )
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
     return sign_in(context, server, email)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
-from tests.web.conftest import LiveServer
+from tests.web.conftest import PAGE_TIMEOUT_MS, LiveServer
 
 PASSWORD = "correct horse battery"
 
@@ -32,7 +32,7 @@ def test_the_link_page_follows_clicks_live(
     # A person's Chrome, not "HeadlessChrome" (which the enrichment rightly calls a bot).
     user_agent = browser.new_page().evaluate("navigator.userAgent").replace("Headless", "")
     owner = browser.new_context(base_url=base, user_agent=user_agent)
-    owner.set_default_timeout(10_000)
+    owner.set_default_timeout(PAGE_TIMEOUT_MS)
     owner.add_cookies([{"name": "session", "value": token, "url": base}])
     page = owner.new_page()
     problems: list[str] = []

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.conftest import SCREENSHOTS, LiveServer, api_account, sign_in
+from tests.web.conftest import PAGE_TIMEOUT_MS, SCREENSHOTS, LiveServer, api_account, sign_in
 
 LONG_REFERRER = "a-really-long-subdomain-for-campaigns.newsletter.example-publisher.co.uk"
 # (address, the country geoip2fast places it in) and how many visits each makes
@@ -117,7 +117,7 @@ def test_every_page_fits_and_its_chart_text_stays_readable(
         color_scheme=scheme,
         storage_state=signed_in,
     )
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
@@ -153,7 +153,7 @@ def test_chart_values_on_hover_and_keyboard_with_shares_names_and_a_map(
     context = browser.new_context(
         base_url=live_server.url, viewport={"width": 1280, "height": 900}, storage_state=signed_in
     )
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
     page = context.new_page()
     page.goto(PAGES["link"])
     tip = page.locator(".chart-tip")

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.mailbox import Mailbox, link_in
-from tests.web.conftest import LiveServer
+from tests.web.conftest import PAGE_TIMEOUT_MS, LiveServer
 
 OLD, NEW = "correct horse battery", "a brand new passphrase"
 # The field, not the form's region ("Choose a new password").
@@ -32,7 +32,7 @@ def test_forgotten_password_journey(
         r = api.post("/api/auth/register", json={"email": email, "password": OLD})
         assert r.status_code == 201, r.text
     context = browser.new_context(base_url=base)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
