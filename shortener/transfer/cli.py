@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from shortener.audit.service import record
 from shortener.auth.service import get_by_email
 from shortener.clicks.writer import write_clicks
 from shortener.config import Settings
@@ -180,6 +181,15 @@ async def _import_visits(
     return written
 
 
+async def _audit_export(settings: Settings, *, owner_id: int) -> None:
+    """The export in the audit log, as the API's is (on the primary: the export itself may read
+    a replica). The actor is the account whose links leave; the CLI has no address."""
+    async with _database(settings) as sessionmaker, sessionmaker() as session:
+        owner = await session.get(User, owner_id)
+        await record(session, actor=owner, action="export", detail={"format": "csv", "via": "cli"})
+        await commit(session)
+
+
 async def run_export(settings: Settings, out: TextIO, email: str | None) -> int:
     err = Console(stderr=True)
     async with _database(settings, read=True) as sessionmaker:
@@ -194,6 +204,7 @@ async def run_export(settings: Settings, out: TextIO, email: str | None) -> int:
         except CliError as exc:
             err.print(f"shortener: {exc}", markup=False)
             return 1
+        await _audit_export(settings, owner_id=owner.id or 0)
         with progress_bar(err) as progress:
             task = progress.add_task("exporting", total=count)
             async for text, rows in export.export_chunks(sessionmaker, owner_id=owner.id or 0):

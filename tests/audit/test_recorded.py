@@ -89,6 +89,25 @@ async def test_a_failed_sign_in_is_kept_without_an_actor_and_with_a_prefix(app) 
         assert all(peer not in repr(e) for e in failed)
 
 
+async def test_a_right_password_with_a_wrong_code_is_a_failed_sign_in(client, app) -> None:
+    email = new_email()
+    headers = await make_user(client, email=email)
+    secret = (await client.post("/api/auth/2fa/setup", headers=headers)).json()["secret"]
+    body = {"code": pyotp.TOTP(secret).now()}
+    assert (
+        await client.post("/api/auth/2fa/enable", json=body, headers=headers)
+    ).status_code == 200
+    form = {"username": email, "password": PASSWORD}
+    # Without a code (as a script first tries): refused, nothing recorded.
+    assert (await client.post("/api/auth/token", data=form)).status_code == 401
+    assert await events(app, action="auth.sign_in_failed", target=email) == []
+    wrong = await client.post("/api/auth/token", data={**form, "otp": "000000"})
+    assert wrong.status_code == 401
+    [failed] = await events(app, action="auth.sign_in_failed", target=email)
+    assert failed.actor_id is None and failed.detail == {"step": "two-factor code"}
+    assert "000000" not in repr(failed)
+
+
 async def test_link_and_key_actions_and_refused_changes(client, app) -> None:
     email = new_email()
     headers = await make_user(client, email=email)

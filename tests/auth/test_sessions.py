@@ -176,3 +176,40 @@ async def test_an_api_key_on_users_me_answers_its_user(client) -> None:
         r = await client.request(method, path, json=json, headers=key)
         assert r.status_code == 403, (path, r.text)
         assert "API key" in r.json()["detail"]
+
+
+async def _cookie_and_token(client: httpx.AsyncClient) -> tuple[str, str, str]:
+    """A new account's dashboard cookie and bearer token (two sessions), and its email."""
+    email = await register(client)
+    cookie = client.cookies["session"]
+    client.cookies.clear()
+    return email, cookie, await token_for(client, email)
+
+
+async def _both_refused(client: httpx.AsyncClient, cookie: str, token: str) -> None:
+    for credential in (cookie, token):
+        me = await client.get("/api/users/me", headers=bearer(credential))
+        assert me.status_code == 401, me.text
+    page = await client.get("/dashboard", cookies={"session": cookie})
+    assert page.status_code == 303 and page.headers["location"].startswith("/login")
+
+
+async def test_a_password_change_ends_the_dashboard_cookie_and_every_token(client) -> None:
+    _, cookie, token = await _cookie_and_token(client)
+    body = {"current_password": PASSWORD, "new_password": "another good password"}
+    r = await client.post("/api/users/me/password", json=body, headers=bearer(token))
+    assert r.status_code == 204, r.text
+    await _both_refused(client, cookie, token)
+
+
+async def test_disabling_a_user_ends_the_dashboard_cookie_and_every_token(client) -> None:
+    admin = await make_user(client, admin=True)
+    _, cookie, token = await _cookie_and_token(client)
+    user_id = (await client.get("/api/users/me", headers=bearer(token))).json()["id"]
+    r = await client.patch(f"/api/admin/users/{user_id}", json={"is_active": False}, headers=admin)
+    assert r.status_code == 200, r.text
+    await _both_refused(client, cookie, token)
+    # Enabling the account again does not bring the old sessions back.
+    r = await client.patch(f"/api/admin/users/{user_id}", json={"is_active": True}, headers=admin)
+    assert r.status_code == 200, r.text
+    await _both_refused(client, cookie, token)

@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 
+from sqlalchemy import select
+from sqlmodel import col
+
 from shortener.cli import main
+from shortener.config import Settings
+from shortener.db import make_engine, make_sessionmaker
+from shortener.models import AuditEvent
 
 
-def test_import_then_export(cli_env, tmp_path, capsys) -> None:
+def exports_recorded(settings: Settings) -> list[tuple[str | None, dict | None]]:
+    """Who the audit log says exported, and how, oldest first."""
+
+    async def read() -> list[tuple[str | None, dict | None]]:
+        engine = make_engine(settings.database_url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                query = select(AuditEvent).where(col(AuditEvent.action) == "export")
+                rows = (await session.execute(query.order_by(col(AuditEvent.id)))).scalars()
+                return [(row.actor, row.detail) for row in rows]
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+def test_import_then_export(cli_env, settings, tmp_path, capsys) -> None:
     source = tmp_path / "yourls.csv"
     source.write_text(
         "keyword,url,title,timestamp,ip,clicks\n"
@@ -33,6 +56,9 @@ def test_import_then_export(cli_env, tmp_path, capsys) -> None:
     capsys.readouterr()
     assert main(["export"]) == 0
     assert capsys.readouterr().out.replace("\r\n", "\n") == target.read_text().replace("\r\n", "\n")
+    # Both exports are in the audit log, as the API's are.
+    cli = {"format": "csv", "via": "cli"}
+    assert exports_recorded(settings) == [("cli-one@example.com", cli)] * 2
 
     # With two accounts, say whose.
     cli_env("cli-two@example.com")
