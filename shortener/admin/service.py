@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from shortener.audit.service import record
 from shortener.cache import LinkCache
 from shortener.db import after_commit
 from shortener.errors import Conflict, NotFound
@@ -88,6 +89,8 @@ async def set_active(
         session.add(user)
         await session.flush()
         _invalidate_after_commit(session, cache, await _keys_of(session, user_id))
+        action = "user.enabled" if is_active else "user.disabled"
+        await record(session, actor=admin, action=action, target=user.email)
     return user
 
 
@@ -97,6 +100,7 @@ async def delete_user(
     """The user, their links (with clicks and tags), API keys and webhooks go (FK cascades)."""
     user = await _get_other(session, admin=admin, user_id=user_id)
     keys = await _keys_of(session, user_id)
+    await record(session, actor=admin, action="user.deleted", target=user.email)
     await session.delete(user)
     await session.flush()
     _invalidate_after_commit(session, cache, keys)

@@ -179,3 +179,24 @@ async def test_deleting_an_account_keeps_its_events(client, app) -> None:
         ("auth.sign_in", None),
         ("link.created", None),
     ]
+
+
+async def test_an_admin_disabling_enabling_and_deleting_an_account(client, app) -> None:
+    admin_email, email = new_email(), new_email()
+    admin = await make_user(client, email=admin_email, admin=True)
+    await make_user(client, email=email)
+    user_id = next(
+        u["id"]
+        for u in (await client.get(f"/api/admin/users?q={email}", headers=admin)).json()["items"]
+    )
+    for active in (False, False, True):  # the second is no change: nothing recorded
+        body = {"is_active": active}
+        r = await client.patch(f"/api/admin/users/{user_id}", json=body, headers=admin)
+        assert r.status_code == 200, r.text
+    assert (await client.delete(f"/api/admin/users/{user_id}", headers=admin)).status_code == 204
+    done = [(e.action, e.target) for e in await events(app, actor=admin_email)]
+    assert done[-3:] == [
+        ("user.disabled", email),
+        ("user.enabled", email),
+        ("user.deleted", email),
+    ]
