@@ -52,7 +52,7 @@ from shortener.compat.shlink.schemas import (
     VisitsOverviewBody,
     VisitsSummary,
 )
-from shortener.compat.shlink.visits import link_visit_count, per_page, visit_page
+from shortener.compat.shlink.visits import link_visit_count, visit_page
 from shortener.db import ReadSessionDep, SessionDep
 from shortener.errors import Conflict, NotFound
 from shortener.links import service as links
@@ -132,7 +132,7 @@ async def list_short_urls(
         exclude_past_valid_until=excludePastValidUntil,
         domain=which,
     )
-    size = per_page(itemsPerPage)
+    size = service.per_page(itemsPerPage)
     found, total = await service.list_links(
         session, conditions=conditions, order_by=orderBy, page=page, per_page=size
     )

@@ -13,7 +13,7 @@ from shortener.auth.deps import Principal, current_principal
 from shortener.compat.shlink import problems
 from shortener.compat.shlink.schemas import ShortUrlCreate
 from shortener.compat.shlink.service import build
-from shortener.compat.shlink.visits import VisitQuery, per_page
+from shortener.compat.shlink.visits import VisitQuery, page_size
 from shortener.db import SessionDep
 from shortener.errors import Forbidden, Unauthorized
 from shortener.fields import utc_moment
@@ -96,7 +96,7 @@ def visit_query(
     itemsPerPage: ItemsPerPage = 5000,
     excludeBots: bool = False,
 ) -> VisitQuery:
-    return VisitQuery(start, end, page, per_page(itemsPerPage), include_bots=not excludeBots)
+    return VisitQuery(start, end, page, page_size(itemsPerPage), include_bots=not excludeBots)
 
 
 Visits = Annotated[VisitQuery, Depends(visit_query)]

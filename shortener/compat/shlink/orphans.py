@@ -17,7 +17,7 @@ from sqlmodel import col
 
 from shortener.compat.shlink import problems
 from shortener.compat.shlink.service import is_default, pagination
-from shortener.compat.shlink.visits import VisitQuery, page_size, visit_fields
+from shortener.compat.shlink.visits import VisitQuery, visit_fields
 from shortener.keys import is_key
 from shortener.links.context import LinkContext
 from shortener.models import OrphanVisit, User
@@ -88,7 +88,7 @@ async def orphan_page(
     kind: OrphanType | None,
 ) -> dict[str, Any]:
     """One page of orphan visits, newest first, paged as the other visit lists."""
-    page, per_page = query.page, page_size(query.per_page)
+    page, per_page = query.page, query.per_page
     where = await _where(
         session,
         user=user,

@@ -42,6 +42,12 @@ M = TypeVar("M", bound=BaseModel)
 ALL_ITEMS = -1  # Shlink's itemsPerPage for "everything on one page"
 
 
+def per_page(items: int) -> int:
+    """The short-URL list's `itemsPerPage`: below 1 is Shlink's "all" (visit lists cap it
+    instead: visits.page_size)."""
+    return ALL_ITEMS if items < 1 else items
+
+
 # ---- domains ---------------------------------------------------------------------------
 
 # Which links a filter keeps: "any" (no `domain` sent), None (the default domain) or an id.

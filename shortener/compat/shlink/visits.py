@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shortener.compat.shlink.service import ALL_ITEMS, atom, pagination
+from shortener.compat.shlink.service import atom, pagination
 from shortener.models import Link
 from shortener.stats.cache import StatsCache
 from shortener.stats.visits import ClickFilter, ClickRow, count_clicks, page_of_clicks
@@ -104,8 +104,10 @@ def visit_fields(
     }
 
 
-def page_size(per_page: int) -> int:
-    return MAX_PER_PAGE if per_page == ALL_ITEMS or per_page > MAX_PER_PAGE else per_page
+def page_size(items: int) -> int:
+    """A visit list's `itemsPerPage`: below 1 (Shlink's "all", -1) and anything above
+    MAX_PER_PAGE are pages of MAX_PER_PAGE, and `pagination` says so."""
+    return MAX_PER_PAGE if items < 1 or items > MAX_PER_PAGE else items
 
 
 async def link_visit_count(
@@ -123,11 +125,6 @@ async def link_visit_count(
     return await cache.get(key, lambda: count_clicks(session, which))
 
 
-def per_page(items: int) -> int:
-    """`itemsPerPage` as the service reads it: below 1 is Shlink's "all"."""
-    return ALL_ITEMS if items < 1 else items
-
-
 @dataclass(frozen=True, slots=True)
 class VisitQuery:
     """What every Shlink visit list takes: the dates, the page and its size, and the bots."""
@@ -135,7 +132,7 @@ class VisitQuery:
     start: datetime | None
     end: datetime | None
     page: int
-    per_page: int
+    per_page: int  # already page_size()'d
     include_bots: bool
 
     def of(self, links: ColumnElement[bool]) -> ClickFilter:
@@ -151,10 +148,9 @@ async def visit_page(
     base_url: str,
     total: int | None = None,
 ) -> dict[str, Any]:
-    """One page of visits, newest first, as VisitList's JSON; `itemsPerPage` -1 (Shlink's
-    "all") and anything above MAX_PER_PAGE are pages of MAX_PER_PAGE, and `pagination` says so.
+    """One page of visits, newest first, as VisitList's JSON.
     `total`: the count, when the caller has it already."""
-    page, per_page = query.page, page_size(query.per_page)
+    page, per_page = query.page, query.per_page
     if total is None:
         total = await count_clicks(session, which)
     offset = (page - 1) * per_page
