@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select, update
 
 from shortener.config import ConfigError, load_settings
+from shortener.doctor import check_sso
 from shortener.main import create_app
 from shortener.models import AuditEvent, User
 from tests.auth.test_two_factor import code_at
@@ -272,3 +273,18 @@ def test_half_a_configuration_is_refused_at_start_up(given: dict[str, str], mess
         load_settings(**given)
     # A public client (no secret) is a whole configuration.
     assert load_settings(oidc_issuer="https://id.example.com", oidc_client_id="x").sso_enabled
+
+
+def test_doctor_says_what_to_register_at_the_provider() -> None:
+    assert check_sso(load_settings()) == []
+    settings = load_settings(
+        base_url="https://sho.rt",
+        oidc_issuer="http://id.example.com",
+        oidc_client_id="shortener",
+        environment="production",
+        secret_key="k" * 48,
+    )
+    (said, warned) = check_sso(settings)
+    assert said.level == "ok" and "public (PKCE only) client shortener" in said.what
+    assert "redirect URI to register: https://sho.rt/login/oidc/callback" in said.what
+    assert warned.level == "warn" and "OIDC_ISSUER is not https" in warned.what
