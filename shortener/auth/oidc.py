@@ -62,6 +62,7 @@ class SingleSignOn:
 
     def __init__(self, *, issuer: str, client_id: str, client_secret: str | None) -> None:
         self.issuer = issuer
+        self.discovery_ttl = DISCOVERY_TTL
         client_kwargs: dict[str, Any] = {
             "scope": SCOPE,
             "code_challenge_method": "S256",
@@ -90,10 +91,16 @@ class SingleSignOn:
             client_secret=secret.get_secret_value() if secret is not None else None,
         )
 
+    @property
+    def discovered_at(self) -> float | None:
+        """When this worker last read the discovery document (time.time()), if it has."""
+        loaded_at = self._client.server_metadata.get("_loaded_at")
+        return float(loaded_at) if loaded_at is not None else None
+
     async def _metadata(self) -> dict[str, Any]:
         metadata: dict[str, Any] = self._client.server_metadata
-        loaded_at = metadata.get("_loaded_at")
-        if loaded_at is not None and time.time() - loaded_at > DISCOVERY_TTL:
+        loaded_at = self.discovered_at
+        if loaded_at is not None and time.time() - loaded_at >= self.discovery_ttl:
             metadata.clear()  # the document and the JWKS kept with it: both asked again
         try:
             metadata = await self._client.load_server_metadata()

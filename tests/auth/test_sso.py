@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
+import jwt
 import pytest
 from sqlalchemy import select, update
 
@@ -18,6 +20,7 @@ from shortener.config import ConfigError, load_settings
 from shortener.doctor import check_sso
 from shortener.main import create_app
 from shortener.models import AuditEvent, User
+from shortener.web.sso_pages import STATE_AUDIENCE
 from tests.auth.test_two_factor import code_at
 from tests.oidc.provider import Provider, running_provider
 from tests.processes import free_port
@@ -288,3 +291,65 @@ def test_doctor_says_what_to_register_at_the_provider() -> None:
     assert said.level == "ok" and "public (PKCE only) client shortener" in said.what
     assert "redirect URI to register: https://sho.rt/login/oidc/callback" in said.what
     assert warned.level == "warn" and "OIDC_ISSUER is not https" in warned.what
+
+
+async def test_the_nonce_and_the_pkce_verifier_are_checked(make_settings, provider) -> None:
+    """Cookies made with the server's key (as only the server can) that keep the state but
+    change the rest: the provider refuses a wrong verifier, we refuse an ID token whose nonce
+    is not ours, and an expired cookie is refused before anything is asked."""
+    async with sso_app(make_settings, **provider.settings()) as client:
+        await register(client, "ada@example.com")
+        key = client.app.runtime.settings.signing_key  # type: ignore[attr-defined]
+
+        async def callback_with(**changes: Any) -> httpx.Response:
+            client.cookies.clear()
+            back = await callback_url(client, "ada")
+            claims = jwt.decode(
+                client.cookies["sso_state"], key, algorithms=["HS256"], audience=STATE_AUDIENCE
+            )
+            forged = jwt.encode({**claims, **changes}, key, algorithm="HS256")
+            client.cookies.set("sso_state", forged)
+            return await client.get(back)
+
+        wrong_verifier = await callback_with(verifier="x" * 64)
+        assert wrong_verifier.status_code == 400
+        assert "refused the sign-in code (invalid_grant" in wrong_verifier.text
+        wrong_nonce = await callback_with(nonce="not-the-nonce")
+        assert wrong_nonce.status_code == 400
+        assert "ID token does not check out" in wrong_nonce.text and "nonce" in wrong_nonce.text
+        expired = await callback_with(exp=int(time.time()) - 1)
+        assert expired.status_code == 400 and "has expired" in expired.text
+        assert "session" not in client.cookies
+        assert (await callback_with()).status_code == 303  # unchanged, it works
+
+
+async def test_the_sign_in_limit_per_address_counts_single_sign_on(make_settings, provider) -> None:
+    limits = {"rate_limits_enabled": True, "rate_limit_login_ip": "2/1m"}
+    async with sso_app(make_settings, **provider.settings(), **limits) as client:
+        assert (await client.get("/login/oidc")).status_code == 303
+        assert (await client.get(CALLBACK_PATH)).status_code == 400
+        refused = await client.get("/login/oidc")
+        assert refused.status_code == 429 and "retry-after" in refused.headers
+
+
+async def test_discovery_is_kept_for_its_time_and_must_name_our_issuer(
+    make_settings, provider
+) -> None:
+    async with sso_app(make_settings, **provider.settings()) as client:
+        sso = client.app.runtime.sso  # type: ignore[attr-defined]
+        assert sso.discovered_at is None  # asked on first use, not at start
+        assert (await client.get("/login/oidc")).status_code == 303
+        first = sso.discovered_at
+        assert first is not None
+        assert (await client.get("/login/oidc")).status_code == 303
+        assert sso.discovered_at == first  # within the hour: not asked again
+        sso.discovery_ttl = 0  # the hour is over
+        assert (await client.get("/login/oidc")).status_code == 303
+        assert sso.discovered_at > first
+
+    # The same provider under another name: its document names http://localhost:PORT.
+    other_name = provider.issuer.replace("localhost", "127.0.0.1")
+    async with sso_app(make_settings, oidc_issuer=other_name, oidc_client_id="x") as client:
+        answer = await client.get("/login/oidc")
+        assert answer.status_code == 502
+        assert f"names the issuer &#39;{provider.issuer}&#39;" in answer.text
