@@ -45,6 +45,28 @@ def check_settings(settings: Settings) -> list[Finding]:
         found.append(
             Finding("warn", "BASE_URL is not https in production", "serve behind TLS, set BASE_URL")
         )
+    found.extend(check_sso(settings))
+    return found
+
+
+def check_sso(settings: Settings) -> list[Finding]:
+    """What single sign-on is set to (Settings already refused half a configuration)."""
+    if not settings.sso_enabled:
+        return []
+    kind = "confidential" if settings.oidc_client_secret is not None else "public (PKCE only)"
+    signup = "creates accounts" if settings.oidc_signup else "matches existing accounts only"
+    found = [
+        Finding(
+            "ok",
+            f"single sign-on with {settings.oidc_issuer} ({kind} client {settings.oidc_client_id},"
+            f" {signup}); redirect URI to register: {settings.base_url}/login/oidc/callback",
+        )
+    ]
+    issuer = settings.oidc_issuer or ""
+    if settings.environment == "production" and not issuer.startswith("https://"):
+        found.append(
+            Finding("warn", "OIDC_ISSUER is not https in production", "use the provider's https")
+        )
     return found
 
 

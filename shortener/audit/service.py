@@ -32,6 +32,8 @@ IPV6_PREFIX = 48
 ACTIONS = (
     "auth.sign_in",
     "auth.sign_in_failed",
+    "auth.sso",
+    "auth.sso_failed",
     "auth.password_changed",
     "auth.password_reset",
     "auth.2fa_enabled",

@@ -26,6 +26,7 @@ def install_dashboard(app: FastAPI) -> None:
     from shortener.web.links_list import router as links_list
     from shortener.web.orphan_pages import router as orphan_pages
     from shortener.web.reset_pages import router as reset_pages
+    from shortener.web.sso_pages import router as sso_pages
     from shortener.web.transfer_pages import router as transfer_pages
     from shortener.web.two_factor_pages import router as two_factor_pages
     from shortener.web.webhook_pages import router as webhook_pages
@@ -38,6 +39,7 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(auth_pages)
     app.include_router(reset_pages)
     app.include_router(two_factor_pages)
+    app.include_router(sso_pages)
     app.include_router(links_list)
     app.include_router(dashboard)
     app.include_router(keys_pages)

@@ -31,6 +31,7 @@ TITLES = {
     413: "Too large",
     422: "Please check your input",
     429: "Slow down",
+    502: "Could not reach a service we rely on",
 }
 
 
