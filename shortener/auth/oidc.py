@@ -127,7 +127,7 @@ class SingleSignOn:
 
     async def finish(self, *, code: str, redirect_uri: str, started: Started) -> Identity:
         """Exchange the code, check the ID token, and read who signed in."""
-        await self._metadata()
+        metadata = await self._metadata()
         try:
             token = await self._client.fetch_access_token(
                 redirect_uri=redirect_uri, code=code, code_verifier=started.code_verifier
@@ -144,7 +144,7 @@ class SingleSignOn:
             raise SsoFailed(f"the provider's ID token does not check out ({exc})") from exc
         except httpx2.HTTPError as exc:
             raise ProviderUnavailable(_unreachable(self.issuer, exc)) from exc
-        if not claims.get("email"):
+        if not claims.get("email") and metadata.get("userinfo_endpoint"):
             claims.update(await self._userinfo(token, subject=str(claims.get("sub", ""))))
         email = claims.get("email")
         if not isinstance(email, str) or "@" not in email:

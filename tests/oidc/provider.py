@@ -81,11 +81,14 @@ def _install() -> None:
 
 
 @contextlib.contextmanager
-def running_provider() -> Iterator[Provider]:
-    """The provider on a free loopback port, until the block ends."""
+def running_provider(*, claims_in_id_token: bool = False) -> Iterator[Provider]:
+    """The provider on a free loopback port, until the block ends. It gives the e-mail claims
+    from userinfo (the spec's default for the code flow), or with `claims_in_id_token` in the
+    ID token, with no userinfo endpoint at all."""
     _install()
     port = free_port()
-    env = {**os.environ, "OIDC_TEST_CONFIG": json.dumps({"accounts": ACCOUNTS, "clients": CLIENTS})}
+    config = {"accounts": ACCOUNTS, "clients": CLIENTS, "claimsInIdToken": claims_in_id_token}
+    env = {**os.environ, "OIDC_TEST_CONFIG": json.dumps(config)}
     process = subprocess.Popen(
         ["node", "provider.mjs", str(port)],
         cwd=NODE_DIR,

@@ -3,14 +3,17 @@
 // (its own development pages load web fonts from the internet) and consent given at once.
 // tests/oidc/provider.py starts it:
 //
-//   node provider.mjs PORT   with   OIDC_TEST_CONFIG='{"accounts": {...}, "clients": [...]}'
+//   node provider.mjs PORT   with   OIDC_TEST_CONFIG='{"accounts": {...}, "clients": [...],
+//                                                       "claimsInIdToken": false}'
 //
 // Accounts: the login name typed on the sign-in page -> {email, email_verified}; any password
 // is accepted. Clients: oidc-provider client metadata. Prints "ready <issuer>" once listening.
 import Provider from 'oidc-provider';
 
 const port = Number(process.argv[2]);
-const { accounts, clients } = JSON.parse(process.env.OIDC_TEST_CONFIG);
+// claimsInIdToken: the e-mail claims in the ID token and no userinfo endpoint at all (as some
+// providers do); otherwise oidc-provider's default: scope claims from userinfo only.
+const { accounts, clients, claimsInIdToken } = JSON.parse(process.env.OIDC_TEST_CONFIG);
 const issuer = `http://localhost:${port}`;
 
 const provider = new Provider(issuer, {
@@ -24,7 +27,8 @@ const provider = new Provider(issuer, {
   // Every client must use PKCE here, so a client that forgot it fails the tests.
   pkce: { required: () => true },
   cookies: { keys: ['tests-only-not-a-secret'] },
-  features: { devInteractions: { enabled: false } },
+  conformIdTokenClaims: !claimsInIdToken,
+  features: { devInteractions: { enabled: false }, userinfo: { enabled: !claimsInIdToken } },
 });
 
 const escape = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
