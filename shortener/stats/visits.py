@@ -76,8 +76,10 @@ async def page_of_clicks(
 ) -> list[ClickRow]:
     """Clicks newest first, with their link's key; `limit` of them from `offset` on."""
     order = (col(Click.clicked_at).desc(), col(Click.id).desc())
+    # The page's keys carry clicked_at: on PostgreSQL clicks are partitioned by month and the
+    # join then probes only the one partition each click is in.
     chosen = (
-        select(col(Click.id))
+        select(col(Click.id), col(Click.clicked_at))
         .where(*which.conditions())
         .order_by(*order)
         .offset(offset)
@@ -94,7 +96,10 @@ async def page_of_clicks(
             col(Click.is_bot),
             col(Link.key),
         )
-        .join(chosen, col(chosen.c.id) == col(Click.id))
+        .join(
+            chosen,
+            (col(chosen.c.id) == col(Click.id)) & (col(chosen.c.clicked_at) == Click.clicked_at),
+        )
         .join(Link, col(Link.id) == col(Click.link_id))
         .order_by(*order)
     )
