@@ -108,7 +108,11 @@ async def _in_slices(
         async with sessionmaker() as session, session.begin():
             ids = select(col(id_)).where(col(at) < cutoff).limit(SLICE)
             table = id_.class_
-            result = await session.execute(delete(table).where(col(id_).in_(ids.scalar_subquery())))
+            # The cutoff again outside: on PostgreSQL's monthly partitions it limits the
+            # delete to the partitions that can hold such rows (the ids alone would be looked
+            # up in every month's primary key: 4x slower at 20 million clicks).
+            chosen = col(id_).in_(ids.scalar_subquery())
+            result = await session.execute(delete(table).where(col(at) < cutoff, chosen))
             n = int(result.rowcount or 0)  # type: ignore[attr-defined]
         deleted += n
         if progress is not None:
