@@ -200,6 +200,12 @@ def _cleanup(_args: argparse.Namespace, settings: Settings) -> int:
     return run_cleanup(settings)
 
 
+def _partitions(args: argparse.Namespace, settings: Settings) -> int:
+    from shortener.cli_maintenance import run_partitions
+
+    return run_partitions(settings, ahead=args.ahead)
+
+
 def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(0)
 
@@ -320,6 +326,7 @@ HANDLERS = {
     "migrate": _migrate,
     "doctor": _doctor,
     "cleanup": _cleanup,
+    "partitions": _partitions,
     "create-user": _create_user,
     "reset-link": _reset_link,
     "import": _import,

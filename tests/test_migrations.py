@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.pool import NullPool
 
+from shortener.clicks.partitions import AHEAD_MONTHS, Month, not_a_partition
 from shortener.db import make_engine
 from shortener.migrate import current_revision, head_revision, upgrade
 from shortener.models import metadata
@@ -24,7 +26,8 @@ def _diff_and_tables(url: str) -> tuple[list[Any], set[str]]:
             async with engine.connect() as conn:
 
                 def compare(sync_conn: Any) -> tuple[list[Any], set[str]]:
-                    context = MigrationContext.configure(sync_conn, opts={"compare_type": True})
+                    opts = {"compare_type": True, "include_name": not_a_partition}
+                    context = MigrationContext.configure(sync_conn, opts=opts)
                     diff = compare_metadata(context, metadata)
                     return diff, set(inspect(sync_conn).get_table_names())
 
@@ -178,3 +181,67 @@ def test_accounts_made_before_email_verification_count_as_verified(tmp_path) -> 
     # And the rebuild-free column kept AUTOINCREMENT: ids are still never reused.
     (schema,) = _sqlite(url, "SELECT sql FROM sqlite_master WHERE name = 'users'")
     assert "AUTOINCREMENT" in schema[0][0]
+
+
+def _pg(url: str, *statements: str) -> list[list[tuple[Any, ...]]]:
+    """Run statements on a PostgreSQL database in one transaction; their rows."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+    async def run() -> list[list[tuple[Any, ...]]]:
+        conn = await asyncpg.connect(dsn)
+        try:
+            async with conn.transaction():
+                return [[tuple(r) for r in await conn.fetch(sql)] for sql in statements]
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+PG_CLICKS = (
+    "INSERT INTO clicks (id, link_id, clicked_at, is_bot, country) SELECT 'c' || n, 1, "
+    "timestamptz '2026-08-15 12:00:00+00' + (n % 4) * interval '1 month' + n * interval '1 s', "
+    "n % 5 = 0, 'FR' FROM generate_series(1, 400) AS n"
+)
+ALL_CLICKS = "SELECT id, link_id, clicked_at, is_bot, country FROM clicks ORDER BY id"
+
+
+def test_postgres_clicks_become_partitioned_by_month_and_back(fresh_postgres_url) -> None:
+    """Issue 19, item 4: the existing rows land in their months' partitions, unchanged."""
+    from alembic import command
+
+    from shortener.migrate import alembic_config
+
+    url = fresh_postgres_url
+    upgrade(url, "5a8c1e3f7b20")  # the revision before partitioning
+    _pg(url, USER.format(email="a@example.com").replace("0, 1, 0,", "false, true, 0,"))
+    _pg(url, LINK.format(key="k", owner=1).replace("302, 1, 0)", "302, true, 0)"), PG_CLICKS)
+    (before,) = _pg(url, ALL_CLICKS)
+    upgrade(url)
+    (after, parts, kind, key) = _pg(
+        url,
+        ALL_CLICKS,
+        "SELECT tableoid::regclass::text, count(*) FROM clicks GROUP BY 1 ORDER BY 1",
+        "SELECT relkind::text FROM pg_class WHERE relname = 'clicks'",
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'pk_clicks'",
+    )
+    assert len(before) == 400 and after == before
+    assert parts == [(f"clicks_2026_{m:02d}", 100) for m in (8, 9, 10, 11)]
+    assert kind == [("p",)] and key == [("PRIMARY KEY (id, clicked_at)",)]
+    # Months ahead exist, and the link's clicks still go with it.
+    last = Month.of(datetime.now(UTC)).plus(AHEAD_MONTHS).name
+    assert _pg(url, f"SELECT to_regclass('{last}')::text") == [[(last,)]]
+    command.downgrade(alembic_config(url), "5a8c1e3f7b20")
+    (back, kind, key) = _pg(
+        url,
+        ALL_CLICKS,
+        "SELECT relkind::text FROM pg_class WHERE relname = 'clicks'",
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'pk_clicks'",
+    )
+    assert back == before and kind == [("r",)] and key == [("PRIMARY KEY (id)",)]
+    upgrade(url)
+    (deleted, left) = _pg(url, "DELETE FROM links RETURNING id", "SELECT count(*) FROM clicks")
+    assert deleted == [(1,)] and left == [(0,)]  # ON DELETE CASCADE from the partitions too
