@@ -105,6 +105,16 @@ LINK = (
 )
 
 
+# Since workspaces, a link belongs to one (the owner's personal workspace here).
+WORKSPACE = (
+    "INSERT INTO workspaces (name, slug, personal_user_id, require_two_factor, created_at) "
+    "VALUES ('w{owner}', 'w{owner}', {owner}, 0, '2026-01-01 00:00:00')"
+)
+LINK_IN_WORKSPACE = LINK.replace("owner_id,", "owner_id, workspace_id,").replace(
+    " {owner},", " {owner}, (SELECT id FROM workspaces WHERE personal_user_id = {owner}),"
+)
+
+
 def test_sqlite_never_hands_a_deleted_id_out_again(tmp_path) -> None:
     """Finding 1 and 6: without AUTOINCREMENT the highest deleted id was the next one."""
     url = f"sqlite:///{tmp_path / 'ids.db'}"
@@ -113,10 +123,16 @@ def test_sqlite_never_hands_a_deleted_id_out_again(tmp_path) -> None:
         url,
         USER.format(email="a@example.com"),
         USER.format(email="b@example.com"),
-        LINK.format(key="one", owner=2),
+        WORKSPACE.format(owner=2),
+        LINK_IN_WORKSPACE.format(key="one", owner=2),
         "DELETE FROM users WHERE id = 2",  # the link goes with it
     )
-    _sqlite(url, USER.format(email="c@example.com"), LINK.format(key="two", owner=3))
+    _sqlite(
+        url,
+        USER.format(email="c@example.com"),
+        WORKSPACE.format(owner=3),
+        LINK_IN_WORKSPACE.format(key="two", owner=3),
+    )
     users, links = _sqlite(url, "SELECT id, email FROM users", "SELECT id, key FROM links")
     assert users == [(1, "a@example.com"), (3, "c@example.com")]
     assert links == [(2, "two")]

@@ -22,6 +22,7 @@ def install_dashboard(app: FastAPI) -> None:
     from shortener.web.auth_pages import router as auth_pages
     from shortener.web.dashboard import router as dashboard
     from shortener.web.domain_pages import router as domain_pages
+    from shortener.web.invitation_pages import router as invitation_pages
     from shortener.web.keys_pages import router as keys_pages
     from shortener.web.links_list import router as links_list
     from shortener.web.orphan_pages import router as orphan_pages
@@ -40,6 +41,7 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(reset_pages)
     app.include_router(two_factor_pages)
     app.include_router(sso_pages)
+    app.include_router(invitation_pages)
     app.include_router(links_list)
     app.include_router(dashboard)
     app.include_router(keys_pages)

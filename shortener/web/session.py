@@ -38,6 +38,8 @@ from shortener.config import Settings
 from shortener.db import SessionDep, settle
 from shortener.models import User
 from shortener.runtime import runtime_of
+from shortener.workspaces import service as workspaces
+from shortener.workspaces.acting import Acting
 
 SESSION_COOKIE = "session"
 FLASH_COOKIE = "flash"
@@ -171,6 +173,16 @@ async def page_user(request: Request, user: Annotated[User | None, Depends(optio
 MaybeSignIn = Annotated[SignedIn | None, Depends(optional_sign_in)]
 MaybeUser = Annotated[User | None, Depends(optional_user)]
 PageUser = Annotated[User, Depends(page_user)]
+
+
+async def page_acting(session: SessionDep, user: PageUser) -> Acting:
+    """The signed-in user in their personal workspace (the dashboard has no switcher yet)."""
+    acting = await workspaces.acting_as(session, user=user)
+    await settle(session)  # see shortener.workspaces.deps.act
+    return acting
+
+
+PageActing = Annotated[Acting, Depends(page_acting)]
 
 
 def safe_next(value: str | None) -> str:
