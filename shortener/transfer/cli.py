@@ -188,12 +188,17 @@ async def _import_visits(
     return written
 
 
-async def _audit_export(settings: Settings, *, owner_id: int) -> None:
+async def _audit_export(settings: Settings, *, owner: Acting) -> None:
     """The export in the audit log, as the API's is (on the primary: the export itself may read
     a replica). The actor is the account whose links leave; the CLI has no address."""
     async with _database(settings) as sessionmaker, sessionmaker() as session:
-        owner = await session.get(User, owner_id)
-        await record(session, actor=owner, action="export", detail={"format": "csv", "via": "cli"})
+        await record(
+            session,
+            actor=await session.get(User, owner.user.id),
+            action="export",
+            detail={"format": "csv", "via": "cli"},
+            workspace_id=owner.workspace_id,
+        )
         await commit(session)
 
 
@@ -213,7 +218,7 @@ async def run_export(settings: Settings, out: TextIO, email: str | None) -> int:
         except CliError as exc:
             err.print(f"shortener: {exc}", markup=False)
             return 1
-        await _audit_export(settings, owner_id=owner.id or 0)
+        await _audit_export(settings, owner=owner)
         with progress_bar(err) as progress:
             task = progress.add_task("exporting", total=count)
             async for text, rows in export.export_chunks(
