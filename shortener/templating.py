@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+
+from shortener.workspace_path import dashboard_url
+
+
+@pass_context
+def _url(context: Any, path: str) -> str:
+    """`{{ url('/dashboard/keys') }}`: a dashboard path as this page's workspace shows it."""
+    request = context.get("request")
+    return path if request is None else dashboard_url(request, path)
 
 
 def templates_dir() -> Path:
@@ -17,4 +28,5 @@ def templates_dir() -> Path:
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(templates_dir()))
     templates.env.autoescape = True
+    templates.env.globals["url"] = _url
     return templates
