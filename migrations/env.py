@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shortener import models
+from shortener.clicks.partitions import not_a_partition
 from shortener.db import async_url, is_sqlite
 
 config = context.config
@@ -36,6 +37,8 @@ def do_run_migrations(connection: Connection) -> None:
         # SQLite cannot ALTER most things; batch mode copies the table instead.
         render_as_batch=is_sqlite(database_url()),
         compare_type=True,
+        # PostgreSQL's monthly partitions of clicks are made at run time, not by the models.
+        include_name=not_a_partition,
         # shortener.migrate.upgrade(on_step=...): the CLI's progress bar, a step per revision.
         on_version_apply=config.attributes.get("on_version_apply", ()),
     )

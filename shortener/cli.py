@@ -200,6 +200,12 @@ def _cleanup(_args: argparse.Namespace, settings: Settings) -> int:
     return run_cleanup(settings)
 
 
+def _partitions(args: argparse.Namespace, settings: Settings) -> int:
+    from shortener.cli_maintenance import run_partitions
+
+    return run_partitions(settings, ahead=args.ahead)
+
+
 def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(0)
 
@@ -287,6 +293,7 @@ async def _add_domain(settings: Settings, hostname: str, shared: bool, email: st
     from shortener.errors import DomainError
     from shortener.links.context import make_link_context
     from shortener.models import User
+    from shortener.workspaces.service import acting_as
 
     engine = make_engine(settings.database_url)
     # No Redis: running workers read their domains again within seconds (domains/hosts.py).
@@ -301,7 +308,8 @@ async def _add_domain(settings: Settings, hostname: str, shared: bool, email: st
                     print(f"shortener: no user {email}", file=sys.stderr)
                     return 1
             data = DomainCreate(hostname=hostname, shared=shared, verified=True)
-            domain = await create_domain(session, user=owner, data=data, ctx=ctx, operator=True)
+            acting = None if owner is None else await acting_as(session, user=owner)
+            domain = await create_domain(session, acting=acting, data=data, ctx=ctx, operator=True)
         print(f"added domain {domain.id} {domain.hostname}{' (shared)' if shared else ''}")
         return 0
     except DomainError as exc:
@@ -320,6 +328,7 @@ HANDLERS = {
     "migrate": _migrate,
     "doctor": _doctor,
     "cleanup": _cleanup,
+    "partitions": _partitions,
     "create-user": _create_user,
     "reset-link": _reset_link,
     "import": _import,

@@ -1,9 +1,11 @@
-"""`shortener migrate` and `shortener cleanup`: the work that can take long on a big database,
-with the same progress bar as import and export (shortener/progress.py: only on a terminal)."""
+"""`shortener migrate`, `cleanup` and `partitions`: the work that can take long on a big
+database, with the same progress bar as import and export (shortener/progress.py: only on a
+terminal)."""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 
 from rich.console import Console
 
@@ -56,4 +58,30 @@ def run_cleanup(settings: Settings) -> int:
         )
 
     asyncio.run(run())
+    return 0
+
+
+def run_partitions(settings: Settings, *, ahead: int) -> int:
+    from shortener.clicks import partitions
+    from shortener.db import is_sqlite, make_engine, make_sessionmaker
+
+    if is_sqlite(settings.database_url):
+        print("SQLite keeps raw clicks in one table: nothing to partition")
+        return 0
+    if ahead < 0:
+        print("shortener: --ahead must be 0 or more", file=sys.stderr)
+        return 2
+
+    async def run() -> partitions.Ensured:
+        engine = make_engine(settings.database_url)
+        try:
+            return await partitions.ensure(make_sessionmaker(engine), ahead=ahead)
+        finally:
+            await engine.dispose()
+
+    made = asyncio.run(run())
+    print(
+        f"created {len(made.created)} partition(s){': ' if made.created else ''}"
+        f"{', '.join(made.created)}; moved {made.moved} click(s) out of {partitions.DEFAULT}"
+    )
     return 0

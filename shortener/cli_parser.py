@@ -61,6 +61,14 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
         "delete raw clicks older than CLICK_RETENTION_DAYS (rollups stay)",
         ("CLICK_RETENTION_DAYS=30 shortener cleanup",),
     ),
+    "partitions": (
+        "PostgreSQL: create the monthly partitions of raw clicks ahead (flushers also do it "
+        "hourly), moving clicks out of the default partition into their month",
+        (
+            "shortener partitions              # this month and 3 ahead",
+            "shortener partitions --ahead 12   # a year ahead",
+        ),
+    ),
     "create-user": (
         "create an account",
         (
@@ -142,6 +150,9 @@ def build_parser(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
         "--forwarded-allow-ips",
         default=None,
         help="proxies whose X-Forwarded-For is trusted (default: TRUSTED_PROXIES)",
+    )
+    sub["partitions"].add_argument(
+        "--ahead", type=int, default=3, help="months after this one to create (%(default)s)"
     )
     create_user = sub["create-user"]
     create_user.add_argument("email")

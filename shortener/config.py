@@ -178,6 +178,14 @@ class Settings(BaseSettings):
     password_reset_expire_minutes: int = Field(30, ge=1)
     email_verification_expire_hours: int = Field(48, ge=1)
 
+    # Single sign-on with an OpenID Connect provider: on when OIDC_ISSUER and OIDC_CLIENT_ID
+    # are set. Without OIDC_CLIENT_SECRET the client is a public one (PKCE alone protects the
+    # code). OIDC_SIGNUP=true creates an account on a first sign-in with a verified address.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_signup: bool = False
+
     @field_validator(
         "database_read_url",
         "redis_url",
@@ -185,6 +193,9 @@ class Settings(BaseSettings):
         "prometheus_multiproc_dir",
         "smtp_url",
         "mail_from",
+        "oidc_issuer",
+        "oidc_client_id",
+        "oidc_client_secret",
         mode="before",
     )
     @classmethod
@@ -256,6 +267,42 @@ class Settings(BaseSettings):
             raise ValueError("BASE_URL must be an http(s) URL with a host, e.g. https://sho.rt")
         return value.rstrip("/")
 
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _check_issuer(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                "OIDC_ISSUER must be the provider's issuer URL, e.g. https://accounts.google.com"
+            )
+        if parts.query or parts.fragment:
+            raise ValueError("OIDC_ISSUER has no query or fragment (it is the issuer URL)")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _sso_whole(self) -> Settings:
+        if self.oidc_issuer is None and self.oidc_client_id is None:
+            if self.oidc_client_secret is not None:
+                raise ConfigError(
+                    "OIDC_CLIENT_SECRET is set but OIDC_ISSUER and OIDC_CLIENT_ID are not: set "
+                    "both to turn single sign-on on, or unset OIDC_CLIENT_SECRET."
+                )
+            return self
+        if self.oidc_issuer is None or self.oidc_client_id is None:
+            present, missing = (
+                ("OIDC_CLIENT_ID", "OIDC_ISSUER")
+                if self.oidc_issuer is None
+                else ("OIDC_ISSUER", "OIDC_CLIENT_ID")
+            )
+            raise ConfigError(
+                f"single sign-on is half configured: {present} is set but {missing} is not. "
+                "Set OIDC_ISSUER and OIDC_CLIENT_ID (and OIDC_CLIENT_SECRET for a confidential "
+                "client), or unset them all."
+            )
+        return self
+
     @model_validator(mode="after")
     def _someone_flushes(self) -> Settings:
         if not self.click_flusher and self.redis_url is None:
@@ -306,6 +353,10 @@ class Settings(BaseSettings):
     @property
     def base_host(self) -> str:
         return (urlsplit(self.base_url).hostname or "").lower()
+
+    @property
+    def sso_enabled(self) -> bool:
+        return self.oidc_issuer is not None and self.oidc_client_id is not None
 
     @property
     def mail_sender(self) -> str:

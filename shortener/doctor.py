@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shortener.clicks.durability import UNKNOWN, read_durability
+from shortener.clicks.partitions import DEFAULT, rows_in_default
 from shortener.config import DEV_SECRET_FILE, Settings, served_url
 from shortener.db import make_engine
 from shortener.templating import templates_dir
@@ -45,6 +46,28 @@ def check_settings(settings: Settings) -> list[Finding]:
         found.append(
             Finding("warn", "BASE_URL is not https in production", "serve behind TLS, set BASE_URL")
         )
+    found.extend(check_sso(settings))
+    return found
+
+
+def check_sso(settings: Settings) -> list[Finding]:
+    """What single sign-on is set to (Settings already refused half a configuration)."""
+    if not settings.sso_enabled:
+        return []
+    kind = "confidential" if settings.oidc_client_secret is not None else "public (PKCE only)"
+    signup = "creates accounts" if settings.oidc_signup else "matches existing accounts only"
+    found = [
+        Finding(
+            "ok",
+            f"single sign-on with {settings.oidc_issuer} ({kind} client {settings.oidc_client_id},"
+            f" {signup}); redirect URI to register: {settings.base_url}/login/oidc/callback",
+        )
+    ]
+    issuer = settings.oidc_issuer or ""
+    if settings.environment == "production" and not issuer.startswith("https://"):
+        found.append(
+            Finding("warn", "OIDC_ISSUER is not https in production", "use the provider's https")
+        )
     return found
 
 
@@ -59,6 +82,8 @@ async def check_database(settings: Settings) -> list[Finding]:
             current = await conn.run_sync(_current_revision)
             loose = settings.short_url_mode == "loose" and current == head
             clashes = await _case_clashes(conn) if loose else []
+            # PostgreSQL: clicks of months without a partition (0 on SQLite).
+            stray = await conn.run_sync(rows_in_default) if current == head else 0
     except Exception as exc:
         return [
             Finding(
@@ -79,6 +104,15 @@ async def check_database(settings: Settings) -> list[Finding]:
             ),
         ]
     found = [Finding("ok", f"database answers, schema at head ({head})")]
+    if stray:
+        found.append(
+            Finding(
+                "warn",
+                f"{stray} raw clicks sit in {DEFAULT}, the partition for months not created yet"
+                " (retention cannot drop them by month)",
+                "run `shortener partitions`: it creates their months and moves them there",
+            )
+        )
     if clashes:
         found.append(
             Finding(

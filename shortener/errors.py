@@ -77,3 +77,18 @@ class ReadDatabaseUnavailable(DomainError):
 
     def __init__(self) -> None:
         super().__init__(headers={"Retry-After": "5"})
+
+
+class SsoFailed(DomainError):
+    """Single sign-on could not finish: the provider said no, or sent what does not check out
+    (a state that is not this browser's, a refused code, an ID token that fails its checks)."""
+
+    status_code = 400
+    default_detail = "single sign-on failed; please try again"
+
+
+class ProviderUnavailable(DomainError):
+    """The single sign-on provider could not be asked (down, unreachable, or answering wrong)."""
+
+    status_code = 502
+    default_detail = "the single sign-on provider is unavailable; try again shortly"

@@ -98,7 +98,7 @@ def alias_problem(alias: str, *, short_segments: bool = False) -> str | None:
     if segments[0].lower() in RESERVED:
         return f"'{segments[0]}' is reserved"
     if len(segments) > 1 and segments[0].lower() == WORKSPACE_PREFIX:
-        # /w/{slug}/dashboard is the dashboard acting in a workspace (workspace_path.py).
+        # /w/{slug}/dashboard is the dashboard acting in a workspace (workspaces/paths.py).
         return "a multi-segment alias cannot begin with 'w/' (the dashboard's workspace pages)"
     if len(segments) > 1 and segments[-1].lower() in SUB_RESOURCES:
         return f"a multi-segment alias cannot end in '/{segments[-1]}' (the API's own path)"

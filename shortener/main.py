@@ -44,7 +44,8 @@ from shortener.transfer.api import router as transfer_router
 from shortener.web import install_dashboard
 from shortener.web.errors import install_error_handlers
 from shortener.webhooks.api import router as webhooks_router
-from shortener.workspace_path import in_workspace
+from shortener.workspaces.api import router as workspaces_router
+from shortener.workspaces.paths import in_workspace
 
 # The routes that take a CSV upload: IMPORT_MAX_BYTES instead of MAX_BODY_BYTES.
 IMPORT_PATHS = ("/api/links/import", "/dashboard/transfer/import")
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> ShortenerApp:
     app.include_router(reset_router)
     app.include_router(two_factor_router)
     app.include_router(apikeys_router)
+    app.include_router(workspaces_router)
     # Before links_router: its /api/links/{key:path} (keys may hold '/') would otherwise
     # answer /api/links/export, and /api/links/a/b/stats as the link `a/b/stats`. A link's
     # sub-resources are matched first; no multi-segment key ends in one (keys.SUB_RESOURCES).

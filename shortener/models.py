@@ -106,6 +106,84 @@ class User(SQLModel, table=True):
     totp_last_step: int | None = Field(default=None, sa_column=Column(BigInteger))
 
 
+def _in_workspace(*, nullable: bool = False, index: bool = True) -> Any:
+    """The workspace a row belongs to: indexed (`index` False where a composite index leads
+    with it), and gone with the workspace."""
+    column = Column(
+        Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=nullable, index=index
+    )
+    return Field(default=None, sa_column=column) if nullable else Field(sa_column=column)
+
+
+class Workspace(SQLModel, table=True):
+    """Who owns links, domains, API keys and webhooks (shortener/workspaces/). Every user has
+    a personal one (made with the account); members act in it with a role."""
+
+    __tablename__ = "workspaces"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids never reused: see User
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(100), nullable=False))
+    # What X-Workspace and URLs name it by: [a-z0-9-], 3-40 characters (workspaces/slugs.py).
+    slug: str = Field(sa_column=Column(String(40), nullable=False, unique=True))
+    # The user whose personal workspace this is (None: a workspace someone created). Unique:
+    # one each; the account going away takes its personal workspace (and its links) along,
+    # as deleting an account took its links before workspaces.
+    personal_user_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=True, unique=True
+        ),
+    )
+    # Set by an owner: members without two-factor sign-in on cannot act here (403).
+    require_two_factor: bool = Field(
+        default=False,
+        sa_column=Column(Boolean, nullable=False, default=False, server_default=false()),
+    )
+    created_at: datetime = _utc(default=utcnow)
+
+
+class Membership(SQLModel, table=True):
+    """A user's role in a workspace: owner, admin, editor or viewer (workspaces/roles.py)."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("workspace_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False)
+    )
+    user_id: int = _belongs_to_user()
+    role: str = Field(sa_column=Column(String(16), nullable=False))
+    joined_at: datetime = _utc(default=utcnow)
+
+
+class Invitation(SQLModel, table=True):
+    """A link that makes whoever opens it (signed in) a member. Only the token's SHA-256 is
+    kept; it works once, until expires_at."""
+
+    __tablename__ = "invitations"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids never reused: see User
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = _in_workspace()
+    token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    role: str = Field(sa_column=Column(String(16), nullable=False))
+    # Where it was mailed, if it was (anyone holding the link may still accept it).
+    email: str | None = Field(default=None, sa_column=Column(String(320)))
+    created_by: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    )
+    created_at: datetime = _utc(default=utcnow)
+    expires_at: datetime = _utc()
+    accepted_at: datetime | None = _utc(nullable=True)
+    accepted_by: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    )
+
+
 class Domain(SQLModel, table=True):
     """A host name links can live on besides the default one (BASE_URL's, which has no row)."""
 
@@ -121,6 +199,8 @@ class Domain(SQLModel, table=True):
         default=None,
         sa_column=Column(Integer, ForeignKey("users.id", ondelete="SET NULL"), index=True),
     )
+    # The workspace whose links may use it; None for a shared domain (as owner_id).
+    workspace_id: int | None = _in_workspace(nullable=True)
     shared: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
     verified: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
     # What the DNS TXT record or the HTTP well-known path must hold to prove ownership.
@@ -156,9 +236,9 @@ class Link(SQLModel, table=True):
             postgresql_where=text("domain_id IS NULL"),
         ),
         # The dashboard's list, newest first, a page at any offset: walked in index order
-        # rather than sorting all of a user's links (75,000 links: the last page in tens of
-        # milliseconds on SQLite, not seconds).
-        Index("ix_links_owner_id_created_at_id", "owner_id", "created_at", "id"),
+        # rather than sorting all of a workspace's links (75,000 links: the last page in tens
+        # of milliseconds on SQLite, not seconds).
+        Index("ix_links_workspace_id_created_at_id", "workspace_id", "created_at", "id"),
         {"sqlite_autoincrement": True},  # ids never reused: see User
     )
 
@@ -173,7 +253,9 @@ class Link(SQLModel, table=True):
     # MD5 of the URL, hex: finds "this user already shortened this URL with md5" quickly.
     url_md5: str = Field(sa_column=Column(String(32), nullable=False, index=True))
     key_strategy: str = Field(sa_column=Column(String(8), nullable=False))
+    # Who made it; the workspace owns it (and decides who sees it).
     owner_id: int = _belongs_to_user()
+    workspace_id: int = _in_workspace(index=False)  # ix_links_workspace_id_created_at_id
     title: str | None = Field(default=None, sa_column=Column(String(300)))
     created_at: datetime = _utc(default=utcnow, index=True)
     updated_at: datetime = _utc(default=utcnow)
@@ -411,7 +493,9 @@ class ApiKey(SQLModel, table=True):
     __table_args__ = {"sqlite_autoincrement": True}  # ids never reused: see User
 
     id: int | None = Field(default=None, primary_key=True)
+    # Who made it: its scopes are cut to this user's current role in the workspace.
     user_id: int = _belongs_to_user()
+    workspace_id: int = _in_workspace()
     name: str = Field(sa_column=Column(String(100), nullable=False))
     # Hex SHA-256 of the whole key: the lookup on every request that sends one.
     key_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
@@ -429,7 +513,8 @@ class Webhook(SQLModel, table=True):
     __table_args__ = {"sqlite_autoincrement": True}  # ids never reused: see User
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = _belongs_to_user()
+    user_id: int = _belongs_to_user()  # who made it
+    workspace_id: int = _in_workspace()
     url: str = Field(sa_column=Column(String(2048), nullable=False))
     # Comma-separated event names (link.created,link.clicked,...).
     events: str = Field(sa_column=Column(String(200), nullable=False))
@@ -552,5 +637,5 @@ class AuditEvent(SQLModel, table=True):
     target: str | None = Field(default=None, sa_column=Column(String(300)))
     detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     ip_prefix: str | None = Field(default=None, sa_column=Column(String(50)))
-    # Workspaces do not exist yet (issue 16): always None until they do; no foreign key yet.
+    # The workspace acted in, where there was one; no foreign key: the log outlives it.
     workspace_id: int | None = Field(default=None, sa_column=Column(Integer))

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 
 from shortener.aio import cancel_and_wait, each
+from shortener.auth.oidc import SingleSignOn
 from shortener.cache import LinkCache
 from shortener.clicks.client_ip import TrustedProxies
 from shortener.clicks.durability import log_durability
@@ -74,6 +75,7 @@ class Runtime:
     domain_proofs: DomainProofs
     mailer: Mailer
     metrics: Metrics | None = None  # while METRICS_TOKEN is set
+    sso: SingleSignOn | None = None  # while OIDC_ISSUER and OIDC_CLIENT_ID are set
     _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict, repr=False)
 
     @property
@@ -177,6 +179,7 @@ async def _build(settings: Settings, templates: Jinja2Templates | None) -> Runti
             sender=settings.mail_sender,
             timeout=settings.smtp_timeout,
         ),
+        sso=SingleSignOn.from_settings(settings),
     )
 
 

@@ -182,6 +182,7 @@ async def test_a_link_written_without_the_hook_is_known_within_the_poll(client, 
                 url_md5=template.url_md5,
                 key_strategy="alias",
                 owner_id=template.owner_id,
+                workspace_id=template.workspace_id,
             )
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.pool import NullPool
 
+from shortener.clicks.partitions import AHEAD_MONTHS, Month, not_a_partition
 from shortener.db import make_engine
 from shortener.migrate import current_revision, head_revision, upgrade
 from shortener.models import metadata
@@ -24,7 +26,8 @@ def _diff_and_tables(url: str) -> tuple[list[Any], set[str]]:
             async with engine.connect() as conn:
 
                 def compare(sync_conn: Any) -> tuple[list[Any], set[str]]:
-                    context = MigrationContext.configure(sync_conn, opts={"compare_type": True})
+                    opts = {"compare_type": True, "include_name": not_a_partition}
+                    context = MigrationContext.configure(sync_conn, opts=opts)
                     diff = compare_metadata(context, metadata)
                     return diff, set(inspect(sync_conn).get_table_names())
 
@@ -102,6 +105,16 @@ LINK = (
 )
 
 
+# Since workspaces, a link belongs to one (the owner's personal workspace here).
+WORKSPACE = (
+    "INSERT INTO workspaces (name, slug, personal_user_id, require_two_factor, created_at) "
+    "VALUES ('w{owner}', 'w{owner}', {owner}, 0, '2026-01-01 00:00:00')"
+)
+LINK_IN_WORKSPACE = LINK.replace("owner_id,", "owner_id, workspace_id,").replace(
+    " {owner},", " {owner}, (SELECT id FROM workspaces WHERE personal_user_id = {owner}),"
+)
+
+
 def test_sqlite_never_hands_a_deleted_id_out_again(tmp_path) -> None:
     """Finding 1 and 6: without AUTOINCREMENT the highest deleted id was the next one."""
     url = f"sqlite:///{tmp_path / 'ids.db'}"
@@ -110,10 +123,16 @@ def test_sqlite_never_hands_a_deleted_id_out_again(tmp_path) -> None:
         url,
         USER.format(email="a@example.com"),
         USER.format(email="b@example.com"),
-        LINK.format(key="one", owner=2),
+        WORKSPACE.format(owner=2),
+        LINK_IN_WORKSPACE.format(key="one", owner=2),
         "DELETE FROM users WHERE id = 2",  # the link goes with it
     )
-    _sqlite(url, USER.format(email="c@example.com"), LINK.format(key="two", owner=3))
+    _sqlite(
+        url,
+        USER.format(email="c@example.com"),
+        WORKSPACE.format(owner=3),
+        LINK_IN_WORKSPACE.format(key="two", owner=3),
+    )
     users, links = _sqlite(url, "SELECT id, email FROM users", "SELECT id, key FROM links")
     assert users == [(1, "a@example.com"), (3, "c@example.com")]
     assert links == [(2, "two")]
@@ -178,3 +197,67 @@ def test_accounts_made_before_email_verification_count_as_verified(tmp_path) -> 
     # And the rebuild-free column kept AUTOINCREMENT: ids are still never reused.
     (schema,) = _sqlite(url, "SELECT sql FROM sqlite_master WHERE name = 'users'")
     assert "AUTOINCREMENT" in schema[0][0]
+
+
+def _pg(url: str, *statements: str) -> list[list[tuple[Any, ...]]]:
+    """Run statements on a PostgreSQL database in one transaction; their rows."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+    async def run() -> list[list[tuple[Any, ...]]]:
+        conn = await asyncpg.connect(dsn)
+        try:
+            async with conn.transaction():
+                return [[tuple(r) for r in await conn.fetch(sql)] for sql in statements]
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+PG_CLICKS = (
+    "INSERT INTO clicks (id, link_id, clicked_at, is_bot, country) SELECT 'c' || n, 1, "
+    "timestamptz '2026-08-15 12:00:00+00' + (n % 4) * interval '1 month' + n * interval '1 s', "
+    "n % 5 = 0, 'FR' FROM generate_series(1, 400) AS n"
+)
+ALL_CLICKS = "SELECT id, link_id, clicked_at, is_bot, country FROM clicks ORDER BY id"
+
+
+def test_postgres_clicks_become_partitioned_by_month_and_back(fresh_postgres_url) -> None:
+    """Issue 19, item 4: the existing rows land in their months' partitions, unchanged."""
+    from alembic import command
+
+    from shortener.migrate import alembic_config
+
+    url = fresh_postgres_url
+    upgrade(url, "5a8c1e3f7b20")  # the revision before partitioning
+    _pg(url, USER.format(email="a@example.com").replace("0, 1, 0,", "false, true, 0,"))
+    _pg(url, LINK.format(key="k", owner=1).replace("302, 1, 0)", "302, true, 0)"), PG_CLICKS)
+    (before,) = _pg(url, ALL_CLICKS)
+    upgrade(url)
+    (after, parts, kind, key) = _pg(
+        url,
+        ALL_CLICKS,
+        "SELECT tableoid::regclass::text, count(*) FROM clicks GROUP BY 1 ORDER BY 1",
+        "SELECT relkind::text FROM pg_class WHERE relname = 'clicks'",
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'pk_clicks'",
+    )
+    assert len(before) == 400 and after == before
+    assert parts == [(f"clicks_2026_{m:02d}", 100) for m in (8, 9, 10, 11)]
+    assert kind == [("p",)] and key == [("PRIMARY KEY (id, clicked_at)",)]
+    # Months ahead exist, and the link's clicks still go with it.
+    last = Month.of(datetime.now(UTC)).plus(AHEAD_MONTHS).name
+    assert _pg(url, f"SELECT to_regclass('{last}')::text") == [[(last,)]]
+    command.downgrade(alembic_config(url), "5a8c1e3f7b20")
+    (back, kind, key) = _pg(
+        url,
+        ALL_CLICKS,
+        "SELECT relkind::text FROM pg_class WHERE relname = 'clicks'",
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'pk_clicks'",
+    )
+    assert back == before and kind == [("r",)] and key == [("PRIMARY KEY (id)",)]
+    upgrade(url)
+    (deleted, left) = _pg(url, "DELETE FROM links RETURNING id", "SELECT count(*) FROM clicks")
+    assert deleted == [(1,)] and left == [(0,)]  # ON DELETE CASCADE from the partitions too

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Path, Response, status
 
 from shortener.apikeys import service
 from shortener.apikeys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
-from shortener.auth.deps import BearerPrincipal
 from shortener.db import SessionDep
 from shortener.models import ApiKey
 from shortener.openapi import errors
+from shortener.workspaces.deps import KeysWriter
 
 router = APIRouter(prefix="/api/keys", tags=["api keys"], responses=errors(401, 403, 404))
 
@@ -30,21 +30,19 @@ def _public(key: ApiKey) -> ApiKeyPublic:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
-async def create_key(
-    body: ApiKeyCreate, principal: BearerPrincipal, session: SessionDep
-) -> ApiKeyCreated:
+async def create_key(body: ApiKeyCreate, acting: KeysWriter, session: SessionDep) -> ApiKeyCreated:
     api_key, key = await service.create_key(
-        session, user=principal.user, name=body.name, scopes=list(body.scopes)
+        session, acting=acting, name=body.name, scopes=list(body.scopes)
     )
     return ApiKeyCreated(**_public(api_key).model_dump(), key=key)
 
 
 @router.get("", response_model=list[ApiKeyPublic])
-async def list_keys(principal: BearerPrincipal, session: SessionDep) -> list[ApiKeyPublic]:
-    return [_public(k) for k in await service.list_keys(session, user=principal.user)]
+async def list_keys(acting: KeysWriter, session: SessionDep) -> list[ApiKeyPublic]:
+    return [_public(k) for k in await service.list_keys(session, acting=acting)]
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_key(key_id: KeyId, principal: BearerPrincipal, session: SessionDep) -> Response:
-    await service.revoke_key(session, user=principal.user, key_id=key_id)
+async def revoke_key(key_id: KeyId, acting: KeysWriter, session: SessionDep) -> Response:
+    await service.revoke_key(session, acting=acting, key_id=key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

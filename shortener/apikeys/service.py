@@ -19,8 +19,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from shortener.audit.service import record
-from shortener.errors import Invalid, NotFound, Unauthorized
+from shortener.errors import Forbidden, Invalid, NotFound, Unauthorized
 from shortener.models import ApiKey, User, utcnow
+from shortener.workspaces.acting import Acting
 
 KEY_PREFIX = "sk_"
 # What create_key makes (the prefix, then URL-safe base64); a JWT starts "eyJ", never this.
@@ -44,15 +45,23 @@ def scopes_of(key: ApiKey) -> list[str]:
 
 
 async def create_key(
-    session: AsyncSession, *, user: User, name: str, scopes: list[str]
+    session: AsyncSession, *, acting: Acting, name: str, scopes: list[str]
 ) -> tuple[ApiKey, str]:
-    """The stored key and the key itself, which is never available again."""
-    count = len(await list_keys(session, user=user))
+    """The stored key and the key itself, which is never available again. A key belongs to
+    the acting workspace and carries no scope its creator's role there lacks."""
+    wider = [scope for scope in scopes if scope not in acting.permissions]
+    if wider:
+        raise Forbidden(
+            f"your role in the workspace '{acting.workspace.slug}' is {acting.role}: an API "
+            f"key you make there cannot carry {', '.join(wider)}"
+        )
+    count = len(await list_keys(session, acting=acting))
     if count >= MAX_KEYS_PER_USER:
         raise Invalid(f"at most {MAX_KEYS_PER_USER} API keys per account; revoke some first")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     api_key = ApiKey(
-        user_id=user.id or 0,
+        user_id=acting.user.id or 0,
+        workspace_id=acting.workspace_id,
         name=name,
         key_hash=hash_key(key),
         prefix=key[: len(KEY_PREFIX) + 6],
@@ -62,34 +71,51 @@ async def create_key(
     await session.flush()
     # The name and scopes, never the key (nor its prefix).
     detail = {"name": name, "scopes": scopes}
-    await record(session, actor=user, action="apikey.created", target=api_key.id, detail=detail)
+    await record(
+        session,
+        actor=acting.user,
+        action="apikey.created",
+        target=api_key.id,
+        detail=detail,
+        workspace_id=acting.workspace_id,
+    )
     return api_key, key
 
 
-async def list_keys(session: AsyncSession, *, user: User) -> list[ApiKey]:
+async def list_keys(session: AsyncSession, *, acting: Acting) -> list[ApiKey]:
     rows = await session.execute(
         select(ApiKey)
-        .where(col(ApiKey.user_id) == user.id, col(ApiKey.revoked_at).is_(None))
+        .where(
+            col(ApiKey.user_id) == acting.user.id,
+            col(ApiKey.workspace_id) == acting.workspace_id,
+            col(ApiKey.revoked_at).is_(None),
+        )
         .order_by(col(ApiKey.id))
     )
     return list(rows.scalars())
 
 
-async def get_key(session: AsyncSession, *, user: User, key_id: int) -> ApiKey:
-    """`user`'s key, not revoked; others' keys do not exist for them."""
+async def get_key(session: AsyncSession, *, acting: Acting, key_id: int) -> ApiKey:
+    """The caller's key in the acting workspace, not revoked; others' keys do not exist for
+    them."""
     api_key = await session.get(ApiKey, key_id)
-    if api_key is None or api_key.user_id != user.id or api_key.revoked_at is not None:
+    if (
+        api_key is None
+        or api_key.user_id != acting.user.id
+        or api_key.workspace_id != acting.workspace_id
+        or api_key.revoked_at is not None
+    ):
         raise NotFound("API key not found")
     return api_key
 
 
-async def revoke_key(session: AsyncSession, *, user: User, key_id: int) -> None:
-    api_key = await get_key(session, user=user, key_id=key_id)
+async def revoke_key(session: AsyncSession, *, acting: Acting, key_id: int) -> None:
+    api_key = await get_key(session, acting=acting, key_id=key_id)
     # Kept (revoked) rather than deleted, so the list of what existed stays auditable.
     api_key.revoked_at = utcnow()
     session.add(api_key)
     await session.flush()
-    await record(session, actor=user, action="apikey.revoked", target=key_id)
+    await record(session, actor=acting.user, action="apikey.revoked", target=key_id)
 
 
 async def authenticate(session: AsyncSession, key: str) -> tuple[ApiKey, User]:

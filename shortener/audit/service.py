@@ -32,6 +32,8 @@ IPV6_PREFIX = 48
 ACTIONS = (
     "auth.sign_in",
     "auth.sign_in_failed",
+    "auth.sso",
+    "auth.sso_failed",
     "auth.password_changed",
     "auth.password_reset",
     "auth.2fa_enabled",
@@ -51,6 +53,12 @@ ACTIONS = (
     "domain.verified",
     "domain.deleted",
     "export",
+    "workspace.created",
+    "workspace.updated",
+    "invitation.created",
+    "member.joined",
+    "member.role_changed",
+    "member.removed",
 )
 
 
@@ -77,9 +85,11 @@ async def record(
     target: str | int | None = None,
     detail: dict[str, Any] | None = None,
     request_ip: str | None = None,
+    workspace_id: int | None = None,
 ) -> None:
     """Add one event to the session's transaction (committed or rolled back with the change).
-    `request_ip` defaults to the request's (none from the CLI)."""
+    `request_ip` defaults to the request's (none from the CLI); `workspace_id` is the
+    workspace acted in, where there is one."""
     ip = request_ip if request_ip is not None else session.info.get(CLIENT_IP)
     session.add(
         AuditEvent(
@@ -90,6 +100,7 @@ async def record(
             target=None if target is None else str(target)[:300],
             detail=detail or None,
             ip_prefix=ip_prefix(ip),
+            workspace_id=workspace_id,
         )
     )
     await session.flush()

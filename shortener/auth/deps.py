@@ -64,9 +64,10 @@ AdminUser = Annotated[User, Depends(admin_user)]
 
 # ---- principals: a bearer token or an API key, with scopes ------------------------------
 #
-# Routes that scripts may call declare what they need (`LinksReader`, `LinksWriter`,
-# `StatsReader`, or `require_scope(...)`): a bearer token carries every scope, an API key only
-# those it was created with. `CurrentUser` above stays bearer-only, for what a key may never do.
+# Routes that scripts may call declare what they need (workspace-scoped ones through
+# shortener/workspaces/deps.py, which cuts these scopes to the caller's role), or
+# `require_scope(...)`: a bearer token carries every scope, an API key only those it was
+# created with. `CurrentUser` above stays bearer-only, for what a key may never do.
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +76,10 @@ class Principal:
 
     user: User
     scopes: frozenset[str]
-    # Set when the caller authenticated with an API key rather than a bearer token.
+    # Set when the caller authenticated with an API key rather than a bearer token; the
+    # workspace the key belongs to (it acts there only).
     api_key_id: int | None = None
+    api_key_workspace_id: int | None = None
 
 
 async def current_principal(
@@ -93,7 +96,8 @@ async def current_principal(
             )
         key, user = await apikeys_service.authenticate(session, api_key)
         await settle(session)
-        return Principal(user, frozenset(apikeys_service.scopes_of(key)), key.id)
+        scopes = frozenset(apikeys_service.scopes_of(key))
+        return Principal(user, scopes, key.id, key.workspace_id)
     found = await current_sign_in(request, session, token, None)
     return Principal(found.user, ALL_SCOPES)
 
@@ -107,16 +111,6 @@ def require_scope(scope: Scope) -> Callable[[Principal], Awaitable[Principal]]:
         if scope not in principal.scopes:
             raise Forbidden(f"this API key lacks the '{scope}' scope")
         return principal
-
-    return dependency
-
-
-def _user_with(scope: Scope) -> Callable[[Principal], Awaitable[User]]:
-    scoped = require_scope(scope)
-
-    # A default, not an Annotated hint: postponed annotations cannot see the closure's `scoped`.
-    async def dependency(principal: Principal = Depends(scoped)) -> User:
-        return principal.user
 
     return dependency
 
@@ -139,10 +133,6 @@ AnyPrincipal = Annotated[Principal, Depends(current_principal)]
 # The user behind a bearer token (a request with only an API key gets a clear 403).
 BearerPrincipal = Annotated[Principal, Depends(bearer_principal)]
 BearerAdmin = Annotated[User, Depends(bearer_admin)]
-# The calling user, once the caller is known to hold the scope.
-LinksReader = Annotated[User, Depends(_user_with("links:read"))]
-LinksWriter = Annotated[User, Depends(_user_with("links:write"))]
-StatsReader = Annotated[User, Depends(_user_with("stats:read"))]
 
 # A sign-in session's id in a path (DELETE /api/auth/sessions/{id}, the Security page).
 SessionId = Annotated[int, Path(ge=1, le=2**31 - 1)]

@@ -80,3 +80,9 @@ async def limit_password_reset(request: Request, email: str) -> None:
 
 async def limit_verification_mail(request: Request, user_id: int) -> None:
     await _limiter(request).hit("verify_user", str(user_id))
+
+
+async def limit_sign_in_ip(request: Request) -> None:
+    """A dependency for sign-in routes that check no password (single sign-on): the same
+    per-address budget as password sign-ins."""
+    await _limiter(request).hit("login_ip", peer_address(request))

@@ -49,7 +49,7 @@ def _site(settings: Settings) -> str:
     return urlsplit(settings.base_url).netloc
 
 
-def _send_after_commit(
+def send_after_commit(
     session: AsyncSession, mailer: Mailer, *, to: str, subject: str, body: str, about: str
 ) -> None:
     message = mailer.message(to=to, subject=subject, body=body)
@@ -91,7 +91,7 @@ async def request_reset(
     body = RESET_MAIL.format(
         site=_site(settings), minutes=settings.password_reset_expire_minutes, link=link
     )
-    _send_after_commit(
+    send_after_commit(
         session,
         mailer,
         to=user.email,
@@ -131,7 +131,7 @@ async def send_verification(
         hours=settings.email_verification_expire_hours,
         link=f"{settings.base_url}/verify-email?token={token}",
     )
-    _send_after_commit(
+    send_after_commit(
         session,
         mailer,
         to=user.email,

@@ -11,6 +11,7 @@ from shortener.audit.service import record
 from shortener.auth.passwords import hash_password, verify_password
 from shortener.errors import Conflict, Forbidden
 from shortener.models import User
+from shortener.workspaces.service import create_personal
 
 
 def normalise_email(email: str) -> str:
@@ -31,6 +32,7 @@ async def create_user(
             session.add(user)
     except IntegrityError:
         raise Conflict("an account with this email already exists") from None
+    await create_personal(session, user=user)
     return user
 
 

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shortener.aio import cancel_and_wait
+from shortener.clicks import partitions
 from shortener.clicks.events import ClickRecord
 from shortener.clicks.queue import Batch, ClickQueue
 from shortener.clicks.retention import cleanup
@@ -64,6 +65,8 @@ class Flusher:
         self._audit_retention_days = audit_retention_days
         # Monotonic time of the next retention cleanup; the first comes soon after start.
         self.next_cleanup_at = time.monotonic()
+        # And of the next check that the coming months' partitions of clicks exist (PostgreSQL).
+        self.next_partitions_at = time.monotonic()
         # Clicks the database would not take even one by one (the latest, for inspection).
         self.set_aside: list[ClickRecord] = []
         # Told (clicks, seconds) after each batch is written and acknowledged: the metrics.
@@ -137,6 +140,7 @@ class Flusher:
                 # Keep going while batches come back full, so a burst does not wait.
                 while await self.flush_once() >= self._batch_size:
                     pass
+                await self._maybe_make_partitions()
                 await self._maybe_cleanup()
             except Exception as exc:
                 # The exponent is capped: 2**2000 would not even fit a float.
@@ -152,6 +156,14 @@ class Flusher:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
                 raise asyncio.CancelledError
+
+    async def _maybe_make_partitions(self) -> None:
+        if time.monotonic() < self.next_partitions_at:
+            return
+        self.next_partitions_at = time.monotonic() + partitions.ENSURE_EVERY
+        made = await partitions.ensure(self._sessionmaker)
+        if made.created:
+            log.info("clicks: created partitions %s", ", ".join(made.created))
 
     async def _maybe_cleanup(self) -> None:
         if self._retention_days is None or time.monotonic() < self.next_cleanup_at:

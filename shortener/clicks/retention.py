@@ -4,6 +4,9 @@ events past AUDIT_RETENTION_DAYS.
 
 Rollups stay forever: they hold counts, nothing about anyone. Deletes go in slices so a
 first cleanup of millions of rows never holds the write lock long enough to stall the flusher.
+On PostgreSQL, raw clicks are partitioned by month (partitions.py): the months entirely past
+the cutoff are dropped whole, and rows are deleted only from the month that straddles it (and
+from the default partition).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from shortener.audit.service import forget_old
+from shortener.clicks.partitions import drop_expired_sync
 from shortener.clicks.salts import day_of
 from shortener.models import Click, LinkVisitor, OrphanMinute, OrphanVisit
 
@@ -49,7 +53,12 @@ async def cleanup(
     whose total count_expired gives)."""
     now = now or datetime.now(UTC)
     cutoff = now - timedelta(days=retention_days)
-    clicks = await _in_slices(sessionmaker, Click.id, Click.clicked_at, cutoff, progress)
+    async with sessionmaker() as session, session.begin():
+        conn = await session.connection()
+        dropped = await conn.run_sync(drop_expired_sync, cutoff)
+    if dropped and progress is not None:
+        progress(dropped)
+    clicks = dropped + await _in_slices(sessionmaker, Click.id, Click.clicked_at, cutoff, progress)
     orphans = await _in_slices(
         sessionmaker, OrphanVisit.id, OrphanVisit.visited_at, cutoff, progress
     )
@@ -99,7 +108,11 @@ async def _in_slices(
         async with sessionmaker() as session, session.begin():
             ids = select(col(id_)).where(col(at) < cutoff).limit(SLICE)
             table = id_.class_
-            result = await session.execute(delete(table).where(col(id_).in_(ids.scalar_subquery())))
+            # The cutoff again outside: on PostgreSQL's monthly partitions it limits the
+            # delete to the partitions that can hold such rows (the ids alone would be looked
+            # up in every month's primary key: 4x slower at 20 million clicks).
+            chosen = col(id_).in_(ids.scalar_subquery())
+            result = await session.execute(delete(table).where(col(at) < cutoff, chosen))
             n = int(result.rowcount or 0)  # type: ignore[attr-defined]
         deleted += n
         if progress is not None:

@@ -141,12 +141,14 @@ _PLACEHOLDERS = ", ".join("?" * len(_CLICK_COLUMNS))
 
 
 # PostgreSQL: one statement for the whole batch, one array per column; RETURNING tells which
-# ids were new even when another worker writes a redelivered copy at the same moment.
+# ids were new even when another worker writes a redelivered copy at the same moment. The
+# table is partitioned by month, so its primary key is (id, clicked_at): a redelivered click
+# carries the time it was made with it, and meets its original there.
 _PG_INSERT = (
     f"INSERT INTO clicks ({_COLUMN_LIST}) "  # noqa: S608 (constants only)
     "SELECT * FROM unnest($1::varchar[], $2::int[], $3::timestamptz[], $4::varchar[], "
     "$5::varchar[], $6::varchar[], $7::varchar[], $8::varchar[], $9::bool[], $10::varchar[], "
-    "$11::int[]) ON CONFLICT (id) DO NOTHING RETURNING id"
+    "$11::int[]) ON CONFLICT (id, clicked_at) DO NOTHING RETURNING id"
 )
 # SQLite: transactions begin IMMEDIATE (one writer at a time), so the ids found present at
 # the start of this one are exactly the ones the insert would skip.

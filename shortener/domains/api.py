@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
 
-from shortener.auth.deps import LinksReader, LinksWriter
 from shortener.db import SessionDep
 from shortener.domains import service
 from shortener.domains.schemas import DomainCreate, DomainPublic, DomainUpdate
@@ -15,6 +14,7 @@ from shortener.errors import NotFound
 from shortener.links.deps import LinkContextDep
 from shortener.openapi import errors
 from shortener.runtime import runtime_of
+from shortener.workspaces.deps import DomainsWriter, LinksReader
 
 router = APIRouter(prefix="/api/domains", tags=["domains"], responses=errors(401, 403, 404, 409))
 well_known = APIRouter(tags=["domains"], responses=errors(404))
@@ -22,27 +22,31 @@ well_known = APIRouter(tags=["domains"], responses=errors(404))
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DomainPublic)
 async def create_domain(
-    body: DomainCreate, user: LinksWriter, session: SessionDep, ctx: LinkContextDep
+    body: DomainCreate, acting: DomainsWriter, session: SessionDep, ctx: LinkContextDep
 ) -> DomainPublic:
-    return service.public(await service.create_domain(session, user=user, data=body, ctx=ctx))
+    return service.public(await service.create_domain(session, acting=acting, data=body, ctx=ctx))
 
 
 @router.get("", response_model=list[DomainPublic])
 async def list_domains(
-    user: LinksReader, session: SessionDep, ctx: LinkContextDep
+    acting: LinksReader, session: SessionDep, ctx: LinkContextDep
 ) -> list[DomainPublic]:
-    domains = await service.list_domains(session, user=user)
+    domains = await service.list_domains(session, acting=acting)
     return [await service.default_domain(session, ctx), *map(service.public, domains)]
 
 
 @router.patch("/{domain_id}", response_model=DomainPublic)
 async def update_domain(
-    domain_id: int, body: DomainUpdate, user: LinksWriter, session: SessionDep, ctx: LinkContextDep
+    domain_id: int,
+    body: DomainUpdate,
+    acting: DomainsWriter,
+    session: SessionDep,
+    ctx: LinkContextDep,
 ) -> DomainPublic:
     if domain_id == service.DEFAULT_ID:  # BASE_URL's domain: no row, admins only
-        return await service.update_default(session, user=user, data=body, ctx=ctx)
+        return await service.update_default(session, acting=acting, data=body, ctx=ctx)
     domain = await service.update_domain(
-        session, user=user, domain_id=domain_id, data=body, ctx=ctx
+        session, acting=acting, domain_id=domain_id, data=body, ctx=ctx
     )
     return service.public(domain)
 
@@ -50,23 +54,27 @@ async def update_domain(
 @router.delete("/{domain_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_domain(
     domain_id: int,
-    user: LinksWriter,
+    acting: DomainsWriter,
     session: SessionDep,
     ctx: LinkContextDep,
     force: Annotated[bool, Query(description="move its links to the default domain")] = False,
 ) -> Response:
-    await service.delete_domain(session, user=user, domain_id=domain_id, force=force, ctx=ctx)
+    await service.delete_domain(session, acting=acting, domain_id=domain_id, force=force, ctx=ctx)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/{domain_id}/verify", response_model=DomainPublic)
 async def verify_domain(
-    domain_id: int, request: Request, user: LinksWriter, session: SessionDep, ctx: LinkContextDep
+    domain_id: int,
+    request: Request,
+    acting: DomainsWriter,
+    session: SessionDep,
+    ctx: LinkContextDep,
 ) -> DomainPublic:
     runtime = runtime_of(request)
     domain = await service.verify_domain(
         session,
-        user=user,
+        acting=acting,
         domain_id=domain_id,
         proofs=runtime.domain_proofs,
         ctx=ctx,

@@ -2,7 +2,7 @@
 
 The default domain (BASE_URL's host) has no row: it is the one every link without a domain is
 on, shown first in lists with id 0; its redirects are site settings an admin sets with
-PATCH /api/domains/0. A custom domain belongs to the user who added it, or is
+PATCH /api/domains/0. A custom domain belongs to the workspace it was added in, or is
 shared (added by an admin for everyone); links may use it once it is verified.
 """
 
@@ -27,7 +27,8 @@ from shortener.errors import Conflict, Forbidden, NotFound
 from shortener.keys import link_ident
 from shortener.links import validation
 from shortener.links.context import LinkContext
-from shortener.models import Domain, Link, SiteSetting, User
+from shortener.models import Domain, Link, SiteSetting
+from shortener.workspaces.acting import Acting
 
 DEFAULT_ID = 0
 
@@ -81,11 +82,11 @@ def default_public(ctx: LinkContext, urls: Mapping[str, str | None] | None = Non
 
 
 async def update_default(
-    session: AsyncSession, *, user: User, data: DomainUpdate, ctx: LinkContext
+    session: AsyncSession, *, acting: Acting, data: DomainUpdate, ctx: LinkContext
 ) -> DomainPublic:
     """Set the default domain's redirects (admins only: every user's links live there).
     Every worker reads them again once this commits, as for a custom domain's."""
-    if not user.is_admin:
+    if not acting.user.is_admin:
         raise Forbidden("only administrators may change the default domain")
     changes = _checked_redirects(data, ctx)
     by_field = {field: name for name, field in DEFAULT_SETTINGS.items()}
@@ -114,22 +115,26 @@ def _announce(session: AsyncSession, ctx: LinkContext) -> None:
 async def create_domain(
     session: AsyncSession,
     *,
-    user: User | None,
+    acting: Acting | None,
     data: DomainCreate,
     ctx: LinkContext,
     operator: bool = False,
 ) -> Domain:
-    """A new domain of `user` (None with `operator`: the CLI's, for admins only, or shared).
+    """A new domain of `acting`'s workspace (None with `operator`: the CLI's, for admins
+    only, or shared).
 
     `operator` (the CLI) may do what an admin may: share it, or skip the proof."""
     hostname = normalise_hostname(data.hostname)
-    if (data.shared or data.verified) and not (operator or (user is not None and user.is_admin)):
+    if (data.shared or data.verified) and not (
+        operator or (acting is not None and acting.user.is_admin)
+    ):
         raise Forbidden("only administrators may add shared or pre-verified domains")
     if hostname == ctx.own_host:
         raise Conflict(f"{hostname} is the default domain")
     domain = Domain(
         hostname=hostname,
-        owner_id=None if data.shared or user is None else user.id,
+        owner_id=None if data.shared or acting is None else acting.user.id,
+        workspace_id=None if data.shared or acting is None else acting.workspace_id,
         shared=data.shared,
         verified=data.verified,
         verification_token=secrets.token_urlsafe(24),
@@ -141,35 +146,43 @@ async def create_domain(
     except IntegrityError:
         raise Conflict(f"the domain {hostname} is already taken") from None
     _announce(session, ctx)
-    await record(session, actor=user, action="domain.created", target=hostname)
+    await record(
+        session,
+        actor=acting.user if acting is not None else None,
+        action="domain.created",
+        target=hostname,
+        workspace_id=domain.workspace_id,
+    )
     return domain
 
 
-async def list_domains(session: AsyncSession, *, user: User) -> list[Domain]:
+async def list_domains(session: AsyncSession, *, acting: Acting) -> list[Domain]:
     query = select(Domain).order_by(col(Domain.hostname))
-    if not user.is_admin:
-        query = query.where(or_(col(Domain.owner_id) == user.id, col(Domain.shared).is_(True)))
+    if not acting.user.is_admin:
+        query = query.where(
+            or_(col(Domain.workspace_id) == acting.workspace_id, col(Domain.shared).is_(True))
+        )
     return list((await session.execute(query)).scalars())
 
 
-def _check_manages(user: User, domain: Domain | None) -> Domain:
-    """The domain, if `user` may change it (its owner, or an admin); 404 otherwise."""
-    if domain is None or not (user.is_admin or domain.owner_id == user.id):
+def _check_manages(acting: Acting, domain: Domain | None) -> Domain:
+    """The domain, if `acting` may change it (its workspace's, or an admin); 404 otherwise."""
+    if domain is None or not (acting.user.is_admin or domain.workspace_id == acting.workspace_id):
         if domain is not None and domain.shared:
             raise Forbidden("only administrators may change a shared domain")
         raise NotFound("domain not found")
     return domain
 
 
-async def get_managed(session: AsyncSession, *, user: User, domain_id: int) -> Domain:
-    return _check_manages(user, await session.get(Domain, domain_id))
+async def get_managed(session: AsyncSession, *, acting: Acting, domain_id: int) -> Domain:
+    return _check_manages(acting, await session.get(Domain, domain_id))
 
 
 async def update_domain(
-    session: AsyncSession, *, user: User, domain_id: int, data: DomainUpdate, ctx: LinkContext
+    session: AsyncSession, *, acting: Acting, domain_id: int, data: DomainUpdate, ctx: LinkContext
 ) -> Domain:
     changes = _checked_redirects(data, ctx)
-    domain = await get_managed(session, user=user, domain_id=domain_id)
+    domain = await get_managed(session, acting=acting, domain_id=domain_id)
     for name, value in changes.items():
         setattr(domain, name, value)
     session.add(domain)
@@ -179,13 +192,13 @@ async def update_domain(
 
 
 async def delete_domain(
-    session: AsyncSession, *, user: User, domain_id: int, force: bool, ctx: LinkContext
+    session: AsyncSession, *, acting: Acting, domain_id: int, force: bool, ctx: LinkContext
 ) -> None:
     """Remove the domain; with `force` its links move to the default domain first (refused,
     naming them, when their keys are taken there: nothing is lost)."""
     if domain_id == DEFAULT_ID:
         raise Conflict("the default domain (BASE_URL's) cannot be removed")
-    domain = await get_managed(session, user=user, domain_id=domain_id)
+    domain = await get_managed(session, acting=acting, domain_id=domain_id)
     keys = list(
         (await session.execute(select(col(Link.key)).where(col(Link.domain_id) == domain.id)))
         .scalars()
@@ -217,7 +230,7 @@ async def delete_domain(
     _announce(session, ctx)
     detail = {"links_moved": len(keys)} if keys else None
     await record(
-        session, actor=user, action="domain.deleted", target=domain.hostname, detail=detail
+        session, actor=acting.user, action="domain.deleted", target=domain.hostname, detail=detail
     )
     after_commit(session, partial(ctx.cache.invalidate_many, idents))
 
@@ -225,7 +238,7 @@ async def delete_domain(
 async def verify_domain(
     session: AsyncSession,
     *,
-    user: User,
+    acting: Acting,
     domain_id: int,
     proofs: DomainProofs,
     ctx: LinkContext,
@@ -237,16 +250,16 @@ async def verify_domain(
     async with engine.connect() as conn:
         await conn.execution_options(**READ_ONLY)
         row = (await conn.execute(select(Domain).where(col(Domain.id) == domain_id))).first()
-    found = _check_manages(user, Domain.model_validate(row) if row is not None else None)
+    found = _check_manages(acting, Domain.model_validate(row) if row is not None else None)
     if not found.verified:
         await _look_for_proof(found, proofs)
-    domain = await get_managed(session, user=user, domain_id=domain_id)
+    domain = await get_managed(session, acting=acting, domain_id=domain_id)
     if not domain.verified:
         domain.verified = True
         session.add(domain)
         await session.flush()
         _announce(session, ctx)
-        await record(session, actor=user, action="domain.verified", target=domain.hostname)
+        await record(session, actor=acting.user, action="domain.verified", target=domain.hostname)
     return domain
 
 
@@ -265,13 +278,13 @@ async def _look_for_proof(domain: Domain, proofs: DomainProofs) -> None:
 
 
 async def domain_for_links(
-    session: AsyncSession, *, user: User, hostname: str | None, ctx: LinkContext
+    session: AsyncSession, *, acting: Acting, hostname: str | None, ctx: LinkContext
 ) -> Domain | None:
-    """The domain a link of `user` goes on (None: the default), from a hostname they gave.
+    """The domain a link of `acting` goes on (None: the default), from a hostname they gave.
 
     Only verified domains that are theirs or shared (any, for admins); any other answers as
     if it did not exist, so nobody learns which domains others have."""
-    domain = await _usable(session, user=user, hostname=hostname, ctx=ctx)
+    domain = await _usable(session, acting=acting, hostname=hostname, ctx=ctx)
     if domain is not None and not domain.verified:
         raise Conflict(
             f"{domain.hostname} is not verified yet: prove it first (POST /api/domains/ID/verify)"
@@ -280,9 +293,10 @@ async def domain_for_links(
 
 
 async def _usable(
-    session: AsyncSession, *, user: User, hostname: str | None, ctx: LinkContext
+    session: AsyncSession, *, acting: Acting, hostname: str | None, ctx: LinkContext
 ) -> Domain | None:
-    """The domain `hostname` names, if `user` may use it: theirs, shared, or any for admins
+    """The domain `hostname` names, if `acting` may use it: its workspace's, shared, or any
+    for admins
     (None: the default domain). Any other answers as if it did not exist, so nobody learns
     which domains others have."""
     if hostname is None:
@@ -293,7 +307,9 @@ async def _usable(
     domain = (
         await session.execute(select(Domain).where(col(Domain.hostname) == name))
     ).scalar_one_or_none()
-    if domain is None or not (user.is_admin or domain.shared or domain.owner_id == user.id):
+    if domain is None or not (
+        acting.user.is_admin or domain.shared or domain.workspace_id == acting.workspace_id
+    ):
         raise NotFound(f"no domain {name} of yours")
     return domain
 
@@ -321,9 +337,9 @@ async def proof_body(session: AsyncSession, *, hostname: str, token: str) -> str
 
 
 async def domain_id_of(
-    session: AsyncSession, *, user: User, hostname: str | None, ctx: LinkContext
+    session: AsyncSession, *, acting: Acting, hostname: str | None, ctx: LinkContext
 ) -> int | None:
     """`?domain=` of a route that names a link by key: the domain's id (None: the default
-    domain, also when omitted); 404 for a domain this user cannot see."""
-    domain = await _usable(session, user=user, hostname=hostname, ctx=ctx)
+    domain, also when omitted); 404 for a domain this workspace cannot see."""
+    domain = await _usable(session, acting=acting, hostname=hostname, ctx=ctx)
     return None if domain is None else domain.id

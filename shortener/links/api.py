@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from shortener.auth.deps import LinksReader, LinksWriter
 from shortener.db import SessionDep
 from shortener.domains import service as domains
 from shortener.fields import OneLine
@@ -16,6 +15,7 @@ from shortener.links.keypath import KEY
 from shortener.links.schemas import LinkCreate, LinkPage, LinkPublic, LinkUpdate
 from shortener.openapi import errors
 from shortener.urls import complete_url
+from shortener.workspaces.deps import LinksReader, LinksWriter
 
 # Every route naming a link by key: which domain the key is on (default: the default domain).
 DomainQuery = Annotated[
@@ -33,13 +33,15 @@ router = APIRouter(prefix="/api/links", tags=["links"], responses=errors(401, 40
 )
 async def create_link(
     body: LinkCreate,
-    user: LinksWriter,
+    acting: LinksWriter,
     session: SessionDep,
     ctx: LinkContextDep,
     quota: LinkQuotaDep,
     response: Response,
 ) -> LinkPublic:
-    link, created = await service.create_link(session, owner=user, data=body, ctx=ctx, quota=quota)
+    link, created = await service.create_link(
+        session, acting=acting, data=body, ctx=ctx, quota=quota
+    )
     if not created:
         response.status_code = status.HTTP_200_OK
     public = (await service.to_public(session, [link], ctx.base_url))[0]
@@ -48,7 +50,7 @@ async def create_link(
 
 @router.get("", response_model=LinkPage)
 async def list_links(
-    user: LinksReader,
+    acting: LinksReader,
     session: SessionDep,
     ctx: LinkContextDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -63,9 +65,9 @@ async def list_links(
 ) -> LinkPage:
     domain_id: int | Literal["any"] | None = "any"
     if domain is not None:
-        domain_id = await domains.domain_id_of(session, user=user, hostname=domain, ctx=ctx)
+        domain_id = await domains.domain_id_of(session, acting=acting, hostname=domain, ctx=ctx)
     links, total = await service.list_links(
-        session, user=user, limit=limit, offset=offset, q=q, tag=tag, domain_id=domain_id
+        session, acting=acting, limit=limit, offset=offset, q=q, tag=tag, domain_id=domain_id
     )
     items = await service.to_public(session, links, ctx.base_url)
     return LinkPage(items=items, total=total, limit=limit, offset=offset)
@@ -74,13 +76,13 @@ async def list_links(
 @router.get("/" + KEY, response_model=LinkPublic)
 async def get_link(
     key: str,
-    user: LinksReader,
+    acting: LinksReader,
     session: SessionDep,
     ctx: LinkContextDep,
     domain: DomainQuery = None,
 ) -> LinkPublic:
-    domain_id = await domains.domain_id_of(session, user=user, hostname=domain, ctx=ctx)
-    link = await service.get_link(session, user=user, key=ctx.key(key), domain_id=domain_id)
+    domain_id = await domains.domain_id_of(session, acting=acting, hostname=domain, ctx=ctx)
+    link = await service.get_link(session, acting=acting, key=ctx.key(key), domain_id=domain_id)
     return (await service.to_public(session, [link], ctx.base_url))[0]
 
 
@@ -88,14 +90,14 @@ async def get_link(
 async def update_link(
     key: str,
     body: LinkUpdate,
-    user: LinksWriter,
+    acting: LinksWriter,
     session: SessionDep,
     ctx: LinkContextDep,
     domain: DomainQuery = None,
 ) -> LinkPublic:
-    domain_id = await domains.domain_id_of(session, user=user, hostname=domain, ctx=ctx)
+    domain_id = await domains.domain_id_of(session, acting=acting, hostname=domain, ctx=ctx)
     link = await service.update_link(
-        session, user=user, key=ctx.key(key), data=body, ctx=ctx, domain_id=domain_id
+        session, acting=acting, key=ctx.key(key), data=body, ctx=ctx, domain_id=domain_id
     )
     public = (await service.to_public(session, [link], ctx.base_url))[0]
     notes = complete_url(body.url)[1] if body.url is not None else []
@@ -105,11 +107,13 @@ async def update_link(
 @router.delete("/" + KEY, status_code=status.HTTP_204_NO_CONTENT)
 async def delete_link(
     key: str,
-    user: LinksWriter,
+    acting: LinksWriter,
     session: SessionDep,
     ctx: LinkContextDep,
     domain: DomainQuery = None,
 ) -> Response:
-    domain_id = await domains.domain_id_of(session, user=user, hostname=domain, ctx=ctx)
-    await service.delete_link(session, user=user, key=ctx.key(key), ctx=ctx, domain_id=domain_id)
+    domain_id = await domains.domain_id_of(session, acting=acting, hostname=domain, ctx=ctx)
+    await service.delete_link(
+        session, acting=acting, key=ctx.key(key), ctx=ctx, domain_id=domain_id
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -25,7 +25,8 @@ from shortener.keys import link_ident
 from shortener.links.context import LinkContext
 from shortener.links.schemas import MAX_TAGS, Tags
 from shortener.links.service import to_public, visible_to
-from shortener.models import Link, LinkTag, User, utcnow
+from shortener.models import Link, LinkTag, utcnow
+from shortener.workspaces.acting import Acting
 
 BulkAction = Literal["delete", "add_tag", "remove_tag", "activate", "deactivate"]
 ACTIONS: tuple[str, ...] = get_args(BulkAction)
@@ -51,13 +52,13 @@ def _one_tag(tag: str | None) -> str:
 async def bulk_action(
     session: AsyncSession,
     *,
-    user: User,
+    acting: Acting,
     ids: Sequence[int],
     action: BulkAction,
     ctx: LinkContext,
     tag: str | None = None,
 ) -> int:
-    """Apply `action` to the links among `ids` that `user` may see; how many changed (a link
+    """Apply `action` to the links among `ids` that `acting` may see; how many changed (a link
     that already was as asked, e.g. active, is not counted and announces nothing)."""
     wanted = sorted({i for i in ids if 0 < i <= MAX_ID})  # larger ones name no link
     if not wanted:
@@ -66,7 +67,7 @@ async def bulk_action(
         raise Invalid(f"at most {MAX_BULK:,} links at once", field="ids")
     name = _one_tag(tag) if action in ("add_tag", "remove_tag") else ""
     rows = await session.execute(
-        select(Link).where(col(Link.id).in_(wanted), visible_to(user)).order_by(col(Link.id))
+        select(Link).where(col(Link.id).in_(wanted), visible_to(acting)).order_by(col(Link.id))
     )
     links = list(rows.scalars())
     if action == "delete":
@@ -89,7 +90,7 @@ async def bulk_action(
     idents = [link_ident(link.domain_id, link.key) for link in changed]
     after_commit(session, partial(ctx.cache.invalidate_many, idents))
     detail = {"action": action, "count": len(changed), **({"tag": name} if name else {})}
-    await record(session, actor=user, action="links.bulk", detail=detail)
+    await record(session, actor=acting.user, action="links.bulk", detail=detail)
     return len(changed)
 
 
@@ -153,4 +154,4 @@ async def _announce(session: AsyncSession, ctx: LinkContext, links: list[Link], 
         return
     for link, public in zip(links, await to_public(session, links, ctx.base_url), strict=True):
         data = public.model_dump(mode="json")
-        after_commit(session, partial(ctx.events.emit, link.owner_id, event, data))
+        after_commit(session, partial(ctx.events.emit, link.workspace_id, event, data))

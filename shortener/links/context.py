@@ -17,7 +17,7 @@ from shortener.redisconn import CircuitBreaker, RedisClient
 class LinkEvents(Protocol):
     """Where link.created / link.updated / link.deleted go once committed (the webhooks)."""
 
-    async def emit(self, owner_id: int, event: str, data: dict[str, Any]) -> None: ...
+    async def emit(self, workspace_id: int, event: str, data: dict[str, Any]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

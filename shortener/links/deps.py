@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from shortener.auth.deps import LinksWriter
 from shortener.links.context import LinkContext
 from shortener.links.quota import LinkQuota
 from shortener.models import User
 from shortener.ratelimit import peer_address
 from shortener.runtime import runtime_of
+from shortener.workspaces.deps import LinksWriter
 
 
 async def link_context(request: Request) -> LinkContext:
@@ -25,8 +25,8 @@ def quota_for(request: Request, user: User) -> LinkQuota:
     return LinkQuota(runtime_of(request).rate_limiter, user.id or 0, peer_address(request))
 
 
-def link_quota(request: Request, user: LinksWriter) -> LinkQuota:
-    return quota_for(request, user)
+def link_quota(request: Request, acting: LinksWriter) -> LinkQuota:
+    return quota_for(request, acting.user)
 
 
 LinkContextDep = Annotated[LinkContext, Depends(link_context)]

@@ -7,7 +7,7 @@ from functools import partial
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -24,7 +24,8 @@ from shortener.links.context import LinkContext
 from shortener.links.quota import LinkQuota, unlimited
 from shortener.links.schemas import LinkCreate, LinkPublic, LinkUpdate, tag_form
 from shortener.links.validation import NewLink
-from shortener.models import Link, LinkTag, User, utcnow
+from shortener.models import Link, LinkTag, utcnow
+from shortener.workspaces.acting import Acting
 
 RANDOM_KEY_ATTEMPTS = 8
 MD5_MAX_LENGTH = 22  # a 128-bit digest has at most 22 base62 digits
@@ -38,25 +39,25 @@ async def _emit(
         return
     data = (await to_public(session, [link], ctx.base_url))[0].model_dump(mode="json")
     data.update(extra)
-    after_commit(session, partial(ctx.events.emit, link.owner_id, event, data))
+    after_commit(session, partial(ctx.events.emit, link.workspace_id, event, data))
 
 
 async def create_link(
     session: AsyncSession,
     *,
-    owner: User,
+    acting: Acting,
     data: LinkCreate,
     ctx: LinkContext,
     quota: LinkQuota | None,
 ) -> tuple[Link, bool]:
-    """The new link and True, or (md5 strategy) this user's existing link and False.
+    """The new link and True, or (md5 strategy) the workspace's existing link and False.
 
     `quota` is the caller's creation limit (None: the operator's CLI, unlimited).
     """
     new = await validation.prepare(data, ctx)
     grant = await quota.take_one() if quota is not None else unlimited(1)
     try:
-        link, created = await add_prepared(session, owner=owner, new=new, ctx=ctx)
+        link, created = await add_prepared(session, acting=acting, new=new, ctx=ctx)
     except DomainError:
         await grant.unused(1)
         raise
@@ -66,23 +67,24 @@ async def create_link(
 
 
 async def add_prepared(
-    session: AsyncSession, *, owner: User, new: NewLink, ctx: LinkContext
+    session: AsyncSession, *, acting: Acting, new: NewLink, ctx: LinkContext
 ) -> tuple[Link, bool]:
     """Insert a link `validation.prepare` accepted, after the checks that need the database."""
     url = new.columns["url"]
     if new.alias is None and new.key_strategy == "md5":
-        existing = await _existing_md5_link(session, owner, url, new.columns["url_md5"])
+        existing = await _existing_md5_link(session, acting, url, new.columns["url_md5"])
         if existing is not None:
             return existing, False
     await validation.check_not_blocked(session, new.fields, ctx)
-    domain = await domains.domain_for_links(session, user=owner, hostname=new.domain, ctx=ctx)
+    domain = await domains.domain_for_links(session, acting=acting, hostname=new.domain, ctx=ctx)
     domain_id = domain.id if domain is not None else None
     for candidate, strategy in _candidate_keys(new):
         key = ctx.key(candidate)
         link = Link(
             key=key,
             key_strategy=strategy,
-            owner_id=owner.id or 0,
+            owner_id=acting.user.id or 0,
+            workspace_id=acting.workspace_id,
             domain_id=domain_id,
             **new.columns,
         )
@@ -99,7 +101,13 @@ async def add_prepared(
         await _set_tags(session, link, new.tags)
         after_commit(session, partial(ctx.cache.invalidate, link_ident(domain_id, key)))
         await _emit(session, ctx, link, "link.created")
-        await record(session, actor=owner, action="link.created", target=link_ident(domain_id, key))
+        await record(
+            session,
+            actor=acting.user,
+            action="link.created",
+            target=link_ident(domain_id, key),
+            workspace_id=acting.workspace_id,
+        )
         return link, True
     raise Conflict("could not find a free key; try again or choose an alias")
 
@@ -117,22 +125,25 @@ def _candidate_keys(new: NewLink) -> Iterable[tuple[str, str]]:
 
 
 async def _existing_md5_link(
-    session: AsyncSession, owner: User, url: str, url_hash: str
+    session: AsyncSession, acting: Acting, url: str, url_hash: str
 ) -> Link | None:
-    return await link_for_url(session, owner=owner, url=url, url_hash=url_hash, strategy="md5")
+    return await link_for_url(session, acting=acting, url=url, url_hash=url_hash, strategy="md5")
 
 
 async def link_for_url(
     session: AsyncSession,
     *,
-    owner: User,
+    acting: Acting,
     url: str,
     url_hash: str | None = None,
     strategy: str | None = None,
 ) -> Link | None:
-    """`owner`'s oldest link to `url` (as stored: normalised by validation.check_target), of
-    key `strategy` when given (YOURLS answers "already shortened" with it)."""
-    conditions = [col(Link.owner_id) == owner.id, col(Link.url_md5) == (url_hash or md5_hex(url))]
+    """The workspace's oldest link to `url` (as stored: normalised by validation.check_target),
+    of key `strategy` when given (YOURLS answers "already shortened" with it)."""
+    conditions = [
+        col(Link.workspace_id) == acting.workspace_id,
+        col(Link.url_md5) == (url_hash or md5_hex(url)),
+    ]
     if strategy is not None:
         conditions.append(col(Link.key_strategy) == strategy)
     result = await session.execute(select(Link).where(*conditions).order_by(col(Link.id)))
@@ -159,16 +170,17 @@ async def tags_of(session: AsyncSession, link_ids: list[int]) -> dict[int, list[
     return tags
 
 
-def visible_to(user: User) -> ColumnElement[bool]:
-    """The links `user` may see and change: their own; an admin's, every link."""
-    return true() if user.is_admin else col(Link.owner_id) == user.id
+def visible_to(acting: Acting) -> ColumnElement[bool]:
+    """The links `acting` may see (and, with links:write, change): the workspace's; a site
+    admin's, every link."""
+    return acting.scope(col(Link.workspace_id))
 
 
 async def get_link(
-    session: AsyncSession, *, user: User, key: str, domain_id: int | None = None
+    session: AsyncSession, *, acting: Acting, key: str, domain_id: int | None = None
 ) -> Link:
-    """The link, if `user` may see it; others' links do not exist for them. `domain_id` is
-    the link's domain (None: the default; see domains.service.domain_id_of)."""
+    """The link, if `acting` may see it; other workspaces' links do not exist for them.
+    `domain_id` is the link's domain (None: the default; see domains.service.domain_id_of)."""
     if not is_key(key):
         # No key has these characters; and a NUL would make PostgreSQL fail, not miss.
         raise NotFound("link not found")
@@ -176,7 +188,9 @@ async def get_link(
         col(Link.domain_id).is_(None) if domain_id is None else col(Link.domain_id) == domain_id
     )
     link = (
-        await session.execute(select(Link).where(col(Link.key) == key, on_domain, visible_to(user)))
+        await session.execute(
+            select(Link).where(col(Link.key) == key, on_domain, visible_to(acting))
+        )
     ).scalar_one_or_none()
     if link is None:
         raise NotFound("link not found")
@@ -223,7 +237,7 @@ _STATUS: dict[str, Any] = {
 async def list_links(
     session: AsyncSession,
     *,
-    user: User,
+    acting: Acting,
     limit: int,
     offset: int,
     q: str | None = None,
@@ -232,8 +246,8 @@ async def list_links(
     status: LinkStatus | None = None,
     ids: Iterable[int] | None = None,
 ) -> tuple[list[Link], int]:
-    """A page of the links `user` may see, newest first, and how many match in all."""
-    conditions: list[ColumnElement[bool]] = [visible_to(user)]
+    """A page of the links `acting` may see, newest first, and how many match in all."""
+    conditions: list[ColumnElement[bool]] = [visible_to(acting)]
     if ids is not None:
         conditions.append(col(Link.id).in_(list(ids)))
     if status is not None:
@@ -269,12 +283,13 @@ _ORDERS: dict[str, tuple[ColumnElement[Any], ...]] = {
 
 
 async def ranked_links(
-    session: AsyncSession, *, owner: User, order: LinkOrder, limit: int, offset: int = 0
+    session: AsyncSession, *, acting: Acting, order: LinkOrder, limit: int, offset: int = 0
 ) -> list[Link]:
-    """`owner`'s own links by clicks (top, bottom), newest first (last) or in random order."""
+    """The workspace's links by clicks (top, bottom), newest first (last) or in random order
+    (a site admin's too: the workspace's, not everyone's)."""
     rows = await session.execute(
         select(Link)
-        .where(col(Link.owner_id) == owner.id)
+        .where(col(Link.workspace_id) == acting.workspace_id)
         .order_by(*_ORDERS[order])
         .limit(limit)
         .offset(offset)
@@ -282,12 +297,12 @@ async def ranked_links(
     return list(rows.scalars())
 
 
-async def link_totals(session: AsyncSession, *, owner: User) -> tuple[int, int]:
-    """How many links `owner` has, and their clicks, all time."""
+async def link_totals(session: AsyncSession, *, acting: Acting) -> tuple[int, int]:
+    """How many links the workspace has, and their clicks, all time."""
     count, clicks = (
         await session.execute(
             select(func.count(), func.coalesce(func.sum(Link.clicks), 0)).where(
-                col(Link.owner_id) == owner.id
+                col(Link.workspace_id) == acting.workspace_id
             )
         )
     ).one()
@@ -300,7 +315,7 @@ _NOT_NULL = ("url", "redirect_type", "is_active", "key")
 async def update_link(
     session: AsyncSession,
     *,
-    user: User,
+    acting: Acting,
     key: str,
     data: LinkUpdate,
     ctx: LinkContext,
@@ -322,7 +337,7 @@ async def update_link(
     if "password" in changes:
         password = changes.pop("password")
         changes["password_hash"] = await hash_password(password) if password else None
-    link = await get_link(session, user=user, key=key, domain_id=domain_id)
+    link = await get_link(session, acting=acting, key=key, domain_id=domain_id)
     await validation.check_not_blocked(
         session, validation.targets(changes.get("url"), options), ctx
     )
@@ -353,7 +368,12 @@ async def update_link(
     fields = sorted({"password" if n == "password_hash" else n for n in changes} | set(options))
     target = link_ident(domain_id, link.key)
     await record(
-        session, actor=user, action="link.updated", target=target, detail={"fields": fields}
+        session,
+        actor=acting.user,
+        action="link.updated",
+        target=target,
+        detail={"fields": fields},
+        workspace_id=link.workspace_id,
     )
     return link
 
@@ -375,16 +395,22 @@ async def _rekey(session: AsyncSession, link: Link, new_key: str) -> None:
 async def delete_link(
     session: AsyncSession,
     *,
-    user: User,
+    acting: Acting,
     key: str,
     ctx: LinkContext,
     domain_id: int | None = None,
 ) -> None:
-    link = await get_link(session, user=user, key=key, domain_id=domain_id)
+    link = await get_link(session, acting=acting, key=key, domain_id=domain_id)
     await _emit(session, ctx, link, "link.deleted")
     await session.delete(link)
     await session.flush()
-    await record(session, actor=user, action="link.deleted", target=link_ident(domain_id, key))
+    await record(
+        session,
+        actor=acting.user,
+        action="link.deleted",
+        target=link_ident(domain_id, key),
+        workspace_id=link.workspace_id,
+    )
     after_commit(session, partial(ctx.cache.invalidate, link_ident(domain_id, key)))
 
 

@@ -1,4 +1,4 @@
-"""Tags across a user's links: list, count, rename and remove (a tag lives on its links)."""
+"""Tags across a workspace's links: list, count, rename and remove (a tag lives on its links)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from sqlmodel import col
 from shortener.errors import Conflict, Invalid, NotFound
 from shortener.links.schemas import Tags, tag_form
 from shortener.links.service import visible_to
-from shortener.models import ClickRollup, Link, LinkTag, User, utcnow
+from shortener.models import ClickRollup, Link, LinkTag, utcnow
+from shortener.workspaces.acting import Acting
 
 _TAGS = TypeAdapter(Tags)
 
@@ -25,32 +26,32 @@ class TagCount:
     bot_clicks: int
 
 
-def _visible_links(user: User):  # type: ignore[no-untyped-def]
-    return select(col(Link.id)).where(visible_to(user))
+def _visible_links(acting: Acting):  # type: ignore[no-untyped-def]
+    return select(col(Link.id)).where(visible_to(acting))
 
 
-async def list_tags(session: AsyncSession, *, user: User) -> list[str]:
+async def list_tags(session: AsyncSession, *, acting: Acting) -> list[str]:
     rows = await session.execute(
         select(col(LinkTag.tag))
-        .where(col(LinkTag.link_id).in_(_visible_links(user)))
+        .where(col(LinkTag.link_id).in_(_visible_links(acting)))
         .distinct()
         .order_by(col(LinkTag.tag))
     )
     return list(rows.scalars())
 
 
-async def tag_counts(session: AsyncSession, *, user: User) -> list[TagCount]:
+async def tag_counts(session: AsyncSession, *, acting: Acting) -> list[TagCount]:
     """Each tag with its links and their clicks (bots apart), from the rollups."""
     links = await session.execute(
         select(col(LinkTag.tag), func.count())
-        .where(col(LinkTag.link_id).in_(_visible_links(user)))
+        .where(col(LinkTag.link_id).in_(_visible_links(acting)))
         .group_by(col(LinkTag.tag))
         .order_by(col(LinkTag.tag))
     )
     clicks = await session.execute(
         select(col(LinkTag.tag), col(ClickRollup.is_bot), func.sum(ClickRollup.clicks))
         .join(ClickRollup, col(ClickRollup.link_id) == col(LinkTag.link_id))
-        .where(col(LinkTag.link_id).in_(_visible_links(user)))
+        .where(col(LinkTag.link_id).in_(_visible_links(acting)))
         .group_by(col(LinkTag.tag), col(ClickRollup.is_bot))
     )
     by_tag: dict[tuple[str, bool], int] = {(t, bool(b)): int(n) for t, b, n in clicks}
@@ -73,14 +74,14 @@ def check_tag(tag: str, *, field: str = "tags") -> str:
         raise Invalid(exc.errors()[0]["msg"], field=field) from None
 
 
-async def rename_tag(session: AsyncSession, *, user: User, old: str, new: str) -> None:
-    """Rename `old` to `new` on every link of `user`'s that has it (`old` in any case).
+async def rename_tag(session: AsyncSession, *, acting: Acting, old: str, new: str) -> None:
+    """Rename `old` to `new` on every link of the workspace's that has it (`old` in any case).
 
     NotFound when none has `old`; Conflict when one of them already uses `new` (the two would
     merge, which a rename should not do silently)."""
     new, old = check_tag(new, field="newName"), tag_form(old)
-    mine = col(LinkTag.link_id).in_(_visible_links(user))
-    if old not in await list_tags(session, user=user):
+    mine = col(LinkTag.link_id).in_(_visible_links(acting))
+    if old not in await list_tags(session, acting=acting):
         raise NotFound(f"tag '{old}' not found")
     if old == new:
         return
@@ -99,12 +100,12 @@ async def rename_tag(session: AsyncSession, *, user: User, old: str, new: str) -
     await _touch(session, ids)
 
 
-async def delete_tags(session: AsyncSession, *, user: User, tags: list[str]) -> None:
-    """Take `tags` (in any case) off every link of `user`'s (tags no link has are ignored)."""
+async def delete_tags(session: AsyncSession, *, acting: Acting, tags: list[str]) -> None:
+    """Take `tags` (in any case) off the workspace's links (tags no link has are ignored)."""
     if not tags:
         return
     tags = [tag_form(tag) for tag in tags]
-    mine = col(LinkTag.link_id).in_(_visible_links(user))
+    mine = col(LinkTag.link_id).in_(_visible_links(acting))
     ids = list(
         (
             await session.execute(

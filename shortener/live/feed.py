@@ -26,7 +26,7 @@ from shortener.clicks.enrich import parse_agent, referrer_host
 from shortener.clicks.events import ClickRecord
 from shortener.countries import country_name
 from shortener.live.broker import LiveBroker
-from shortener.models import Click, Link, User
+from shortener.models import Click, Link, Membership, User
 
 log = logging.getLogger(__name__)
 
@@ -157,15 +157,21 @@ class Viewer:
 
 async def may_watch(sessionmaker: async_sessionmaker[AsyncSession], viewer: Viewer) -> bool:
     """Whether the viewer may still follow the link: their session stands, and the link
-    exists and is theirs (or they are an administrator)."""
+    exists in a workspace they are still a member of (or they are an administrator)."""
     async with sessionmaker() as session:
         if not await session_alive(session, session_id=viewer.session_id):
             return False
         row = (
             await session.execute(
-                select(col(Link.owner_id), col(User.is_admin))
+                select(col(Membership.id), col(User.is_admin))
+                .select_from(Link)
                 .join(User, col(User.id) == viewer.user_id)
+                .outerjoin(
+                    Membership,
+                    (col(Membership.workspace_id) == col(Link.workspace_id))
+                    & (col(Membership.user_id) == viewer.user_id),
+                )
                 .where(col(Link.id) == viewer.link_id)
             )
         ).first()
-    return row is not None and (row.owner_id == viewer.user_id or bool(row.is_admin))
+    return row is not None and (row[0] is not None or bool(row.is_admin))

@@ -7,13 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from shortener.auth.deps import CurrentUser, StatsReader
 from shortener.db import SessionDep
 from shortener.openapi import errors
 from shortener.orphans import service
 from shortener.orphans.schemas import OrphanStats
 from shortener.stats.api import From, To, Top
 from shortener.stats.window import Interval, parse_moment, resolve_window
+from shortener.workspaces.deps import DomainsManager, StatsReader
 
 router = APIRouter(tags=["stats"], responses=errors(401, 403, 422))
 
@@ -25,7 +25,7 @@ Domain = Annotated[
 
 @router.get("/api/visits/orphan", response_model=OrphanStats)
 async def orphan_stats(
-    user: StatsReader,
+    acting: StatsReader,
     session: SessionDep,
     domain: Domain = None,
     from_: From = None,
@@ -36,13 +36,13 @@ async def orphan_stats(
 ) -> OrphanStats:
     window = resolve_window(from_, to, interval, now=datetime.now(UTC))
     return await service.orphan_stats(
-        session, user=user, domain=domain, window=window, include_bots=include_bots, top=top
+        session, acting=acting, domain=domain, window=window, include_bots=include_bots, top=top
     )
 
 
 @router.delete("/api/visits/orphan", status_code=204)
 async def purge_orphan_visits(
-    user: CurrentUser,
+    acting: DomainsManager,
     session: SessionDep,
     before: Annotated[
         str, Query(max_length=64, description="ISO date or datetime: visits before it go")
@@ -50,5 +50,5 @@ async def purge_orphan_visits(
     domain: Domain = None,
 ) -> Response:
     moment = parse_moment(before, param="before", end=False)
-    await service.purge(session, user=user, domain=domain, before=moment)
+    await service.purge(session, acting=acting, domain=domain, before=moment)
     return Response(status_code=204)

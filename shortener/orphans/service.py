@@ -20,33 +20,34 @@ from shortener.models import (
     OrphanDrop,
     OrphanRollup,
     OrphanVisit,
-    User,
 )
 from shortener.orphans.schemas import OrphanStats
 from shortener.stats.service import BREAKDOWNS, bots_filter, breakdowns, bucket_of, series
 from shortener.stats.window import Window
 from shortener.urls import request_host
+from shortener.workspaces.acting import Acting
 
 # The path asked for, then the breakdowns link statistics have (A/B variants excepted).
 FIELDS = {"path": "paths", **{d: f for d, f in BREAKDOWNS.items() if d != "variant"}}
 
 
-async def visible_orphan_domains(session: AsyncSession, user: User) -> frozenset[str] | None:
-    """The domains whose visits to unknown links `user` may see and purge; None: every one.
+async def visible_orphan_domains(session: AsyncSession, acting: Acting) -> frozenset[str] | None:
+    """The domains whose visits to unknown links `acting` may see and purge; None: every one.
 
     Admins see every domain (the default one and shared ones are the operator's). Others see
-    the verified domains they own: a host that points at us before its proof is not theirs."""
-    if user.is_admin:
+    the verified domains of the workspace: a host that points at us before its proof is not
+    theirs."""
+    if acting.user.is_admin:
         return None
     owned = await session.execute(
         select(col(Domain.hostname)).where(
-            col(Domain.owner_id) == user.id, col(Domain.verified).is_(True)
+            col(Domain.workspace_id) == acting.workspace_id, col(Domain.verified).is_(True)
         )
     )
     return frozenset(owned.scalars())
 
 
-async def checked_domain(session: AsyncSession, user: User, domain: str | None) -> str | None:
+async def checked_domain(session: AsyncSession, acting: Acting, domain: str | None) -> str | None:
     """The domain filter, normalised as the redirect records it, if the user may use it."""
     if domain is not None:
         name = request_host(domain)
@@ -55,7 +56,7 @@ async def checked_domain(session: AsyncSession, user: User, domain: str | None) 
                 [{"loc": ["query", "domain"], "msg": "not a host name", "type": "value_error"}]
             )
         domain = name
-    visible = await visible_orphan_domains(session, user)
+    visible = await visible_orphan_domains(session, acting)
     if visible is None:
         return domain
     if domain is None:
@@ -68,13 +69,13 @@ async def checked_domain(session: AsyncSession, user: User, domain: str | None) 
 async def orphan_stats(
     session: AsyncSession,
     *,
-    user: User,
+    acting: Acting,
     domain: str | None,
     window: Window,
     include_bots: bool,
     top: int,
 ) -> OrphanStats:
-    domain = await checked_domain(session, user, domain)
+    domain = await checked_domain(session, acting, domain)
     hours = (col(OrphanRollup.hour) >= window.start_hour, col(OrphanRollup.hour) < window.end_hour)
     where: list[Any] = [*hours, bots_filter(col(OrphanRollup.is_bot), include_bots)]
     if domain is not None:
@@ -134,10 +135,12 @@ async def _top(
     return [(dimension, value, int(n)) for value, n in await session.execute(query)]
 
 
-async def purge(session: AsyncSession, *, user: User, domain: str | None, before: datetime) -> None:
+async def purge(
+    session: AsyncSession, *, acting: Acting, domain: str | None, before: datetime
+) -> None:
     """Forget the visits before `before`: raw rows, and the rollups of the whole hours before
     it (the hour `before` falls in keeps its counts: they cannot be split)."""
-    domain = await checked_domain(session, user, domain)
+    domain = await checked_domain(session, acting, domain)
     hour = int(before.timestamp()) // 3600
     raw = delete(OrphanVisit).where(col(OrphanVisit.visited_at) < before)
     if domain is not None:

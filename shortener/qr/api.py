@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from shortener.auth.deps import LinksReader
 from shortener.db import SessionDep
 from shortener.domains.service import domain_id_of
 from shortener.links.api import DomainQuery
@@ -15,6 +14,7 @@ from shortener.links.keypath import KEY
 from shortener.links.service import get_link, to_public
 from shortener.openapi import errors
 from shortener.qr.service import QRFormat, render
+from shortener.workspaces.deps import LinksReader
 
 router = APIRouter(tags=["links"], responses=errors(401, 403, 404))
 
@@ -33,14 +33,14 @@ CACHE_CONTROL = "private, max-age=86400"
 async def link_qr(
     key: str,
     request: Request,
-    user: LinksReader,
+    acting: LinksReader,
     session: SessionDep,
     ctx: LinkContextDep,
     format: Annotated[QRFormat, Query(description="svg (default) or png")] = "svg",
     domain: DomainQuery = None,
 ) -> Response:
-    domain_id = await domain_id_of(session, user=user, hostname=domain, ctx=ctx)
-    link = await get_link(session, user=user, key=ctx.key(key), domain_id=domain_id)
+    domain_id = await domain_id_of(session, acting=acting, hostname=domain, ctx=ctx)
+    link = await get_link(session, acting=acting, key=ctx.key(key), domain_id=domain_id)
     public = (await to_public(session, [link], ctx.base_url))[0]
     image = render(public.short_url, format)
     headers = {"Cache-Control": CACHE_CONTROL, "ETag": image.etag, "Vary": "Authorization"}

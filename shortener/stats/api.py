@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from shortener.auth.deps import StatsReader
 from shortener.db import ReadSessionDep
 from shortener.domains.service import domain_id_of
 from shortener.links.api import DomainQuery
@@ -18,6 +17,7 @@ from shortener.stats import service
 from shortener.stats.cache import StatsCache
 from shortener.stats.schemas import AccountStats, LinkStats
 from shortener.stats.window import Interval, resolve_window
+from shortener.workspaces.deps import StatsReader
 
 router = APIRouter(tags=["stats"], responses=errors(401, 403, 404))
 
@@ -46,7 +46,7 @@ Top = Annotated[int, Query(ge=1, le=1000, description="entries per breakdown / t
 async def link_stats(
     key: str,
     request: Request,
-    user: StatsReader,
+    acting: StatsReader,
     session: ReadSessionDep,
     cache: StatsCacheDep,
     from_: From = None,
@@ -58,10 +58,10 @@ async def link_stats(
 ) -> LinkStats:
     window = resolve_window(from_, to, interval, now=datetime.now(UTC))
     ctx = runtime_of(request).link_context
-    domain_id = await domain_id_of(session, user=user, hostname=domain, ctx=ctx)
+    domain_id = await domain_id_of(session, acting=acting, hostname=domain, ctx=ctx)
     return await service.link_stats(
         session,
-        user=user,
+        acting=acting,
         key=ctx.key(key),
         domain_id=domain_id,
         window=window,
@@ -74,7 +74,7 @@ async def link_stats(
 @router.get("/api/stats", response_model=AccountStats)
 async def account_stats(
     request: Request,
-    user: StatsReader,
+    acting: StatsReader,
     session: ReadSessionDep,
     cache: StatsCacheDep,
     from_: From = None,
@@ -88,10 +88,10 @@ async def account_stats(
     ctx = runtime_of(request).link_context
     domain_id: int | Literal["any"] | None = "any"
     if domain is not None:
-        domain_id = await domain_id_of(session, user=user, hostname=domain, ctx=ctx)
+        domain_id = await domain_id_of(session, acting=acting, hostname=domain, ctx=ctx)
     return await service.account_stats(
         session,
-        user=user,
+        acting=acting,
         window=window,
         include_bots=include_bots,
         top=top,

@@ -18,11 +18,11 @@ from shortener.models import (
     ClickRollup,
     Domain,
     Link,
-    User,
 )
 from shortener.stats.cache import StatsCache
 from shortener.stats.schemas import AccountStats, LinkStats, Point, Share, TopLink
 from shortener.stats.window import Window
+from shortener.workspaces.acting import Acting
 
 BREAKDOWNS = {
     "referrer": "referrers",
@@ -37,7 +37,7 @@ BREAKDOWNS = {
 async def link_stats(
     session: AsyncSession,
     *,
-    user: User,
+    acting: Acting,
     key: str,
     window: Window,
     include_bots: bool,
@@ -47,7 +47,7 @@ async def link_stats(
 ) -> LinkStats:
     # The ownership query also reads the link's version (its counters, updated_at): see
     # StatsCache.
-    link = await get_link(session, user=user, key=key, domain_id=domain_id)
+    link = await get_link(session, acting=acting, key=key, domain_id=domain_id)
     link_id = link.id or 0
     version = (link.clicks, link.bot_clicks, link.updated_at)
     cache_key: Hashable = ("link", link_id, link.key, window, include_bots, top, *version)
@@ -172,7 +172,7 @@ def ranked(values: list[tuple[str, int]], top: int) -> list[Share]:
 async def account_stats(
     session: AsyncSession,
     *,
-    user: User,
+    acting: Acting,
     window: Window,
     include_bots: bool,
     top: int,
@@ -180,9 +180,9 @@ async def account_stats(
     cache: StatsCache,
     domain_id: int | Literal["any"] | None = "any",
 ) -> AccountStats:
-    """Totals over all of the user's own links (an admin's too: their own, not everyone's),
+    """Totals over all of the workspace's links (an admin's too: the workspace's, not everyone's),
     or over those on one domain (`domain_id`; None: the default domain)."""
-    mine = and_(col(Link.owner_id) == user.id, _on_domain(domain_id))
+    mine = and_(col(Link.workspace_id) == acting.workspace_id, _on_domain(domain_id))
     # The account's version: any batch bumps a sum of clicks, any create/edit an updated_at,
     # any delete the count.
     version = (
@@ -197,7 +197,7 @@ async def account_stats(
         )
     ).one()
     cache_key: Hashable = (
-        "account", user.id, domain_id, window, include_bots, top, base_url, *version
+        "account", acting.workspace_id, domain_id, window, include_bots, top, base_url, *version
     )  # fmt: skip
 
     async def compute() -> AccountStats:

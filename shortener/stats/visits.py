@@ -3,7 +3,7 @@
 Shlink's web client reads every raw visit of a link in pages of 5,000, four at a time, so a
 page deep into a link with a million clicks must cost little: the page's ids are chosen on
 the covering index (link_id, clicked_at, id) alone, which an offset walks without touching the
-table, and only the 5,000 rows chosen are read. Order: newest first, id breaking ties.
+table, and only the 5,000 rows from there on are read. Order: newest first, id breaking ties.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -76,13 +76,27 @@ async def page_of_clicks(
 ) -> list[ClickRow]:
     """Clicks newest first, with their link's key; `limit` of them from `offset` on."""
     order = (col(Click.clicked_at).desc(), col(Click.id).desc())
-    chosen = (
-        select(col(Click.id))
-        .where(*which.conditions())
-        .order_by(*order)
-        .offset(offset)
-        .limit(limit)
-        .subquery()
+    conditions = which.conditions()
+    # The page's first click, found on the index alone: the offset skips index entries.
+    first = (
+        await session.execute(
+            select(col(Click.clicked_at), col(Click.id))
+            .where(*conditions)
+            .order_by(*order)
+            .offset(offset)
+            .limit(1)
+        )
+    ).first()
+    if first is None:
+        return []
+    at, id_ = first
+    # Then the page from there on, by the same index: a key range, not a join back to the
+    # chosen ids (on PostgreSQL's monthly partitions the planner hashed the whole table for
+    # that join: 0.8 s a page of 2 million clicks). `clicked_at <= at` lets it skip the
+    # partitions of later months.
+    from_first = tuple_(col(Click.clicked_at), col(Click.id)) <= tuple_(
+        literal(at, Click.__table__.c.clicked_at.type),  # type: ignore[attr-defined]
+        literal(id_, Click.__table__.c.id.type),  # type: ignore[attr-defined]
     )
     rows = await session.execute(
         select(
@@ -94,9 +108,10 @@ async def page_of_clicks(
             col(Click.is_bot),
             col(Link.key),
         )
-        .join(chosen, col(chosen.c.id) == col(Click.id))
         .join(Link, col(Link.id) == col(Click.link_id))
+        .where(*conditions, from_first, col(Click.clicked_at) <= at)
         .order_by(*order)
+        .limit(limit)
     )
     return [ClickRow(*row) for row in rows.tuples()]
 

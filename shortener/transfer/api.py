@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from shortener.auth.deps import LinksReader, LinksWriter
 from shortener.db import SessionDep
 from shortener.errors import Invalid
 from shortener.links.deps import LinkContextDep, LinkQuotaDep
@@ -23,6 +22,7 @@ from shortener.transfer.schemas import (
     ImportErrorOut,
     ImportResponse,
 )
+from shortener.workspaces.deps import LinksReader, LinksWriter
 
 router = APIRouter(prefix="/api/links", tags=["links"], responses=errors(401, 403, 404, 409, 429))
 
@@ -30,7 +30,7 @@ router = APIRouter(prefix="/api/links", tags=["links"], responses=errors(401, 40
 @router.post("/bulk", response_model=BulkResponse)
 async def bulk_create(
     body: BulkCreate,
-    user: LinksWriter,
+    acting: LinksWriter,
     session: SessionDep,
     ctx: LinkContextDep,
     quota: LinkQuotaDep,
@@ -39,7 +39,9 @@ async def bulk_create(
 
     Each link created counts against RATE_LIMIT_LINKS_USER: items past what is left of it are
     errors, and a call when nothing is left answers 429."""
-    items = await service.bulk_create(session, owner=user, items=body.links, ctx=ctx, quota=quota)
+    items = await service.bulk_create(
+        session, acting=acting, items=body.links, ctx=ctx, quota=quota
+    )
     links = [item.link for item in items if item.link is not None]
     public = await service.public_links(session, links, ctx.base_url)
     return BulkResponse(
@@ -65,7 +67,7 @@ async def import_csv(
         UploadFile,
         File(description="CSV with a URL column: ours, YOURLS/Shlink/Kutt/Bitly, or any other"),
     ],
-    user: LinksWriter,
+    acting: LinksWriter,
     session: SessionDep,
     ctx: LinkContextDep,
     quota: LinkQuotaDep,
@@ -76,7 +78,7 @@ async def import_csv(
     except UnreadableFile as exc:
         raise Invalid(str(exc), field="file") from None
     result = await service.import_links(
-        session, owner=user, rows=parsed.rows, ctx=ctx, quota=quota, format_name=parsed.format
+        session, acting=acting, rows=parsed.rows, ctx=ctx, quota=quota, format_name=parsed.format
     )
     answer = ImportResponse(
         format=result.format,
@@ -97,10 +99,12 @@ async def import_csv(
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}}, "description": "one row a link"}},
 )
-async def export_csv(user: LinksReader, request: Request, session: SessionDep) -> StreamingResponse:
+async def export_csv(
+    acting: LinksReader, request: Request, session: SessionDep
+) -> StreamingResponse:
     runtime = runtime_of(request)
     rows = await export.export_started(
-        runtime.read_sessionmaker, owner=user, separate=runtime.separate_reads, session=session
+        runtime.read_sessionmaker, acting=acting, separate=runtime.separate_reads, session=session
     )
     return StreamingResponse(
         rows,

@@ -31,6 +31,8 @@ from shortener.transfer.formats import (
     read_csv,
 )
 from shortener.transfer.remote import Remote, RemoteError, SourceName, clicks_of
+from shortener.workspaces.acting import Acting
+from shortener.workspaces.service import acting_as
 
 
 class CliError(Exception):
@@ -49,7 +51,12 @@ async def _database(
         await engine.dispose()
 
 
-async def _owner(session: AsyncSession, email: str | None) -> User:
+async def _owner(session: AsyncSession, email: str | None) -> Acting:
+    """The account whose links these are, in its personal workspace."""
+    return await acting_as(session, user=await _account(session, email))
+
+
+async def _account(session: AsyncSession, email: str | None) -> User:
     if email is not None:
         user = await get_by_email(session, email)
         if user is None:
@@ -86,7 +93,7 @@ async def run_import(settings: Settings, raw: IO[bytes], email: str | None) -> i
                     task = progress.add_task(f"importing ({parsed.format})", total=total)
                     result = await service.import_links(
                         session,
-                        owner=owner,
+                        acting=owner,
                         rows=parsed.rows,
                         ctx=ctx,
                         quota=None,  # the operator's own command: no import budget
@@ -136,7 +143,7 @@ async def run_remote_import(
                         progress.update(task, total=page.total)
                         result = await service.import_links(
                             session,
-                            owner=owner,
+                            acting=owner,
                             rows=page.rows,
                             ctx=ctx,
                             quota=None,  # the operator's own command, as for CSV files
@@ -163,7 +170,7 @@ async def run_remote_import(
 
 
 async def _import_visits(
-    session: AsyncSession, remote: Remote, owner: User, rows: list[ImportRow | RowError]
+    session: AsyncSession, remote: Remote, owner: Acting, rows: list[ImportRow | RowError]
 ) -> int:
     """The visits of this page's links that are now the owner's (created or found again)."""
     keys = [row.key for row in rows if isinstance(row, ImportRow) and row.key]
@@ -171,7 +178,7 @@ async def _import_visits(
         return 0
     found = await session.execute(
         select(col(Link.key), col(Link.id)).where(
-            col(Link.key).in_(keys), col(Link.owner_id) == owner.id
+            col(Link.key).in_(keys), col(Link.workspace_id) == owner.workspace_id
         )
     )
     written = 0
@@ -181,12 +188,17 @@ async def _import_visits(
     return written
 
 
-async def _audit_export(settings: Settings, *, owner_id: int) -> None:
+async def _audit_export(settings: Settings, *, owner: Acting) -> None:
     """The export in the audit log, as the API's is (on the primary: the export itself may read
     a replica). The actor is the account whose links leave; the CLI has no address."""
     async with _database(settings) as sessionmaker, sessionmaker() as session:
-        owner = await session.get(User, owner_id)
-        await record(session, actor=owner, action="export", detail={"format": "csv", "via": "cli"})
+        await record(
+            session,
+            actor=await session.get(User, owner.user.id),
+            action="export",
+            detail={"format": "csv", "via": "cli"},
+            workspace_id=owner.workspace_id,
+        )
         await commit(session)
 
 
@@ -198,16 +210,20 @@ async def run_export(settings: Settings, out: TextIO, email: str | None) -> int:
                 owner = await _owner(session, email)
                 count = (
                     await session.execute(
-                        select(func.count()).select_from(Link).where(col(Link.owner_id) == owner.id)
+                        select(func.count())
+                        .select_from(Link)
+                        .where(col(Link.workspace_id) == owner.workspace_id)
                     )
                 ).scalar_one()
         except CliError as exc:
             err.print(f"shortener: {exc}", markup=False)
             return 1
-        await _audit_export(settings, owner_id=owner.id or 0)
+        await _audit_export(settings, owner=owner)
         with progress_bar(err) as progress:
             task = progress.add_task("exporting", total=count)
-            async for text, rows in export.export_chunks(sessionmaker, owner_id=owner.id or 0):
+            async for text, rows in export.export_chunks(
+                sessionmaker, workspace_id=owner.workspace_id
+            ):
                 out.write(text)
                 progress.advance(task, rows)
     out.flush()

@@ -1,4 +1,4 @@
-"""CSV export: a user's links in our format, a page at a time (API and CLI)."""
+"""CSV export: a workspace's links in our format, a page at a time (API and CLI)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from shortener.audit.service import record
 from shortener.db import commit, read_errors
 from shortener.domains.service import hostnames
 from shortener.links.service import tags_of
-from shortener.models import Link, User
+from shortener.models import Link
 from shortener.transfer.formats import DOMAIN_COLUMN, EXPORT_COLUMNS, export_line, guard_formula
+from shortener.workspaces.acting import Acting
 
 
 def _cell(value: Any) -> Any:
@@ -28,17 +29,17 @@ def _cell(value: Any) -> Any:
 
 
 async def export_csv(
-    sessionmaker: async_sessionmaker[AsyncSession], *, owner_id: int
+    sessionmaker: async_sessionmaker[AsyncSession], *, workspace_id: int
 ) -> AsyncIterator[str]:
-    """The owner's links as CSV text, header first (what GET /api/links/export streams)."""
-    async for text, _rows in export_chunks(sessionmaker, owner_id=owner_id):
+    """The workspace's links as CSV text, header first (what GET /api/links/export streams)."""
+    async for text, _rows in export_chunks(sessionmaker, workspace_id=workspace_id):
         yield text
 
 
 async def export_started(
     sessionmaker: async_sessionmaker[AsyncSession],
     *,
-    owner: User,
+    acting: Acting,
     separate: bool,
     session: AsyncSession,
 ) -> AsyncIterator[str]:
@@ -47,9 +48,9 @@ async def export_started(
     read_errors), not a download cut short. `separate`: the sessions are DATABASE_READ_URL's.
     The export is audited on `session`, the request's own, committed here, before the export's
     session begins: on SQLite each would otherwise wait for the other's write lock."""
-    await record(session, actor=owner, action="export", detail={"format": "csv"})
+    await record(session, actor=acting.user, action="export", detail={"format": "csv"})
     await commit(session)
-    rows = export_csv(sessionmaker, owner_id=owner.id or 0)
+    rows = export_csv(sessionmaker, workspace_id=acting.workspace_id)
     async with read_errors(separate):
         header = await anext(rows)
     return _prepend(header, rows)
@@ -62,7 +63,7 @@ async def _prepend(first: str, rest: AsyncIterator[str]) -> AsyncIterator[str]:
 
 
 async def export_chunks(
-    sessionmaker: async_sessionmaker[AsyncSession], *, owner_id: int, page: int = 1000
+    sessionmaker: async_sessionmaker[AsyncSession], *, workspace_id: int, page: int = 1000
 ) -> AsyncIterator[tuple[str, int]]:
     """CSV text and how many links it holds: the header, then a page of links at a time,
     oldest first. It opens its own session: a streamed response outlives the request's."""
@@ -71,7 +72,7 @@ async def export_chunks(
         on_domains = (
             await session.execute(
                 select(col(Link.id))
-                .where(col(Link.owner_id) == owner_id, col(Link.domain_id).is_not(None))
+                .where(col(Link.workspace_id) == workspace_id, col(Link.domain_id).is_not(None))
                 .limit(1)
             )
         ).first() is not None
@@ -82,7 +83,7 @@ async def export_chunks(
                 (
                     await session.execute(
                         select(Link)
-                        .where(col(Link.owner_id) == owner_id, col(Link.id) > last_id)
+                        .where(col(Link.workspace_id) == workspace_id, col(Link.id) > last_id)
                         .order_by(col(Link.id))
                         .limit(page)
                     )

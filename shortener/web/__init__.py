@@ -22,13 +22,16 @@ def install_dashboard(app: FastAPI) -> None:
     from shortener.web.auth_pages import router as auth_pages
     from shortener.web.dashboard import router as dashboard
     from shortener.web.domain_pages import router as domain_pages
+    from shortener.web.invitation_pages import router as invitation_pages
     from shortener.web.keys_pages import router as keys_pages
     from shortener.web.links_list import router as links_list
     from shortener.web.orphan_pages import router as orphan_pages
     from shortener.web.reset_pages import router as reset_pages
+    from shortener.web.sso_pages import router as sso_pages
     from shortener.web.transfer_pages import router as transfer_pages
     from shortener.web.two_factor_pages import router as two_factor_pages
     from shortener.web.webhook_pages import router as webhook_pages
+    from shortener.web.workspace_pages import router as workspace_pages
 
     async def login_required(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LoginRequired)
@@ -38,6 +41,9 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(auth_pages)
     app.include_router(reset_pages)
     app.include_router(two_factor_pages)
+    app.include_router(sso_pages)
+    app.include_router(invitation_pages)
+    app.include_router(workspace_pages)
     app.include_router(links_list)
     app.include_router(dashboard)
     app.include_router(keys_pages)

@@ -61,8 +61,13 @@ async def login(request: Request, session: SessionDep) -> Response:
 
 
 def _login_context(request: Request, next_path: str) -> dict[str, object]:
-    days = runtime_of(request).settings.session_remember_days
-    return {"next": next_path, "show_auth_links": True, "remember_days": days}
+    settings = runtime_of(request).settings
+    return {
+        "next": next_path,
+        "show_auth_links": True,
+        "remember_days": settings.session_remember_days,
+        "sso": settings.sso_enabled,  # the "Sign in with single sign-on" button
+    }
 
 
 @router.get("/register")

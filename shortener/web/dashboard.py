@@ -22,7 +22,7 @@ from shortener.links.context import LinkContext
 from shortener.links.deps import LinkContextDep, quota_for
 from shortener.links.keypath import KEY
 from shortener.live.feed import LATEST, latest_visits
-from shortener.models import Link, User
+from shortener.models import Link
 from shortener.qr import service as qr
 from shortener.web.csrf import check_csrf
 from shortener.web.forms import (
@@ -37,9 +37,10 @@ from shortener.web.forms import (
 from shortener.web.link_options import option_errors, option_values, read_options
 from shortener.web.links_list import ListQuery, link_page, list_context
 from shortener.web.pages import redirect, render
-from shortener.web.session import PageUser
+from shortener.web.session import PageActing, PageStats, PageWriter
 from shortener.web.stats_view import load_link_stats
 from shortener.web.windows import parse_window
+from shortener.workspaces.acting import Acting
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 Csrf = Depends(check_csrf)
@@ -48,11 +49,15 @@ DomainParam = Annotated[str | None, Query(max_length=300)]
 
 
 async def _named_link(
-    key: str, user: PageUser, session: SessionDep, ctx: LinkContextDep, domain: DomainParam = None
+    key: str,
+    acting: PageActing,
+    session: SessionDep,
+    ctx: LinkContextDep,
+    domain: DomainParam = None,
 ) -> Link:
     """The link the path's key and ?domain= name; 404 for others' links (as in the API)."""
-    domain_id = await domains.domain_id_of(session, user=user, hostname=domain, ctx=ctx)
-    return await service.get_link(session, user=user, key=ctx.key(key), domain_id=domain_id)
+    domain_id = await domains.domain_id_of(session, acting=acting, hostname=domain, ctx=ctx)
+    return await service.get_link(session, acting=acting, key=ctx.key(key), domain_id=domain_id)
 
 
 NamedLink = Annotated[Link, Depends(_named_link)]
@@ -60,13 +65,14 @@ NamedLink = Annotated[Link, Depends(_named_link)]
 
 @router.post("/links", dependencies=[Csrf])
 async def create_link(
-    request: Request, user: PageUser, session: SessionDep, ctx: LinkContextDep
+    request: Request, acting: PageWriter, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
+    user = acting.user
     values = form_values(await request.form(), LINK_FIELDS)
     try:
         data = parse_create(values)
         link, _ = await service.create_link(
-            session, owner=user, data=data, ctx=ctx, quota=quota_for(request, user)
+            session, acting=acting, data=data, ctx=ctx, quota=quota_for(request, user)
         )
     except ValidationError as exc:
         errors = validation_errors(exc)
@@ -77,14 +83,14 @@ async def create_link(
     else:
         short_url = (await service.to_public(session, [link], ctx.base_url))[0].short_url
         return redirect(request, "/dashboard", f"Created {short_url}")
-    context = await list_context(request, session, ctx, user, ListQuery())
+    context = await list_context(request, session, ctx, acting, ListQuery())
     values.pop("password", None)
     context |= {"errors": errors, "values": values, "open_create": True}
     return render(request, "dashboard.html", context, user=user, status=422)
 
 
 async def _link_context(
-    request: Request, session: SessionDep, ctx: LinkContext, user: User, link: Link
+    request: Request, session: SessionDep, ctx: LinkContext, acting: Acting, link: Link
 ) -> dict[str, Any]:
     public = (await service.to_public(session, [link], ctx.base_url))[0]
     window = parse_window(
@@ -94,7 +100,7 @@ async def _link_context(
         request.query_params.get("interval"),
     )
     stats = await load_link_stats(
-        request, session, user, link.key, window, domain_id=link.domain_id
+        request, session, acting, link.key, window, domain_id=link.domain_id
     )
     return {
         "link": public,
@@ -113,7 +119,7 @@ async def _link_context(
 # "abc/delete" as a key; no multi-segment key ends in one (keys.SUB_RESOURCES).
 @router.get(f"/links/{KEY}/delete")
 async def confirm_delete(
-    request: Request, link: NamedLink, user: PageUser, session: SessionDep, ctx: LinkContextDep
+    request: Request, link: NamedLink, acting: PageWriter, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
     """Deleting asks first, also without JavaScript: this page holds the form that deletes."""
     public = (await service.to_public(session, [link], ctx.base_url))[0]
@@ -122,15 +128,17 @@ async def confirm_delete(
         "action": link_page(public, ctx.own_host, "/delete"),
         "back": link_page(public, ctx.own_host),
     }
-    return render(request, "link_delete.html", context, user=user)
+    return render(request, "link_delete.html", context, user=acting.user)
 
 
 @router.post(f"/links/{KEY}/delete", dependencies=[Csrf])
 async def delete_link(
-    request: Request, link: NamedLink, user: PageUser, session: SessionDep, ctx: LinkContextDep
+    request: Request, link: NamedLink, acting: PageWriter, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
     public = (await service.to_public(session, [link], ctx.base_url))[0]
-    await service.delete_link(session, user=user, key=link.key, ctx=ctx, domain_id=link.domain_id)
+    await service.delete_link(
+        session, acting=acting, key=link.key, ctx=ctx, domain_id=link.domain_id
+    )
     return redirect(request, "/dashboard", f"Deleted {public.short_url}.")
 
 
@@ -152,16 +160,17 @@ async def link_qr(
 
 @router.get(f"/links/{KEY}")
 async def link_page_view(
-    request: Request, link: NamedLink, user: PageUser, session: SessionDep, ctx: LinkContextDep
+    request: Request, link: NamedLink, acting: PageStats, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
-    context = await _link_context(request, session, ctx, user, link)
-    return render(request, "link.html", context, user=user)
+    context = await _link_context(request, session, ctx, acting, link)
+    return render(request, "link.html", context, user=acting.user)
 
 
 @router.post(f"/links/{KEY}", dependencies=[Csrf])
 async def edit_link(
-    request: Request, link: NamedLink, user: PageUser, session: SessionDep, ctx: LinkContextDep
+    request: Request, link: NamedLink, acting: PageWriter, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
+    user = acting.user
     form = await request.form()
     values = form_values(form, LINK_FIELDS)
     options = read_options(form)
@@ -175,7 +184,7 @@ async def edit_link(
         # A savepoint: a field refused halfway must not leave the fields before it changed.
         async with session.begin_nested():
             link = await service.update_link(
-                session, user=user, key=link.key, data=data, ctx=ctx, domain_id=link.domain_id
+                session, acting=acting, key=link.key, data=data, ctx=ctx, domain_id=link.domain_id
             )
     except (ValidationError, Invalid) as exc:
         errors = option_errors(exc, options)
@@ -185,7 +194,7 @@ async def edit_link(
         public = (await service.to_public(session, [link], ctx.base_url))[0]
         return redirect(request, link_page(public, ctx.own_host), "Changes saved.")
     await session.refresh(link)
-    context = await _link_context(request, session, ctx, user, link)
+    context = await _link_context(request, session, ctx, acting, link)
     values.pop("password", None)
     context |= {"errors": errors, "values": values | options.values}
     return render(request, "link.html", context, user=user, status=422)

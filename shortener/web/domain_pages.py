@@ -16,12 +16,12 @@ from shortener.domains import service
 from shortener.domains.schemas import DomainCreate
 from shortener.errors import Conflict, Invalid
 from shortener.links.deps import LinkContextDep
-from shortener.models import User
 from shortener.runtime import runtime_of
 from shortener.web.csrf import check_csrf
 from shortener.web.forms import form_errors, form_values
 from shortener.web.pages import redirect, render
-from shortener.web.session import PageUser
+from shortener.web.session import PageDomains, PageReader
+from shortener.workspaces.acting import Acting
 
 router = APIRouter(prefix="/dashboard/domains", include_in_schema=False)
 Csrf = Depends(check_csrf)
@@ -29,8 +29,8 @@ Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 FIELDS = ("hostname",)
 
 
-async def _context(session: SessionDep, user: User, ctx: LinkContextDep) -> dict[str, Any]:
-    domains = await service.list_domains(session, user=user)
+async def _context(session: SessionDep, acting: Acting, ctx: LinkContextDep) -> dict[str, Any]:
+    domains = await service.list_domains(session, acting=acting)
     return {
         "default": service.default_public(ctx),
         "domains": [service.public(d) for d in domains],
@@ -41,21 +41,23 @@ async def _context(session: SessionDep, user: User, ctx: LinkContextDep) -> dict
 
 @router.get("")
 async def domains_page(
-    request: Request, user: PageUser, session: SessionDep, ctx: LinkContextDep
+    request: Request, acting: PageReader, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
-    return render(request, "domains.html", await _context(session, user, ctx), user=user)
+    context = await _context(session, acting, ctx)
+    return render(request, "domains.html", context, user=acting.user)
 
 
 @router.post("", dependencies=[Csrf])
 async def add_domain(
-    request: Request, user: PageUser, session: SessionDep, ctx: LinkContextDep
+    request: Request, acting: PageDomains, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
+    user = acting.user
     values = form_values(await request.form(), FIELDS)
     try:
         data = DomainCreate.model_validate(values)
-        domain = await service.create_domain(session, user=user, data=data, ctx=ctx)
+        domain = await service.create_domain(session, acting=acting, data=data, ctx=ctx)
     except (ValidationError, Invalid, Conflict) as exc:
-        context = await _context(session, user, ctx)
+        context = await _context(session, acting, ctx)
         context |= {"errors": form_errors(exc, FIELDS), "values": values}
         if isinstance(exc, Conflict):
             context["errors"] = {"hostname": str(exc.detail)}
@@ -67,13 +69,13 @@ async def add_domain(
 
 @router.post("/{domain_id}/verify", dependencies=[Csrf])
 async def verify_domain(
-    request: Request, domain_id: Id, user: PageUser, session: SessionDep, ctx: LinkContextDep
+    request: Request, domain_id: Id, acting: PageDomains, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
     runtime = runtime_of(request)
     try:
         domain = await service.verify_domain(
             session,
-            user=user,
+            acting=acting,
             domain_id=domain_id,
             proofs=runtime.domain_proofs,
             ctx=ctx,
@@ -86,10 +88,12 @@ async def verify_domain(
 
 @router.post("/{domain_id}/delete", dependencies=[Csrf])
 async def delete_domain(
-    request: Request, domain_id: Id, user: PageUser, session: SessionDep, ctx: LinkContextDep
+    request: Request, domain_id: Id, acting: PageDomains, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
     try:
-        await service.delete_domain(session, user=user, domain_id=domain_id, force=False, ctx=ctx)
+        await service.delete_domain(
+            session, acting=acting, domain_id=domain_id, force=False, ctx=ctx
+        )
     except Conflict as exc:
         return redirect(request, "/dashboard/domains", str(exc.detail), kind="error")
     return redirect(request, "/dashboard/domains", "The domain is deleted.")

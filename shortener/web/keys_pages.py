@@ -17,12 +17,12 @@ from shortener.apikeys.schemas import ALL_SCOPES, DEFAULT_SCOPES, ApiKeyCreate
 from shortener.compat.yourls.auth import signature_token
 from shortener.db import SessionDep
 from shortener.errors import Invalid
-from shortener.models import User
 from shortener.runtime import runtime_of
 from shortener.web.csrf import check_csrf
 from shortener.web.forms import form_errors, text_and_choices
 from shortener.web.pages import redirect, render
-from shortener.web.session import PageUser
+from shortener.web.session import PageKeys
+from shortener.workspaces.acting import Acting
 
 router = APIRouter(prefix="/dashboard/keys", include_in_schema=False)
 Csrf = Depends(check_csrf)
@@ -31,8 +31,8 @@ SCOPES = sorted(ALL_SCOPES)
 KEY_FIELDS = ("name", "scopes")
 
 
-async def _context(request: Request, session: SessionDep, user: User) -> dict[str, Any]:
-    keys = await service.list_keys(session, user=user)
+async def _context(request: Request, session: SessionDep, acting: Acting) -> dict[str, Any]:
+    keys = await service.list_keys(session, acting=acting)
     signing_key = runtime_of(request).settings.signing_key
     return {
         "keys": [(key, service.scopes_of(key)) for key in keys],
@@ -45,24 +45,26 @@ async def _context(request: Request, session: SessionDep, user: User) -> dict[st
 
 
 @router.get("")
-async def keys_page(request: Request, user: PageUser, session: SessionDep) -> Response:
-    return render(request, "keys.html", await _context(request, session, user), user=user)
+async def keys_page(request: Request, acting: PageKeys, session: SessionDep) -> Response:
+    context = await _context(request, session, acting)
+    return render(request, "keys.html", context, user=acting.user)
 
 
 @router.post("", dependencies=[Csrf])
-async def create_key(request: Request, user: PageUser, session: SessionDep) -> Response:
+async def create_key(request: Request, acting: PageKeys, session: SessionDep) -> Response:
+    user = acting.user
     values = text_and_choices(await request.form(), "name", "scopes")
     try:
         # No box ticked is the API's "scopes omitted": the default scopes, not an error.
         body = ApiKeyCreate.model_validate({k: v for k, v in values.items() if v or k != "scopes"})
         api_key, key = await service.create_key(
-            session, user=user, name=body.name, scopes=list(body.scopes)
+            session, acting=acting, name=body.name, scopes=list(body.scopes)
         )
     except (ValidationError, Invalid) as exc:
         errors = form_errors(exc, KEY_FIELDS)
-        context = await _context(request, session, user) | {"errors": errors, "values": values}
+        context = await _context(request, session, acting) | {"errors": errors, "values": values}
         return render(request, "keys.html", context, user=user, status=422)
-    context = await _context(request, session, user) | {
+    context = await _context(request, session, acting) | {
         "created": {"name": api_key.name, "key": key}
     }
     return render(request, "keys.html", context, user=user, status=201)
@@ -70,16 +72,17 @@ async def create_key(request: Request, user: PageUser, session: SessionDep) -> R
 
 @router.get("/{key_id}/revoke")
 async def confirm_revoke(
-    request: Request, key_id: KeyId, user: PageUser, session: SessionDep
+    request: Request, key_id: KeyId, acting: PageKeys, session: SessionDep
 ) -> Response:
     """Revoking asks first, also without JavaScript: this page holds the form that revokes."""
-    api_key = await service.get_key(session, user=user, key_id=key_id)
+    user = acting.user
+    api_key = await service.get_key(session, acting=acting, key_id=key_id)
     return render(request, "key_revoke.html", {"key": api_key}, user=user)
 
 
 @router.post("/{key_id}/revoke", dependencies=[Csrf])
 async def revoke_key(
-    request: Request, key_id: KeyId, user: PageUser, session: SessionDep
+    request: Request, key_id: KeyId, acting: PageKeys, session: SessionDep
 ) -> Response:
-    await service.revoke_key(session, user=user, key_id=key_id)
+    await service.revoke_key(session, acting=acting, key_id=key_id)
     return redirect(request, "/dashboard/keys", "The API key is revoked.")

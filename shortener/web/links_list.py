@@ -23,12 +23,13 @@ from shortener.fields import OneLine
 from shortener.links import bulk, service
 from shortener.links.deps import LinkContextDep
 from shortener.links.schemas import LinkPublic
-from shortener.models import Link, User, utcnow
+from shortener.models import Link, utcnow
 from shortener.web.csrf import check_csrf
 from shortener.web.pages import redirect, render
-from shortener.web.session import PageUser
+from shortener.web.session import PageReader, PageWriter
 from shortener.web.stats_view import load_overview
 from shortener.web.windows import parse_window
+from shortener.workspaces.acting import Acting
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 PER_PAGE = 20
@@ -136,24 +137,24 @@ async def _rows(
 
 
 async def list_context(
-    request: Request, session: SessionDep, ctx: LinkContextDep, user: User, query: ListQuery
+    request: Request, session: SessionDep, ctx: LinkContextDep, acting: Acting, query: ListQuery
 ) -> dict[str, Any]:
     domain_id = (
         "any"
         if not query.domain
-        else await domains.domain_id_of(session, user=user, hostname=query.domain, ctx=ctx)
+        else await domains.domain_id_of(session, acting=acting, hostname=query.domain, ctx=ctx)
     )
     status: Any = query.status or None
     filters: dict[str, Any] = {"q": query.q or None, "tag": query.tag or None}
     filters |= {"domain_id": domain_id, "status": status}
     links, total = await service.list_links(
-        session, user=user, limit=PER_PAGE, offset=(query.page - 1) * PER_PAGE, **filters
+        session, acting=acting, limit=PER_PAGE, offset=(query.page - 1) * PER_PAGE, **filters
     )
     pages = max(1, -(-total // PER_PAGE))
     if query.page > pages:  # past the end (links were deleted): the last page instead
         query = replace(query, page=pages)
         links, _ = await service.list_links(
-            session, user=user, limit=PER_PAGE, offset=(pages - 1) * PER_PAGE, **filters
+            session, acting=acting, limit=PER_PAGE, offset=(pages - 1) * PER_PAGE, **filters
         )
     window = parse_window(
         request.query_params.get("window"),
@@ -161,7 +162,7 @@ async def list_context(
         request.query_params.get("to"),
         request.query_params.get("interval"),
     )
-    usable = await domains.list_domains(session, user=user)
+    usable = await domains.list_domains(session, acting=acting)
     return {
         "rows": await _rows(session, links, ctx.base_url, ctx.own_host),
         "total": total,
@@ -173,7 +174,7 @@ async def list_context(
         "statuses": STATUSES,
         "actions": ACTION_NAMES,
         "window": window,
-        "overview": await load_overview(request, session, user, window),
+        "overview": await load_overview(request, session, acting, window),
         "base_url": ctx.base_url,
         "default_host": ctx.own_host,
         # The domain picker: verified domains this user may put links on; the filter: all.
@@ -185,7 +186,7 @@ async def list_context(
 @router.get("")
 async def dashboard(
     request: Request,
-    user: PageUser,
+    acting: PageReader,
     session: SessionDep,
     ctx: LinkContextDep,
     q: Text = None,
@@ -195,8 +196,8 @@ async def dashboard(
     page: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
     query = ListQuery.parse(q, tag, domain, status, page)
-    context = await list_context(request, session, ctx, user, query)
-    return render(request, "dashboard.html", context, user=user)
+    context = await list_context(request, session, ctx, acting, query)
+    return render(request, "dashboard.html", context, user=acting.user)
 
 
 def _back(value: Any) -> str:
@@ -208,8 +209,9 @@ def _back(value: Any) -> str:
 
 @router.post("/bulk", dependencies=[Depends(check_csrf)])
 async def bulk_action(
-    request: Request, user: PageUser, session: SessionDep, ctx: LinkContextDep
+    request: Request, acting: PageWriter, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
+    user = acting.user
     form = await request.form()
     back = _back(form.get("back"))
     # Ids no link can have (the column is a 32-bit integer) are ignored like others' links.
@@ -223,13 +225,15 @@ async def bulk_action(
         return redirect(request, back, "Select the links first.", kind="error")
     if action == "delete" and form.get("confirmed") != "yes":
         # Asked before anything is deleted; the script's confirm() sends confirmed=yes itself.
-        rows, _ = await service.list_links(session, user=user, limit=len(ids), offset=0, ids=ids)
+        rows, _ = await service.list_links(
+            session, acting=acting, limit=len(ids), offset=0, ids=ids
+        )
         publics = await service.to_public(session, rows, ctx.base_url)
         context = {"ids": [r.id for r in rows], "links": publics, "back": back}
         return render(request, "bulk_delete.html", context, user=user)
     try:
         changed = await bulk.bulk_action(
-            session, user=user, ids=ids, action=bulk.check_action(action), tag=tag, ctx=ctx
+            session, acting=acting, ids=ids, action=bulk.check_action(action), tag=tag, ctx=ctx
         )
     except Invalid as exc:
         detail = exc.detail[0]["msg"] if isinstance(exc.detail, list) else str(exc.detail)

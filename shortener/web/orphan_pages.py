@@ -16,7 +16,7 @@ from shortener.fields import OneLine
 from shortener.orphans import service
 from shortener.web.breakdowns import breakdown_chart
 from shortener.web.pages import render
-from shortener.web.session import PageUser
+from shortener.web.session import PageReader
 from shortener.web.stats_view import BARS, BREAKDOWNS, TOP, names_for, time_charts
 from shortener.web.windows import parse_window
 
@@ -27,10 +27,11 @@ PATHS_SHOWN = 20
 @router.get("")
 async def unknown_links(
     request: Request,
-    user: PageUser,
+    acting: PageReader,
     session: SessionDep,
     domain: Annotated[str | None, Query(max_length=300), OneLine] = None,
 ) -> Response:
+    user = acting.user
     window = parse_window(
         request.query_params.get("window"),
         request.query_params.get("from"),
@@ -39,7 +40,7 @@ async def unknown_links(
     )
     answer = await service.orphan_stats(
         session,
-        user=user,
+        acting=acting,
         domain=(domain or "").strip() or None,
         window=window.window,
         include_bots=False,

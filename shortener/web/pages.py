@@ -19,7 +19,7 @@ from shortener.web.session import (
     read_flash,
     set_flash,
 )
-from shortener.workspace_path import dashboard_url
+from shortener.workspaces.paths import dashboard_url
 
 TITLES = {
     400: "Bad request",
@@ -32,6 +32,7 @@ TITLES = {
     413: "Too large",
     422: "Please check your input",
     429: "Slow down",
+    502: "Could not reach a service we rely on",
 }
 
 

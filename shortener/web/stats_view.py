@@ -15,12 +15,12 @@ from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shortener.countries import country_name
-from shortener.models import User
 from shortener.runtime import runtime_of
 from shortener.stats import service
 from shortener.web.breakdowns import breakdown_chart, breakdown_table, world_map
 from shortener.web.charts import sparkline, timeseries_chart
 from shortener.web.windows import StatsWindow
+from shortener.workspaces.acting import Acting
 
 # field of the answer: (what the chart is called, what a null value means)
 BREAKDOWNS = {
@@ -57,7 +57,7 @@ def names_for(breakdown: str) -> Callable[[str], str] | None:
 async def load_link_stats(
     request: Request,
     session: AsyncSession,
-    user: User,
+    acting: Acting,
     key: str,
     window: StatsWindow,
     domain_id: int | None = None,
@@ -66,7 +66,7 @@ async def load_link_stats(
     link's domain, None for the default one)."""
     answer = await service.link_stats(
         session,
-        user=user,
+        acting=acting,
         key=key,
         domain_id=domain_id,
         window=window.window,
@@ -100,12 +100,12 @@ async def load_link_stats(
 
 
 async def load_overview(
-    request: Request, session: AsyncSession, user: User, window: StatsWindow
+    request: Request, session: AsyncSession, acting: Acting, window: StatsWindow
 ) -> dict[str, Any]:
     """The account's totals over the window: numbers, a chart, a sparkline, the top links."""
     answer = await service.account_stats(
         session,
-        user=user,
+        acting=acting,
         window=window.window,
         include_bots=False,
         top=TOP_LINKS,

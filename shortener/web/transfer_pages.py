@@ -27,7 +27,6 @@ from shortener.links.context import LinkContext
 from shortener.links.deps import LinkContextDep, quota_for
 from shortener.links.quota import LinkQuota
 from shortener.middleware import size_text
-from shortener.models import User
 from shortener.runtime import runtime_of
 from shortener.transfer import export, service
 from shortener.transfer.formats import ParsedFile, UnreadableFile, count_rows, open_text, read_csv
@@ -35,7 +34,8 @@ from shortener.transfer.service import ImportResult
 from shortener.web.csrf import check_csrf
 from shortener.web.forms import domain_errors
 from shortener.web.pages import render
-from shortener.web.session import PageUser
+from shortener.web.session import PageReader, PageUser, PageWriter
+from shortener.workspaces.acting import Acting
 
 router = APIRouter(prefix="/dashboard/transfer", include_in_schema=False)
 Csrf = Depends(check_csrf)
@@ -87,8 +87,9 @@ async def transfer_page(request: Request, user: PageUser) -> Response:
 
 @router.post("/import", dependencies=[Csrf])
 async def import_csv(
-    request: Request, user: PageUser, session: SessionDep, ctx: LinkContextDep
+    request: Request, acting: PageWriter, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
+    user = acting.user
     streamed = NDJSON in request.headers.get("accept", "")
     try:
         upload = await _read_upload(request)
@@ -98,13 +99,13 @@ async def import_csv(
         context = _context(request) | {"errors": domain_errors(exc, ("file",))}
         return render(request, "transfer.html", context, user=user, status=422)
     if streamed:
-        lines = _progress_lines(request, user, upload, ctx, quota_for(request, user))
+        lines = _progress_lines(request, acting, upload, ctx, quota_for(request, user))
         # no-store and no proxy buffering (nginx): each line is for now, not for later.
         headers = {"cache-control": "no-store", "x-accel-buffering": "no"}
         return StreamingResponse(lines, media_type=NDJSON, headers=headers)
     result = await service.import_links(
         session,
-        owner=user,
+        acting=acting,
         rows=upload.parsed.rows,
         ctx=ctx,
         quota=quota_for(request, user),
@@ -119,7 +120,7 @@ def _line(event: dict[str, Any]) -> bytes:
 
 
 async def _progress_lines(
-    request: Request, owner: User, upload: Upload, ctx: LinkContext, quota: LinkQuota
+    request: Request, acting: Acting, upload: Upload, ctx: LinkContext, quota: LinkQuota
 ) -> AsyncIterator[bytes]:
     """`start`, then `progress` lines ({rows, total}), then `done` with the summary as HTML
     (the page's own partial, so the script draws nothing itself). A stream that ends without
@@ -134,7 +135,7 @@ async def _progress_lines(
             async with sessionmaker() as session:
                 result = await service.import_links(
                     session,
-                    owner=owner,
+                    acting=acting,
                     rows=upload.parsed.rows,
                     ctx=ctx,
                     quota=quota,
@@ -164,11 +165,11 @@ async def _progress_lines(
 
 
 @router.get("/export.csv")
-async def export_csv(request: Request, user: PageUser, session: SessionDep) -> Response:
+async def export_csv(request: Request, acting: PageReader, session: SessionDep) -> Response:
     # Streamed a page of links at a time, so the browser shows the download's progress.
     runtime = runtime_of(request)
     rows = await export.export_started(
-        runtime.read_sessionmaker, owner=user, separate=runtime.separate_reads, session=session
+        runtime.read_sessionmaker, acting=acting, separate=runtime.separate_reads, session=session
     )
     return StreamingResponse(
         rows,

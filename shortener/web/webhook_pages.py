@@ -14,14 +14,14 @@ from starlette.responses import Response
 
 from shortener.db import SessionDep, after_commit
 from shortener.errors import Invalid
-from shortener.models import User
 from shortener.runtime import runtime_of
 from shortener.web.csrf import check_csrf
 from shortener.web.forms import form_errors, text_and_choices
 from shortener.web.pages import redirect, render
-from shortener.web.session import PageUser
+from shortener.web.session import PageHooksReader, PageHooksWriter
 from shortener.webhooks import service
 from shortener.webhooks.schemas import EVENTS, WebhookCreate
+from shortener.workspaces.acting import Acting
 
 router = APIRouter(prefix="/dashboard/webhooks", include_in_schema=False)
 Csrf = Depends(check_csrf)
@@ -30,8 +30,8 @@ HOOK_FIELDS = ("url", "events")
 LOG_SIZE = 50
 
 
-async def _context(session: SessionDep, user: User) -> dict[str, Any]:
-    hooks = await service.list_webhooks(session, user=user)
+async def _context(session: SessionDep, acting: Acting) -> dict[str, Any]:
+    hooks = await service.list_webhooks(session, acting=acting)
     return {
         "hooks": [(hook, service.events_of(hook)) for hook in hooks],
         "all_events": EVENTS,
@@ -40,19 +40,22 @@ async def _context(session: SessionDep, user: User) -> dict[str, Any]:
 
 
 @router.get("")
-async def webhooks_page(request: Request, user: PageUser, session: SessionDep) -> Response:
-    return render(request, "webhooks.html", await _context(session, user), user=user)
+async def webhooks_page(request: Request, acting: PageHooksReader, session: SessionDep) -> Response:
+    return render(request, "webhooks.html", await _context(session, acting), user=acting.user)
 
 
 @router.post("", dependencies=[Csrf])
-async def create_webhook(request: Request, user: PageUser, session: SessionDep) -> Response:
+async def create_webhook(
+    request: Request, acting: PageHooksWriter, session: SessionDep
+) -> Response:
+    user = acting.user
     values = text_and_choices(await request.form(), "url", "events")
     settings = runtime_of(request).settings
     try:
         body = WebhookCreate.model_validate(values)
         hook = await service.create_webhook(
             session,
-            user=user,
+            acting=acting,
             url=body.url,
             events=list(body.events),
             own_host=settings.base_host,
@@ -60,19 +63,22 @@ async def create_webhook(request: Request, user: PageUser, session: SessionDep) 
         )
     except (ValidationError, Invalid) as exc:
         errors = form_errors(exc, HOOK_FIELDS)
-        context = await _context(session, user) | {"errors": errors, "values": values}
+        context = await _context(session, acting) | {"errors": errors, "values": values}
         return render(request, "webhooks.html", context, user=user, status=422)
-    context = await _context(session, user) | {"created": {"url": hook.url, "secret": hook.secret}}
+    context = await _context(session, acting) | {
+        "created": {"url": hook.url, "secret": hook.secret}
+    }
     return render(request, "webhooks.html", context, user=user, status=201)
 
 
 @router.get("/{hook_id}")
 async def webhook_page(
-    request: Request, hook_id: Id, user: PageUser, session: SessionDep
+    request: Request, hook_id: Id, acting: PageHooksReader, session: SessionDep
 ) -> Response:
-    hook = await service.get_webhook(session, user=user, webhook_id=hook_id)
+    user = acting.user
+    hook = await service.get_webhook(session, acting=acting, webhook_id=hook_id)
     deliveries = await service.list_deliveries(
-        session, user=user, webhook_id=hook_id, limit=LOG_SIZE, offset=0
+        session, acting=acting, webhook_id=hook_id, limit=LOG_SIZE, offset=0
     )
     context = {"hook": hook, "events": service.events_of(hook), "deliveries": deliveries}
     return render(request, "webhook.html", context, user=user)
@@ -80,17 +86,19 @@ async def webhook_page(
 
 @router.post("/{hook_id}/delete", dependencies=[Csrf])
 async def delete_webhook(
-    request: Request, hook_id: Id, user: PageUser, session: SessionDep
+    request: Request, hook_id: Id, acting: PageHooksWriter, session: SessionDep
 ) -> Response:
-    await service.delete_webhook(session, user=user, webhook_id=hook_id)
+    await service.delete_webhook(session, acting=acting, webhook_id=hook_id)
     return redirect(request, "/dashboard/webhooks", "The webhook endpoint is deleted.")
 
 
 @router.post("/{hook_id}/deliveries/{delivery_id}/replay", dependencies=[Csrf])
 async def replay_delivery(
-    request: Request, hook_id: Id, delivery_id: Id, user: PageUser, session: SessionDep
+    request: Request, hook_id: Id, delivery_id: Id, acting: PageHooksWriter, session: SessionDep
 ) -> Response:
-    await service.replay_delivery(session, user=user, webhook_id=hook_id, delivery_id=delivery_id)
+    await service.replay_delivery(
+        session, acting=acting, webhook_id=hook_id, delivery_id=delivery_id
+    )
     dispatcher = runtime_of(request).webhooks
 
     async def wake() -> None:

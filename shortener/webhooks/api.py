@@ -1,5 +1,6 @@
-"""The webhooks API. API keys need links:write to change endpoints and links:read to read
-them; an endpoint for link.clicked also needs stats:read, since it reports clicks."""
+"""The webhooks API, of the acting workspace (editors and up). API keys need links:write to
+change endpoints and links:read to read them; an endpoint for link.clicked also needs
+stats:read, since it reports clicks."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
-from shortener.auth.deps import Principal, require_scope
 from shortener.db import SessionDep, after_commit
 from shortener.errors import Forbidden
 from shortener.models import Webhook, WebhookDelivery
@@ -20,12 +20,14 @@ from shortener.webhooks.schemas import (
     WebhookCreated,
     WebhookPublic,
 )
+from shortener.workspaces.acting import Acting
+from shortener.workspaces.deps import acts
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"], responses=errors(401, 403, 404))
 
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
-Reader = Annotated[Principal, Depends(require_scope("links:read"))]
-Writer = Annotated[Principal, Depends(require_scope("links:write"))]
+Reader = Annotated[Acting, Depends(acts("webhooks:read"))]
+Writer = Annotated[Acting, Depends(acts("webhooks:write"))]
 
 
 def _public(webhook: Webhook) -> WebhookPublic:
@@ -45,12 +47,12 @@ def _delivery(d: WebhookDelivery) -> DeliveryPublic:
 async def create_webhook(
     body: WebhookCreate, principal: Writer, session: SessionDep, request: Request
 ) -> WebhookCreated:
-    if "link.clicked" in body.events and "stats:read" not in principal.scopes:
+    if "link.clicked" in body.events and not principal.may("stats:read"):
         raise Forbidden("link.clicked reports clicks: this API key lacks the 'stats:read' scope")
     settings = runtime_of(request).settings
     webhook = await service.create_webhook(
         session,
-        user=principal.user,
+        acting=principal,
         url=body.url,
         events=list(body.events),
         own_host=settings.base_host,
@@ -61,12 +63,12 @@ async def create_webhook(
 
 @router.get("", response_model=list[WebhookPublic])
 async def list_webhooks(principal: Reader, session: SessionDep) -> list[WebhookPublic]:
-    return [_public(w) for w in await service.list_webhooks(session, user=principal.user)]
+    return [_public(w) for w in await service.list_webhooks(session, acting=principal)]
 
 
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_webhook(webhook_id: Id, principal: Writer, session: SessionDep) -> Response:
-    await service.delete_webhook(session, user=principal.user, webhook_id=webhook_id)
+    await service.delete_webhook(session, acting=principal, webhook_id=webhook_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -80,7 +82,7 @@ async def list_deliveries(
 ) -> list[DeliveryPublic]:
     """Newest first."""
     deliveries = await service.list_deliveries(
-        session, user=principal.user, webhook_id=webhook_id, limit=limit, offset=offset
+        session, acting=principal, webhook_id=webhook_id, limit=limit, offset=offset
     )
     return [_delivery(d) for d in deliveries]
 
@@ -95,7 +97,7 @@ async def replay_delivery(
 ) -> DeliveryPublic:
     """Send a delivery's body again, as a new delivery (signed afresh)."""
     replay = await service.replay_delivery(
-        session, user=principal.user, webhook_id=webhook_id, delivery_id=delivery_id
+        session, acting=principal, webhook_id=webhook_id, delivery_id=delivery_id
     )
     dispatcher = runtime_of(request).webhooks
 

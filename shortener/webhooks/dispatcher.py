@@ -114,13 +114,13 @@ class WebhookDispatcher:
 
     # ---- events in ------------------------------------------------------------------
 
-    async def emit(self, owner_id: int, event: str, data: dict[str, Any]) -> None:
-        """Queue `event` for every endpoint of `owner_id` that wants it (after a commit)."""
+    async def emit(self, workspace_id: int, event: str, data: dict[str, Any]) -> None:
+        """Queue `event` for every endpoint of the workspace that wants it (after a commit)."""
         try:
             async with self._sessionmaker() as session, session.begin():
                 hooks = await session.execute(
                     select(col(Webhook.id), col(Webhook.events)).where(
-                        col(Webhook.user_id) == owner_id
+                        col(Webhook.workspace_id) == workspace_id
                     )
                 )
                 wanted = [h or 0 for h, events in hooks if event in events.split(",")]
@@ -134,7 +134,7 @@ class WebhookDispatcher:
             self.wake()
         except Exception:
             # The change is committed already: losing its event must not fail the request.
-            log.exception("could not queue webhook event %s for user %s", event, owner_id)
+            log.exception("could not queue webhook event %s for workspace %s", event, workspace_id)
 
     async def clicks_written(self, clicks: Sequence[ClickRecord]) -> None:
         """After a committed click batch: one link.clicked per link, with the batch's count."""
@@ -154,7 +154,7 @@ class WebhookDispatcher:
                         col(Webhook.events),
                         col(Domain.hostname),
                     )
-                    .join(Webhook, col(Webhook.user_id) == col(Link.owner_id))
+                    .join(Webhook, col(Webhook.workspace_id) == col(Link.workspace_id))
                     .outerjoin(Domain, col(Domain.id) == col(Link.domain_id))
                     .where(col(Link.id).in_(list(counts)))
                 )

@@ -9,9 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from shortener.errors import Invalid, NotFound
-from shortener.models import User, Webhook, WebhookDelivery, utcnow
+from shortener.models import Webhook, WebhookDelivery, utcnow
 from shortener.urls import URLRefused, canonical_host, parse_web_url
 from shortener.webhooks.targets import TargetRefused, check_target
+from shortener.workspaces.acting import Acting
 
 MAX_WEBHOOKS_PER_USER = 20
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a label on generated secrets, not one itself
@@ -24,7 +25,7 @@ def events_of(webhook: Webhook) -> list[str]:
 async def create_webhook(
     session: AsyncSession,
     *,
-    user: User,
+    acting: Acting,
     url: str,
     events: list[str],
     own_host: str,
@@ -47,13 +48,16 @@ async def create_webhook(
         raise Invalid(str(exc), field="url") from None
     count = (
         await session.execute(
-            select(func.count()).select_from(Webhook).where(col(Webhook.user_id) == user.id)
+            select(func.count())
+            .select_from(Webhook)
+            .where(col(Webhook.workspace_id) == acting.workspace_id)
         )
     ).scalar_one()
     if count >= MAX_WEBHOOKS_PER_USER:
         raise Invalid(f"at most {MAX_WEBHOOKS_PER_USER} webhooks per account")
     webhook = Webhook(
-        user_id=user.id or 0,
+        user_id=acting.user.id or 0,
+        workspace_id=acting.workspace_id,
         url=url,
         events=",".join(events),
         secret=SECRET_PREFIX + secrets.token_hex(24),
@@ -63,30 +67,32 @@ async def create_webhook(
     return webhook
 
 
-async def list_webhooks(session: AsyncSession, *, user: User) -> list[Webhook]:
+async def list_webhooks(session: AsyncSession, *, acting: Acting) -> list[Webhook]:
     rows = await session.execute(
-        select(Webhook).where(col(Webhook.user_id) == user.id).order_by(col(Webhook.id))
+        select(Webhook)
+        .where(col(Webhook.workspace_id) == acting.workspace_id)
+        .order_by(col(Webhook.id))
     )
     return list(rows.scalars())
 
 
-async def get_webhook(session: AsyncSession, *, user: User, webhook_id: int) -> Webhook:
+async def get_webhook(session: AsyncSession, *, acting: Acting, webhook_id: int) -> Webhook:
     webhook = await session.get(Webhook, webhook_id)
-    if webhook is None or webhook.user_id != user.id:
+    if webhook is None or webhook.workspace_id != acting.workspace_id:
         raise NotFound("webhook not found")
     return webhook
 
 
-async def delete_webhook(session: AsyncSession, *, user: User, webhook_id: int) -> None:
-    webhook = await get_webhook(session, user=user, webhook_id=webhook_id)
+async def delete_webhook(session: AsyncSession, *, acting: Acting, webhook_id: int) -> None:
+    webhook = await get_webhook(session, acting=acting, webhook_id=webhook_id)
     await session.delete(webhook)
     await session.flush()
 
 
 async def list_deliveries(
-    session: AsyncSession, *, user: User, webhook_id: int, limit: int, offset: int
+    session: AsyncSession, *, acting: Acting, webhook_id: int, limit: int, offset: int
 ) -> list[WebhookDelivery]:
-    await get_webhook(session, user=user, webhook_id=webhook_id)
+    await get_webhook(session, acting=acting, webhook_id=webhook_id)
     rows = await session.execute(
         select(WebhookDelivery)
         .where(col(WebhookDelivery.webhook_id) == webhook_id)
@@ -98,10 +104,10 @@ async def list_deliveries(
 
 
 async def replay_delivery(
-    session: AsyncSession, *, user: User, webhook_id: int, delivery_id: int
+    session: AsyncSession, *, acting: Acting, webhook_id: int, delivery_id: int
 ) -> WebhookDelivery:
     """A new delivery of the same body, due now; the original stays in the log as it was."""
-    await get_webhook(session, user=user, webhook_id=webhook_id)
+    await get_webhook(session, acting=acting, webhook_id=webhook_id)
     original = await session.get(WebhookDelivery, delivery_id)
     if original is None or original.webhook_id != webhook_id:
         raise NotFound("delivery not found")

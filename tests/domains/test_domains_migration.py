@@ -12,7 +12,7 @@ from sqlalchemy.pool import NullPool
 
 from shortener.db import make_engine
 from shortener.migrate import upgrade
-from tests.test_migrations import LINK, USER, _fresh_url
+from tests.test_migrations import LINK, LINK_IN_WORKSPACE, USER, _fresh_url
 
 BEFORE_DOMAINS = "388ea56aee12"
 
@@ -61,15 +61,16 @@ def test_upgrade_keeps_links_and_clicks_on_the_default_domain(kind, tmp_path, re
     assert links == [(1, "one", None), (2, "two", None)]
     assert clicks == [("c1", 2)]
     # Keys stay unique on the default domain, and a domain may reuse them.
+    # (At head a link also names its workspace: the user's personal one, made by a later revision.)
     with pytest.raises(IntegrityError):
-        _run(url, _bool(kind, LINK.format(key="one", owner=1)))
+        _run(url, _bool(kind, LINK_IN_WORKSPACE.format(key="one", owner=1)))
     _run(
         url,
         "INSERT INTO domains (hostname, shared, verified, verification_token, created_at) "
         "VALUES ('go.example.test', false, true, 't', '2026-01-01 00:00:00')",
     )
     domain_link = (
-        _bool(kind, LINK.format(key="one", owner=1))
+        _bool(kind, LINK_IN_WORKSPACE.format(key="one", owner=1))
         .replace("(key, url,", "(domain_id, key, url,")
         .replace("VALUES ('one'", "VALUES (1, 'one'")
     )

@@ -15,9 +15,10 @@ from shortener.links import service, validation
 from shortener.links.context import LinkContext
 from shortener.links.schemas import LinkCreate, LinkUpdate
 from shortener.main import ShortenerApp
-from shortener.models import User
 from shortener.transfer import service as transfer
 from shortener.transfer.formats import ImportRow, RowError
+from shortener.workspaces.acting import Acting
+from shortener.workspaces.service import acting_as
 
 
 @pytest.fixture
@@ -37,8 +38,10 @@ def ctx(app: ShortenerApp) -> LinkContext:
     return app.runtime.link_context
 
 
-async def _user(session: AsyncSession, email: str, *, admin: bool = False) -> User:
-    return await create_user(session, email=email, password="a long password", is_admin=admin)
+async def _user(session: AsyncSession, email: str, *, admin: bool = False) -> Acting:
+    """A new account, acting in its personal workspace (as the API's default)."""
+    user = await create_user(session, email=email, password="a long password", is_admin=admin)
+    return await acting_as(session, user=user)
 
 
 async def test_create_stores_the_normalised_url_and_refuses_what_the_rules_refuse(
@@ -46,7 +49,7 @@ async def test_create_stores_the_normalised_url_and_refuses_what_the_rules_refus
 ) -> None:
     owner = await _user(session, "svc-a@example.com")
     link, created = await service.create_link(
-        session, owner=owner, data=LinkCreate(url="HTTPS://Example.COM:443/a"), ctx=ctx, quota=None
+        session, acting=owner, data=LinkCreate(url="HTTPS://Example.COM:443/a"), ctx=ctx, quota=None
     )
     assert created and link.url == "https://example.com/a"
     for url, words in (
@@ -56,7 +59,7 @@ async def test_create_stores_the_normalised_url_and_refuses_what_the_rules_refus
     ):
         with pytest.raises(Invalid) as refused:
             await service.create_link(
-                session, owner=owner, data=LinkCreate(url=url), ctx=ctx, quota=None
+                session, acting=owner, data=LinkCreate(url=url), ctx=ctx, quota=None
             )
         assert words in str(refused.value.detail), url
 
@@ -66,18 +69,20 @@ async def test_md5_keys_return_the_existing_link_and_aliases_clash(
 ) -> None:
     owner = await _user(session, "svc-b@example.com")
     data = LinkCreate(url="https://example.com/md5", key_strategy="md5")
-    first, created = await service.create_link(session, owner=owner, data=data, ctx=ctx, quota=None)
+    first, created = await service.create_link(
+        session, acting=owner, data=data, ctx=ctx, quota=None
+    )
     again, created_again = await service.create_link(
-        session, owner=owner, data=data, ctx=ctx, quota=None
+        session, acting=owner, data=data, ctx=ctx, quota=None
     )
     assert created and not created_again and again.id == first.id
     await service.create_link(
-        session, owner=owner, data=LinkCreate(url="https://a.example/", alias="svc-taken"),
+        session, acting=owner, data=LinkCreate(url="https://a.example/", alias="svc-taken"),
         ctx=ctx, quota=None,
     )  # fmt: skip
     with pytest.raises(Conflict):
         await service.create_link(
-            session, owner=owner, data=LinkCreate(url="https://b.example/", alias="svc-taken"),
+            session, acting=owner, data=LinkCreate(url="https://b.example/", alias="svc-taken"),
             ctx=ctx, quota=None,
         )  # fmt: skip
 
@@ -89,32 +94,32 @@ async def test_others_links_do_not_exist_for_a_user_and_admins_see_all(
     other = await _user(session, "svc-d@example.com")
     admin = await _user(session, "svc-admin@example.com", admin=True)
     link, _ = await service.create_link(
-        session, owner=owner, data=LinkCreate(url="https://c.example/"), ctx=ctx, quota=None
+        session, acting=owner, data=LinkCreate(url="https://c.example/"), ctx=ctx, quota=None
     )
     with pytest.raises(NotFound):
-        await service.get_link(session, user=other, key=link.key)
+        await service.get_link(session, acting=other, key=link.key)
     with pytest.raises(NotFound):
         await service.update_link(
-            session, user=other, key=link.key, data=LinkUpdate(title="x"), ctx=ctx
+            session, acting=other, key=link.key, data=LinkUpdate(title="x"), ctx=ctx
         )
-    assert (await service.get_link(session, user=admin, key=link.key)).id == link.id
+    assert (await service.get_link(session, acting=admin, key=link.key)).id == link.id
 
 
 async def test_an_update_is_checked_like_a_create(session: AsyncSession, ctx: LinkContext) -> None:
     owner = await _user(session, "svc-e@example.com")
     link, _ = await service.create_link(
-        session, owner=owner, data=LinkCreate(url="https://e.example/"), ctx=ctx, quota=None
+        session, acting=owner, data=LinkCreate(url="https://e.example/"), ctx=ctx, quota=None
     )
     with pytest.raises(Invalid):
         await service.update_link(
             session,
-            user=owner,
+            acting=owner,
             key=link.key,
             data=LinkUpdate(variants=[{"url": "https://x.evil.example/"}, {"url": "https://o/"}]),
             ctx=ctx,
         )
     changed = await service.update_link(
-        session, user=owner, key=link.key, data=LinkUpdate(url="https://E.example/new"), ctx=ctx
+        session, acting=owner, key=link.key, data=LinkUpdate(url="https://E.example/new"), ctx=ctx
     )
     assert changed.url == "https://e.example/new"
 
@@ -137,7 +142,7 @@ async def test_import_checks_rows_with_the_same_rules(
         ImportRow(line=6, url="https://fine.example/", key="svc-imp"),  # the same row again
     ]
     result = await transfer.import_links(
-        session, owner=owner, rows=rows, ctx=ctx, quota=None, format_name="ours"
+        session, acting=owner, rows=rows, ctx=ctx, quota=None, format_name="ours"
     )
     assert (result.created, result.skipped) == (1, 1)
     assert [e.line for e in result.errors] == [3, 4, 5]

@@ -212,19 +212,23 @@ async def test_who_sees_and_purges(client, app) -> None:  # type: ignore[no-unty
 
 
 async def test_owners_see_their_verified_domains_only(client, app) -> None:  # type: ignore[no-untyped-def]
-    from shortener.models import Domain, User
+    from shortener.models import Domain, User, Workspace
 
     admin = await make_user(client, admin=True)
     email = "owner@example.com"
     owner = await make_user(client, email=email)
     async with app.runtime.sessionmaker() as session, session.begin():
         user_id = (await session.execute(select(User.id).where(User.email == email))).scalar_one()
-        # As `shortener domain add --user` makes them: one proven, one not yet.
+        personal = select(Workspace.id).where(Workspace.personal_user_id == user_id)
+        workspace_id = (await session.execute(personal)).scalar_one()
+        # As `shortener domain add --user` makes them (in the user's personal workspace): one
+        # proven, one not yet.
         for name, proven in (("mine", True), ("unproven", False)):
             session.add(
                 Domain(
                     hostname=f"{name}.example",
                     owner_id=user_id,
+                    workspace_id=workspace_id,
                     verified=proven,
                     verification_token=f"token-{name}",
                 )

@@ -15,15 +15,19 @@ from shortener.models import User
 from shortener.stats import service
 from shortener.stats.cache import StatsCache
 from shortener.stats.window import resolve_window
+from shortener.workspaces.acting import Acting
+from shortener.workspaces.service import acting_as
 from tests.factories import click_counts, eventually, make_link, make_user, new_email
 
 HUMAN = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"}
 BOT = {"user-agent": "curl/8.5.0"}
 
 
-async def _user(app: ShortenerApp, email: str) -> User:
+async def _user(app: ShortenerApp, email: str) -> Acting:
+    """The account, acting in its personal workspace (as the API's default)."""
     async with app.runtime.sessionmaker() as session:
-        return (await session.execute(select(User).where(User.email == email))).scalar_one()
+        user = (await session.execute(select(User).where(User.email == email))).scalar_one()
+        return await acting_as(session, user=user)
 
 
 async def test_link_stats_answer_as_the_api_does(
@@ -44,11 +48,11 @@ async def test_link_stats_answer_as_the_api_does(
     window = resolve_window(None, None, "day", now=datetime.now(UTC))
     async with app.runtime.sessionmaker() as session:
         humans = await service.link_stats(
-            session, user=owner, key=link["key"], window=window, include_bots=False, top=10,
+            session, acting=owner, key=link["key"], window=window, include_bots=False, top=10,
             cache=StatsCache(8),
         )  # fmt: skip
         everyone = await service.link_stats(
-            session, user=owner, key=link["key"], window=window, include_bots=True, top=10,
+            session, acting=owner, key=link["key"], window=window, include_bots=True, top=10,
             cache=StatsCache(8),
         )  # fmt: skip
     assert (humans.total_clicks, everyone.total_clicks) == (3, 4)
@@ -68,6 +72,6 @@ async def test_another_users_link_has_no_statistics(
     async with app.runtime.sessionmaker() as session:
         with pytest.raises(NotFound):
             await service.link_stats(
-                session, user=await _user(app, stranger), key=link["key"], window=window,
+                session, acting=await _user(app, stranger), key=link["key"], window=window,
                 include_bots=False, top=10, cache=StatsCache(8),
             )  # fmt: skip

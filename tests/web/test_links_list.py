@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from shortener.keys import md5_hex
-from shortener.models import Link, User, utcnow
+from shortener.models import Link, User, Workspace, utcnow
 from tests.factories import PASSWORD, eventually, make_link, make_user, token_for
 from tests.web.test_pages import HTML, csrf_of, register
 from tests.webhooks.receiver import Receiver
@@ -188,6 +188,8 @@ async def _insert(client: httpx.AsyncClient, email: str, count: int, **fields: A
     app: Any = client._transport.app  # type: ignore[attr-defined]
     async with app.runtime.sessionmaker() as session, session.begin():
         owner = (await session.execute(select(User.id).where(User.email == email))).scalar_one()
+        personal = select(Workspace.id).where(Workspace.personal_user_id == owner)
+        workspace = (await session.execute(personal)).scalar_one()
         prefix = fields.pop("prefix", "bulk")
         now = utcnow()
         session.add_all(
@@ -196,6 +198,7 @@ async def _insert(client: httpx.AsyncClient, email: str, count: int, **fields: A
                 url=f"https://example.com/{prefix}/{i}",
                 url_md5=md5_hex(f"https://example.com/{prefix}/{i}"),
                 owner_id=owner,
+                workspace_id=workspace,
                 key_strategy="alias",
                 created_at=now - timedelta(seconds=count - i),
                 **fields,

@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
-from shortener.auth.deps import AnyPrincipal, LinksReader, LinksWriter, StatsReader
+from shortener.auth.deps import AnyPrincipal
 from shortener.compat.kutt import service
 from shortener.compat.kutt.schemas import KuttCreate, KuttEdit, KuttLink, KuttPage
 from shortener.db import ReadSessionDep, SessionDep
@@ -22,6 +22,7 @@ from shortener.links import service as links_service
 from shortener.links.deps import LinkContextDep, LinkQuotaDep
 from shortener.stats.api import StatsCacheDep
 from shortener.transfer.service import describe
+from shortener.workspaces.deps import LinksReader, LinksWriter, StatsReader
 
 
 def kutt_error(status_code: int, detail: Any, headers: Mapping[str, str] | None = None) -> Response:
@@ -78,13 +79,13 @@ async def user(principal: AnyPrincipal) -> dict[str, Any]:
 @router.post("/links", status_code=status.HTTP_201_CREATED, response_model=KuttLink)
 async def create_link(
     body: KuttCreate,
-    user: LinksWriter,
+    acting: LinksWriter,
     session: SessionDep,
     ctx: LinkContextDep,
     quota: LinkQuotaDep,
     response: Response,
 ) -> KuttLink:
-    link, created = await service.create(session, user=user, body=body, ctx=ctx, quota=quota)
+    link, created = await service.create(session, acting=acting, body=body, ctx=ctx, quota=quota)
     if not created:
         response.status_code = status.HTTP_200_OK  # `reuse` found the link
     return (await service.to_kutt(session, [link], ctx.base_url))[0]
@@ -92,7 +93,7 @@ async def create_link(
 
 @router.get("/links", response_model=KuttPage)
 async def list_links(
-    user: LinksReader,
+    acting: LinksReader,
     session: SessionDep,
     ctx: LinkContextDep,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 10,
@@ -102,7 +103,7 @@ async def list_links(
 ) -> KuttPage:
     limit = min(limit, service.MAX_LIMIT)
     links, total = await links_service.list_links(
-        session, user=user, limit=limit, offset=skip, q=search
+        session, acting=acting, limit=limit, offset=skip, q=search
     )
     data = await service.to_kutt(session, links, ctx.base_url)
     return KuttPage(limit=limit, skip=skip, total=total, data=data)
@@ -115,24 +116,24 @@ LinkId = Annotated[str, "a Kutt id (uuid) or the link's address"]
 async def edit_link(
     id: LinkId,
     body: KuttEdit,
-    user: LinksWriter,
+    acting: LinksWriter,
     session: SessionDep,
     ctx: LinkContextDep,
 ) -> KuttLink:
-    link = await service.edit(session, user=user, kutt=id, body=body, ctx=ctx)
+    link = await service.edit(session, acting=acting, kutt=id, body=body, ctx=ctx)
     return (await service.to_kutt(session, [link], ctx.base_url))[0]
 
 
 @router.delete("/links/{id}")
 async def delete_link(
     id: LinkId,
-    user: LinksWriter,
+    acting: LinksWriter,
     session: SessionDep,
     ctx: LinkContextDep,
 ) -> dict[str, str]:
-    link = await service.find(session, user=user, kutt=id)
+    link = await service.find(session, acting=acting, kutt=id)
     await links_service.delete_link(
-        session, user=user, key=link.key, domain_id=link.domain_id, ctx=ctx
+        session, acting=acting, key=link.key, domain_id=link.domain_id, ctx=ctx
     )
     return {"message": "Link has been deleted successfully."}
 
@@ -140,11 +141,11 @@ async def delete_link(
 @router.get("/links/{id}/stats")
 async def link_stats(
     id: LinkId,
-    user: StatsReader,
+    acting: StatsReader,
     session: ReadSessionDep,
     ctx: LinkContextDep,
     cache: StatsCacheDep,
 ) -> dict[str, object]:
     """Kutt's stats: the link, and `lastDay` (24 hours), `lastWeek`, `lastMonth` (days) and
     `allTime` (months), each `{"stats": {browser, os, country, referrer}, "views"}`."""
-    return await service.stats(session, user=user, kutt=id, base_url=ctx.base_url, cache=cache)
+    return await service.stats(session, acting=acting, kutt=id, base_url=ctx.base_url, cache=cache)

@@ -24,11 +24,12 @@ from shortener.links import validation
 from shortener.links.context import LinkContext
 from shortener.links.quota import LinkQuota
 from shortener.links.schemas import LinkCreate, LinkUpdate
-from shortener.models import Link, User
+from shortener.models import Link
 from shortener.stats import service as stats_service
 from shortener.stats.cache import StatsCache
 from shortener.stats.schemas import LinkStats, Share
 from shortener.stats.window import Window
+from shortener.workspaces.acting import Acting
 
 MAX_LIMIT = 50  # Kutt's own cap on a page
 
@@ -59,7 +60,7 @@ def _expiry(expire_in: str | None) -> datetime | None:
 
 
 async def create(
-    session: AsyncSession, *, user: User, body: KuttCreate, ctx: LinkContext, quota: LinkQuota
+    session: AsyncSession, *, acting: Acting, body: KuttCreate, ctx: LinkContext, quota: LinkQuota
 ) -> tuple[Link, bool]:
     """The new link and True; with `reuse`, this user's link to the target and False."""
     data = LinkCreate(
@@ -72,14 +73,14 @@ async def create(
     )
     if body.reuse:
         stored = validation.check_target(data.url, ctx)
-        existing = await links_service.link_for_url(session, owner=user, url=stored)
+        existing = await links_service.link_for_url(session, acting=acting, url=stored)
         if existing is not None:
             return existing, False
-    return await links_service.create_link(session, owner=user, data=data, ctx=ctx, quota=quota)
+    return await links_service.create_link(session, acting=acting, data=data, ctx=ctx, quota=quota)
 
 
-async def find(session: AsyncSession, *, user: User, kutt: str) -> Link:
-    """The link a Kutt id names (its uuid, or the address itself), if `user` may see it."""
+async def find(session: AsyncSession, *, acting: Acting, kutt: str) -> Link:
+    """The link a Kutt id names (its uuid, or the address itself), if `acting` may see it."""
     link_id = link_id_of(kutt)
     if link_id is not None:
         link = await session.get(Link, link_id)
@@ -87,20 +88,20 @@ async def find(session: AsyncSession, *, user: User, kutt: str) -> Link:
             raise NotFound("Link was not found.")
         try:
             return await links_service.get_link(
-                session, user=user, key=link.key, domain_id=link.domain_id
+                session, acting=acting, key=link.key, domain_id=link.domain_id
             )
         except NotFound:
             raise NotFound("Link was not found.") from None
     try:
-        return await links_service.get_link(session, user=user, key=kutt)
+        return await links_service.get_link(session, acting=acting, key=kutt)
     except NotFound:
         raise NotFound("Link was not found.") from None
 
 
 async def edit(
-    session: AsyncSession, *, user: User, kutt: str, body: KuttEdit, ctx: LinkContext
+    session: AsyncSession, *, acting: Acting, kutt: str, body: KuttEdit, ctx: LinkContext
 ) -> Link:
-    link = await find(session, user=user, kutt=kutt)
+    link = await find(session, acting=acting, kutt=kutt)
     if body.address is not None and body.address != link.key:
         raise Invalid("address: a link's address cannot be changed here", field="address")
     sent = body.model_fields_set
@@ -115,7 +116,7 @@ async def edit(
         values["expires_at"] = _expiry(body.expire_in)
     changes = LinkUpdate.model_validate(values)
     return await links_service.update_link(
-        session, user=user, key=link.key, domain_id=link.domain_id, data=changes, ctx=ctx
+        session, acting=acting, key=link.key, domain_id=link.domain_id, data=changes, ctx=ctx
     )
 
 
@@ -154,17 +155,17 @@ def _period(stats: LinkStats, name: str) -> dict[str, object]:
 
 
 async def stats(
-    session: AsyncSession, *, user: User, kutt: str, base_url: str, cache: StatsCache
+    session: AsyncSession, *, acting: Acting, kutt: str, base_url: str, cache: StatsCache
 ) -> dict[str, object]:
     """Kutt's stats object: the link, and per period its breakdowns and views."""
-    link = await find(session, user=user, kutt=kutt)
+    link = await find(session, acting=acting, kutt=kutt)
     now = datetime.now(UTC)
     answer: dict[str, object] = (await to_kutt(session, [link], base_url))[0].model_dump(
         mode="json"
     )
     for name, window in _windows(now).items():
         computed = await stats_service.link_stats(
-            session, user=user, key=link.key, window=window, include_bots=False, top=100,
+            session, acting=acting, key=link.key, window=window, include_bots=False, top=100,
             cache=cache, domain_id=link.domain_id,
         )  # fmt: skip
         answer[name] = _period(computed, name)

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.routing import APIRoute
 from starlette.routing import compile_path
 
-from shortener.auth.deps import AnyPrincipal, LinksReader, LinksWriter, StatsReader
+from shortener.auth.deps import AnyPrincipal
 from shortener.clicks.erase import erase_clicks
 from shortener.compat.shlink import orphans, problems, redirects, rules, service
 from shortener.compat.shlink.deps import (
@@ -61,6 +61,7 @@ from shortener.links.deps import LinkContextDep, quota_for
 from shortener.links.schemas import LinkUpdate
 from shortener.stats.api import StatsCacheDep
 from shortener.stats.visits import of_link, of_links, totals_of
+from shortener.workspaces.deps import LinksReader, LinksWriter, StatsReader
 
 # The Shlink version clients see: 4.4 has every feature the SDK offers that this API serves
 # (redirect rules, visitedUrl, hasRedirectRules); clients switch features on it.
@@ -101,7 +102,7 @@ async def health() -> Health:
 
 @router.get("/short-urls", response_model=ShortUrlList)
 async def list_short_urls(
-    user: LinksReader,
+    acting: LinksReader,
     session: SessionDep,
     ctx: LinkContextDep,
     start: StartDate,
@@ -118,9 +119,9 @@ async def list_short_urls(
     excludePastValidUntil: bool = False,
     domain: Domain = None,
 ) -> ShortUrlList:
-    which = await service.domain_filter(session, user=user, domain=domain, ctx=ctx)
+    which = await service.domain_filter(session, acting=acting, domain=domain, ctx=ctx)
     conditions = service.list_conditions(
-        user,
+        acting,
         search=searchTerm,
         tags=tags,
         tags_mode=tagsMode,
@@ -157,10 +158,14 @@ async def list_short_urls(
     },
 )
 async def create_short_url(
-    request: Request, body: CreateBody, user: LinksWriter, session: SessionDep, ctx: LinkContextDep
+    request: Request,
+    body: CreateBody,
+    acting: LinksWriter,
+    session: SessionDep,
+    ctx: LinkContextDep,
 ) -> ShortUrl:
     link = await service.create(
-        session, user=user, body=body, ctx=ctx, quota=quota_for(request, user)
+        session, acting=acting, body=body, ctx=ctx, quota=quota_for(request, acting.user)
     )
     return (await service.short_urls(session, [link], ctx))[0]
 
@@ -168,7 +173,7 @@ async def create_short_url(
 @router.get("/short-urls/shorten", response_model=ShortUrl)
 async def shorten(
     request: Request,
-    user: QueryKeyWriter,
+    acting: QueryKeyWriter,
     session: SessionDep,
     ctx: LinkContextDep,
     longUrl: Annotated[str, Query(min_length=1, max_length=4096)],
@@ -176,7 +181,7 @@ async def shorten(
 ) -> Response | ShortUrl:
     body = service.build(ShortUrlCreate, longUrl=longUrl)
     link = await service.create(
-        session, user=user, body=body, ctx=ctx, quota=quota_for(request, user)
+        session, acting=acting, body=body, ctx=ctx, quota=quota_for(request, acting.user)
     )
     shown = (await service.short_urls(session, [link], ctx))[0]
     if format == "txt":
@@ -187,13 +192,13 @@ async def shorten(
 @router.get("/short-urls/{shortCode}", response_model=ShortUrl)
 async def get_short_url(
     shortCode: str,
-    user: LinksReader,
+    acting: LinksReader,
     session: SessionDep,
     ctx: LinkContextDep,
     domain: Domain = None,
 ) -> ShortUrl:
-    on = await service.domain_id(session, user=user, domain=domain, ctx=ctx)
-    link = await links.get_link(session, user=user, key=shortCode, domain_id=on)
+    on = await service.domain_id(session, acting=acting, domain=domain, ctx=ctx)
+    link = await links.get_link(session, acting=acting, key=shortCode, domain_id=on)
     return (await service.short_urls(session, [link], ctx))[0]
 
 
@@ -201,26 +206,28 @@ async def get_short_url(
 async def edit_short_url(
     shortCode: str,
     body: ShortUrlEdit,
-    user: LinksWriter,
+    acting: LinksWriter,
     session: SessionDep,
     ctx: LinkContextDep,
     domain: Domain = None,
 ) -> ShortUrl:
-    on = await service.domain_id(session, user=user, domain=domain, ctx=ctx)
-    link = await service.edit(session, user=user, code=shortCode, body=body, ctx=ctx, domain_id=on)
+    on = await service.domain_id(session, acting=acting, domain=domain, ctx=ctx)
+    link = await service.edit(
+        session, acting=acting, code=shortCode, body=body, ctx=ctx, domain_id=on
+    )
     return (await service.short_urls(session, [link], ctx))[0]
 
 
 @router.delete("/short-urls/{shortCode}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_short_url(
     shortCode: str,
-    user: LinksWriter,
+    acting: LinksWriter,
     session: SessionDep,
     ctx: LinkContextDep,
     domain: Domain = None,
 ) -> Response:
-    on = await service.domain_id(session, user=user, domain=domain, ctx=ctx)
-    await links.delete_link(session, user=user, key=shortCode, ctx=ctx, domain_id=on)
+    on = await service.domain_id(session, acting=acting, domain=domain, ctx=ctx)
+    await links.delete_link(session, acting=acting, key=shortCode, ctx=ctx, domain_id=on)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -230,28 +237,30 @@ async def delete_short_url(
 @router.get("/short-urls/{shortCode}/redirect-rules", response_model=RedirectRules)
 async def get_redirect_rules(
     shortCode: str,
-    user: LinksReader,
+    acting: LinksReader,
     session: SessionDep,
     ctx: LinkContextDep,
     domain: Domain = None,
 ) -> RedirectRules:
-    on = await service.domain_id(session, user=user, domain=domain, ctx=ctx)
-    return rules.to_shlink(await links.get_link(session, user=user, key=shortCode, domain_id=on))
+    on = await service.domain_id(session, acting=acting, domain=domain, ctx=ctx)
+    return rules.to_shlink(
+        await links.get_link(session, acting=acting, key=shortCode, domain_id=on)
+    )
 
 
 @router.post("/short-urls/{shortCode}/redirect-rules", response_model=RedirectRules)
 async def set_redirect_rules(
     shortCode: str,
     body: RedirectRulesIn,
-    user: LinksWriter,
+    acting: LinksWriter,
     session: SessionDep,
     ctx: LinkContextDep,
     domain: Domain = None,
 ) -> RedirectRules:
-    on = await service.domain_id(session, user=user, domain=domain, ctx=ctx)
+    on = await service.domain_id(session, acting=acting, domain=domain, ctx=ctx)
     data = service.build(LinkUpdate, rules=rules.to_ours(body.redirectRules))
     link = await links.update_link(
-        session, user=user, key=shortCode, data=data, ctx=ctx, domain_id=on
+        session, acting=acting, key=shortCode, data=data, ctx=ctx, domain_id=on
     )
     return rules.to_shlink(link)
 
@@ -262,15 +271,15 @@ async def set_redirect_rules(
 @router.get("/short-urls/{shortCode}/visits", response_model=VisitList)
 async def short_url_visits(
     shortCode: str,
-    user: StatsReader,
+    acting: StatsReader,
     session: ReadSessionDep,
     ctx: LinkContextDep,
     cache: StatsCacheDep,
     query: Visits,
     domain: Domain = None,
 ) -> JSONResponse:
-    on = await service.domain_id(session, user=user, domain=domain, ctx=ctx)
-    link = await links.get_link(session, user=user, key=shortCode, domain_id=on)
+    on = await service.domain_id(session, acting=acting, domain=domain, ctx=ctx)
+    link = await links.get_link(session, acting=acting, key=shortCode, domain_id=on)
     which = query.of(of_link(link.id or 0))
     total = await link_visit_count(session, link, which, cache)
     base_url = await service.base_url_of(session, on, ctx)
@@ -280,62 +289,62 @@ async def short_url_visits(
 @router.delete("/short-urls/{shortCode}/visits", response_model=DeletedVisits)
 async def delete_short_url_visits(
     shortCode: str,
-    user: LinksWriter,
+    acting: LinksWriter,
     session: SessionDep,
     ctx: LinkContextDep,
     domain: Domain = None,
 ) -> DeletedVisits:
-    on = await service.domain_id(session, user=user, domain=domain, ctx=ctx)
-    link = await links.get_link(session, user=user, key=shortCode, domain_id=on)
+    on = await service.domain_id(session, acting=acting, domain=domain, ctx=ctx)
+    link = await links.get_link(session, acting=acting, key=shortCode, domain_id=on)
     return DeletedVisits(deletedVisits=await erase_clicks(session, link=link, ctx=ctx))
 
 
 @router.get("/tags/{tag}/visits", response_model=VisitList)
 async def tag_visits(
     tag: str,
-    user: StatsReader,
+    acting: StatsReader,
     session: ReadSessionDep,
     ctx: LinkContextDep,
     query: Visits,
     domain: Domain = None,
 ) -> JSONResponse:
-    on = await service.domain_filter(session, user=user, domain=domain, ctx=ctx)
-    if tag not in await tag_service.list_tags(session, user=user):
+    on = await service.domain_filter(session, acting=acting, domain=domain, ctx=ctx)
+    if tag not in await tag_service.list_tags(session, acting=acting):
         raise problems.tag_not_found(tag)
-    which = query.of(of_links(service.tagged_links(user, tag, on)))
+    which = query.of(of_links(service.tagged_links(acting, tag, on)))
     return JSONResponse(await visit_page(session, which, query, base_url=ctx.base_url))
 
 
 @router.get("/domains/{domain}/visits", response_model=VisitList)
 async def domain_visits(
     domain: str,
-    user: StatsReader,
+    acting: StatsReader,
     session: ReadSessionDep,
     ctx: LinkContextDep,
     query: Visits,
 ) -> JSONResponse:
-    on = await service.domain_filter(session, user=user, domain=domain, ctx=ctx)
-    which = query.of(of_links(service.visible_links(user, on)))
+    on = await service.domain_filter(session, acting=acting, domain=domain, ctx=ctx)
+    which = query.of(of_links(service.visible_links(acting, on)))
     base_url = await service.base_url_of(session, on, ctx)
     return JSONResponse(await visit_page(session, which, query, base_url=base_url))
 
 
 @router.get("/visits/non-orphan", response_model=VisitList)
 async def non_orphan_visits(
-    user: StatsReader,
+    acting: StatsReader,
     session: ReadSessionDep,
     ctx: LinkContextDep,
     query: Visits,
     domain: Domain = None,
 ) -> JSONResponse:
-    on = await service.domain_filter(session, user=user, domain=domain, ctx=ctx)
-    which = query.of(of_links(service.visible_links(user, on)))
+    on = await service.domain_filter(session, acting=acting, domain=domain, ctx=ctx)
+    which = query.of(of_links(service.visible_links(acting, on)))
     return JSONResponse(await visit_page(session, which, query, base_url=ctx.base_url))
 
 
 @router.get("/visits/orphan", response_model=VisitList)
 async def orphan_visits(
-    user: StatsReader,
+    acting: StatsReader,
     session: ReadSessionDep,
     ctx: LinkContextDep,
     query: Visits,
@@ -343,23 +352,25 @@ async def orphan_visits(
     type: orphans.OrphanType | None = None,
 ) -> JSONResponse:
     return JSONResponse(
-        await orphans.orphan_page(session, query, user=user, ctx=ctx, domain=domain, kind=type)
+        await orphans.orphan_page(session, query, acting=acting, ctx=ctx, domain=domain, kind=type)
     )
 
 
 @router.delete("/visits/orphan", response_model=DeletedVisits)
 async def delete_orphan_visits(
-    user: LinksWriter, session: SessionDep, ctx: LinkContextDep
+    acting: LinksWriter, session: SessionDep, ctx: LinkContextDep
 ) -> DeletedVisits:
-    return DeletedVisits(deletedVisits=await orphans.delete_orphans(session, user=user, ctx=ctx))
+    return DeletedVisits(
+        deletedVisits=await orphans.delete_orphans(session, acting=acting, ctx=ctx)
+    )
 
 
 @router.get("/visits", response_model=VisitsOverview)
 async def visits_overview(
-    user: StatsReader, session: ReadSessionDep, ctx: LinkContextDep
+    acting: StatsReader, session: ReadSessionDep, ctx: LinkContextDep
 ) -> VisitsOverview:
-    totals = await totals_of(session, service.visible_links(user))
-    orphaned = await orphans.orphan_totals(session, user=user, ctx=ctx)
+    totals = await totals_of(session, service.visible_links(acting))
+    orphaned = await orphans.orphan_totals(session, acting=acting, ctx=ctx)
     return VisitsOverview(
         visits=VisitsOverviewBody(
             nonOrphanVisits=service.summary(totals),
@@ -374,13 +385,13 @@ async def visits_overview(
 
 
 @router.get("/tags", response_model=TagList)
-async def list_tags(user: LinksReader, session: SessionDep) -> TagList:
-    return TagList(tags=TagNames(data=await tag_service.list_tags(session, user=user)))
+async def list_tags(acting: LinksReader, session: SessionDep) -> TagList:
+    return TagList(tags=TagNames(data=await tag_service.list_tags(session, acting=acting)))
 
 
 @router.get("/tags/stats", response_model=TagStatsList)
-async def tags_stats(user: LinksReader, session: SessionDep) -> TagStatsList:
-    counts = await tag_service.tag_counts(session, user=user)
+async def tags_stats(acting: LinksReader, session: SessionDep) -> TagStatsList:
+    counts = await tag_service.tag_counts(session, acting=acting)
     return TagStatsList(
         tags=TagStatsPage(
             data=[
@@ -398,9 +409,9 @@ async def tags_stats(user: LinksReader, session: SessionDep) -> TagStatsList:
 
 
 @router.put("/tags", status_code=status.HTTP_204_NO_CONTENT)
-async def rename_tag(body: TagRenaming, user: LinksWriter, session: SessionDep) -> Response:
+async def rename_tag(body: TagRenaming, acting: LinksWriter, session: SessionDep) -> Response:
     try:
-        await tag_service.rename_tag(session, user=user, old=body.oldName, new=body.newName)
+        await tag_service.rename_tag(session, acting=acting, old=body.oldName, new=body.newName)
     except NotFound:
         raise problems.tag_not_found(body.oldName) from None
     except Conflict:
@@ -410,11 +421,11 @@ async def rename_tag(body: TagRenaming, user: LinksWriter, session: SessionDep) 
 
 @router.delete("/tags", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_tags(
-    user: LinksWriter,
+    acting: LinksWriter,
     session: SessionDep,
     tags: Annotated[list[str], Query(alias="tags[]", max_length=100)] = [],  # noqa: B006
 ) -> Response:
-    await tag_service.delete_tags(session, user=user, tags=tags)
+    await tag_service.delete_tags(session, acting=acting, tags=tags)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -422,15 +433,15 @@ async def delete_tags(
 
 
 @router.get("/domains", response_model=DomainList)
-async def list_domains(user: LinksReader, session: SessionDep, ctx: LinkContextDep) -> DomainList:
-    return await redirects.domain_list(session, user=user, ctx=ctx)
+async def list_domains(acting: LinksReader, session: SessionDep, ctx: LinkContextDep) -> DomainList:
+    return await redirects.domain_list(session, acting=acting, ctx=ctx)
 
 
 @router.patch("/domains/redirects", response_model=DomainRedirects)
 async def edit_domain_redirects(
-    body: DomainRedirectsIn, user: LinksWriter, session: SessionDep, ctx: LinkContextDep
+    body: DomainRedirectsIn, acting: LinksWriter, session: SessionDep, ctx: LinkContextDep
 ) -> DomainRedirects:
-    return await redirects.edit_redirects(session, user=user, body=body, ctx=ctx)
+    return await redirects.edit_redirects(session, acting=acting, body=body, ctx=ctx)
 
 
 @router.get("/mercure-info")

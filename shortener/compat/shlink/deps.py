@@ -8,34 +8,34 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 
-from shortener.apikeys.schemas import Scope
 from shortener.auth.deps import Principal, current_principal
 from shortener.compat.shlink import problems
 from shortener.compat.shlink.schemas import ShortUrlCreate
 from shortener.compat.shlink.service import build
 from shortener.compat.shlink.visits import VisitQuery, page_size
 from shortener.db import SessionDep
-from shortener.errors import Forbidden, Unauthorized
+from shortener.errors import Unauthorized
 from shortener.fields import utc_moment
-from shortener.models import User
+from shortener.workspaces.acting import Acting
+from shortener.workspaces.deps import act, refusal
 
 LIST_FIELDS = ("tags",)
 
 
 async def query_key_writer(
     request: Request, session: SessionDep, apiKey: Annotated[str, Query(max_length=200)] = ""
-) -> User:
+) -> Acting:
     """`GET /short-urls/shorten` carries the key in the query (for tools that only do GETs)."""
     if not apiKey:
         raise Unauthorized()
     principal: Principal = await current_principal(request, session, None, apiKey)
-    scope: Scope = "links:write"
-    if scope not in principal.scopes:
-        raise Forbidden(f"this API key lacks the '{scope}' scope")
-    return principal.user
+    acting = await act(session, principal, None)
+    if not acting.may("links:write"):
+        raise refusal(acting, "links:write")
+    return acting
 
 
-QueryKeyWriter = Annotated[User, Depends(query_key_writer)]
+QueryKeyWriter = Annotated[Acting, Depends(query_key_writer)]
 
 
 async def create_body(request: Request) -> ShortUrlCreate:

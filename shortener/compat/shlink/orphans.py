@@ -20,9 +20,10 @@ from shortener.compat.shlink.service import is_default, pagination
 from shortener.compat.shlink.visits import VisitQuery, visit_fields
 from shortener.keys import is_key
 from shortener.links.context import LinkContext
-from shortener.models import OrphanVisit, User
+from shortener.models import OrphanVisit
 from shortener.orphans import service as orphans
 from shortener.stats.visits import Totals
+from shortener.workspaces.acting import Acting
 
 OrphanType = Literal["base_url", "invalid_short_url", "regular_404"]
 
@@ -40,14 +41,14 @@ def orphan_type(path: str) -> OrphanType:
 async def _where(
     session: AsyncSession,
     *,
-    user: User,
+    acting: Acting,
     domain: str | None,
     ctx: LinkContext,
     start: datetime | None = None,
     end: datetime | None = None,
     include_bots: bool = True,
 ) -> list[ColumnElement[bool]]:
-    visible = await orphans.visible_orphan_domains(session, user)
+    visible = await orphans.visible_orphan_domains(session, acting)
     where: list[ColumnElement[bool]] = []
     if domain is not None:
         name = ctx.own_host if is_default(domain, ctx) else domain
@@ -82,7 +83,7 @@ async def orphan_page(
     session: AsyncSession,
     query: VisitQuery,
     *,
-    user: User,
+    acting: Acting,
     ctx: LinkContext,
     domain: str | None,
     kind: OrphanType | None,
@@ -91,7 +92,7 @@ async def orphan_page(
     page, per_page = query.page, query.per_page
     where = await _where(
         session,
-        user=user,
+        acting=acting,
         domain=domain,
         ctx=ctx,
         start=query.start,
@@ -130,8 +131,8 @@ async def orphan_page(
     return {"visits": {"data": [_visit(r, scheme) for r in rows], "pagination": shown.model_dump()}}
 
 
-async def orphan_totals(session: AsyncSession, *, user: User, ctx: LinkContext) -> Totals:
-    where = await _where(session, user=user, domain=None, ctx=ctx)
+async def orphan_totals(session: AsyncSession, *, acting: Acting, ctx: LinkContext) -> Totals:
+    where = await _where(session, acting=acting, domain=None, ctx=ctx)
     visits, bots = (
         await session.execute(
             select(
@@ -143,17 +144,17 @@ async def orphan_totals(session: AsyncSession, *, user: User, ctx: LinkContext) 
     return Totals(clicks=int(visits), bots=int(bots))
 
 
-async def delete_orphans(session: AsyncSession, *, user: User, ctx: LinkContext) -> int:
+async def delete_orphans(session: AsyncSession, *, acting: Acting, ctx: LinkContext) -> int:
     """Shlink's DELETE /visits/orphan: every orphan visit the user may see, through the
     orphans service's purge (raw rows, and the rollups of the hours before now)."""
-    where = await _where(session, user=user, domain=None, ctx=ctx)
+    where = await _where(session, acting=acting, domain=None, ctx=ctx)
     count = int(
         (
             await session.execute(select(func.count()).select_from(OrphanVisit).where(*where))
         ).scalar_one()
     )
     now = datetime.now(UTC)
-    visible = await orphans.visible_orphan_domains(session, user)
+    visible = await orphans.visible_orphan_domains(session, acting)
     for domain in [None] if visible is None else sorted(visible):
-        await orphans.purge(session, user=user, domain=domain, before=now)
+        await orphans.purge(session, acting=acting, domain=domain, before=now)
     return count

@@ -26,7 +26,7 @@ from shortener.domains import service as domains
 from shortener.domains.schemas import DomainPublic, DomainUpdate
 from shortener.links.context import LinkContext
 from shortener.models import Domain as OurDomain
-from shortener.models import User
+from shortener.workspaces.acting import Acting
 
 
 def redirects_of(domain: OurDomain | DomainPublic) -> DomainRedirects:
@@ -37,26 +37,26 @@ def redirects_of(domain: OurDomain | DomainPublic) -> DomainRedirects:
     )
 
 
-async def domain_list(session: AsyncSession, *, user: User, ctx: LinkContext) -> DomainList:
-    """The default domain, then the verified domains `user` may put links on."""
+async def domain_list(session: AsyncSession, *, acting: Acting, ctx: LinkContext) -> DomainList:
+    """The default domain, then the verified domains the acting workspace may put links on."""
     defaults = redirects_of(await domains.default_domain(session, ctx))
     default = Domain(domain=default_authority(ctx), isDefault=True, redirects=defaults)
     custom = [
         Domain(domain=d.hostname, isDefault=False, redirects=redirects_of(d))
-        for d in await domains.list_domains(session, user=user)
+        for d in await domains.list_domains(session, acting=acting)
         if d.verified
     ]
     return DomainList(domains=DomainPage(data=[default, *custom], defaultRedirects=defaults))
 
 
 async def edit_redirects(
-    session: AsyncSession, *, user: User, body: DomainRedirectsIn, ctx: LinkContext
+    session: AsyncSession, *, acting: Acting, body: DomainRedirectsIn, ctx: LinkContext
 ) -> DomainRedirects:
     """Change the redirects sent (those left out keep their value), as Shlink does."""
     if is_default(body.domain, ctx):
         # Shlink keeps the default domain's redirects in its configuration.
         raise problems.default_domain_redirects()
-    which = await domain_id(session, user=user, domain=body.domain, ctx=ctx)
+    which = await domain_id(session, acting=acting, domain=body.domain, ctx=ctx)
     if which is None:  # the default domain under another of its names
         raise problems.default_domain_redirects()
     sent = body.model_dump(exclude_unset=True)
@@ -72,5 +72,7 @@ async def edit_redirects(
     if not_found:
         changes["not_found_url"] = not_found.pop()
     data = build(DomainUpdate, **changes)
-    domain = await domains.update_domain(session, user=user, domain_id=which, data=data, ctx=ctx)
+    domain = await domains.update_domain(
+        session, acting=acting, domain_id=which, data=data, ctx=ctx
+    )
     return redirects_of(domain)

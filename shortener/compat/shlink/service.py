@@ -35,8 +35,9 @@ from shortener.links import validation
 from shortener.links.context import LinkContext
 from shortener.links.quota import LinkQuota
 from shortener.links.schemas import LinkCreate, LinkUpdate, tag_form
-from shortener.models import ClickRollup, Link, LinkTag, User
+from shortener.models import ClickRollup, Link, LinkTag
 from shortener.stats.visits import Totals, totals_by_link
+from shortener.workspaces.acting import Acting
 
 M = TypeVar("M", bound=BaseModel)
 ALL_ITEMS = -1  # Shlink's itemsPerPage for "everything on one page"
@@ -64,25 +65,25 @@ def is_default(domain: str, ctx: LinkContext) -> bool:
 
 
 async def domain_id(
-    session: AsyncSession, *, user: User, domain: str | None, ctx: LinkContext
+    session: AsyncSession, *, acting: Acting, domain: str | None, ctx: LinkContext
 ) -> int | None:
     """`?domain=` as our domain id (None: the default domain, also when not sent); a domain
     this user cannot see, or no host name at all, is Shlink's domain-not-found."""
     if not domain or is_default(domain, ctx):
         return None
     try:
-        return await domains.domain_id_of(session, user=user, hostname=domain, ctx=ctx)
+        return await domains.domain_id_of(session, acting=acting, hostname=domain, ctx=ctx)
     except (NotFound, Invalid):
         raise problems.domain_not_found(domain) from None
 
 
 async def domain_filter(
-    session: AsyncSession, *, user: User, domain: str | None, ctx: LinkContext
+    session: AsyncSession, *, acting: Acting, domain: str | None, ctx: LinkContext
 ) -> DomainFilter:
     """A list's `domain` filter: every domain when not sent."""
     if domain is None:
         return "any"
-    return await domain_id(session, user=user, domain=domain, ctx=ctx)
+    return await domain_id(session, acting=acting, domain=domain, ctx=ctx)
 
 
 async def base_url_of(session: AsyncSession, which: DomainFilter, ctx: LinkContext) -> str:
@@ -176,7 +177,7 @@ def _check_valid_since(valid_since: datetime | None) -> None:
 async def create(
     session: AsyncSession,
     *,
-    user: User,
+    acting: Acting,
     body: ShortUrlCreate,
     ctx: LinkContext,
     quota: LinkQuota,
@@ -185,7 +186,7 @@ async def create(
     if body.domain and not is_default(body.domain, ctx):
         try:
             chosen = await domains.domain_for_links(
-                session, user=user, hostname=body.domain, ctx=ctx
+                session, acting=acting, hostname=body.domain, ctx=ctx
             )
         except (NotFound, Invalid):
             raise problems.domain_not_found(body.domain) from None
@@ -202,11 +203,11 @@ async def create(
         domain=chosen.hostname if chosen else None,
     )
     if body.findIfExists:
-        existing = await _same_link(session, user, data, ctx, chosen.id if chosen else None)
+        existing = await _same_link(session, acting, data, ctx, chosen.id if chosen else None)
         if existing is not None:
             return existing
     try:
-        link, _ = await links.create_link(session, owner=user, data=data, ctx=ctx, quota=quota)
+        link, _ = await links.create_link(session, acting=acting, data=data, ctx=ctx, quota=quota)
     except Conflict:
         if body.customSlug is None:
             raise
@@ -215,13 +216,13 @@ async def create(
 
 
 async def _same_link(
-    session: AsyncSession, user: User, data: LinkCreate, ctx: LinkContext, on: int | None
+    session: AsyncSession, acting: Acting, data: LinkCreate, ctx: LinkContext, on: int | None
 ) -> Link | None:
     """Shlink's findIfExists: this user's link for the URL on the domain `on` with the same
     slug, tags and meta."""
     url = validation.check_target(data.url, ctx)
     query = select(Link).where(
-        col(Link.owner_id) == user.id,
+        col(Link.workspace_id) == acting.workspace_id,
         col(Link.url_md5) == md5_hex(url),
         col(Link.url) == url,
         on_domain(on),
@@ -243,7 +244,7 @@ async def _same_link(
 async def edit(
     session: AsyncSession,
     *,
-    user: User,
+    acting: Acting,
     code: str,
     body: ShortUrlEdit,
     ctx: LinkContext,
@@ -266,7 +267,7 @@ async def edit(
         del changes["forward_query"]
     data = build(LinkUpdate, **changes)
     return await links.update_link(
-        session, user=user, key=code, data=data, ctx=ctx, domain_id=domain_id
+        session, acting=acting, key=code, data=data, ctx=ctx, domain_id=domain_id
     )
 
 
@@ -309,7 +310,7 @@ def _with_tags(tags: list[str], mode: str | None) -> ColumnElement[bool]:
 
 
 def list_conditions(
-    user: User,
+    acting: Acting,
     *,
     search: str | None,
     tags: list[str],
@@ -322,7 +323,7 @@ def list_conditions(
     exclude_past_valid_until: bool,
     domain: DomainFilter,
 ) -> list[ColumnElement[bool]]:
-    found: list[ColumnElement[bool]] = [links.visible_to(user), on_domain(domain)]
+    found: list[ColumnElement[bool]] = [links.visible_to(acting), on_domain(domain)]
     if search:
         found.append(or_(links.search(search), links.tagged(search)))
     if tags:
@@ -358,14 +359,14 @@ async def list_links(
     return list((await session.execute(query)).scalars()), int(total)
 
 
-def tagged_links(user: User, tag: str, domain: DomainFilter = "any") -> Any:
-    """Ids of `user`'s links with `tag` (what a tag's visits are)."""
+def tagged_links(acting: Acting, tag: str, domain: DomainFilter = "any") -> Any:
+    """Ids of the acting workspace's links with `tag` (what a tag's visits are)."""
     return (
         select(col(LinkTag.link_id))
         .join(Link, col(Link.id) == col(LinkTag.link_id))
-        .where(col(LinkTag.tag) == tag_form(tag), links.visible_to(user), on_domain(domain))
+        .where(col(LinkTag.tag) == tag_form(tag), links.visible_to(acting), on_domain(domain))
     )
 
 
-def visible_links(user: User, domain: DomainFilter = "any") -> Any:
-    return select(col(Link.id)).where(links.visible_to(user), on_domain(domain))
+def visible_links(acting: Acting, domain: DomainFilter = "any") -> Any:
+    return select(col(Link.id)).where(links.visible_to(acting), on_domain(domain))

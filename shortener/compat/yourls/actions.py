@@ -20,8 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shortener.auth.deps import Principal
-from shortener.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from shortener.errors import Conflict, DomainError, Invalid, NotFound
 from shortener.links import service as links_service
 from shortener.links import validation
 from shortener.links.context import LinkContext
@@ -30,6 +29,9 @@ from shortener.links.schemas import LinkCreate
 from shortener.links.service import LinkOrder
 from shortener.models import Link
 from shortener.transfer.service import describe
+from shortener.workspaces.acting import Acting
+from shortener.workspaces.deps import refusal
+from shortener.workspaces.roles import Permission
 
 VERSION = "1.9.2"  # the YOURLS release whose API this follows (clients may check it)
 DB_VERSION = "506"
@@ -52,14 +54,14 @@ Result = dict[str, Any]
 @dataclass(frozen=True, slots=True)
 class Call:
     session: AsyncSession
-    principal: Principal
+    acting: Acting
     ctx: LinkContext
     quota: LinkQuota
     params: Mapping[str, str]
 
-    def need(self, scope: str) -> None:
-        if scope not in self.principal.scopes:
-            raise Forbidden(f"this API key lacks the '{scope}' scope")
+    def need(self, scope: Permission) -> None:
+        if not self.acting.may(scope):
+            raise refusal(self.acting, scope)
 
     def short_url(self, key: str) -> str:
         return f"{self.ctx.base_url}/{key}"
@@ -86,12 +88,11 @@ async def shorturl(call: Call) -> Result:
     call.need("links:write")
     keyword = call.params.get("keyword", "").strip() or None
     title = call.params.get("title", "").strip() or None
-    user = call.principal.user
     try:
         data = LinkCreate(url=url, alias=keyword, title=title)
         # YOURLS_UNIQUE_URLS: a URL this user shortened before is answered with its link.
         stored = validation.check_target(data.url, call.ctx)
-        existing = await links_service.link_for_url(call.session, owner=user, url=stored)
+        existing = await links_service.link_for_url(call.session, acting=call.acting, url=stored)
         if existing is not None:
             return {
                 "status": "fail",
@@ -106,7 +107,7 @@ async def shorturl(call: Call) -> Result:
                 "simple": call.short_url(existing.key),
             }
         link, _ = await links_service.create_link(
-            call.session, owner=user, data=data, ctx=call.ctx, quota=call.quota
+            call.session, acting=call.acting, data=data, ctx=call.ctx, quota=call.quota
         )
     except ValidationError as exc:
         field = str(exc.errors()[0]["loc"][0])
@@ -140,7 +141,7 @@ def _keyword(call: Call) -> str | None:
 
 async def _own_link(call: Call, keyword: str) -> Link | None:
     try:
-        return await links_service.get_link(call.session, user=call.principal.user, key=keyword)
+        return await links_service.get_link(call.session, acting=call.acting, key=keyword)
     except NotFound:
         return None
 
@@ -194,7 +195,7 @@ async def url_stats(call: Call) -> Result:
 
 
 async def _db_stats(call: Call) -> Result:
-    count, clicks = await links_service.link_totals(call.session, owner=call.principal.user)
+    count, clicks = await links_service.link_totals(call.session, acting=call.acting)
     return {"total_links": count, "total_clicks": clicks}
 
 
@@ -206,7 +207,7 @@ async def stats(call: Call) -> Result:
     result: Result = {}
     if limit > 0:
         links = await links_service.ranked_links(
-            call.session, owner=call.principal.user, order=order, limit=limit, offset=start
+            call.session, acting=call.acting, order=order, limit=limit, offset=start
         )
         result["links"] = {f"link_{i}": _link_stats(call, link) for i, link in
                            enumerate(links, 1)}  # fmt: skip

@@ -12,7 +12,6 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from shortener.apikeys import service as apikeys_service
-from shortener.auth.deps import BearerPrincipal
 from shortener.compat.yourls import actions
 from shortener.compat.yourls.auth import signature_token, yourls_principal
 from shortener.compat.yourls.output import FORMATS, render, valid_callback
@@ -21,6 +20,7 @@ from shortener.errors import TooManyRequests, Unauthorized
 from shortener.links.deps import LinkContextDep, quota_for
 from shortener.openapi import errors
 from shortener.runtime import runtime_of
+from shortener.workspaces.deps import KeysWriter, act
 
 router = APIRouter(tags=["compatibility"])
 MAX_PARAM = 10_000  # characters: longer than any URL, keyword or title can be
@@ -81,7 +81,8 @@ async def yourls_api(request: Request, session: SessionDep, ctx: LinkContextDep)
                         callback)  # fmt: skip
         answer.headers.update(exc.headers or {})
         return answer
-    call = actions.Call(session, principal, ctx, quota_for(request, principal.user), params)
+    acting = await act(session, principal, None)
+    call = actions.Call(session, acting, ctx, quota_for(request, principal.user), params)
     return render(await actions.run(call) | extra, fmt, callback)
 
 
@@ -96,13 +97,13 @@ class SignatureToken(BaseModel):
     "/api/yourls/signature-tokens", response_model=list[SignatureToken], responses=errors(401, 403)
 )
 async def signature_tokens(
-    request: Request, principal: BearerPrincipal, session: SessionDep
+    request: Request, acting: KeysWriter, session: SessionDep
 ) -> list[SignatureToken]:
     """The YOURLS signature token of each of your API keys, for clients that sign requests with
     `timestamp` + `signature` (md5 or sha256 of the timestamp and the token); the key itself
     works as a plain `signature`."""
     signing_key = runtime_of(request).settings.signing_key
-    keys = await apikeys_service.list_keys(session, user=principal.user)
+    keys = await apikeys_service.list_keys(session, acting=acting)
     return [
         SignatureToken(
             key_id=key.id or 0,

@@ -65,7 +65,9 @@ async def yourls_principal(
             return await _timed_signature(request, session, params)
         if apikeys_service.looks_like_key(signature):
             key, user = await apikeys_service.authenticate(session, signature)
-            return Principal(user, frozenset(apikeys_service.scopes_of(key)), key.id)
+            return Principal(
+                user, frozenset(apikeys_service.scopes_of(key)), key.id, key.workspace_id
+            )
         return await _by_token(
             request, session, lambda token: hmac.compare_digest(token.encode(), signature.encode())
         )
@@ -118,6 +120,8 @@ async def _by_token(
     )
     for key, user in rows:
         if matches(signature_token(signing_key, key.key_hash)):
-            return Principal(user, frozenset(apikeys_service.scopes_of(key)), key.id)
+            return Principal(
+                user, frozenset(apikeys_service.scopes_of(key)), key.id, key.workspace_id
+            )
     await limiter.count("login_ip", address)
     raise Unauthorized(WRONG)

@@ -14,10 +14,13 @@ still the redirect path's.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.types import Scope
+
+if TYPE_CHECKING:
+    from shortener.models import Workspace
 
 PREFIX = "/w/"
 DASHBOARD = "/dashboard"
@@ -54,3 +57,11 @@ def dashboard_url(request: Request, path: str) -> str:
     ):
         return path
     return f"{PREFIX}{slug}{path}"
+
+
+def home_of(workspace: Workspace) -> str:
+    """A workspace's dashboard: /dashboard for the user's personal one, /w/{slug}/dashboard
+    for any other."""
+    if workspace.personal_user_id is not None:
+        return DASHBOARD
+    return f"{PREFIX}{workspace.slug}{DASHBOARD}"

@@ -1,0 +1,210 @@
+"""Members of a workspace: who they are, changing roles, leaving, and invitations by link.
+
+No FastAPI here. The rules: admins manage members but not owners; only owners make, demote or
+remove owners; anyone may leave; a workspace always keeps one owner (Conflict otherwise).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from shortener.audit.service import record
+from shortener.errors import Conflict, Forbidden, Gone, NotFound
+from shortener.models import Invitation, Membership, User, Workspace, utcnow
+from shortener.workspaces.roles import Role, as_role, may
+from shortener.workspaces.service import count_owners
+
+INVITATION_LIFETIME = timedelta(days=7)
+INVITATION_GONE = "this invitation has expired; ask for a new one"
+LAST_OWNER = "a workspace keeps at least one owner: make another member an owner first"
+
+
+async def list_members(
+    session: AsyncSession, *, workspace: Workspace
+) -> list[tuple[Membership, str]]:
+    """The members and their e-mail addresses, in the order they joined."""
+    rows = await session.execute(
+        select(Membership, col(User.email))
+        .join(User, col(User.id) == col(Membership.user_id))
+        .where(col(Membership.workspace_id) == workspace.id)
+        .order_by(col(Membership.joined_at), col(Membership.id))
+    )
+    return list(rows.tuples())
+
+
+async def _member(session: AsyncSession, workspace: Workspace, user_id: int) -> Membership:
+    found = (
+        await session.execute(
+            select(Membership).where(
+                col(Membership.workspace_id) == workspace.id, col(Membership.user_id) == user_id
+            )
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotFound("member not found")
+    return found
+
+
+async def _lock(session: AsyncSession, workspace: Workspace) -> None:
+    """Serialise changes to the owners of `workspace` (two owners demoting each other at once
+    would otherwise both see another owner). SQLite serialises writers by itself."""
+    await session.execute(
+        select(col(Workspace.id)).where(col(Workspace.id) == workspace.id).with_for_update()
+    )
+
+
+def _check_may_manage(by_role: Role, *, target_role: str, new_role: str | None = None) -> None:
+    if not may(by_role, "members:write"):
+        raise Forbidden(f"your role here is {by_role}: only owners and admins manage members")
+    if "owner" in (target_role, new_role) and not may(by_role, "owners:write"):
+        raise Forbidden("only an owner may make, demote or remove an owner")
+
+
+async def change_role(
+    session: AsyncSession,
+    *,
+    by: User,
+    by_role: Role,
+    workspace: Workspace,
+    user_id: int,
+    role: Role,
+) -> tuple[Membership, str]:
+    await _lock(session, workspace)
+    member = await _member(session, workspace, user_id)
+    _check_may_manage(by_role, target_role=member.role, new_role=role)
+    if (
+        member.role == "owner"
+        and role != "owner"
+        and await count_owners(session, workspace.id or 0) <= 1
+    ):
+        raise Conflict(LAST_OWNER)
+    before = member.role
+    member.role = role
+    session.add(member)
+    await session.flush()
+    if before != role:
+        await record(
+            session,
+            actor=by,
+            action="member.role_changed",
+            target=user_id,
+            detail={"from": before, "to": role},
+            workspace_id=workspace.id,
+        )
+    email = (await session.get(User, user_id)).email  # type: ignore[union-attr]
+    return member, email
+
+
+async def remove_member(
+    session: AsyncSession, *, by: User, by_role: Role, workspace: Workspace, user_id: int
+) -> None:
+    """Remove a member, or (`user_id` the caller's own) leave."""
+    await _lock(session, workspace)
+    member = await _member(session, workspace, user_id)
+    if user_id != by.id:
+        _check_may_manage(by_role, target_role=member.role)
+    if member.role == "owner" and await count_owners(session, workspace.id or 0) <= 1:
+        raise Conflict(LAST_OWNER)
+    await session.delete(member)
+    await session.flush()
+    await record(
+        session,
+        actor=by,
+        action="member.removed",
+        target=user_id,
+        detail={"role": member.role, "left": user_id == by.id},
+        workspace_id=workspace.id,
+    )
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def invite(
+    session: AsyncSession,
+    *,
+    by: User,
+    by_role: Role,
+    workspace: Workspace,
+    role: Role,
+    email: str | None,
+) -> tuple[Invitation, str]:
+    """A new invitation and its token (kept only as a hash: shown this once)."""
+    _check_may_manage(by_role, target_role=role)
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation(
+        workspace_id=workspace.id or 0,
+        token_hash=_hash(token),
+        role=role,
+        email=email,
+        created_by=by.id,
+        expires_at=utcnow() + INVITATION_LIFETIME,
+    )
+    session.add(invitation)
+    await session.flush()
+    await record(
+        session,
+        actor=by,
+        action="invitation.created",
+        target=invitation.id,
+        detail={"role": role, "mailed": email is not None},
+        workspace_id=workspace.id,
+    )
+    return invitation, token
+
+
+async def pending(
+    session: AsyncSession, *, token: str, now: datetime | None = None, lock: bool = False
+) -> tuple[Invitation, Workspace]:
+    """The invitation `token` opens and its workspace; NotFound for an unknown or used token,
+    Gone once it expired."""
+    query = select(Invitation).where(col(Invitation.token_hash) == _hash(token))
+    invitation = (
+        await session.execute(query.with_for_update() if lock else query)
+    ).scalar_one_or_none()
+    if invitation is None or invitation.accepted_at is not None:
+        raise NotFound("invitation not found (it may have been used already)")
+    if invitation.expires_at <= (now or utcnow()):
+        raise Gone(INVITATION_GONE)
+    workspace = await session.get(Workspace, invitation.workspace_id)
+    if workspace is None:  # pragma: no cover - the invitation goes with its workspace
+        raise NotFound("invitation not found")
+    return invitation, workspace
+
+
+async def accept(
+    session: AsyncSession, *, user: User, token: str, now: datetime | None = None
+) -> tuple[Workspace, Role]:
+    """Join the invitation's workspace (see `pending` for a token that opens none); Conflict
+    for a member already (the invitation stays unused)."""
+    invitation, workspace = await pending(session, token=token, now=now, lock=True)
+    member = Membership(
+        workspace_id=invitation.workspace_id, user_id=user.id or 0, role=invitation.role
+    )
+    try:
+        async with session.begin_nested():
+            session.add(member)
+            await session.flush()
+    except IntegrityError:
+        raise Conflict("you are already a member of this workspace") from None
+    invitation.accepted_at = utcnow()
+    invitation.accepted_by = user.id
+    session.add(invitation)
+    await session.flush()
+    await record(
+        session,
+        actor=user,
+        action="member.joined",
+        target=user.id,
+        detail={"role": invitation.role, "invitation": invitation.id},
+        workspace_id=workspace.id,
+    )
+    return workspace, as_role(invitation.role)

@@ -1,0 +1,186 @@
+"""Workspaces: the personal one every account has, others people make, and who acts in which.
+
+No FastAPI here. Members and invitations are in workspaces/members.py.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from shortener.audit.service import record
+from shortener.errors import Conflict, Forbidden, Invalid, NotFound
+from shortener.models import Membership, User, Workspace
+from shortener.workspaces.acting import Acting
+from shortener.workspaces.roles import PERMISSIONS, Role, as_role
+from shortener.workspaces.slugs import slug_base
+
+NOT_FOUND = "workspace not found"
+SLUG_ATTEMPTS = 5
+
+
+async def create_personal(session: AsyncSession, *, user: User) -> Workspace:
+    """`user`'s personal workspace, `user` its owner: made with every account (the one place
+    that does it; the migration made them for accounts older than workspaces)."""
+    base = slug_base(user.email)
+    for _ in range(SLUG_ATTEMPTS):
+        # The unique slug decides a race between two sign-ups of the same local part.
+        slug = await _free_slug(session, base)
+        workspace = Workspace(name=user.email, slug=slug, personal_user_id=user.id)
+        try:
+            async with session.begin_nested():
+                session.add(workspace)
+                await session.flush()
+        except IntegrityError:
+            continue
+        session.add(Membership(workspace_id=workspace.id or 0, user_id=user.id or 0, role="owner"))
+        await session.flush()
+        return workspace
+    raise Conflict("could not choose a workspace name for this account; try again")
+
+
+async def _free_slug(session: AsyncSession, base: str) -> str:
+    """`base`, or `base-<n>` with the smallest n not taken."""
+    rows = await session.execute(
+        select(col(Workspace.slug)).where(
+            (col(Workspace.slug) == base) | col(Workspace.slug).like(f"{base}-%")
+        )
+    )
+    taken = set(rows.scalars())
+    slug, n = base, 1
+    while slug in taken:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+async def create_workspace(session: AsyncSession, *, user: User, name: str, slug: str) -> Workspace:
+    workspace = Workspace(name=name, slug=slug)
+    try:
+        async with session.begin_nested():
+            session.add(workspace)
+            await session.flush()
+    except IntegrityError:
+        raise Conflict(f"the slug '{slug}' is taken") from None
+    session.add(Membership(workspace_id=workspace.id or 0, user_id=user.id or 0, role="owner"))
+    await session.flush()
+    await record(
+        session,
+        actor=user,
+        action="workspace.created",
+        target=slug,
+        workspace_id=workspace.id,
+    )
+    return workspace
+
+
+async def workspaces_of(session: AsyncSession, *, user: User) -> list[tuple[Workspace, Role]]:
+    """The workspaces `user` is a member of, with their role: the personal one first."""
+    rows = await session.execute(
+        select(Workspace, col(Membership.role))
+        .join(Membership, col(Membership.workspace_id) == col(Workspace.id))
+        .where(col(Membership.user_id) == user.id)
+        .order_by(col(Workspace.personal_user_id).is_(None), col(Workspace.id))
+    )
+    return [(workspace, as_role(role)) for workspace, role in rows.tuples()]
+
+
+async def membership(
+    session: AsyncSession, *, user: User, slug: str | None = None, workspace_id: int | None = None
+) -> tuple[Workspace, Role]:
+    """The workspace named by `slug` (or id; neither: `user`'s personal one) and `user`'s role
+    there. Not a member: NotFound, as if it did not exist; except for a site admin, who keeps
+    the reach they had before workspaces and acts as an owner."""
+    if slug is not None:
+        where = col(Workspace.slug) == slug
+    elif workspace_id is not None:
+        where = col(Workspace.id) == workspace_id
+    else:
+        where = col(Workspace.personal_user_id) == user.id
+    row = (
+        await session.execute(
+            select(Workspace, col(Membership.role))
+            .outerjoin(
+                Membership,
+                (col(Membership.workspace_id) == col(Workspace.id))
+                & (col(Membership.user_id) == user.id),
+            )
+            .where(where)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(NOT_FOUND)
+    workspace, role = row
+    if role is None:
+        if not user.is_admin:
+            raise NotFound(NOT_FOUND)
+        role = "owner"
+    return workspace, as_role(role)
+
+
+async def update_workspace(
+    session: AsyncSession,
+    *,
+    user: User,
+    workspace: Workspace,
+    name: str | None = None,
+    require_two_factor: bool | None = None,
+) -> Workspace:
+    """An owner's change of the workspace's name or two-factor rule."""
+    changed: list[str] = []
+    if name is not None and name != workspace.name:
+        workspace.name = name
+        changed.append("name")
+    if require_two_factor is not None and require_two_factor != workspace.require_two_factor:
+        if require_two_factor and not user.totp_enabled:
+            # Else the owner would lock themselves out of their own workspace.
+            raise Invalid(
+                "turn on two-factor sign-in for your own account first "
+                "(POST /api/auth/2fa/setup), then require it of the members",
+                field="require_two_factor",
+            )
+        workspace.require_two_factor = require_two_factor
+        changed.append("require_two_factor")
+    if changed:
+        session.add(workspace)
+        await session.flush()
+        await record(
+            session,
+            actor=user,
+            action="workspace.updated",
+            target=workspace.slug,
+            detail={"fields": changed, "require_two_factor": workspace.require_two_factor},
+            workspace_id=workspace.id,
+        )
+    return workspace
+
+
+def check_two_factor(workspace: Workspace, user: User) -> None:
+    """Forbidden when `workspace` requires two-factor sign-in and `user` has it off."""
+    if workspace.require_two_factor and not user.totp_enabled:
+        raise Forbidden(
+            f"the workspace '{workspace.slug}' requires two-factor sign-in: turn it on "
+            "(POST /api/auth/2fa/setup, then /enable) to act in it"
+        )
+
+
+async def count_owners(session: AsyncSession, workspace_id: int) -> int:
+    return int(
+        (
+            await session.execute(
+                select(func.count()).where(
+                    col(Membership.workspace_id) == workspace_id, col(Membership.role) == "owner"
+                )
+            )
+        ).scalar_one()
+    )
+
+
+async def acting_as(session: AsyncSession, *, user: User, slug: str | None = None) -> Acting:
+    """`user` acting with a bearer token's reach (every permission of their role) in the
+    workspace `slug` (None: their personal one): the dashboard, the CLI."""
+    workspace, role = await membership(session, user=user, slug=slug)
+    check_two_factor(workspace, user)
+    return Acting(user, workspace, role, PERMISSIONS[role])

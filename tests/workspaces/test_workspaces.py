@@ -1,0 +1,247 @@
+"""Workspaces, members and invitations through the API (both storage modes)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import select, update
+
+from shortener.main import ShortenerApp
+from shortener.models import AuditEvent, Invitation, utcnow
+from tests.factories import make_link, make_user
+from tests.workspaces.helpers import invite, make_team, me, new_slug
+
+
+async def test_every_account_has_a_personal_workspace(client: httpx.AsyncClient) -> None:
+    email = f"Ann.Lee+{new_slug()}@example.com"
+    headers = await make_user(client, email=email)
+    listed = await client.get("/api/workspaces", headers=headers)
+    assert listed.status_code == 200
+    (personal,) = listed.json()
+    assert personal["personal"] is True and personal["role"] == "owner"
+    assert personal["slug"] == email.split("@")[0].lower().replace(".", "-").replace("+", "-")
+    # The same local part elsewhere gets a slug of its own.
+    other = await make_user(client, email=email.replace("example.com", "example.org"))
+    (theirs,) = (await client.get("/api/workspaces", headers=other)).json()
+    assert theirs["slug"] == personal["slug"] + "-2"
+
+
+async def test_create_list_and_refuse_taken_or_bad_slugs(client: httpx.AsyncClient) -> None:
+    headers = await make_user(client)
+    slug = new_slug()
+    made = await client.post("/api/workspaces", json={"name": "Ops", "slug": slug}, headers=headers)
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert {k: body[k] for k in ("name", "slug", "role", "personal")} == {
+        "name": "Ops", "slug": slug, "role": "owner", "personal": False,
+    }  # fmt: skip
+    assert set(body) >= {"id", "name", "slug", "role", "personal", "created_at"}
+    again = await client.post("/api/workspaces", json={"name": "X", "slug": slug}, headers=headers)
+    assert again.status_code == 409 and slug in again.json()["detail"]
+    for bad in ("A-B", "ab", "-abc", "abc-", "a b c", "x" * 41):
+        r = await client.post("/api/workspaces", json={"name": "X", "slug": bad}, headers=headers)
+        assert r.status_code == 422, bad
+    slugs = [w["slug"] for w in (await client.get("/api/workspaces", headers=headers)).json()]
+    assert slugs[1:] == [slug]  # the personal workspace first
+
+
+async def test_members_roles_and_the_last_owner(client: httpx.AsyncClient) -> None:
+    team = await make_team(client)
+    owner, admin = team.members["owner"], team.members["admin"]
+    listed = await client.get(f"/api/workspaces/{team.slug}/members", headers=admin)
+    assert listed.status_code == 200
+    assert [m["role"] for m in listed.json()] == ["owner", "admin", "editor", "viewer"]
+    assert set(listed.json()[0]) == {"user_id", "email", "role", "joined_at"}
+    # Not a member: the workspace does not exist for them.
+    hidden = await client.get(f"/api/workspaces/{team.slug}/members", headers=team.outsider)
+    assert hidden.status_code == 404 and hidden.json()["detail"] == "workspace not found"
+
+    owner_id, editor_id = await me(client, owner), await me(client, team.members["editor"])
+    path = f"/api/workspaces/{team.slug}/members"
+    # An admin manages members, not owners.
+    promoted = await client.patch(f"{path}/{editor_id}", json={"role": "admin"}, headers=admin)
+    assert promoted.status_code == 200 and promoted.json()["role"] == "admin"
+    assert (
+        await client.patch(f"{path}/{owner_id}", json={"role": "viewer"}, headers=admin)
+    ).status_code == 403
+    assert (
+        await client.patch(f"{path}/{editor_id}", json={"role": "owner"}, headers=admin)
+    ).status_code == 403
+    assert (await client.delete(f"{path}/{owner_id}", headers=admin)).status_code == 403
+    # Editors and viewers manage nobody.
+    viewer = team.members["viewer"]
+    assert (
+        await client.patch(f"{path}/{editor_id}", json={"role": "viewer"}, headers=viewer)
+    ).status_code == 403
+    assert (
+        await client.patch(f"{path}/{editor_id}", json={"role": "boss"}, headers=owner)
+    ).status_code == 422
+    assert (
+        await client.patch(f"{path}/999999", json={"role": "viewer"}, headers=owner)
+    ).status_code == 404
+
+    # The last owner can neither be demoted nor leave...
+    demote = await client.patch(f"{path}/{owner_id}", json={"role": "admin"}, headers=owner)
+    assert demote.status_code == 409 and "owner" in demote.json()["detail"]
+    assert (await client.delete(f"{path}/{owner_id}", headers=owner)).status_code == 409
+    # ...until there is another.
+    assert (
+        await client.patch(f"{path}/{editor_id}", json={"role": "owner"}, headers=owner)
+    ).status_code == 200
+    assert (await client.delete(f"{path}/{owner_id}", headers=owner)).status_code == 204
+    assert (await client.get(path, headers=owner)).status_code == 404
+    # Anyone may leave.
+    viewer_id = await me(client, viewer)
+    assert (await client.delete(f"{path}/{viewer_id}", headers=viewer)).status_code == 204
+
+
+async def test_invitations_work_once_and_expire(
+    client: httpx.AsyncClient, app: ShortenerApp
+) -> None:
+    team = await make_team(client)
+    made = await invite(client, team.slug, team.members["admin"], "editor")
+    assert made.status_code == 201
+    body = made.json()
+    assert body["role"] == "editor" and body["url"].endswith(body["token"])
+    # Editors and viewers cannot invite; admins cannot invite owners.
+    assert (await invite(client, team.slug, team.members["editor"], "viewer")).status_code == 403
+    assert (await invite(client, team.slug, team.members["admin"], "owner")).status_code == 403
+    newcomer = await make_user(client)
+    accepted = await client.post(f"/api/invitations/{body['token']}/accept", headers=newcomer)
+    assert accepted.status_code == 200 and accepted.json()["slug"] == team.slug
+    assert accepted.json()["role"] == "editor"
+    again = await client.post(
+        f"/api/invitations/{body['token']}/accept", headers=await make_user(client)
+    )
+    assert again.status_code == 404
+    unknown = await client.post("/api/invitations/nope/accept", headers=newcomer)
+    assert unknown.status_code == 404
+    # Only a hash of the token is kept.
+    async with app.runtime.sessionmaker() as session:
+        stored = (await session.execute(select(Invitation.token_hash))).scalars().all()
+    assert body["token"] not in stored and len(stored) >= 4
+
+    late = (await invite(client, team.slug, team.members["owner"], "viewer")).json()
+    async with app.runtime.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(Invitation)
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+            .where(Invitation.accepted_at.is_(None))  # type: ignore[union-attr]
+        )
+    gone = await client.post(
+        f"/api/invitations/{late['token']}/accept", headers=await make_user(client)
+    )
+    assert gone.status_code == 410 and "expired" in gone.json()["detail"]
+
+
+async def test_links_belong_to_the_workspace_acted_in(client: httpx.AsyncClient) -> None:
+    team = await make_team(client)
+    editor = team.acting("editor")
+    made = await make_link(client, editor, alias=f"ws-{team.slug}")
+    key = made["key"]
+    # Every member sees it; in their personal workspace it is not there; outsiders get 404.
+    for role in ("owner", "admin", "viewer"):
+        assert (await client.get(f"/api/links/{key}", headers=team.acting(role))).status_code == 200
+    assert (
+        await client.get(f"/api/links/{key}", headers=team.members["viewer"])
+    ).status_code == 404
+    outsider = {**team.outsider, "X-Workspace": team.slug}
+    foreign = await client.get(f"/api/links/{key}", headers=outsider)
+    assert foreign.status_code == 404 and foreign.json()["detail"] == "workspace not found"
+    assert (await client.get(f"/api/links/{key}", headers=team.outsider)).status_code == 404
+    # A viewer reads but cannot write.
+    viewer = team.acting("viewer")
+    refused = await client.patch(f"/api/links/{key}", json={"title": "x"}, headers=viewer)
+    assert refused.status_code == 403 and "viewer" in refused.json()["detail"]
+    listed = (await client.get("/api/links", headers=team.acting("owner"))).json()
+    assert [link["key"] for link in listed["items"]] == [key]
+    assert (await client.get("/api/links", headers=team.members["owner"])).json()["total"] == 0
+
+
+async def test_api_keys_stay_in_their_workspace_within_their_creators_role(
+    client: httpx.AsyncClient,
+) -> None:
+    team = await make_team(client)
+    viewer, editor = team.acting("viewer"), team.acting("editor")
+    wider = await client.post(
+        "/api/keys", json={"name": "k", "scopes": ["links:write"]}, headers=viewer
+    )
+    assert wider.status_code == 403 and "links:write" in wider.json()["detail"]
+    read_only = await client.post(
+        "/api/keys", json={"name": "k", "scopes": ["links:read"]}, headers=viewer
+    )
+    assert read_only.status_code == 201
+    made = await client.post("/api/keys", json={"name": "k"}, headers=editor)
+    assert made.status_code == 201
+    key = {"X-API-Key": made.json()["key"]}
+    link = await make_link(client, key, alias=f"key-{team.slug}")
+    assert (
+        await client.get(f"/api/links/{link['key']}", headers=team.acting("owner"))
+    ).status_code == 200
+    # The key acts in its own workspace only.
+    personal = (await client.get("/api/workspaces", headers=team.members["editor"])).json()[0]
+    elsewhere = await client.get("/api/links", headers={**key, "X-Workspace": personal["slug"]})
+    assert elsewhere.status_code == 404
+    # Its creator demoted to viewer: the key can no longer write, only read.
+    editor_id = await me(client, team.members["editor"])
+    demoted = await client.patch(
+        f"/api/workspaces/{team.slug}/members/{editor_id}",
+        json={"role": "viewer"},
+        headers=team.members["owner"],
+    )
+    assert demoted.status_code == 200
+    cut = await client.post("/api/links", json={"url": "https://example.com/x"}, headers=key)
+    assert cut.status_code == 403
+    assert (await client.get("/api/links", headers=key)).status_code == 200
+    # Gone from the workspace: the key opens nothing.
+    assert (
+        await client.delete(
+            f"/api/workspaces/{team.slug}/members/{editor_id}", headers=team.members["owner"]
+        )
+    ).status_code == 204
+    assert (await client.get("/api/links", headers=key)).status_code == 403
+
+
+async def test_owners_may_require_two_factor_of_members(client: httpx.AsyncClient) -> None:
+    from tests.auth.test_two_factor import turn_on
+
+    team = await make_team(client)
+    owner = team.members["owner"]
+    path = f"/api/workspaces/{team.slug}"
+    # Not before the owner has it on (they would lock themselves out).
+    first = await client.patch(path, json={"require_two_factor": True}, headers=owner)
+    assert first.status_code == 422
+    assert (
+        await client.patch(path, json={"name": "x"}, headers=team.members["admin"])
+    ).status_code == 403
+    await turn_on(client, owner)
+    on = await client.patch(path, json={"require_two_factor": True}, headers=owner)
+    assert on.status_code == 200 and on.json()["require_two_factor"] is True
+    refused = await client.get("/api/links", headers=team.acting("editor"))
+    assert refused.status_code == 403 and "two-factor" in refused.json()["detail"]
+    assert (await client.get("/api/links", headers=team.acting("owner"))).status_code == 200
+    await turn_on(client, team.members["editor"])
+    assert (await client.get("/api/links", headers=team.acting("editor"))).status_code == 200
+    # Their personal workspace never asked for it.
+    assert (await client.get("/api/links", headers=team.members["viewer"])).status_code == 200
+
+
+async def test_changes_are_audited_with_their_workspace(
+    client: httpx.AsyncClient, app: ShortenerApp
+) -> None:
+    team = await make_team(client)
+    await make_link(client, team.acting("editor"))
+    async with app.runtime.sessionmaker() as session:
+        rows = (
+            await session.execute(
+                select(AuditEvent.action, AuditEvent.workspace_id).where(
+                    AuditEvent.workspace_id.is_not(None)  # type: ignore[union-attr]
+                )
+            )
+        ).all()
+    actions = [action for action, _ in rows]
+    assert {"workspace.created", "invitation.created", "member.joined", "link.created"} <= set(
+        actions
+    )
+    assert len({workspace for _, workspace in rows}) == 1
