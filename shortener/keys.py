@@ -18,6 +18,8 @@ MAX_KEY_LENGTH = 64
 # The sub-resources of a link (`/api/links/{key}/stats`, `.../qr`, the dashboard's `.../delete`
 # and `.../live`) are matched before the link itself, so no multi-segment key may end in one.
 SUB_RESOURCES = frozenset({"stats", "qr", "live", "delete"})
+# The first segment of the dashboard's workspace pages (/w/{slug}/dashboard/...).
+WORKSPACE_PREFIX = "w"
 # Paths the service serves itself, plus a few that would confuse people or tools.
 RESERVED = frozenset(
     {
@@ -95,6 +97,9 @@ def alias_problem(alias: str, *, short_segments: bool = False) -> str | None:
             )
     if segments[0].lower() in RESERVED:
         return f"'{segments[0]}' is reserved"
+    if len(segments) > 1 and segments[0].lower() == WORKSPACE_PREFIX:
+        # /w/{slug}/dashboard is the dashboard acting in a workspace (workspaces/paths.py).
+        return "a multi-segment alias cannot begin with 'w/' (the dashboard's workspace pages)"
     if len(segments) > 1 and segments[-1].lower() in SUB_RESOURCES:
         return f"a multi-segment alias cannot end in '/{segments[-1]}' (the API's own path)"
     return None

@@ -45,6 +45,7 @@ from shortener.web import install_dashboard
 from shortener.web.errors import install_error_handlers
 from shortener.webhooks.api import router as webhooks_router
 from shortener.workspaces.api import router as workspaces_router
+from shortener.workspaces.paths import in_workspace
 
 # The routes that take a CSV upload: IMPORT_MAX_BYTES instead of MAX_BODY_BYTES.
 IMPORT_PATHS = ("/api/links/import", "/dashboard/transfer/import")
@@ -61,6 +62,9 @@ class ShortenerApp(FastAPI):
     runtime: Runtime  # set by the lifespan; routes reach it through runtime_of(request)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (dashboard := in_workspace(scope)) is not None:  # /w/{slug}/dashboard...
+            await super().__call__(dashboard, receive, send)
+            return
         key = redirect_key(scope)
         if key is not None or await self.redirector.is_domain_root(scope):
             await self.answer_redirect(scope, receive, send, key or "")

@@ -31,6 +31,7 @@ def install_dashboard(app: FastAPI) -> None:
     from shortener.web.transfer_pages import router as transfer_pages
     from shortener.web.two_factor_pages import router as two_factor_pages
     from shortener.web.webhook_pages import router as webhook_pages
+    from shortener.web.workspace_pages import router as workspace_pages
 
     async def login_required(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LoginRequired)
@@ -42,6 +43,7 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(two_factor_pages)
     app.include_router(sso_pages)
     app.include_router(invitation_pages)
+    app.include_router(workspace_pages)
     app.include_router(links_list)
     app.include_router(dashboard)
     app.include_router(keys_pages)

@@ -37,7 +37,7 @@ from shortener.web.forms import (
 from shortener.web.link_options import option_errors, option_values, read_options
 from shortener.web.links_list import ListQuery, link_page, list_context
 from shortener.web.pages import redirect, render
-from shortener.web.session import PageActing, PageUser
+from shortener.web.session import PageActing, PageStats, PageWriter
 from shortener.web.stats_view import load_link_stats
 from shortener.web.windows import parse_window
 from shortener.workspaces.acting import Acting
@@ -65,7 +65,7 @@ NamedLink = Annotated[Link, Depends(_named_link)]
 
 @router.post("/links", dependencies=[Csrf])
 async def create_link(
-    request: Request, acting: PageActing, session: SessionDep, ctx: LinkContextDep
+    request: Request, acting: PageWriter, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
     user = acting.user
     values = form_values(await request.form(), LINK_FIELDS)
@@ -119,7 +119,7 @@ async def _link_context(
 # "abc/delete" as a key; no multi-segment key ends in one (keys.SUB_RESOURCES).
 @router.get(f"/links/{KEY}/delete")
 async def confirm_delete(
-    request: Request, link: NamedLink, user: PageUser, session: SessionDep, ctx: LinkContextDep
+    request: Request, link: NamedLink, acting: PageWriter, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
     """Deleting asks first, also without JavaScript: this page holds the form that deletes."""
     public = (await service.to_public(session, [link], ctx.base_url))[0]
@@ -128,12 +128,12 @@ async def confirm_delete(
         "action": link_page(public, ctx.own_host, "/delete"),
         "back": link_page(public, ctx.own_host),
     }
-    return render(request, "link_delete.html", context, user=user)
+    return render(request, "link_delete.html", context, user=acting.user)
 
 
 @router.post(f"/links/{KEY}/delete", dependencies=[Csrf])
 async def delete_link(
-    request: Request, link: NamedLink, acting: PageActing, session: SessionDep, ctx: LinkContextDep
+    request: Request, link: NamedLink, acting: PageWriter, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
     public = (await service.to_public(session, [link], ctx.base_url))[0]
     await service.delete_link(
@@ -160,7 +160,7 @@ async def link_qr(
 
 @router.get(f"/links/{KEY}")
 async def link_page_view(
-    request: Request, link: NamedLink, acting: PageActing, session: SessionDep, ctx: LinkContextDep
+    request: Request, link: NamedLink, acting: PageStats, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
     context = await _link_context(request, session, ctx, acting, link)
     return render(request, "link.html", context, user=acting.user)
@@ -168,7 +168,7 @@ async def link_page_view(
 
 @router.post(f"/links/{KEY}", dependencies=[Csrf])
 async def edit_link(
-    request: Request, link: NamedLink, acting: PageActing, session: SessionDep, ctx: LinkContextDep
+    request: Request, link: NamedLink, acting: PageWriter, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
     user = acting.user
     form = await request.form()

@@ -20,7 +20,7 @@ from shortener.runtime import runtime_of
 from shortener.web.csrf import check_csrf
 from shortener.web.forms import form_errors, form_values
 from shortener.web.pages import redirect, render
-from shortener.web.session import PageActing
+from shortener.web.session import PageDomains, PageReader
 from shortener.workspaces.acting import Acting
 
 router = APIRouter(prefix="/dashboard/domains", include_in_schema=False)
@@ -41,7 +41,7 @@ async def _context(session: SessionDep, acting: Acting, ctx: LinkContextDep) -> 
 
 @router.get("")
 async def domains_page(
-    request: Request, acting: PageActing, session: SessionDep, ctx: LinkContextDep
+    request: Request, acting: PageReader, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
     context = await _context(session, acting, ctx)
     return render(request, "domains.html", context, user=acting.user)
@@ -49,7 +49,7 @@ async def domains_page(
 
 @router.post("", dependencies=[Csrf])
 async def add_domain(
-    request: Request, acting: PageActing, session: SessionDep, ctx: LinkContextDep
+    request: Request, acting: PageDomains, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
     user = acting.user
     values = form_values(await request.form(), FIELDS)
@@ -69,7 +69,7 @@ async def add_domain(
 
 @router.post("/{domain_id}/verify", dependencies=[Csrf])
 async def verify_domain(
-    request: Request, domain_id: Id, acting: PageActing, session: SessionDep, ctx: LinkContextDep
+    request: Request, domain_id: Id, acting: PageDomains, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
     runtime = runtime_of(request)
     try:
@@ -88,7 +88,7 @@ async def verify_domain(
 
 @router.post("/{domain_id}/delete", dependencies=[Csrf])
 async def delete_domain(
-    request: Request, domain_id: Id, acting: PageActing, session: SessionDep, ctx: LinkContextDep
+    request: Request, domain_id: Id, acting: PageDomains, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
     try:
         await service.delete_domain(

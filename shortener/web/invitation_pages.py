@@ -14,6 +14,7 @@ from shortener.web.csrf import check_csrf
 from shortener.web.pages import redirect, render
 from shortener.web.session import PageUser
 from shortener.workspaces import members
+from shortener.workspaces.paths import home_of
 
 router = APIRouter(prefix="/dashboard/invitations", include_in_schema=False)
 Csrf = Depends(check_csrf)
@@ -38,4 +39,4 @@ async def accept_invitation(
     request: Request, token: Token, user: PageUser, session: SessionDep
 ) -> Response:
     workspace, role = await members.accept(session, user=user, token=token)
-    return redirect(request, "/dashboard", f"You joined {workspace.name} as {role}.")
+    return redirect(request, home_of(workspace), f"You joined {workspace.name} as {role}.")

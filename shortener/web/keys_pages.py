@@ -21,7 +21,7 @@ from shortener.runtime import runtime_of
 from shortener.web.csrf import check_csrf
 from shortener.web.forms import form_errors, text_and_choices
 from shortener.web.pages import redirect, render
-from shortener.web.session import PageActing
+from shortener.web.session import PageKeys
 from shortener.workspaces.acting import Acting
 
 router = APIRouter(prefix="/dashboard/keys", include_in_schema=False)
@@ -45,13 +45,13 @@ async def _context(request: Request, session: SessionDep, acting: Acting) -> dic
 
 
 @router.get("")
-async def keys_page(request: Request, acting: PageActing, session: SessionDep) -> Response:
+async def keys_page(request: Request, acting: PageKeys, session: SessionDep) -> Response:
     context = await _context(request, session, acting)
     return render(request, "keys.html", context, user=acting.user)
 
 
 @router.post("", dependencies=[Csrf])
-async def create_key(request: Request, acting: PageActing, session: SessionDep) -> Response:
+async def create_key(request: Request, acting: PageKeys, session: SessionDep) -> Response:
     user = acting.user
     values = text_and_choices(await request.form(), "name", "scopes")
     try:
@@ -72,7 +72,7 @@ async def create_key(request: Request, acting: PageActing, session: SessionDep) 
 
 @router.get("/{key_id}/revoke")
 async def confirm_revoke(
-    request: Request, key_id: KeyId, acting: PageActing, session: SessionDep
+    request: Request, key_id: KeyId, acting: PageKeys, session: SessionDep
 ) -> Response:
     """Revoking asks first, also without JavaScript: this page holds the form that revokes."""
     user = acting.user
@@ -82,7 +82,7 @@ async def confirm_revoke(
 
 @router.post("/{key_id}/revoke", dependencies=[Csrf])
 async def revoke_key(
-    request: Request, key_id: KeyId, acting: PageActing, session: SessionDep
+    request: Request, key_id: KeyId, acting: PageKeys, session: SessionDep
 ) -> Response:
     await service.revoke_key(session, acting=acting, key_id=key_id)
     return redirect(request, "/dashboard/keys", "The API key is revoked.")

@@ -26,7 +26,7 @@ from shortener.links.schemas import LinkPublic
 from shortener.models import Link, utcnow
 from shortener.web.csrf import check_csrf
 from shortener.web.pages import redirect, render
-from shortener.web.session import PageActing
+from shortener.web.session import PageReader, PageWriter
 from shortener.web.stats_view import load_overview
 from shortener.web.windows import parse_window
 from shortener.workspaces.acting import Acting
@@ -186,7 +186,7 @@ async def list_context(
 @router.get("")
 async def dashboard(
     request: Request,
-    acting: PageActing,
+    acting: PageReader,
     session: SessionDep,
     ctx: LinkContextDep,
     q: Text = None,
@@ -209,7 +209,7 @@ def _back(value: Any) -> str:
 
 @router.post("/bulk", dependencies=[Depends(check_csrf)])
 async def bulk_action(
-    request: Request, acting: PageActing, session: SessionDep, ctx: LinkContextDep
+    request: Request, acting: PageWriter, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
     user = acting.user
     form = await request.form()

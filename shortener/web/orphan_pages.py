@@ -16,7 +16,7 @@ from shortener.fields import OneLine
 from shortener.orphans import service
 from shortener.web.breakdowns import breakdown_chart
 from shortener.web.pages import render
-from shortener.web.session import PageActing
+from shortener.web.session import PageReader
 from shortener.web.stats_view import BARS, BREAKDOWNS, TOP, names_for, time_charts
 from shortener.web.windows import parse_window
 
@@ -27,7 +27,7 @@ PATHS_SHOWN = 20
 @router.get("")
 async def unknown_links(
     request: Request,
-    acting: PageActing,
+    acting: PageReader,
     session: SessionDep,
     domain: Annotated[str | None, Query(max_length=300), OneLine] = None,
 ) -> Response:

@@ -19,6 +19,7 @@ from shortener.web.session import (
     read_flash,
     set_flash,
 )
+from shortener.workspaces.paths import dashboard_url
 
 TITLES = {
     400: "Bad request",
@@ -67,8 +68,9 @@ def render(
 def redirect(
     request: Request, location: str, flash: str | None = None, kind: FlashKind = "success"
 ) -> Response:
-    """303 See Other after a form post, with an optional message for the next page."""
-    response = RedirectResponse(location, status_code=303)
+    """303 See Other after a form post, with an optional message for the next page; a
+    dashboard page stays in the workspace it was asked in (/w/{slug}/dashboard...)."""
+    response = RedirectResponse(dashboard_url(request, location), status_code=303)
     if flash:
         set_flash(response, runtime_of(request).settings, flash, kind)
     return response

@@ -18,7 +18,7 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
@@ -40,6 +40,9 @@ from shortener.models import User
 from shortener.runtime import runtime_of
 from shortener.workspaces import service as workspaces
 from shortener.workspaces.acting import Acting
+from shortener.workspaces.deps import acts
+from shortener.workspaces.paths import workspace_slug
+from shortener.workspaces.roles import Permission
 
 SESSION_COOKIE = "session"
 FLASH_COOKIE = "flash"
@@ -175,14 +178,28 @@ MaybeUser = Annotated[User | None, Depends(optional_user)]
 PageUser = Annotated[User, Depends(page_user)]
 
 
-async def page_acting(session: SessionDep, user: PageUser) -> Acting:
-    """The signed-in user in their personal workspace (the dashboard has no switcher yet)."""
-    acting = await workspaces.acting_as(session, user=user)
+async def page_acting(request: Request, session: SessionDep, user: PageUser) -> Acting:
+    """The signed-in user in the workspace of the page's /w/{slug}/ prefix, or without one in
+    their personal workspace; a workspace they are no member of is a 404, as in the API."""
+    acting = await workspaces.acting_as(session, user=user, slug=workspace_slug(request))
     await settle(session)  # see shortener.workspaces.deps.act
     return acting
 
 
+def _page_acts(permission: Permission) -> Any:
+    return Depends(acts(permission, source=page_acting))
+
+
+# What each page needs of the user's role there (workspaces/roles.py), checked as the API
+# checks it: a viewer's form post is a 403 page, not a change.
 PageActing = Annotated[Acting, Depends(page_acting)]
+PageReader = Annotated[Acting, _page_acts("links:read")]
+PageStats = Annotated[Acting, _page_acts("stats:read")]
+PageWriter = Annotated[Acting, _page_acts("links:write")]
+PageDomains = Annotated[Acting, _page_acts("domains:write")]
+PageKeys = Annotated[Acting, _page_acts("keys:write")]
+PageHooksReader = Annotated[Acting, _page_acts("webhooks:read")]
+PageHooksWriter = Annotated[Acting, _page_acts("webhooks:write")]
 
 
 def safe_next(value: str | None) -> str:

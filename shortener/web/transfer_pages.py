@@ -34,7 +34,7 @@ from shortener.transfer.service import ImportResult
 from shortener.web.csrf import check_csrf
 from shortener.web.forms import domain_errors
 from shortener.web.pages import render
-from shortener.web.session import PageActing, PageUser
+from shortener.web.session import PageReader, PageUser, PageWriter
 from shortener.workspaces.acting import Acting
 
 router = APIRouter(prefix="/dashboard/transfer", include_in_schema=False)
@@ -87,7 +87,7 @@ async def transfer_page(request: Request, user: PageUser) -> Response:
 
 @router.post("/import", dependencies=[Csrf])
 async def import_csv(
-    request: Request, acting: PageActing, session: SessionDep, ctx: LinkContextDep
+    request: Request, acting: PageWriter, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
     user = acting.user
     streamed = NDJSON in request.headers.get("accept", "")
@@ -165,7 +165,7 @@ async def _progress_lines(
 
 
 @router.get("/export.csv")
-async def export_csv(request: Request, acting: PageActing, session: SessionDep) -> Response:
+async def export_csv(request: Request, acting: PageReader, session: SessionDep) -> Response:
     # Streamed a page of links at a time, so the browser shows the download's progress.
     runtime = runtime_of(request)
     rows = await export.export_started(

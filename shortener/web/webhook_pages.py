@@ -18,7 +18,7 @@ from shortener.runtime import runtime_of
 from shortener.web.csrf import check_csrf
 from shortener.web.forms import form_errors, text_and_choices
 from shortener.web.pages import redirect, render
-from shortener.web.session import PageActing
+from shortener.web.session import PageHooksReader, PageHooksWriter
 from shortener.webhooks import service
 from shortener.webhooks.schemas import EVENTS, WebhookCreate
 from shortener.workspaces.acting import Acting
@@ -40,12 +40,14 @@ async def _context(session: SessionDep, acting: Acting) -> dict[str, Any]:
 
 
 @router.get("")
-async def webhooks_page(request: Request, acting: PageActing, session: SessionDep) -> Response:
+async def webhooks_page(request: Request, acting: PageHooksReader, session: SessionDep) -> Response:
     return render(request, "webhooks.html", await _context(session, acting), user=acting.user)
 
 
 @router.post("", dependencies=[Csrf])
-async def create_webhook(request: Request, acting: PageActing, session: SessionDep) -> Response:
+async def create_webhook(
+    request: Request, acting: PageHooksWriter, session: SessionDep
+) -> Response:
     user = acting.user
     values = text_and_choices(await request.form(), "url", "events")
     settings = runtime_of(request).settings
@@ -71,7 +73,7 @@ async def create_webhook(request: Request, acting: PageActing, session: SessionD
 
 @router.get("/{hook_id}")
 async def webhook_page(
-    request: Request, hook_id: Id, acting: PageActing, session: SessionDep
+    request: Request, hook_id: Id, acting: PageHooksReader, session: SessionDep
 ) -> Response:
     user = acting.user
     hook = await service.get_webhook(session, acting=acting, webhook_id=hook_id)
@@ -84,7 +86,7 @@ async def webhook_page(
 
 @router.post("/{hook_id}/delete", dependencies=[Csrf])
 async def delete_webhook(
-    request: Request, hook_id: Id, acting: PageActing, session: SessionDep
+    request: Request, hook_id: Id, acting: PageHooksWriter, session: SessionDep
 ) -> Response:
     await service.delete_webhook(session, acting=acting, webhook_id=hook_id)
     return redirect(request, "/dashboard/webhooks", "The webhook endpoint is deleted.")
@@ -92,7 +94,7 @@ async def delete_webhook(
 
 @router.post("/{hook_id}/deliveries/{delivery_id}/replay", dependencies=[Csrf])
 async def replay_delivery(
-    request: Request, hook_id: Id, delivery_id: Id, acting: PageActing, session: SessionDep
+    request: Request, hook_id: Id, delivery_id: Id, acting: PageHooksWriter, session: SessionDep
 ) -> Response:
     await service.replay_delivery(
         session, acting=acting, webhook_id=hook_id, delivery_id=delivery_id

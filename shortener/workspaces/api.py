@@ -8,13 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from shortener.auth.deps import CurrentUser
-from shortener.auth.reset import send_after_commit
 from shortener.db import SessionDep
 from shortener.errors import Forbidden
 from shortener.models import Membership, Workspace
 from shortener.openapi import errors
 from shortener.runtime import runtime_of
 from shortener.workspaces import members, service
+from shortener.workspaces.invitations import send_invitation
 from shortener.workspaces.roles import Role, as_role, may
 from shortener.workspaces.schemas import (
     InvitationCreate,
@@ -30,13 +30,6 @@ router = APIRouter(tags=["workspaces"], responses=errors(401, 403, 404))
 
 Slug = Annotated[str, Path(max_length=40)]
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-INVITE_MAIL = """\
-{who} invites you to the workspace "{name}" at {site} as {role}.
-
-Sign in (or create an account) and accept it here (the link works once, for 7 days):
-
-{link}
-"""
 
 
 async def member_of(slug: Slug, user: CurrentUser, session: SessionDep) -> tuple[Workspace, Role]:
@@ -145,28 +138,23 @@ async def invite(
     body: InvitationCreate, member: Member, user: CurrentUser, session: SessionDep, request: Request
 ) -> InvitationCreated:
     workspace, role = member
-    invitation, token = await members.invite(
-        session, by=user, by_role=role, workspace=workspace, role=body.role, email=body.email
-    )
     runtime = runtime_of(request)
-    url = f"{runtime.settings.base_url}/dashboard/invitations/{token}"
-    if body.email is not None and runtime.mailer.configured:
-        text = INVITE_MAIL.format(
-            who=user.email,
-            name=workspace.name,
-            site=runtime.settings.base_host,
-            role=body.role,
-            link=url,
-        )
-        send_after_commit(
-            session,
-            runtime.mailer,
-            to=body.email,
-            subject=f"Join {workspace.name}",
-            body=text,
-            about=f"invitation {invitation.id}",
-        )
-    return InvitationCreated(token=token, url=url, role=body.role, expires_at=invitation.expires_at)
+    invited = await send_invitation(
+        session,
+        settings=runtime.settings,
+        mailer=runtime.mailer,
+        by=user,
+        by_role=role,
+        workspace=workspace,
+        role=body.role,
+        email=body.email,
+    )
+    return InvitationCreated(
+        token=invited.token,
+        url=invited.url,
+        role=body.role,
+        expires_at=invited.invitation.expires_at,
+    )
 
 
 @router.post(

@@ -75,13 +75,17 @@ def refusal(acting: Acting, permission: Permission) -> Forbidden:
 
 
 def acts(
-    permission: Permission, *, bearer_only: bool = False
+    permission: Permission,
+    *,
+    bearer_only: bool = False,
+    source: Callable[..., Awaitable[Acting]] = acting,
 ) -> Callable[[Acting], Awaitable[Acting]]:
     """A dependency: the acting workspace, once `permission` is known to be allowed there
-    (`bearer_only`: for what an API key may never do, whatever its scopes)."""
+    (`bearer_only`: for what an API key may never do, whatever its scopes). `source` finds
+    the workspace: the API's X-Workspace, or the dashboard's /w/{slug}/ (web/session.py)."""
 
     # A default, not an Annotated hint: postponed annotations cannot see the closure.
-    async def dependency(found: Acting = Depends(acting)) -> Acting:
+    async def dependency(found: Acting = Depends(source)) -> Acting:
         if bearer_only and found.api_key_id is not None:
             raise Forbidden(BEARER_ONLY)
         if not found.may(permission):

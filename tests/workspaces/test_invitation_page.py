@@ -28,7 +28,8 @@ async def test_a_signed_in_visitor_joins_from_the_invitation_page(
     assert page.status_code == 200 and "Design" in page.text and "viewer" in page.text
     assert page.headers["referrer-policy"] == "no-referrer"
     joined = await client.post(path, data={"csrf_token": csrf_of(page)})
-    assert joined.status_code == 303 and joined.headers["location"] == "/dashboard"
+    # Joined: on to the workspace's own dashboard.
+    assert joined.status_code == 303 and joined.headers["location"] == f"/w/{slug}/dashboard"
     headers = {"Authorization": f"Bearer {await token_for(client, email)}"}
     roles = {
         w["slug"]: w["role"] for w in (await client.get("/api/workspaces", headers=headers)).json()
