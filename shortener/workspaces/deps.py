@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from shortener.auth.deps import BEARER_ONLY, Principal, current_principal
+from shortener.auth.deps import BEARER_ONLY, Principal, api_key_header, identify, oauth2_scheme
 from shortener.db import SessionDep, settle
 from shortener.errors import Forbidden, NotFound
 from shortener.workspaces import service
@@ -22,7 +23,7 @@ from shortener.workspaces.roles import PERMISSIONS, Permission, key_permissions,
 WORKSPACE_HEADER = "X-Workspace"
 
 
-async def act(session: SessionDep, principal: Principal, slug: str | None) -> Acting:
+async def act(session: AsyncSession, principal: Principal, slug: str | None) -> Acting:
     """Where `principal` acts given the `X-Workspace` it sent (None: none sent)."""
     key_workspace = principal.api_key_workspace_id
     if principal.api_key_id is not None and key_workspace is not None:
@@ -50,8 +51,10 @@ async def act(session: SessionDep, principal: Principal, slug: str | None) -> Ac
 
 
 async def acting(
+    request: Request,
     session: SessionDep,
-    principal: Annotated[Principal, Depends(current_principal)],
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
     x_workspace: Annotated[
         str | None,
         Header(
@@ -61,7 +64,8 @@ async def acting(
         ),
     ] = None,
 ) -> Acting:
-    return await act(session, principal, x_workspace)
+    # One transaction for who is calling and where they act (act settles it).
+    return await act(session, await identify(request, session, token, api_key), x_workspace)
 
 
 def refusal(acting: Acting, permission: Permission) -> Forbidden:
