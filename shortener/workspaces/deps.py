@@ -1,6 +1,6 @@
 """The workspace a request acts in, and the one check of what its role (or key) may do there.
 
-Every workspace-scoped route declares `Acts("links:write")`-style dependencies (the aliases
+Every workspace-scoped route declares an `acts("links:write")`-style dependency (the aliases
 below): the workspace comes from `X-Workspace` (default: the caller's personal workspace) or,
 for an API key, is the key's own. Not a member: 404, as for any other workspace's resource.
 """
@@ -95,7 +95,6 @@ def acts(
     return dependency
 
 
-AnyActing = Annotated[Acting, Depends(acting)]
 LinksReader = Annotated[Acting, Depends(acts("links:read"))]
 LinksWriter = Annotated[Acting, Depends(acts("links:write"))]
 StatsReader = Annotated[Acting, Depends(acts("stats:read"))]
