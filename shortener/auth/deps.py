@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shortener.apikeys import service as apikeys_service
 from shortener.apikeys.schemas import ALL_SCOPES, Scope
@@ -29,6 +30,15 @@ async def current_sign_in(
     api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> SignedIn:
     """The bearer token's user and session (401 without a valid one)."""
+    found = await _sign_in(request, session, token, api_key)
+    await settle(session)
+    return found
+
+
+async def _sign_in(
+    request: Request, session: AsyncSession, token: str | None, api_key: str | None
+) -> SignedIn:
+    """current_sign_in, its look-up's transaction left open (see identify)."""
     if not token:
         if api_key:
             # Not 401: the key may be fine, it is only not the kind of credential this takes.
@@ -43,7 +53,6 @@ async def current_sign_in(
     found = await signed_in(session, token=token, key=runtime_of(request).settings.signing_key)
     if found is None:
         raise Unauthorized("invalid, expired or revoked token")
-    await settle(session)
     return found
 
 
@@ -88,6 +97,17 @@ async def current_principal(
     token: Annotated[str | None, Depends(oauth2_scheme)],
     api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Principal:
+    principal = await identify(request, session, token, api_key)
+    await settle(session)
+    return principal
+
+
+async def identify(
+    request: Request, session: AsyncSession, token: str | None, api_key: str | None
+) -> Principal:
+    """current_principal, its look-up's transaction left open: for a dependency that reads
+    more (the acting workspace) and then settles once (on SQLite each transaction of a request
+    takes the write lock: one, not two, before the route's work)."""
     if api_key:
         if api_key.count(".") == 2 and not apikeys_service.looks_like_key(api_key):
             # The mirror mistake: a JWT (header.payload.signature) in the key's header.
@@ -95,10 +115,9 @@ async def current_principal(
                 "this is a bearer token, not an API key: send it as Authorization: Bearer <token>"
             )
         key, user = await apikeys_service.authenticate(session, api_key)
-        await settle(session)
         scopes = frozenset(apikeys_service.scopes_of(key))
         return Principal(user, scopes, key.id, key.workspace_id)
-    found = await current_sign_in(request, session, token, None)
+    found = await _sign_in(request, session, token, None)
     return Principal(found.user, ALL_SCOPES)
 
 

@@ -1,6 +1,6 @@
 """The workspace a request acts in, and the one check of what its role (or key) may do there.
 
-Every workspace-scoped route declares `Acts("links:write")`-style dependencies (the aliases
+Every workspace-scoped route declares an `acts("links:write")`-style dependency (the aliases
 below): the workspace comes from `X-Workspace` (default: the caller's personal workspace) or,
 for an API key, is the key's own. Not a member: 404, as for any other workspace's resource.
 """
@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from shortener.auth.deps import BEARER_ONLY, Principal, current_principal
+from shortener.auth.deps import BEARER_ONLY, Principal, api_key_header, identify, oauth2_scheme
 from shortener.db import SessionDep, settle
 from shortener.errors import Forbidden, NotFound
 from shortener.workspaces import service
@@ -22,7 +23,7 @@ from shortener.workspaces.roles import PERMISSIONS, Permission, key_permissions,
 WORKSPACE_HEADER = "X-Workspace"
 
 
-async def act(session: SessionDep, principal: Principal, slug: str | None) -> Acting:
+async def act(session: AsyncSession, principal: Principal, slug: str | None) -> Acting:
     """Where `principal` acts given the `X-Workspace` it sent (None: none sent)."""
     key_workspace = principal.api_key_workspace_id
     if principal.api_key_id is not None and key_workspace is not None:
@@ -50,8 +51,10 @@ async def act(session: SessionDep, principal: Principal, slug: str | None) -> Ac
 
 
 async def acting(
+    request: Request,
     session: SessionDep,
-    principal: Annotated[Principal, Depends(current_principal)],
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
     x_workspace: Annotated[
         str | None,
         Header(
@@ -61,7 +64,8 @@ async def acting(
         ),
     ] = None,
 ) -> Acting:
-    return await act(session, principal, x_workspace)
+    # One transaction for who is calling and where they act (act settles it).
+    return await act(session, await identify(request, session, token, api_key), x_workspace)
 
 
 def refusal(acting: Acting, permission: Permission) -> Forbidden:
@@ -95,7 +99,6 @@ def acts(
     return dependency
 
 
-AnyActing = Annotated[Acting, Depends(acting)]
 LinksReader = Annotated[Acting, Depends(acts("links:read"))]
 LinksWriter = Annotated[Acting, Depends(acts("links:write"))]
 StatsReader = Annotated[Acting, Depends(acts("stats:read"))]
