@@ -1,26 +1,34 @@
-"""GET /api/audit: the audit log, for administrators (the owners and admins of workspaces once
-they exist)."""
+"""GET /api/audit: the audit log. A workspace's owners and admins read its events (the
+workspace of X-Workspace, as every workspace-scoped route); a site administrator without
+X-Workspace reads every event."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Header, Query
 
 from shortener.audit.schemas import AuditEventPublic, AuditPage
 from shortener.audit.service import AuditFilter, list_events, public_filter
-from shortener.auth.deps import BearerAdmin
 from shortener.db import SessionDep
+from shortener.errors import Forbidden
 from shortener.fields import OneLine
 from shortener.openapi import errors
+from shortener.workspaces.acting import Acting
+from shortener.workspaces.deps import WORKSPACE_HEADER, acts
+
+ADMINS_ONLY = "this needs an administrator"
+# Reading a workspace's log is managing it: its owners and admins, with a bearer token.
+AuditReader = Annotated[Acting, Depends(acts("members:write", bearer_only=True))]
 
 router = APIRouter(prefix="/api", tags=["audit"], responses=errors(401, 403))
 
 
 @router.get("/audit", response_model=AuditPage, responses=errors(422))
 async def audit_log(
-    admin: BearerAdmin,
+    reader: AuditReader,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
@@ -32,9 +40,28 @@ async def audit_log(
     ] = None,
     since: Annotated[datetime | None, Query(alias="from", description="at or after")] = None,
     until: Annotated[datetime | None, Query(alias="to", description="before")] = None,
+    x_workspace: Annotated[str | None, Header(alias=WORKSPACE_HEADER, max_length=40)] = None,
 ) -> AuditPage:
     """Newest first. `from`/`to` without a zone are taken as UTC."""
     where: AuditFilter = public_filter(action=action, actor=actor, since=since, until=until)
+    if not reader.user.is_admin:
+        if reader.workspace.personal_user_id is not None:
+            # As before workspaces: an account alone reads no log; a shared workspace's
+            # owners and admins read its own.
+            raise Forbidden(ADMINS_ONLY)
+        where = replace(where, workspace_id=reader.workspace_id)
+    elif x_workspace is not None:
+        where = replace(where, workspace_id=reader.workspace_id)
     rows, total = await list_events(session, where=where, limit=limit, offset=offset)
-    items = [AuditEventPublic.model_validate(row, from_attributes=True) for row in rows]
+    items = [
+        AuditEventPublic(
+            at=event.at,
+            actor=event.actor,
+            action=event.action,
+            target=event.target,
+            workspace=slug,
+            detail=event.detail,
+        )
+        for event, slug in rows
+    ]
     return AuditPage(items=items, total=total)

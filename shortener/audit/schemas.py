@@ -12,7 +12,8 @@ class AuditEventPublic(BaseModel):
     actor: str | None
     action: str
     target: str | None
-    # The workspace it happened in: always null until workspaces exist (issue 16).
+    # The slug of the workspace it happened in (null: an account's own action, such as a
+    # sign-in, or a workspace deleted since).
     workspace: str | None = None
     detail: dict[str, Any] | None
 

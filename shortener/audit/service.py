@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from shortener.errors import Invalid
-from shortener.models import AuditEvent, User, utcnow
+from shortener.models import AuditEvent, User, Workspace, utcnow
 
 # Where shortener.db.get_session leaves the caller's address for `record`.
 CLIENT_IP = "client_ip"
@@ -113,6 +113,8 @@ class AuditFilter:
     actor: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    # One workspace's events (its owners and admins); None: every event (site admins).
+    workspace_id: int | None = None
 
 
 def public_filter(
@@ -143,8 +145,9 @@ def _utc(at: datetime | None) -> datetime | None:
 
 async def list_events(
     session: AsyncSession, *, where: AuditFilter, limit: int, offset: int
-) -> tuple[list[AuditEvent], int]:
-    """The matching events, newest first, and how many match in all."""
+) -> tuple[list[tuple[AuditEvent, str | None]], int]:
+    """The matching events, newest first, each with its workspace's slug (None: none, or a
+    workspace since deleted), and how many match in all."""
     conditions = []
     if where.action:
         conditions.append(col(AuditEvent.action) == where.action)
@@ -154,17 +157,20 @@ async def list_events(
         conditions.append(col(AuditEvent.at) >= where.since)
     if where.until is not None:
         conditions.append(col(AuditEvent.at) < where.until)
+    if where.workspace_id is not None:
+        conditions.append(col(AuditEvent.workspace_id) == where.workspace_id)
     total = (
         await session.execute(select(func.count()).select_from(AuditEvent).where(*conditions))
     ).scalar_one()
     rows = await session.execute(
-        select(AuditEvent)
+        select(AuditEvent, col(Workspace.slug))
+        .outerjoin(Workspace, col(Workspace.id) == col(AuditEvent.workspace_id))
         .where(*conditions)
         .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
         .limit(limit)
         .offset(offset)
     )
-    return list(rows.scalars()), int(total)
+    return list(rows.tuples()), int(total)
 
 
 async def forget_old(session: AsyncSession, *, retention_days: int, now: datetime) -> int:

@@ -70,7 +70,7 @@ async def audit_page(
     }
     kept = {name: value for name, value in filters.items() if value}
     context = {
-        "events": rows,
+        "events": [event for event, _ in rows],
         "total": total,
         "page": page,
         "pages": pages,

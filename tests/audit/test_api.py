@@ -50,7 +50,9 @@ async def test_filters_and_pages(client) -> None:
     assert [i["target"] for i in first["items"]] == ["page-4", "page-3"]  # newest first
     item = first["items"][0]
     assert set(item) == {"at", "actor", "action", "target", "workspace", "detail"}
-    assert (item["actor"], item["action"], item["workspace"]) == (email, "link.created", None)
+    (personal,) = (await client.get("/api/workspaces", headers=user)).json()
+    assert (item["actor"], item["action"]) == (email, "link.created")
+    assert item["workspace"] == personal["slug"]  # where the link was made
     rest = (
         await client.get(
             f"/api/audit?actor={email.upper()}&action=link.created&limit=2&offset=4", headers=admin
@@ -200,3 +202,31 @@ async def test_the_dashboard_page(client, app) -> None:
         assert (await admin.get("/dashboard/audit?from=soon")).status_code == 422
         blank = await admin.get("/dashboard/audit?action=&actor=&from=&to=")  # the form, empty
         assert blank.status_code == 200 and "Page 1 of" in blank.text
+
+
+async def test_a_shared_workspaces_owners_and_admins_read_its_own_events(client) -> None:
+    from tests.workspaces.helpers import make_team
+
+    team = await make_team(client)
+    body = {"url": "https://example.com/team", "alias": "team-audited"}
+    made = await client.post("/api/links", json=body, headers=team.acting("editor"))
+    assert made.status_code == 201, made.text
+    await make_link(client, team.outsider, alias="elsewhere-audited")  # another workspace
+    for role in ("owner", "admin"):
+        seen = await client.get("/api/audit?limit=100", headers=team.acting(role))
+        assert seen.status_code == 200, (role, seen.text)
+        items = seen.json()["items"]
+        assert {i["workspace"] for i in items} == {team.slug}
+        assert "team-audited" in {i["target"] for i in items}
+        assert "elsewhere-audited" not in {i["target"] for i in items}
+    for role in ("editor", "viewer"):
+        refused = await client.get("/api/audit", headers=team.acting(role))
+        assert refused.status_code == 403, role
+        assert role in refused.json()["detail"]
+    assert (await client.get("/api/audit", headers=team.outsider)).status_code == 403
+    # A site administrator reads everything, or one workspace with X-Workspace.
+    admin = await make_user(client, admin=True)
+    one = await client.get("/api/audit?limit=100", headers={**admin, "X-Workspace": team.slug})
+    assert {i["workspace"] for i in one.json()["items"]} == {team.slug}
+    every = await client.get("/api/audit?limit=100", headers=admin)
+    assert "elsewhere-audited" in {i["target"] for i in every.json()["items"]}
