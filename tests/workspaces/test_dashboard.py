@@ -198,7 +198,7 @@ async def test_the_prefix_takes_nothing_from_the_redirect_path(client) -> None: 
 
 async def test_deleting_a_workspace_from_its_page_asks_for_its_slug(browsers) -> None:  # type: ignore[no-untyped-def]
     owner = await browsers()
-    slug, team = await _team(owner)
+    slug, _ = await _team(owner)
     wrong = await owner.post(f"/w/{slug}/dashboard/workspace/delete", confirm="nope")
     assert wrong.status_code == 422 and f"type {slug} to delete" in wrong.text
     assert (await owner.client.get(f"/w/{slug}/dashboard")).status_code == 200
