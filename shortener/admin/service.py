@@ -15,6 +15,7 @@ from shortener.db import after_commit
 from shortener.errors import Conflict, NotFound
 from shortener.keys import link_ident
 from shortener.models import Link, User
+from shortener.workspaces.deletion import hand_over, only_owner_of
 
 
 async def list_users(
@@ -97,8 +98,17 @@ async def set_active(
 async def delete_user(
     session: AsyncSession, *, admin: User, user_id: int, cache: LinkCache
 ) -> None:
-    """The user, their links (with clicks and tags), API keys and webhooks go (FK cascades)."""
+    """The user, their personal workspace (its links with clicks and tags, domains, webhooks)
+    and API keys go (FK cascades); what they made in shared workspaces stays there, passed to
+    an owner (workspaces.deletion.hand_over). Refused while they are a shared workspace's only
+    owner."""
     user = await _get_other(session, admin=admin, user_id=user_id)
+    if orphaned := await only_owner_of(session, user_id):
+        raise Conflict(
+            f"{user.email} is the only owner of the workspace(s) {', '.join(orphaned[:20])}: "
+            "make another member an owner, or delete the workspace, first"
+        )
+    await hand_over(session, user_id)
     keys = await _keys_of(session, user_id)
     await record(session, actor=admin, action="user.deleted", target=user.email)
     await session.delete(user)

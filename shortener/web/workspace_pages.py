@@ -21,7 +21,7 @@ from shortener.web.csrf import check_csrf
 from shortener.web.forms import form_errors, form_values
 from shortener.web.pages import redirect, render
 from shortener.web.session import PageActing, PageUser
-from shortener.workspaces import members, service
+from shortener.workspaces import deletion, members, service
 from shortener.workspaces.acting import Acting
 from shortener.workspaces.invitations import send_invitation
 from shortener.workspaces.paths import PREFIX, home_of
@@ -163,6 +163,28 @@ async def update_settings(request: Request, acting: PageActing, session: Session
         extra = {"errors": form_errors(exc, ("name", "require_two_factor")), "values": values}
         return await _page(request, session, acting, extra=extra, status=422)
     return redirect(request, PAGE, "The workspace's settings are saved.")
+
+
+@router.post("/workspace/delete", dependencies=[Csrf])
+async def delete_workspace(request: Request, acting: PageActing, session: SessionDep) -> Response:
+    # Asked in the form itself (no script needed): the slug typed again.
+    typed = form_values(await request.form(), ("confirm",))["confirm"]
+    if typed != acting.workspace.slug:
+        errors = {"confirm": f"type {acting.workspace.slug} to delete the workspace"}
+        return await _page(request, session, acting, extra={"errors": errors}, status=422)
+    try:
+        links = await deletion.delete_workspace(
+            session,
+            by=acting.user,
+            role=acting.role,
+            workspace=acting.workspace,
+            cache=runtime_of(request).link_cache,
+        )
+    except DomainError as exc:
+        return redirect(request, PAGE, _why(exc), kind="error")
+    personal = (await service.acting_as(session, user=acting.user)).workspace
+    gone = f"{acting.workspace.name} is deleted, with its {links:,} link(s)."
+    return redirect(request, f"{PREFIX}{personal.slug}{PAGE}", gone)
 
 
 @router.post("/workspaces", dependencies=[Csrf])

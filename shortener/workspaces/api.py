@@ -13,7 +13,7 @@ from shortener.errors import Forbidden
 from shortener.models import Membership, Workspace
 from shortener.openapi import errors
 from shortener.runtime import runtime_of
-from shortener.workspaces import members, service
+from shortener.workspaces import deletion, members, service
 from shortener.workspaces.invitations import send_invitation
 from shortener.workspaces.roles import Role, as_role, may
 from shortener.workspaces.schemas import (
@@ -85,6 +85,21 @@ async def update_workspace(
         require_two_factor=body.require_two_factor,
     )
     return _public(workspace, role)
+
+
+@router.delete(
+    "/api/workspaces/{slug}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(409)
+)
+async def delete_workspace(
+    member: Member, user: CurrentUser, session: SessionDep, request: Request
+) -> Response:
+    """An extension of the contract: an owner deletes a shared workspace, with its links,
+    domains, API keys, webhooks and members (409 for a personal workspace)."""
+    workspace, role = member
+    await deletion.delete_workspace(
+        session, by=user, role=role, workspace=workspace, cache=runtime_of(request).link_cache
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/api/workspaces/{slug}/members", response_model=list[MemberPublic])

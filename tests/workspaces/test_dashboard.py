@@ -194,3 +194,17 @@ async def test_the_prefix_takes_nothing_from_the_redirect_path(client) -> None: 
     # No key can begin with w/ (an import's short segments included).
     assert alias_problem("w/abc/dashboard", short_segments=True) is not None
     assert alias_problem("w", short_segments=True) is None
+
+
+async def test_deleting_a_workspace_from_its_page_asks_for_its_slug(browsers) -> None:  # type: ignore[no-untyped-def]
+    owner = await browsers()
+    slug, _ = await _team(owner)
+    wrong = await owner.post(f"/w/{slug}/dashboard/workspace/delete", confirm="nope")
+    assert wrong.status_code == 422 and f"type {slug} to delete" in wrong.text
+    assert (await owner.client.get(f"/w/{slug}/dashboard")).status_code == 200
+    gone = await owner.post(f"/w/{slug}/dashboard/workspace/delete", confirm=slug)
+    assert gone.status_code == 303
+    assert gone.headers["location"].endswith("/dashboard/workspace")
+    assert f"/w/{slug}/" not in gone.headers["location"]
+    assert "Growth team is deleted" in (await owner.client.get(gone.headers["location"])).text
+    assert (await owner.client.get(f"/w/{slug}/dashboard")).status_code == 404
