@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -164,3 +165,19 @@ def exact_requests(port: int, paths: list[str], connections: int) -> dict[int, i
 
     asyncio.run(run())
     return statuses
+
+
+async def workspace_of(session: Any, user: Any) -> int:
+    """The id of `user`'s personal workspace, which owns the links a benchmark inserts
+    directly (made here for a user a benchmark inserted itself, as every account has one)."""
+    from sqlalchemy import select
+
+    from shortener.models import Workspace
+    from shortener.workspaces.service import create_personal
+
+    found = (
+        await session.execute(select(Workspace.id).where(Workspace.personal_user_id == user.id))
+    ).scalar_one_or_none()
+    if found is None:
+        found = (await create_personal(session, user=user)).id
+    return int(found)

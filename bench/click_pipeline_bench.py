@@ -24,6 +24,7 @@ from pathlib import Path
 from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import workspace_of
 from redirect_bench import _create_pg_database, _drop_pg_database
 
 from shortener.auth.service import create_user
@@ -57,7 +58,10 @@ async def run(database_url: str, clicks: int, batch: int) -> dict[str, float]:
         user = await create_user(session, email="bench@example.com", password="bench-password")
         await session.flush()
         row = {"key": "k", "url": "https://e.com", "url_md5": "-", "key_strategy": "alias"}
-        await session.execute(insert(Link), [{**row, "owner_id": user.id}])
+        workspace = await workspace_of(session, user)
+        await session.execute(
+            insert(Link), [{**row, "owner_id": user.id, "workspace_id": workspace}]
+        )
     link_id = 1
     queue = LocalQueue()
     recorder = ClickRecorder(

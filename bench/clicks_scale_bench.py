@@ -55,6 +55,7 @@ from shortener.models import Link, User
 from shortener.stats import service, visits
 from shortener.stats.cache import StatsCache
 from shortener.stats.window import resolve_window
+from shortener.workspaces.service import acting_as, create_personal
 
 MONTHS = 12
 BEFORE_PARTITIONS = "5a8c1e3f7b20"  # the revision before clicks were partitioned
@@ -207,14 +208,15 @@ async def make_links(sessionmaker, n: int) -> tuple[User, int]:  # type: ignore[
         user = User(email=f"bench-{uuid.uuid4().hex[:6]}@example.com", password_hash="x")
         session.add(user)
         await session.flush()
+        workspace = (await create_personal(session, user=user)).id
         await session.execute(
             text(
-                "INSERT INTO links (key, url, url_md5, key_strategy, owner_id, created_at, "
-                "updated_at, uses, redirect_type, is_active, clicks, bot_clicks) "
-                "SELECT 'k' || n, 'https://example.com/' || n, md5(n::text), 'alias', :o, "
+                "INSERT INTO links (key, url, url_md5, key_strategy, owner_id, workspace_id, "
+                "created_at, updated_at, uses, redirect_type, is_active, clicks, bot_clicks) "
+                "SELECT 'k' || n, 'https://example.com/' || n, md5(n::text), 'alias', :o, :w, "
                 "now(), now(), 0, 302, true, 0, 0 FROM generate_series(1, :n) AS n"
             ),
-            {"o": user.id, "n": n},
+            {"o": user.id, "w": workspace, "n": n},
         )
         first = (await session.execute(text("SELECT min(id) FROM links"))).scalar_one()
     return user, int(first)
@@ -284,7 +286,8 @@ async def stats(sessionmaker, user, hot_link: int, now: float) -> None:  # type:
     async with sessionmaker() as session:
         user = await session.get(User, user.id)
         hot = await session.get(Link, hot_link)
-    assert user is not None and hot is not None
+        assert user is not None and hot is not None
+        acting = await acting_as(session, user=user)
     today = datetime.fromtimestamp(now, UTC)
     cases = [
         ("link, 30 days by day", None, "day", "link"),
@@ -301,14 +304,14 @@ async def stats(sessionmaker, user, hot_link: int, now: float) -> None:  # type:
                 if what == "link":
                     answers.append(
                         await service.link_stats(
-                            session, user=user, key=hot.key, window=window,
+                            session, acting=acting, key=hot.key, window=window,
                             include_bots=False, top=100, cache=cache,
                         )
                     )  # fmt: skip
                 else:
                     answers.append(
                         await service.account_stats(
-                            session, user=user, window=window, include_bots=False,
+                            session, acting=acting, window=window, include_bots=False,
                             top=100, base_url="https://s.example", cache=cache,
                         )
                     )  # fmt: skip

@@ -25,8 +25,10 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
+from _harness import workspace_of
 from sqlalchemy import insert, select
 
 from shortener.config import Settings
@@ -35,6 +37,7 @@ from shortener.links import service
 from shortener.main import create_app
 from shortener.migrate import upgrade
 from shortener.models import Link, LinkTag, User, utcnow
+from shortener.workspaces.service import acting_as
 
 TOKEN = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 EMAIL = "bench@example.com"
@@ -43,7 +46,8 @@ EMAIL = "bench@example.com"
 async def fill(app: object, count: int) -> None:
     runtime = app.runtime  # type: ignore[attr-defined]
     async with runtime.sessionmaker() as session, session.begin():
-        owner = (await session.execute(select(User.id).where(User.email == EMAIL))).scalar_one()
+        user = (await session.execute(select(User).where(User.email == EMAIL))).scalar_one()
+        owner, workspace = user.id, await workspace_of(session, user)
         now = utcnow()
         for start in range(0, count, 5000):
             rows = []
@@ -56,6 +60,7 @@ async def fill(app: object, count: int) -> None:
                         "url_md5": md5_hex(url),
                         "key_strategy": "random",
                         "owner_id": owner,
+                        "workspace_id": workspace,
                         "created_at": now - timedelta(seconds=count - i),
                         "updated_at": now,
                         "expires_at": now - timedelta(days=1) if i % 50 == 0 else None,
@@ -120,6 +125,7 @@ async def bench(tmp: str, links: int, repeat: int) -> None:
             print("the list's queries alone (links.service.list_links):")
             async with app.runtime.sessionmaker() as session:
                 user = (await session.execute(select(User).where(User.email == EMAIL))).scalar_one()
+                acting = await acting_as(session, user=user)
                 for name, offset, filters in (
                     ("page 1", 0, {}),
                     ("last page", (last - 1) * 20, {}),
@@ -130,7 +136,7 @@ async def bench(tmp: str, links: int, repeat: int) -> None:
                     for _ in range(repeat):
                         t0 = time.perf_counter()
                         await service.list_links(
-                            session, user=user, limit=20, offset=offset, **filters
+                            session, acting=acting, limit=20, offset=offset, **filters
                         )
                         times.append((time.perf_counter() - t0) * 1000)
                     print(f"{name:28} median {statistics.median(times):7.1f} ms")

@@ -20,11 +20,14 @@ import asyncpg
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from shortener.config import Settings
 from shortener.db import make_engine, make_sessionmaker
+from shortener.links.context import make_link_context
 from shortener.migrate import upgrade
 from shortener.models import Link, User
 from shortener.transfer.formats import EXPORT_COLUMNS, export_line, read_csv
 from shortener.transfer.service import import_links
+from shortener.workspaces.service import acting_as, create_personal
 
 
 def make_csv(rows: int) -> str:
@@ -58,11 +61,21 @@ async def run(url: str, text: str) -> tuple[float, int]:
         async with sessionmaker() as session, session.begin():
             user = User(email=f"bench-{uuid.uuid4().hex[:6]}@example.com", password_hash="x")
             session.add(user)
+            await session.flush()
+            await create_personal(session, user=user)
+        settings = Settings(database_url=url, base_url="https://sho.rt", environment="test")
+        ctx = await make_link_context(settings, engine, None).fresh()
         started = time.perf_counter()
         async with sessionmaker() as session, session.begin():
+            acting = await acting_as(session, user=user)
             parsed = read_csv(text)
             result = await import_links(
-                session, owner=user, rows=parsed.rows, own_host="sho.rt", format_name=parsed.format
+                session,
+                acting=acting,
+                rows=parsed.rows,
+                ctx=ctx,
+                quota=None,
+                format_name=parsed.format,
             )
         elapsed = time.perf_counter() - started
         async with sessionmaker() as session:

@@ -39,6 +39,7 @@ from _harness import (
     exact_requests,
     start,
     start_baseline,
+    workspace_of,
     wrk,
 )
 
@@ -60,6 +61,7 @@ async def seed(database_url: str) -> None:
     async with make_sessionmaker(engine)() as session, session.begin():
         user = await create_user(session, email="bench@example.com", password=PASSWORD)
         await session.flush()
+        workspace = await workspace_of(session, user)
         rows = [
             {
                 "key": key,
@@ -67,6 +69,7 @@ async def seed(database_url: str) -> None:
                 "url_md5": md5_hex(TARGET),
                 "key_strategy": "alias",
                 "owner_id": user.id,
+                "workspace_id": workspace,
             }
             for key in ["bench", "exact", *(f"u{i}" for i in range(UNCACHED_KEYS))]
         ]

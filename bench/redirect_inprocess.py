@@ -22,6 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import baseline
+from _harness import workspace_of
 
 from shortener.config import Settings
 from shortener.main import create_app
@@ -80,9 +81,18 @@ async def add_links(app: Any, forward_path: dict[str, bool]) -> None:
         user = User(email="b@example.com", password_hash="x")
         session.add(user)
         await session.flush()
+        workspace = await workspace_of(session, user)
         for key, forward in forward_path.items():
             row = {"key": key, "url": "https://example.com/", "url_md5": "x"}
-            session.add(Link(**row, key_strategy="alias", owner_id=user.id, forward_path=forward))
+            session.add(
+                Link(
+                    **row,
+                    key_strategy="alias",
+                    owner_id=user.id,
+                    workspace_id=workspace,
+                    forward_path=forward,
+                )
+            )
     # As the API does after every create.
     await app.runtime.link_cache.invalidate_many(list(forward_path))
 

@@ -42,6 +42,7 @@ from _harness import (
     exact_requests,
     rss_mb,
     start_baseline,
+    workspace_of,
     wrk,
 )
 from redirect_bench import (
@@ -75,6 +76,7 @@ def seeder(links: int, domains: int = 0):  # type: ignore[no-untyped-def]
         async with make_sessionmaker(engine)() as session, session.begin():
             user = await create_user(session, email="bench@example.com", password=PASSWORD)
             await session.flush()
+            workspace = await workspace_of(session, user)
             if domains:
                 from shortener.models import Domain
 
@@ -90,6 +92,7 @@ def seeder(links: int, domains: int = 0):  # type: ignore[no-untyped-def]
                 ]
                 for row in rows:
                     row["owner_id"] = user.id
+                    row["workspace_id"] = workspace
                 await session.execute(insert(Link), rows)
         await engine.dispose()
 

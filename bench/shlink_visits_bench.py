@@ -31,11 +31,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import asyncpg
+from _harness import workspace_of
 from sqlalchemy.engine import make_url
 
-from shortener.compat.shlink.visits import link_visit_count, visit_page
+from shortener.compat.shlink.visits import VisitQuery, link_visit_count, visit_page
 from shortener.db import make_engine, make_sessionmaker
 from shortener.migrate import upgrade
 from shortener.models import Click, Link, User
@@ -104,8 +106,9 @@ async def bench(url: str, label: str, n_clicks: int) -> None:
         user = User(email="bench@example.com", password_hash="x")
         session.add(user)
         await session.flush()
+        workspace = await workspace_of(session, user)
         link = Link(key="bench", url="https://e.com/", url_md5="0" * 32, key_strategy="alias",
-                    owner_id=user.id or 0)  # fmt: skip
+                    owner_id=user.id or 0, workspace_id=workspace)  # fmt: skip
         session.add(link)
         await session.flush()
         link_id = link.id or 0
@@ -126,14 +129,13 @@ async def bench(url: str, label: str, n_clicks: int) -> None:
             # As the route does: the count once per burst (link_visit_count), then the page.
             counts = cache if cached else StatsCache(1)
             total = await link_visit_count(session, link, which, counts)
-            answer = await visit_page(
-                session, which, page=page, per_page=PAGE, base_url="http://b", total=total
-            )
+            query = VisitQuery(None, None, page, PAGE, include_bots=True)
+            answer = await visit_page(session, which, query, base_url="http://b", total=total)
             took = time.perf_counter() - start
         assert answer["visits"]["pagination"]["totalItems"] == n_clicks
         return took
 
-    for page in (1, pages // 2, pages):
+    for page in sorted({1, max(1, pages // 2), pages}):
         cold = sorted([await fetch(page, cached=False) for _ in range(3)])
         warm = sorted([await fetch(page) for _ in range(3)])
         print(

@@ -34,8 +34,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import asyncpg
+from _harness import workspace_of
 from sqlalchemy.engine import make_url
 
 from shortener.clicks.events import ClickRecord
@@ -47,6 +49,7 @@ from shortener.models import Link, User
 from shortener.stats import service
 from shortener.stats.cache import StatsCache
 from shortener.stats.window import resolve_window
+from shortener.workspaces.service import acting_as
 
 BROWSERS = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -116,9 +119,10 @@ async def bench(url: str, label: str, n_clicks: int, sample: int) -> None:
             user = User(email=f"bench-{uuid.uuid4().hex[:6]}@example.com", password_hash="x")
             session.add(user)
             await session.flush()
+            workspace = await workspace_of(session, user)
             links = [
                 Link(key=k, url="https://example.com/", url_md5="0", key_strategy="alias",
-                     owner_id=user.id or 0)
+                     owner_id=user.id or 0, workspace_id=workspace)
                 for k in ("flush-sample", "million")
             ]  # fmt: skip
             session.add_all(links)
@@ -145,7 +149,8 @@ async def bench(url: str, label: str, n_clicks: int, sample: int) -> None:
 
         async with sessionmaker() as session:
             user = await session.get(User, user.id)
-        assert user is not None
+            assert user is not None
+            acting = await acting_as(session, user=user)
         cases = [
             ("30 days by day (default)", None, None, "day", False),
             ("30 days by day, bots too", None, None, "day", True),
@@ -161,7 +166,7 @@ async def bench(url: str, label: str, n_clicks: int, sample: int) -> None:
                 async with sessionmaker() as session:
                     answer.append(
                         await service.link_stats(
-                            session, user=user, key="million", window=window,
+                            session, acting=acting, key="million", window=window,
                             include_bots=bots, top=100, cache=cache,
                         )
                     )  # fmt: skip
