@@ -34,6 +34,9 @@ pytest_plugins = ["tests.mailbox"]
 
 RUN_ID = uuid.uuid4().hex[:8]
 BASE_URL = "http://short.test"
+# Seconds a test's own request to a server it started may take (httpx's default is 5): a
+# loaded CI machine has stalled a request past that; a timeout only matters when stuck.
+LIVE_TIMEOUT = 30.0
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
 

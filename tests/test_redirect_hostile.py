@@ -21,12 +21,11 @@ from hypothesis import strategies as st
 
 from shortener.cli import _insert_user
 from shortener.main import create_app
+from tests.conftest import LIVE_TIMEOUT
 from tests.factories import PASSWORD, new_email
 from tests.processes import ThreadedServer
 
 TARGET = "https://t.example/base/?a=1"
-# The set-up's own requests: a loaded machine may stall one for seconds (httpx's default is 5).
-SETUP_TIMEOUT = 30.0
 
 
 @pytest.fixture
@@ -39,7 +38,7 @@ def server(settings) -> Iterator[ThreadedServer]:  # type: ignore[no-untyped-def
         token = httpx.post(
             f"{live.url}/api/auth/token",
             data={"username": email, "password": PASSWORD},
-            timeout=SETUP_TIMEOUT,
+            timeout=LIVE_TIMEOUT,
         ).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
         links = [
@@ -54,7 +53,7 @@ def server(settings) -> Iterator[ThreadedServer]:  # type: ignore[no-untyped-def
             },
         ]
         for link in links:
-            r = httpx.post(f"{live.url}/api/links", json=link, headers=auth, timeout=SETUP_TIMEOUT)
+            r = httpx.post(f"{live.url}/api/links", json=link, headers=auth, timeout=LIVE_TIMEOUT)
             assert r.status_code == 201, r.text
         yield live
     finally:

@@ -22,6 +22,7 @@ from shortener.main import create_app
 from shortener.models import AuditEvent, User
 from shortener.web.sso_pages import STATE_AUDIENCE
 from tests.auth.test_two_factor import code_at
+from tests.conftest import LIVE_TIMEOUT
 from tests.oidc.provider import Provider, running_provider
 from tests.processes import free_port
 from tests.web.test_pages import csrf_of, register
@@ -360,7 +361,9 @@ async def test_the_address_may_come_in_the_id_token(make_settings) -> None:
     # This provider has no userinfo endpoint: signing in proves the ID token's claims served.
     with running_provider(claims_in_id_token=True) as provider:
         async with sso_app(make_settings, **provider.settings(signup=True)) as client:
-            metadata = httpx.get(f"{provider.issuer}/.well-known/openid-configuration").json()
+            metadata = httpx.get(
+                f"{provider.issuer}/.well-known/openid-configuration", timeout=LIVE_TIMEOUT
+            ).json()
             assert "userinfo_endpoint" not in metadata
             done = await sso_sign_in(client, "newcomer")
             assert (done.status_code, done.headers["location"]) == (303, "/dashboard")

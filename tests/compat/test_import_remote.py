@@ -25,6 +25,7 @@ from shortener.config import Settings
 from shortener.db import make_engine
 from shortener.main import create_app
 from shortener.models import ClickDimensionDaily
+from tests.conftest import LIVE_TIMEOUT
 from tests.factories import PASSWORD
 from tests.processes import ThreadedServer
 
@@ -50,7 +51,7 @@ def source(sqlite_template: Path, tmp_path: Path) -> Iterator[ThreadedServer]:
 
 def _seed(server: ThreadedServer, count: int) -> str:
     """An account with `count` links on the source; returns an API key of it."""
-    with httpx.Client(base_url=server.url) as http:
+    with httpx.Client(base_url=server.url, timeout=LIVE_TIMEOUT) as http:
         email = "source@example.com"
         assert http.post("/api/auth/register", json={"email": email, "password": PASSWORD})
         token = http.post("/api/auth/token", data={"username": email, "password": PASSWORD})
@@ -112,7 +113,7 @@ SHLINK_DOMAIN = "links.example"
 def _seed_shlink(server: ThreadedServer, db: Path) -> str:
     """Seven short URLs made through the source's Shlink API (sh6 on a custom domain), with
     four visits (sh0: two from Great Britain and a bot; sh6: one); a Shlink API key of it."""
-    with httpx.Client(base_url=server.url) as http:
+    with httpx.Client(base_url=server.url, timeout=LIVE_TIMEOUT) as http:
         email = "shlinker@example.com"
         assert http.post("/api/auth/register", json={"email": email, "password": PASSWORD})
         # An administrator, who may add a verified domain without its proof.

@@ -25,6 +25,7 @@ from schemathesis.checks import (
 
 from shortener.cli import _insert_user
 from shortener.main import create_app
+from tests.conftest import LIVE_TIMEOUT
 from tests.factories import PASSWORD, new_email
 from tests.processes import ThreadedServer
 
@@ -55,7 +56,9 @@ def admin_headers(settings, live_server: ThreadedServer) -> dict[str, str]:  # t
     email = new_email()
     assert asyncio.run(_insert_user(settings, email, PASSWORD, True)) == 0
     r = httpx.post(
-        f"{live_server.url}/api/auth/token", data={"username": email, "password": PASSWORD}
+        f"{live_server.url}/api/auth/token",
+        data={"username": email, "password": PASSWORD},
+        timeout=LIVE_TIMEOUT,
     )
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
@@ -117,7 +120,7 @@ moments = st.one_of(
 @pytest.fixture
 def signed_in(live_server: ThreadedServer) -> Iterator[tuple[httpx.Client, str]]:
     """A dashboard session (cookies and a CSRF token) and a bearer token, on one client."""
-    with httpx.Client(base_url=live_server.url) as client:
+    with httpx.Client(base_url=live_server.url, timeout=LIVE_TIMEOUT) as client:
         token = TOKEN.search(client.get("/register").text)
         assert token
         email = new_email()

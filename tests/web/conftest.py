@@ -17,6 +17,7 @@ import uvicorn
 
 from shortener.config import Settings
 from shortener.main import create_app
+from tests.conftest import LIVE_TIMEOUT
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -160,7 +161,7 @@ def api_account(server: LiveServer, email: str) -> dict[str, str]:
     """A new account made through the API; the headers that act as it."""
     import httpx
 
-    with httpx.Client(base_url=server.url) as client:
+    with httpx.Client(base_url=server.url, timeout=LIVE_TIMEOUT) as client:
         made = client.post(
             "/api/auth/register", json={"email": email, "password": ACCOUNT_PASSWORD}
         )

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
+from tests.conftest import LIVE_TIMEOUT
 from tests.web.conftest import PAGE_TIMEOUT_MS, LiveServer, wait_until
 
 PASSWORD = "correct horse battery"
@@ -26,7 +27,7 @@ def _visitor_clicks(server: LiveServer, key: str) -> None:
         f"Mozilla/5.0 (Linux; Android 14; Pixel 8) {webkit} Chrome/126.0 Mobile Safari/537.36",
     ]
     referrers = ["https://news.ycombinator.com/", "https://t.co/x", "https://www.google.com/", ""]
-    with httpx.Client(base_url=server.url) as client:
+    with httpx.Client(base_url=server.url, timeout=LIVE_TIMEOUT) as client:
         for i in range(23):
             headers = {"user-agent": agents[i % len(agents)], "x-forwarded-for": f"81.2.69.{i}"}
             if referrers[i % len(referrers)]:
@@ -165,10 +166,15 @@ def test_dashboard_journey(
 
     # A post without the CSRF token, with this browser's own cookies, is refused.
     cookies = {c["name"]: c["value"] for c in context.cookies()}
-    refused = httpx.post(f"{base}/dashboard/links/launch/delete", cookies=cookies, data={})
+    refused = httpx.post(
+        f"{base}/dashboard/links/launch/delete", cookies=cookies, data={}, timeout=LIVE_TIMEOUT
+    )
     assert refused.status_code == 403
     forged = httpx.post(
-        f"{base}/dashboard/links/launch/delete", cookies=cookies, data={"csrf_token": "0" * 64}
+        f"{base}/dashboard/links/launch/delete",
+        cookies=cookies,
+        data={"csrf_token": "0" * 64},
+        timeout=LIVE_TIMEOUT,
     )
     assert forged.status_code == 403
 
@@ -178,7 +184,7 @@ def test_dashboard_journey(
     expect(page).to_have_url(f"{base}/dashboard")
     expect(page.get_by_role("status")).to_contain_text("Deleted")
     expect(page.locator("table.links tbody tr", has_text="launch")).to_have_count(0)
-    assert httpx.get(short_url).status_code == 404
+    assert httpx.get(short_url, timeout=LIVE_TIMEOUT).status_code == 404
 
     # An API key: created from the form, shown once, works against the API, then revoked.
     page.get_by_role("navigation").get_by_role("link", name="API keys").click()
@@ -192,7 +198,10 @@ def test_dashboard_journey(
     key = shown.inner_text()
     page.locator(".secret-once").get_by_role("button", name=re.compile("Copy")).click()
     assert page.evaluate("navigator.clipboard.readText()") == key
-    assert httpx.get(f"{base}/api/links", headers={"x-api-key": key}).status_code == 200
+    assert (
+        httpx.get(f"{base}/api/links", headers={"x-api-key": key}, timeout=LIVE_TIMEOUT).status_code
+        == 200
+    )
     row = page.locator("table.links tbody tr", has_text="deploy script")
     expect(row).to_contain_text("links:read")
     page.goto("/dashboard/keys")  # shown once: not on the page after that
@@ -200,7 +209,10 @@ def test_dashboard_journey(
     row.get_by_role("link", name="Revoke deploy script").click()
     expect(page.get_by_role("status")).to_contain_text("revoked")
     expect(page.get_by_role("heading", name="No API keys yet")).to_be_visible()
-    assert httpx.get(f"{base}/api/links", headers={"x-api-key": key}).status_code == 401
+    assert (
+        httpx.get(f"{base}/api/links", headers={"x-api-key": key}, timeout=LIVE_TIMEOUT).status_code
+        == 401
+    )
 
     # Log out: the dashboard is closed again.
     page.get_by_role("button", name="Sign out", exact=True).click()

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.conftest import LIVE_TIMEOUT
 from tests.web.conftest import PAGE_TIMEOUT_MS, LiveServer, api_account, sign_in
 
 ZONE = "America/New_York"  # UTC-5 in January
@@ -23,6 +24,7 @@ def account(live_server: LiveServer) -> dict[str, str]:
         f"{live_server.url}/api/links",
         json={"url": "https://example.com/x", "alias": "edit-me"},
         headers=headers,
+        timeout=LIVE_TIMEOUT,
     )
     assert made.status_code == 201, made.text
     return {"email": email, **headers}
@@ -38,7 +40,7 @@ def _page(browser: Any, server: LiveServer, email: str, *, javascript: bool) -> 
 
 def _link(server: LiveServer, headers: dict[str, str], key: str) -> httpx.Response:
     auth = {"Authorization": headers["Authorization"]}
-    return httpx.get(f"{server.url}/api/links/{key}", headers=auth)
+    return httpx.get(f"{server.url}/api/links/{key}", headers=auth, timeout=LIVE_TIMEOUT)
 
 
 def test_expiry_is_typed_in_the_browsers_zone_and_stored_in_utc(
@@ -73,7 +75,7 @@ def test_without_script_the_form_says_utc_and_takes_utc(
 def test_the_key_changes_from_the_form_and_a_taken_one_is_said_beside_it(
     live_server: LiveServer, browser: Any, account: dict[str, str]
 ) -> None:
-    with httpx.Client(base_url=live_server.url) as client:
+    with httpx.Client(base_url=live_server.url, timeout=LIVE_TIMEOUT) as client:
         auth = {"Authorization": account["Authorization"]}
         client.post("/api/links", json={"url": "https://e.com/", "alias": "taken"}, headers=auth)
     page = _page(browser, live_server, account["email"], javascript=True)
@@ -86,6 +88,6 @@ def test_the_key_changes_from_the_form_and_a_taken_one_is_said_beside_it(
     page.get_by_role("button", name="Save changes").click()
     expect(page).to_have_url(f"{live_server.url}/dashboard/links/edited")
     expect(page.get_by_role("status")).to_contain_text("Changes saved")
-    assert httpx.get(f"{live_server.url}/edit-me").status_code == 404
-    assert httpx.get(f"{live_server.url}/edited").status_code == 302
+    assert httpx.get(f"{live_server.url}/edit-me", timeout=LIVE_TIMEOUT).status_code == 404
+    assert httpx.get(f"{live_server.url}/edited", timeout=LIVE_TIMEOUT).status_code == 302
     page.context.close()

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
+from tests.conftest import LIVE_TIMEOUT
 from tests.web.conftest import LiveServer
 
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
@@ -54,9 +55,9 @@ def test_rules_and_variants_are_saved_shown_again_and_checked(
     expect(page.get_by_role("group", name="Rule 2").get_by_label("Send to URL")).to_have_value("")
 
     # The redirect uses them: an iPhone goes to the rule's URL, others to a variant.
-    iphone = httpx.get(f"{base}/split", headers={"user-agent": IPHONE})
+    iphone = httpx.get(f"{base}/split", headers={"user-agent": IPHONE}, timeout=LIVE_TIMEOUT)
     assert iphone.headers["location"] == "https://apps.example/ios"
-    assert httpx.get(f"{base}/split").headers["location"] in (
+    assert httpx.get(f"{base}/split", timeout=LIVE_TIMEOUT).headers["location"] in (
         "https://a.example/",
         "https://b.example/",
     )

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
+from tests.conftest import LIVE_TIMEOUT
 from tests.factories import PASSWORD
 from tests.web.conftest import LiveServer
 from tests.web.test_domains_browser import HOST, RECORDS, live_overrides, name_server
@@ -19,13 +20,17 @@ __all__ = ["live_overrides", "name_server"]  # the domain proof's fixtures, used
 
 
 def api_headers(base: str, email: str) -> dict[str, str]:
-    token = httpx.post(f"{base}/api/auth/token", data={"username": email, "password": PASSWORD})
+    token = httpx.post(
+        f"{base}/api/auth/token",
+        data={"username": email, "password": PASSWORD},
+        timeout=LIVE_TIMEOUT,
+    )
     return {"Authorization": f"Bearer {token.json()['access_token']}"}
 
 
 def add_links(base: str, headers: dict[str, str], *bodies: dict[str, Any]) -> None:
     for body in bodies:
-        created = httpx.post(f"{base}/api/links", json=body, headers=headers)
+        created = httpx.post(f"{base}/api/links", json=body, headers=headers, timeout=LIVE_TIMEOUT)
         assert created.status_code == 201, created.text
 
 
@@ -140,9 +145,13 @@ def test_pages_jump_and_filters(
     page = new_account()
     headers = api_headers(base, email_of(page))
     # A domain of this user's, proven by DNS, with one link on it.
-    added = httpx.post(f"{base}/api/domains", json={"hostname": HOST}, headers=headers).json()
+    added = httpx.post(
+        f"{base}/api/domains", json={"hostname": HOST}, headers=headers, timeout=LIVE_TIMEOUT
+    ).json()
     RECORDS[added["verification"]["dns_name"]] = added["verification"]["dns_value"]
-    proven = httpx.post(f"{base}/api/domains/{added['id']}/verify", headers=headers)
+    proven = httpx.post(
+        f"{base}/api/domains/{added['id']}/verify", headers=headers, timeout=LIVE_TIMEOUT
+    )
     assert proven.status_code == 200, proven.text
     add_links(
         base,

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
+from tests.conftest import LIVE_TIMEOUT
 from tests.web.conftest import PAGE_TIMEOUT_MS, LiveServer
 
 PASSWORD = "correct horse battery"
@@ -17,7 +18,7 @@ def test_the_link_page_follows_clicks_live(
     live_server: LiveServer, target_site: str, browser: Any
 ) -> None:
     base = live_server.url
-    with httpx.Client(base_url=base) as api:
+    with httpx.Client(base_url=base, timeout=LIVE_TIMEOUT) as api:
         email = "live@example.com"
         account = {"email": email, "password": PASSWORD}
         assert api.post("/api/auth/register", json=account).is_success

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.conftest import LIVE_TIMEOUT
 from tests.web.conftest import PAGE_TIMEOUT_MS, SCREENSHOTS, LiveServer, api_account, sign_in
 
 LONG_REFERRER = "a-really-long-subdomain-for-campaigns.newsletter.example-publisher.co.uk"
@@ -53,7 +54,7 @@ SMALLEST_CHART_TEXT = """() => {
 
 
 def _visits(server: LiveServer, headers: dict[str, str]) -> int:
-    with httpx.Client(base_url=server.url) as client:
+    with httpx.Client(base_url=server.url, timeout=LIVE_TIMEOUT) as client:
         created = client.post(
             "/api/links",
             json={"url": "https://example.com/landing", "alias": "phone-demo", "tags": ["Demo"]},
@@ -83,7 +84,7 @@ def signed_in(live_server: LiveServer, browser: Any) -> dict[str, Any]:
     email = "phone@example.com"
     headers = api_account(live_server, email)
     _visits(live_server, headers)
-    with httpx.Client(base_url=live_server.url, headers=headers) as client:
+    with httpx.Client(base_url=live_server.url, headers=headers, timeout=LIVE_TIMEOUT) as client:
         # Long names on the other pages, where a table or a card could push past the screen.
         key = {
             "name": "deploy-bot for the marketing-campaigns-2026 pipeline",

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.conftest import LIVE_TIMEOUT
 from tests.mailbox import Mailbox, link_in
 from tests.web.conftest import PAGE_TIMEOUT_MS, LiveServer
 
@@ -28,7 +29,7 @@ def test_forgotten_password_journey(
     live_server: LiveServer, mailbox: Mailbox, browser: Any
 ) -> None:
     base, email = live_server.url, "forgetful@example.com"
-    with httpx.Client(base_url=base) as api:
+    with httpx.Client(base_url=base, timeout=LIVE_TIMEOUT) as api:
         r = api.post("/api/auth/register", json={"email": email, "password": OLD})
         assert r.status_code == 201, r.text
     context = browser.new_context(base_url=base)

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 
 from shortener.config import Settings
 from shortener.models import AuthSession, utcnow
+from tests.conftest import LIVE_TIMEOUT
 from tests.factories import PASSWORD, new_email
 from tests.web.test_pages import csrf_of
 
@@ -173,7 +174,9 @@ def test_the_sign_in_form_has_remember_me(live_server: Any, browser: Any, rememb
 
     email = new_email()
     created = httpx.post(
-        f"{live_server.url}/api/auth/register", json={"email": email, "password": PASSWORD}
+        f"{live_server.url}/api/auth/register",
+        json={"email": email, "password": PASSWORD},
+        timeout=LIVE_TIMEOUT,
     )
     assert created.status_code == 201, created.text
     context = browser.new_context(base_url=live_server.url)

@@ -13,6 +13,7 @@ from sqlalchemy.pool import NullPool
 from shortener.db import make_engine
 from shortener.models import User
 from tests.clicks import traffic as ua
+from tests.conftest import LIVE_TIMEOUT
 from tests.web.conftest import wait_until
 
 
@@ -43,7 +44,9 @@ def test_admins_see_unknown_links_with_chart_and_paths(  # type: ignore[no-untyp
     assert refused is not None and refused.status == 403
 
     _make_admin(live_server.settings.database_url, "user1@example.com")
-    with httpx.Client(base_url=live_server.url, headers={"User-Agent": ua.FIREFOX_LINUX}) as web:
+    with httpx.Client(
+        base_url=live_server.url, headers={"User-Agent": ua.FIREFOX_LINUX}, timeout=LIVE_TIMEOUT
+    ) as web:
         for path in ("/wp-login.php", "/wp-login.php", "/wp-login.php", "/typo"):
             assert web.get(path).status_code == 404
 

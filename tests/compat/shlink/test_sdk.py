@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from shortener.main import create_app
+from tests.conftest import LIVE_TIMEOUT
 from tests.factories import PASSWORD, new_email
 from tests.processes import ThreadedServer, free_port
 
@@ -46,7 +47,7 @@ def test_every_sdk_method(make_settings, transport: str) -> None:  # type: ignor
     server = ThreadedServer(create_app(make_settings(base_url=base_url)), port)
     server.start()
     try:
-        with httpx.Client(base_url=base_url) as client:
+        with httpx.Client(base_url=base_url, timeout=LIVE_TIMEOUT) as client:
             email = new_email()
             assert (
                 client.post(
