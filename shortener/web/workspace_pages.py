@@ -134,11 +134,8 @@ async def remove_member(
     except DomainError as exc:
         return redirect(request, PAGE, _why(exc), kind="error")
     if user_id == acting.user.id:
-        # No longer a member here: on to the personal workspace (which nobody leaves), named
-        # by its own prefix, since this request's would lead back to the one just left.
-        personal = (await service.acting_as(session, user=acting.user)).workspace
         left = f"You left {acting.workspace.name}."
-        return redirect(request, f"{PREFIX}{personal.slug}{PAGE}", left)
+        return redirect(request, await _personal_page(session, acting), left)
     return redirect(request, PAGE, "The member is removed.")
 
 
@@ -182,9 +179,8 @@ async def delete_workspace(request: Request, acting: PageActing, session: Sessio
         )
     except DomainError as exc:
         return redirect(request, PAGE, _why(exc), kind="error")
-    personal = (await service.acting_as(session, user=acting.user)).workspace
     gone = f"{acting.workspace.name} is deleted, with its {links:,} link(s)."
-    return redirect(request, f"{PREFIX}{personal.slug}{PAGE}", gone)
+    return redirect(request, await _personal_page(session, acting), gone)
 
 
 @router.post("/workspaces", dependencies=[Csrf])
@@ -200,6 +196,14 @@ async def create_workspace(request: Request, user: PageUser, session: SessionDep
         extra = {"create_errors": form_errors(exc, CREATE_FIELDS), "create_values": values}
         return await _page(request, session, acting, extra=extra, status=422)
     return redirect(request, home_of(workspace), f"Workspace {workspace.name} is ready.")
+
+
+async def _personal_page(session: SessionDep, acting: Acting) -> str:
+    """The workspace page of the user's personal workspace, for when the one on the screen is
+    gone for them (left or deleted): named by its own prefix, since the request's would lead
+    back to the workspace just left. Nobody leaves a personal workspace."""
+    personal = (await service.acting_as(session, user=acting.user)).workspace
+    return f"{PREFIX}{personal.slug}{PAGE}"
 
 
 def _why(exc: ValidationError | DomainError) -> str:
