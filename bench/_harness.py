@@ -69,11 +69,11 @@ def start(name: str, argv: list[str], env: dict[str, str], ready_path: str = "/h
     sys.exit(f"{name} did not start in time")
 
 
-def start_baseline(env: dict[str, str] | None = None) -> Server:
+def start_baseline(env: dict[str, str] | None = None, name: str = "baseline") -> Server:
     """The bare ASGI app (bench/baseline.py) on the same uvicorn (uvloop + httptools)."""
     argv = [sys.executable, "-m", "uvicorn", "--app-dir", "bench", "baseline:app"]
     argv += ["--port", "{port}", "--no-access-log", "--loop", "uvloop", "--http", "httptools"]
-    return start("baseline", argv, env or {}, ready_path="/bench")
+    return start(name, argv, env or {}, ready_path="/bench")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -122,6 +122,30 @@ def wrk(url: str, *, duration: float, connections: int, script: Path | None = No
     return WrkResult(
         float(rps.group(1)), _ms(p50.group(1)), _ms(p99.group(1)), int(total.group(1)), errors
     )
+
+
+# The data stores a benchmark's service talks to: their processes' CPU is the service's too.
+STORES = ("postgres", "redis-server")
+
+
+def stores_cpu_seconds() -> float:
+    """CPU time used so far by every PostgreSQL and Redis process on the machine; Linux only."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process has ended
+            continue
+        name, fields = text[text.index("(") + 1 : text.rindex(")")], text.rsplit(")", 1)[1].split()
+        if name in STORES:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_seconds() -> float:
+    """CPU time every core has spent busy so far (the load generator's included); Linux only."""
+    user, nice, system, _idle, _iowait, *rest = Path("/proc/stat").read_text().split()[1:9]
+    return (int(user) + int(nice) + int(system) + sum(map(int, rest))) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:

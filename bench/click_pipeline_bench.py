@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """CPU cost of one click after its redirect: making its record, then writing it.
 
-    python bench/click_pipeline_bench.py [--clicks 40000] [--batch 250]
+    python bench/click_pipeline_bench.py [--clicks 40000] [--batch 250] [--links 1]
                                          [--postgres-url postgresql://postgres@127.0.0.1:5432/test]
 
 Every redirect's click is made into a record by the worker's pump (client address, country,
@@ -9,13 +9,17 @@ visitor hash) and later written by the flusher (enrichment, the raw row, rollups
 runs on the same CPU as the redirects, so its cost per click bounds how close the redirect
 benchmark can come to the bare ASGI app. Printed: CPU µs per click (process time, every
 thread) for the pump and for each writer, with the click writer on its thread against the
-same batches written on the event loop through the async driver (the baseline).
+same batches written on the event loop through the async driver (the baseline), and what
+the database server spent besides (PostgreSQL's processes; SQLite works inside ours). With
+`--links N` the clicks are spread evenly over N links, as on a site with a long tail: the
+rollups then have a row per link where one link's clicks share a single row.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import sys
 import tempfile
 import time
@@ -24,7 +28,7 @@ from pathlib import Path
 from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import workspace_of
+from _harness import stores_cpu_seconds, workspace_of
 from redirect_bench import _create_pg_database, _drop_pg_database
 
 from shortener.auth.service import create_user
@@ -36,7 +40,7 @@ from shortener.clicks.recorder import ClickRecorder
 from shortener.clicks.salts import SaltProvider
 from shortener.clicks.writer_thread import click_writer
 from shortener.config import load_settings
-from shortener.db import make_engine, make_sessionmaker
+from shortener.db import is_sqlite, make_engine, make_sessionmaker
 from shortener.migrate import upgrade
 from shortener.models import Link
 
@@ -51,7 +55,7 @@ HEADERS = [
 ]
 
 
-async def run(database_url: str, clicks: int, batch: int) -> dict[str, float]:
+async def run(database_url: str, clicks: int, batch: int, links: int) -> dict[str, float]:
     engine = make_engine(database_url)
     sessionmaker = make_sessionmaker(engine)
     async with sessionmaker() as session, session.begin():
@@ -60,9 +64,13 @@ async def run(database_url: str, clicks: int, batch: int) -> dict[str, float]:
         row = {"key": "k", "url": "https://e.com", "url_md5": "-", "key_strategy": "alias"}
         workspace = await workspace_of(session, user)
         await session.execute(
-            insert(Link), [{**row, "owner_id": user.id, "workspace_id": workspace}]
+            insert(Link),
+            [
+                {**row, "key": f"k{i}", "owner_id": user.id, "workspace_id": workspace}
+                for i in range(links)
+            ],
         )
-    link_id = 1
+    ids = random.Random(1).choices(range(1, links + 1), k=clicks)
     queue = LocalQueue()
     recorder = ClickRecorder(
         queue,
@@ -74,7 +82,7 @@ async def run(database_url: str, clicks: int, batch: int) -> dict[str, float]:
     writers = {"on the loop (baseline)": None, "click writer thread": click_writer(database_url)}
     for name, writer in writers.items():
         for i in range(clicks):  # a thousand visitors, each many times
-            await recorder.record(link_id, HEADERS, f"198.51.{i % 4}.{i % 250}")
+            await recorder.record(ids[i], HEADERS, f"198.51.{i % 4}.{i % 250}")
         started = time.process_time()
         await recorder.ship()
         figures["pump: making records"] = (time.process_time() - started) / clicks * 1e6
@@ -82,11 +90,15 @@ async def run(database_url: str, clicks: int, batch: int) -> dict[str, float]:
         await flusher.drain()  # (the first batch of each includes warming caches up)
         started = time.process_time()
         for i in range(clicks):
-            await recorder.record(link_id, HEADERS, f"198.51.{i % 4}.{i % 250}")
+            await recorder.record(ids[i], HEADERS, f"198.51.{i % 4}.{i % 250}")
         await recorder.ship()
-        shipped = time.process_time()
+        shipped, stores = time.process_time(), stores_cpu_seconds()
         await flusher.drain()
         figures[f"writing: {name}"] = (time.process_time() - shipped) / clicks * 1e6
+        if not is_sqlite(database_url):
+            figures[f"  PostgreSQL's share: {name}"] = (
+                (stores_cpu_seconds() - stores) / clicks * 1e6
+            )
         if writer is not None:
             await writer.close()
     await engine.dispose()
@@ -99,6 +111,7 @@ def main() -> None:
     )
     parser.add_argument("--clicks", type=int, default=40_000)
     parser.add_argument("--batch", type=int, default=250)
+    parser.add_argument("--links", type=int, default=1, help="links the clicks are spread over")
     parser.add_argument("--postgres-url", default=None)
     args = parser.parse_args()
     targets = {"sqlite": f"sqlite:///{tempfile.mkdtemp(prefix='shortener-bench-')}/clicks.db"}
@@ -107,8 +120,11 @@ def main() -> None:
     try:
         for name, url in targets.items():
             upgrade(url)
-            figures = asyncio.run(run(url, args.clicks, args.batch))
-            print(f"\n{name}: {args.clicks} clicks, batches of {args.batch}, CPU per click")
+            figures = asyncio.run(run(url, args.clicks, args.batch, args.links))
+            print(
+                f"\n{name}: {args.clicks} clicks over {args.links} links, batches of {args.batch},"
+                " CPU per click"
+            )
             for what, micros in figures.items():
                 print(f"  {what:<36}{micros:>8.1f} µs")
             base = figures["writing: on the loop (baseline)"]

@@ -12,9 +12,12 @@ holds the same N keys in a dict and is driven with the same wrk script, alternat
 service round after round, so every ratio compares two figures of the same moment. Workloads:
 `uniform` (every key equally likely), `zipf` (s = 1.0: rank r is hit in proportion to 1/r),
 `unknown` (random keys no link has: a scanner), `hot` (one key: the old benchmark). Printed:
-req/s, p50/p99, the ratios against the bare app, server CPU per request, the worker's RSS, and
-an exact click check per workload (requests sent one by one over the workload's keys; the
-clicks added must equal the redirects answered).
+req/s, p50/p99, the ratios against the bare app, CPU per request (`cpu`: the server process,
+every thread; `db`: every PostgreSQL and Redis process; `all`: every core of the machine, wrk
+included), the worker's RSS, and an exact click check per workload (requests sent one by one
+over the workload's keys; the clicks added must equal the redirects answered). With the
+embedded mode, `sqlite floor` is the bare app reading each key from the service's SQLite file
+(bench/baseline.py): the long tail's ceiling there, a read per request and nothing else.
 """
 
 from __future__ import annotations
@@ -40,8 +43,10 @@ from _harness import (
     WrkResult,
     cpu_seconds,
     exact_requests,
+    machine_cpu_seconds,
     rss_mb,
     start_baseline,
+    stores_cpu_seconds,
     workspace_of,
     wrk,
 )
@@ -61,6 +66,7 @@ from shortener.keys import md5_hex
 from shortener.models import Link
 
 WORKLOADS = ("uniform", "zipf", "unknown", "hot")
+FLOOR = "sqlite floor"
 ZIPF_SAMPLES = 400_000
 EXACT_REQUESTS = 5_000
 
@@ -222,6 +228,10 @@ def main() -> None:
         if "embedded" in modes:
             urls["embedded"] = f"sqlite:///{tmp}/embedded.db"
             servers.append(service("embedded", urls["embedded"], None, seed=seed))
+            # The bare app reading every key from the same file: what the long tail could be
+            # if a miss cost nothing but its SQLite read (and no click were counted).
+            floor = {"BENCH_SQLITE": f"{tmp}/embedded.db"}
+            servers.append(start_baseline(floor, name=FLOOR))
         if "postgres" in modes:
             pg_db = _create_pg_database(args.postgres_url)
             urls["postgres+redis"] = pg_db
@@ -242,21 +252,34 @@ def main() -> None:
             path = "/k0" if workload == "hot" else "/"
             runs: dict[str, list[WrkResult]] = {s.name: [] for s in servers}
             cpu: dict[str, list[float]] = {s.name: [] for s in servers}
+            stores: dict[str, list[float]] = {s.name: [] for s in servers}
+            machine: dict[str, list[float]] = {s.name: [] for s in servers}
             for server in servers:  # warm-up
                 wrk(server.url + path, duration=1, connections=args.connections, script=lua)
             for _ in range(args.rounds):
                 for server in servers:
                     before = cpu_seconds(server.process.pid)
+                    before_stores, before_machine = stores_cpu_seconds(), machine_cpu_seconds()
                     run = wrk(
                         server.url + path,
                         duration=args.duration,
                         connections=args.connections,
                         script=lua,
                     )
-                    time.sleep(1.5)  # the round's clicks are written: their CPU counts too
+                    # The round's clicks are written before the next target runs: their CPU
+                    # counts too, and a writer still busy would slow the next target down.
+                    if server.name in urls:
+                        settled_clicks(urls[server.name])
+                    else:
+                        time.sleep(1.5)
                     runs[server.name].append(run)
+                    per_request = 1e6 / max(1, run.requests)
                     used = cpu_seconds(server.process.pid) - before
-                    cpu[server.name].append(used / max(1, run.requests) * 1e6)
+                    cpu[server.name].append(used * per_request)
+                    stores[server.name].append((stores_cpu_seconds() - before_stores) * per_request)
+                    machine[server.name].append(
+                        (machine_cpu_seconds() - before_machine) * per_request
+                    )
             base = _median(runs["baseline"])
             rows = {}
             for server in servers:
@@ -266,10 +289,14 @@ def main() -> None:
                     "ratio_rps": m["rps"] / base["rps"],
                     "ratio_p99": m["p99_ms"] / base["p99_ms"],
                     "cpu_us": statistics.median(cpu[server.name]),
+                    "stores_cpu_us": statistics.median(stores[server.name]),
+                    "machine_cpu_us": statistics.median(machine[server.name]),
                     "rss_mb": rss_mb(server.process.pid),
                 }
             paths = sample_paths(workload, args.links, EXACT_REQUESTS, rng)
             for server in servers[1:]:
+                if server.name == FLOOR:
+                    continue  # it counts no clicks
                 rows[server.name]["exact"] = exact_check(
                     server, urls[server.name], paths, args.connections
                 )
@@ -281,9 +308,9 @@ def main() -> None:
             if db:
                 _drop_pg_database(db)
     print(f"\nexit codes after SIGTERM: {codes}; {report['machine']}")
-    out = ROOT / "bench" / "results" / args.out
+    out = ROOT / "bench" / "results" / args.out  # an absolute --out stays as it is
     out.write_text(json.dumps(report, indent=2))
-    print(f"written to {out.relative_to(ROOT)}")
+    print(f"written to {out}")
 
 
 def _print(workload: str, args: argparse.Namespace, rows: dict) -> None:
@@ -293,7 +320,7 @@ def _print(workload: str, args: argparse.Namespace, rows: dict) -> None:
     )
     print(
         f"{'target':<16}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'x rps':>7}{'x p99':>7}"
-        f"{'cpu us':>8}{'RSS MB':>8}  clicks"
+        f"{'cpu us':>8}{'db us':>7}{'all us':>8}{'RSS MB':>8}  clicks"
     )
     for name, r in rows.items():
         exact = r.get("exact")
@@ -305,7 +332,8 @@ def _print(workload: str, args: argparse.Namespace, rows: dict) -> None:
         )
         print(
             f"{name:<16}{r['rps']:>9.0f}{r['p50_ms']:>8.2f}{r['p99_ms']:>8.2f}"
-            f"{r['ratio_rps']:>7.3f}{r['ratio_p99']:>7.2f}{r['cpu_us']:>8.1f}{r['rss_mb']:>8.0f}"
+            f"{r['ratio_rps']:>7.3f}{r['ratio_p99']:>7.2f}{r['cpu_us']:>8.1f}"
+            f"{r['stores_cpu_us']:>7.1f}{r['machine_cpu_us']:>8.1f}{r['rss_mb']:>8.0f}"
             f"  {check}"
         )
 
