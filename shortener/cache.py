@@ -124,6 +124,7 @@ class LinkCache:
         entry = self._lru.get(key)
         if entry is not None and entry[0] > time.monotonic():
             self.hits["local"] += 1
+            self._lru.move_to_end(key)  # least recently used goes first, not first read
             return entry[1]
         known = self.keys.current
         if known is not None and key not in known:

@@ -220,6 +220,18 @@ async def test_the_link_cache_is_bounded_by_bytes(make_settings) -> None:  # typ
         assert len(cache._lru) <= 5
 
 
+async def test_the_link_cache_drops_the_least_recently_used(make_settings) -> None:  # type: ignore[no-untyped-def]
+    """A link served from the cache is kept over ones read before it and not asked for since
+    (under Zipf-like traffic the most asked-for links stay; first-in-first-out dropped them)."""
+    async with running(make_settings(link_cache_size=3)) as (app, client):
+        headers = await make_user(client)
+        for key in ("used-a", "used-b", "used-c", "used-d"):
+            await make_link(client, headers, alias=key)
+        for key in ("used-a", "used-b", "used-c", "used-a", "used-d"):
+            assert (await client.get(f"/{key}")).status_code == 302
+        assert list(app.runtime.link_cache._lru) == ["used-c", "used-a", "used-d"]
+
+
 async def test_the_direct_read_matches_the_engines(client, app) -> None:  # type: ignore[no-untyped-def]
     """SqliteReader and PgReader convert the driver's values themselves: they must give what
     SQLAlchemy gives, for a link with every option set."""
