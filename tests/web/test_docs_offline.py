@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from shortener.docs_pages import DOCS_URL, REDOC_URL
+from tests.web.conftest import PAGE_TIMEOUT_MS
 
 REDOCLY_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
@@ -19,7 +20,7 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 def offline_page(live_server: Any, browser: Any) -> Any:
     """A page on the live server whose requests anywhere else are aborted (and recorded)."""
     context = browser.new_context(base_url=live_server.url)
-    context.set_default_timeout(20_000)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
     refused: list[str] = []
     asked: list[str] = []
 

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.oidc.provider import Provider, running_provider
-from tests.web.conftest import LiveServer
+from tests.web.conftest import PAGE_TIMEOUT_MS, LiveServer
 
 PASSWORD = "correct horse battery"
 
@@ -39,7 +39,7 @@ def page(live_server: LiveServer, browser: Any) -> Iterator[Any]:
     """A fresh browser on the live server's sign-in page; no script error may happen."""
     problems: list[str] = []
     context = browser.new_context(base_url=live_server.url)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
     opened = context.new_page()
     opened.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
     opened.goto("/login")
