@@ -130,16 +130,14 @@ STORES = ("postgres", "redis-server")
 
 def stores_cpu_seconds() -> float:
     """CPU time used so far by every PostgreSQL and Redis process on the machine; Linux only."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    total = 0.0
+    for comm in Path("/proc").glob("[0-9]*/comm"):
         try:
-            text = stat.read_text()
+            if comm.read_text().strip() in STORES:
+                total += cpu_seconds(int(comm.parent.name))
         except OSError:  # the process has ended
             continue
-        name, fields = text[text.index("(") + 1 : text.rindex(")")], text.rsplit(")", 1)[1].split()
-        if name in STORES:
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def machine_cpu_seconds() -> float:

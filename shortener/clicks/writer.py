@@ -6,9 +6,12 @@ retried batch counts nothing twice. Rollup rows are aggregated in Python first, 
 (`ON CONFLICT DO UPDATE SET clicks = clicks + excluded.clicks`) in key order, so concurrent
 flushers in several workers lock rows in the same order and cannot deadlock each other.
 
-Statements are Core inserts run with a list of parameter sets: SQLAlchemy compiles each once
-(cached) and batches them itself ("insertmanyvalues"), where `.values(rows)` compiled a new
-statement for every batch, several times slower than the database work.
+Statements have one fixed text whatever the batch and are run by the driver itself: on
+PostgreSQL one array a column (`unnest`), on SQLite one prepared statement run for each row
+(rows.upsert). SQLAlchemy's insertmanyvalues handed PostgreSQL a new multi-row statement for
+every page of rows, and planning them cost more than the rows (bench/click_pipeline_bench.py
+--links). Only SQLite's first visits still go through SQLAlchemy (they need RETURNING, which
+sqlite3's executemany cannot give).
 """
 
 from __future__ import annotations
@@ -96,8 +99,8 @@ def _write_link_clicks(session: Session, clicks: Sequence[ClickRecord]) -> int:
     bots = Counter(row["link_id"] for row in inserted if row["is_bot"])
     # These counters are also the stats cache's version of the link: bumped in this
     # transaction, so a stats answer computed from these rollups is never cached under the
-    # version before them. One executemany (in id order, as locks are taken) for every link
-    # of the batch: an ORM UPDATE per link was most of a click's cost when clicks are spread
+    # version before them. One statement for every link of the batch, in id order (as locks
+    # are taken): an ORM UPDATE per link was most of a click's cost when clicks are spread
     # over many links (bench/scale_bench.py, uniform keys).
     link_ids = sorted(people | bots)
     conn = session.connection()
