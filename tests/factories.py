@@ -16,7 +16,7 @@ from shortener.auth.service import create_user
 from shortener.config import Settings
 from shortener.main import create_app
 from shortener.models import Click, Link
-from tests.conftest import BASE_URL
+from tests.conftest import BASE_URL, LIVE_TIMEOUT
 
 PASSWORD = "correct horse battery"
 _emails = itertools.count()
@@ -57,7 +57,7 @@ async def make_link(client: httpx.AsyncClient, headers: dict[str, str], **fields
 
 
 async def eventually(
-    check: Callable[[], Awaitable[bool]], *, timeout: float = 5.0, interval: float = 0.02
+    check: Callable[[], Awaitable[bool]], *, timeout: float = LIVE_TIMEOUT, interval: float = 0.02
 ) -> None:
     """Poll `check` until it is true; fail after `timeout` seconds (never a bare sleep)."""
     deadline = time.monotonic() + timeout

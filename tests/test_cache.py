@@ -15,6 +15,7 @@ from shortener.config import Settings
 from shortener.models import Link
 from shortener.redirect.known_keys import KEYS_POLL_SECONDS
 from shortener.redirect.lookup import LinkReader, SqliteReader, read_links
+from tests.conftest import LIVE_TIMEOUT
 from tests.factories import eventually, make_link, make_user, running
 
 
@@ -107,10 +108,12 @@ async def test_a_look_up_does_not_wait_for_a_writer_on_sqlite(client, app, setti
     must not queue behind them, e.g. behind the click writer's batch."""
     headers = await make_user(client)
     await make_link(client, headers, alias="unlocked")
-    writer = sqlite3.connect(make_url(settings.database_url).database or "", isolation_level=None)
+    writer = sqlite3.connect(
+        make_url(settings.database_url).database or "", timeout=LIVE_TIMEOUT, isolation_level=None
+    )
     writer.execute("BEGIN IMMEDIATE")  # holds the write lock, as a batch being written does
     try:
-        async with asyncio.timeout(5):  # busy_timeout is 30 s: waiting would fail here
+        async with asyncio.timeout(15):  # busy_timeout is 30 s: waiting would fail here
             response = await client.get("/unlocked")
         assert response.status_code == 302
     finally:
@@ -134,7 +137,7 @@ async def _filter_ready(cache) -> None:  # type: ignore[no-untyped-def]
     async def ready() -> bool:
         return cache.keys.current is not None
 
-    await eventually(ready, timeout=10)
+    await eventually(ready)
 
 
 async def test_unknown_keys_are_answered_without_a_look_up(client, app) -> None:  # type: ignore[no-untyped-def]

@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import LIVE_TIMEOUT
+
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "a long enough password"
 
@@ -201,7 +203,7 @@ def test_serve_answers_and_drains_clicks_on_sigterm(cli_env, tmp_path) -> None:
             assert time.monotonic() < deadline, "the server did not come up"
             time.sleep(0.1)
 
-        with httpx.Client(base_url=base, timeout=10) as http:
+        with httpx.Client(base_url=base, timeout=LIVE_TIMEOUT) as http:
             assert http.get("/readyz").status_code == 200
             email = "served@example.com"
             assert (

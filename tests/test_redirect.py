@@ -129,7 +129,7 @@ async def test_cached_link_expires_on_time_without_invalidation(client, app) -> 
     async def expired() -> bool:
         return (await client.get(f"/{link['key']}")).status_code == 410
 
-    await eventually(expired, timeout=6)
+    await eventually(expired)
 
 
 async def test_inactive_link_is_410(client) -> None:

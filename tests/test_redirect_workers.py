@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 
+from tests.conftest import LIVE_TIMEOUT
 from tests.factories import make_link, make_user
 from tests.processes import server_env
 from tests.reliability.conftest import serve
@@ -44,7 +45,7 @@ async def two_workers(make_settings, serve) -> AsyncIterator[tuple[httpx.AsyncCl
     """`serve --workers 2` with 300 s cache TTLs; a client on fresh connections, and a user."""
     env = server_env(make_settings(), LINK_CACHE_TTL="300", NEGATIVE_CACHE_TTL="300")
     server = await serve(env, workers=2)
-    async with httpx.AsyncClient(base_url=server.url, timeout=10, limits=FRESH) as client:
+    async with httpx.AsyncClient(base_url=server.url, timeout=LIVE_TIMEOUT, limits=FRESH) as client:
         yield client, await make_user(client)
 
 

@@ -61,7 +61,7 @@ async def callback_url(client: httpx.AsyncClient, login: str, next_path: str = "
     query = dict(parse_qsl(urlsplit(location).query))
     assert query["code_challenge_method"] == "S256" and len(query["code_challenge"]) == 43
     assert query["state"] and query["nonce"] and query["redirect_uri"] == APP_URL + CALLBACK_PATH
-    async with httpx.AsyncClient() as at_provider:
+    async with httpx.AsyncClient(timeout=LIVE_TIMEOUT) as at_provider:
         page = await at_provider.get(location, follow_redirects=True)
         assert page.status_code == 200, page.text
         action = FORM_ACTION.search(page.text)

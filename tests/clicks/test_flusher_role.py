@@ -53,7 +53,7 @@ async def test_a_serving_worker_leaves_the_stream_to_the_flusher(
             async def written() -> bool:
                 return await click_counts(app, "apart") == (30, 30)
 
-            await eventually(written, timeout=20)
+            await eventually(written)
         finally:
             flusher.send_signal(signal.SIGTERM)
             code = flusher.wait(timeout=30)

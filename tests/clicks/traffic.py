@@ -77,4 +77,4 @@ async def wait_written(app: Any, total: int) -> None:
             ).scalar()
         return int(n or 0) >= total
 
-    await eventually(written, timeout=10)
+    await eventually(written)

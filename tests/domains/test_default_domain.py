@@ -110,7 +110,7 @@ async def test_every_worker_follows_a_change(make_settings, mode) -> None:  # ty
         if mode == "postgres":  # Redis: announced, acknowledged before the PATCH returned
             assert await follows()
         else:  # no channel without Redis: every worker reads them again within seconds
-            await eventually(follows, timeout=15, interval=0.2)
+            await eventually(follows, interval=0.2)
 
 
 async def test_no_link_may_point_at_one_of_our_domains(client) -> None:

@@ -52,7 +52,7 @@ async def test_the_longest_matching_link_wins(client, app) -> None:  # type: ign
     async def recorded() -> bool:
         return "/flat/deeper" in await _orphan_paths(app)
 
-    await eventually(recorded, timeout=10)
+    await eventually(recorded)
     assert await _orphan_paths(app) == [f"/{EIGHT}/iii", "/flat/deeper"]
 
 

@@ -13,14 +13,15 @@ import pytest
 
 from shortener.auth import passwords
 from shortener.config import Settings
+from tests.conftest import LIVE_TIMEOUT
 from tests.factories import make_link, make_user
 
 
 def _take_write_lock(path: str) -> None:
-    # Waits up to 5 s for the lock: background work (webhooks, clicks) may hold it for a
+    # Waits up to LIVE_TIMEOUT for the lock: background work (webhooks, clicks) may hold it for a
     # moment; the request that called us cannot go on until we return, so if *it* held the
     # lock we would wait out the timeout and fail.
-    conn = sqlite3.connect(path, timeout=5, isolation_level=None)
+    conn = sqlite3.connect(path, timeout=LIVE_TIMEOUT, isolation_level=None)
     try:
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("ROLLBACK")

@@ -13,6 +13,7 @@ from shortener.auth.service import create_user
 from shortener.config import Settings
 from shortener.db import make_engine, make_sessionmaker
 from shortener.main import create_app
+from tests.conftest import LIVE_TIMEOUT
 from tests.factories import PASSWORD, new_email
 from tests.processes import ThreadedServer
 
@@ -44,7 +45,7 @@ def start_server(make_settings: Any) -> Iterator[Callable[..., Served]]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=LIVE_TIMEOUT) as client:
         yield client
 
 

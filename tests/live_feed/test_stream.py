@@ -139,4 +139,4 @@ async def test_a_closed_tab_unsubscribes_and_idle_streams_get_keep_alives(
     async def unsubscribed() -> bool:
         return bool(broker.subscriptions == 0)
 
-    await eventually(unsubscribed, timeout=5)
+    await eventually(unsubscribed)

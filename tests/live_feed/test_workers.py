@@ -12,6 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.clicks.traffic import FIREFOX_LINUX
+from tests.conftest import LIVE_TIMEOUT
 from tests.factories import eventually
 from tests.live_feed.conftest import Served, cookie_user, new_link
 from tests.live_feed.sse import EventReader
@@ -51,14 +52,14 @@ async def test_a_click_served_by_one_worker_reaches_a_stream_on_another(
             for key in (other["key"], link["key"], link["key"]):
                 assert (await http.get(f"{clicker.url}/{key}", headers=person)).status_code == 302
             for tab in tabs:
-                seen = await tab.until_total(2, timeout=5)
+                seen = await tab.until_total(2, timeout=LIVE_TIMEOUT)
                 assert sum(len(event["visits"]) for event in seen) == 2
             assert watcher.app.runtime.flusher.flushed == 0
 
         async def unsubscribed() -> bool:
             return not await redis.pubsub_channels(f"{watcher.settings.redis_prefix}live:*")
 
-        await eventually(unsubscribed, timeout=5)
+        await eventually(unsubscribed)
     finally:
         await redis.aclose()
 

@@ -170,7 +170,7 @@ async def test_database_errors_are_counted(make_settings, postgres_url: str) -> 
                     and m.value("shortener_database_errors_total", source="click_writer") >= 1
                 )
 
-            await eventually(counted, timeout=15)
+            await eventually(counted)
             await proxy.start()
     finally:
         await proxy.stop()

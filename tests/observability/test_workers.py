@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import LIVE_TIMEOUT
 from tests.factories import eventually, make_link, make_user
 from tests.observability.helpers import METRICS_TOKEN, Samples, scrape
 from tests.observability.traffic import secret_traffic
@@ -63,7 +64,9 @@ async def test_two_workers_add_up(make_settings, serve, tmp_path: Path, mode: st
         # A new connection for each request: the kernel hands each to either worker, and
         # none is left open to a worker killed below.
         fresh = httpx.Limits(max_keepalive_connections=0)
-        async with httpx.AsyncClient(base_url=server.url, timeout=10, limits=fresh) as client:
+        async with httpx.AsyncClient(
+            base_url=server.url, timeout=LIVE_TIMEOUT, limits=fresh
+        ) as client:
             headers = await make_user(client)
             await make_link(client, headers, alias="spread")
             prefixes: set[str] = set()
@@ -85,7 +88,7 @@ async def test_two_workers_add_up(make_settings, serve, tmp_path: Path, mode: st
                     and m.value("shortener_clicks_flushed_total") == sent
                 )
 
-            await eventually(adds_up, timeout=20)
+            await eventually(adds_up)
             m = await scrape(client)
             route = {"route": "/api/links", "method": "POST", "status": "201"}
             assert m.value("shortener_http_request_duration_seconds_count", **route) == 1
@@ -103,7 +106,7 @@ async def test_two_workers_add_up(make_settings, serve, tmp_path: Path, mode: st
                 assert m.value("shortener_redirects_total", status="302") == sent
                 return not list(metrics_dir.glob(f"gauge_live*_{victim}.db"))
 
-            await eventually(forgotten, timeout=20)
+            await eventually(forgotten)
             assert (metrics_dir / f"counter_{victim}.db").exists()
 
             found = await secret_traffic(client, receiver, hook_url)

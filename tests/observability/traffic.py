@@ -138,5 +138,5 @@ async def secret_traffic(client: httpx.AsyncClient, receiver: Receiver, hook_url
     async def delivered() -> bool:
         return bool(receiver.received)
 
-    await eventually(delivered, timeout=15)  # signed with the webhook's secret
+    await eventually(delivered)  # signed with the webhook's secret
     return found

@@ -25,7 +25,7 @@ async def _wait_raw(app: Any, n: int) -> list[OrphanVisit]:
     async def enough() -> bool:
         return len(await _raw(app)) >= n
 
-    await eventually(enough, timeout=10)
+    await eventually(enough)
     return await _raw(app)
 
 
@@ -138,7 +138,7 @@ async def test_the_cap_keeps_raw_rows_per_domain_and_minute_and_counts_the_rest(
             body = await _stats(client, admin, include_bots="true", domain="a.example")
             return bool(body["dropped"] == 4)
 
-        await eventually(counted, timeout=10)
+        await eventually(counted)
         rows = await _wait_raw(app, 4)
         assert sorted(r.domain for r in rows) == ["a.example"] * 3 + ["b.example"]
         body = await _stats(client, admin, include_bots="true", domain="a.example")

@@ -45,7 +45,7 @@ async def test_flusher_retries_while_the_database_is_unreachable(
             async def retried() -> bool:
                 return flusher._failures >= 3
 
-            await eventually(retried, timeout=15)  # and it keeps trying, backing off
+            await eventually(retried)  # and it keeps trying, backing off
             assert flusher.set_aside == []  # a lost connection is never a poison batch
 
             await pg_proxy.start()
@@ -72,7 +72,7 @@ async def test_a_poison_batch_is_set_aside_and_the_queue_flows_again(client, app
     async def flowed() -> bool:
         return await click_counts(app, "poison") == (5, 5)
 
-    await eventually(flowed, timeout=15)
+    await eventually(flowed)
     assert [c.id for c in app.runtime.flusher.set_aside] == [bad.id]
     assert await queue.pending() == 0
     # Later clicks are not held up any more.
@@ -97,7 +97,7 @@ async def test_unreadable_stream_entries_are_dropped_not_retried_forever(client,
     async def counted() -> bool:
         return await click_counts(app, "garbage") == (1, 1) and await queue.pending() == 0
 
-    await eventually(counted, timeout=10)
+    await eventually(counted)
 
 
 async def test_the_same_click_delivered_twice_counts_once(client, app) -> None:
@@ -150,4 +150,4 @@ async def test_entries_of_a_dead_consumer_are_claimed_and_counted_once(make_sett
                 pending = await app.runtime.redis.xpending(dead.stream, "flushers")
                 return int(pending["pending"]) == 0 and await click_counts(app, "orphan") == (5, 5)
 
-            await eventually(claimed, timeout=10)
+            await eventually(claimed)

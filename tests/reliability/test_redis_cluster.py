@@ -222,7 +222,7 @@ async def test_link_look_ups_span_the_slots_of_every_master(
                 values = await redis.mget_nonatomic([keys_of.link(key) for key in keys])
                 return b"!" not in values
 
-            await eventually(markers_gone, timeout=10)
+            await eventually(markers_gone)
             # Read from the database, written back to Redis (one pipeline over the nodes)...
             for key in keys:
                 cache.evict_local(key)

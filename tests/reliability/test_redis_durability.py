@@ -94,7 +94,7 @@ async def _kill_redis_mid_load(make_settings, server: RedisServer) -> tuple[int,
             async def buffer_written() -> bool:
                 return queue.backlog()[0] == 0
 
-            await eventually(buffer_written, timeout=15)
+            await eventually(buffer_written)
     # A flusher drains the stream (what survived in it).
     flusher = create_app(make_settings(redis_url=server.url, click_flush_interval=0.05))
     async with flusher.router.lifespan_context(flusher):

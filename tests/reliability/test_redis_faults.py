@@ -52,7 +52,7 @@ class Traffic:
         async def enough() -> bool:
             return self.answered >= total
 
-        await eventually(enough, timeout=20)
+        await eventually(enough)
 
     def stop(self) -> None:
         self._stop.set()
@@ -86,14 +86,14 @@ async def test_redis_killed_mid_traffic_redirects_answer_and_clicks_count_once(
                 assert ready.json()["redis"] == "unavailable"
                 assert ready.json()["database"] == "ok"
                 # Clicks of the outage reach the database through the local buffer.
-                await eventually(lambda: _counted_at_least(app, "busy", before + 30), timeout=10)
+                await eventually(lambda: _counted_at_least(app, "busy", before + 30))
 
                 redis_server.start()
 
                 async def ready_again() -> bool:
                     return (await client.get("/readyz")).status_code == 200
 
-                await eventually(ready_again, timeout=10)
+                await eventually(ready_again)
                 await traffic.until(traffic.answered + 30)
             finally:
                 traffic.stop()
@@ -103,8 +103,8 @@ async def test_redis_killed_mid_traffic_redirects_answer_and_clicks_count_once(
             async def settled() -> bool:
                 return await _settled(app, redis_server.url, settings.redis_prefix)
 
-            await eventually(lambda: _counted(app, "busy", traffic.answered), timeout=15)
-            await eventually(settled, timeout=10)
+            await eventually(lambda: _counted(app, "busy", traffic.answered))
+            await eventually(settled)
             assert await click_counts(app, "busy") == (traffic.answered, traffic.answered)
             # Clicks went through Redis again once it was back.
             redis = Redis.from_url(redis_server.url)
@@ -152,7 +152,7 @@ async def test_hung_redis_trips_the_breaker_and_nothing_is_counted_twice(
             headers = await make_user(client)
             await make_link(client, headers, alias="hung")
             assert (await client.get("/hung")).status_code == 302
-            await eventually(lambda: _counted(app, "hung", 1), timeout=10)
+            await eventually(lambda: _counted(app, "hung", 1))
 
             breaker = app.runtime.redis_breaker
             redis_server.pause()
@@ -161,9 +161,9 @@ async def test_hung_redis_trips_the_breaker_and_nothing_is_counted_twice(
                 for _ in range(20):
                     assert (await client.get("/hung")).status_code == 302
                     answered += 1
-                await eventually(lambda: _true(breaker.trips >= 1), timeout=5)
+                await eventually(lambda: _true(breaker.trips >= 1))
                 # The outage's clicks are written from the local buffer meanwhile.
-                await eventually(lambda: _counted(app, "hung", answered), timeout=10)
+                await eventually(lambda: _counted(app, "hung", answered))
             finally:
                 redis_server.resume()
 
@@ -171,7 +171,7 @@ async def test_hung_redis_trips_the_breaker_and_nothing_is_counted_twice(
                 await client.get("/readyz")
                 return not breaker.is_open
 
-            await eventually(closed, timeout=10)
+            await eventually(closed)
             for _ in range(10):
                 assert (await client.get("/hung")).status_code == 302
                 answered += 1
@@ -179,6 +179,6 @@ async def test_hung_redis_trips_the_breaker_and_nothing_is_counted_twice(
             async def settled() -> bool:
                 return await _settled(app, redis_server.url, settings.redis_prefix)
 
-            await eventually(lambda: _counted(app, "hung", answered), timeout=15)
-            await eventually(settled, timeout=10)
+            await eventually(lambda: _counted(app, "hung", answered))
+            await eventually(settled)
             assert await click_counts(app, "hung") == (answered, answered)

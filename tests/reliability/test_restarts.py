@@ -111,7 +111,7 @@ async def test_kill_9_with_unacknowledged_entries_they_are_claimed_and_counted_o
     async def first_counted() -> bool:
         return await _clicks(first.url, headers, "orphans") == 1
 
-    await eventually(first_counted, timeout=10)
+    await eventually(first_counted)
 
     await pg_proxy.stop()
     statuses = await burst(first.url, "/orphans", 40)
@@ -122,7 +122,7 @@ async def test_kill_9_with_unacknowledged_entries_they_are_claimed_and_counted_o
         async def read_not_acked() -> bool:
             return int((await redis.xpending(stream, "flushers"))["pending"]) > 0
 
-        await eventually(read_not_acked, timeout=15)
+        await eventually(read_not_acked)
         first.kill()  # SIGKILL: no drain, no goodbye
 
         second = await serve(server_env(settings, CLICK_CLAIM_IDLE_MS="500"), name="heir")
@@ -131,7 +131,7 @@ async def test_kill_9_with_unacknowledged_entries_they_are_claimed_and_counted_o
             pending = int((await redis.xpending(stream, "flushers"))["pending"])
             return pending == 0 and await redis.xlen(stream) == 0
 
-        await eventually(claimed, timeout=20)
+        await eventually(claimed)
         assert await _clicks(second.url, headers, "orphans") == 41
     finally:
         await redis.aclose()
@@ -157,13 +157,13 @@ async def test_two_workers_count_exactly_and_all_see_a_patch_at_once(
             assert clicks <= 400
             return clicks == 400
 
-        await eventually(exact, timeout=20)
+        await eventually(exact)
 
         async def settled() -> bool:
             pending = int((await redis.xpending(stream, "flushers"))["pending"])
             return pending == 0 and await redis.xlen(stream) == 0
 
-        await eventually(settled, timeout=10)
+        await eventually(settled)
         assert await _clicks(server.url, headers, "shared") == 400
         # Each worker flushed with a consumer of its own (so "never twice" was exercised).
         consumers = await redis.xinfo_consumers(stream, "flushers")

@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from tests import netns
+from tests.conftest import LIVE_TIMEOUT
 from tests.hosts import CHECK_FALL, CHECK_INTER_MS, Hosts, start
 from tests.hosts_load import kill_one_host_under_load
 from tests.reliability.test_restarts import _create, _signed_in
@@ -54,7 +55,7 @@ async def _seen(base: str, path: str) -> set[str]:
     workers: set[str] = set()
     deadline = time.monotonic() + 30
     limits = httpx.Limits(max_keepalive_connections=0)
-    async with httpx.AsyncClient(base_url=base, timeout=10, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=LIVE_TIMEOUT, limits=limits) as client:
         while len(workers) < 2:
             assert time.monotonic() < deadline, f"one worker of {base} answered every request"
             r = await client.get(path)

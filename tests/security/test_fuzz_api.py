@@ -79,6 +79,7 @@ def test_api_fuzz(case, live_server: ThreadedServer, admin_headers: dict[str, st
     case.call_and_validate(
         base_url=live_server.url,
         headers=admin_headers,
+        timeout=LIVE_TIMEOUT,
         checks=[not_a_server_error, status_code_conformance, response_schema_conformance],
     )
 

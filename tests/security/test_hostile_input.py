@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from shortener.main import create_app
+from tests.conftest import LIVE_TIMEOUT
 from tests.factories import make_link, make_user
 from tests.processes import ThreadedServer
 
@@ -311,7 +312,7 @@ async def test_raw_malformed_requests_are_4xx_and_the_server_lives_on(
     if b"application/json" in head.lower():
         assert b'"detail"' in body
     # (Requests the HTTP parser rejects get uvicorn's own plain-text 400 before any app code.)
-    async with httpx.AsyncClient(base_url=live.url) as client:
+    async with httpx.AsyncClient(base_url=live.url, timeout=LIVE_TIMEOUT) as client:
         assert (await client.get("/healthz")).status_code == 200
 
 

@@ -160,7 +160,7 @@ async def test_a_streaming_replica_serves_statistics(make_settings: Any, mode: s
             for _ in range(2):
                 await visit(client, "streamed")
             await wait_written(app, 2)
-            await eventually(lambda: stats_show(2), timeout=10)  # replicated: the lag, bounded
+            await eventually(lambda: stats_show(2))  # replicated: the lag, bounded
 
             # Replay paused, the primary moves on and the statistics stay where the replica is.
             replica.psql("SELECT pg_wal_replay_pause()")
@@ -169,7 +169,7 @@ async def test_a_streaming_replica_serves_statistics(make_settings: Any, mode: s
             await wait_written(app, 5)  # on the primary
             assert await stats_show(2)
             replica.psql("SELECT pg_wal_replay_resume()")
-            await eventually(lambda: stats_show(5), timeout=10)
+            await eventually(lambda: stats_show(5))
 
             ready = (await client.get("/readyz")).json()
             assert ready["read_database"] == "ok"

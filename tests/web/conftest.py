@@ -37,7 +37,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(check: Any, timeout: float = 10.0, what: str = "condition") -> None:
+def wait_until(check: Any, timeout: float = LIVE_TIMEOUT, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.conftest import LIVE_TIMEOUT
 from tests.web.conftest import LiveServer, wait_until
 
 HEADER = "key,url,title,tags,created_at,expires_at,max_clicks,redirect_type,is_active,clicks\n"
@@ -201,7 +202,10 @@ def test_the_export_is_a_streamed_download(live_server: LiveServer, new_account:
     # Sent as it is read, a page of links at a time: chunked, no length known up front.
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     with httpx.stream(
-        "GET", f"{live_server.url}/dashboard/transfer/export.csv", cookies=cookies
+        "GET",
+        f"{live_server.url}/dashboard/transfer/export.csv",
+        cookies=cookies,
+        timeout=LIVE_TIMEOUT,
     ) as response:
         assert response.status_code == 200
         assert response.headers.get("transfer-encoding") == "chunked"

@@ -208,7 +208,7 @@ async def test_orphan_visits(client: httpx.AsyncClient, app: Any) -> None:
         response = await client.get(f"{V3}/visits/orphan", headers=key)
         return bool(response.json()["visits"]["pagination"]["totalItems"] == 3)
 
-    await eventually(recorded, timeout=10)
+    await eventually(recorded)
     visits = (await client.get(f"{V3}/visits/orphan", headers=key)).json()["visits"]
     kinds = {v["visitedUrl"]: v["type"] for v in visits["data"]}
     assert kinds == {

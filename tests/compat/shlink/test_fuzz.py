@@ -12,6 +12,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from tests.conftest import LIVE_TIMEOUT
 from tests.processes import ThreadedServer
 from tests.security.test_fuzz_api import (  # noqa: F401 - fixtures
     EXAMPLES_PER_OPERATION,
@@ -45,5 +46,6 @@ def test_shlink_api_fuzz(  # type: ignore[no-untyped-def]
     case.call_and_validate(
         base_url=live_server.url,
         headers=admin_headers,
+        timeout=LIVE_TIMEOUT,
         checks=[not_a_server_error, status_code_conformance, response_schema_conformance],
     )
