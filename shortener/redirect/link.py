@@ -47,27 +47,32 @@ class CachedLink:
     def __post_init__(self) -> None:
         setattr_ = object.__setattr__
         setattr_(self, "response_headers", redirect_headers(self.location, self.redirect_type))
+        weight = 1000 + 2 * (len(self.location) + len(self.fallback_location or ""))
+        rules, variants, og = self.rules, self.variants, self.og
+        if not (rules or variants or og):  # most links: nothing more to derive (a cache miss)
+            setattr_(self, "parsed_rules", ())
+            setattr_(self, "parsed_variants", ())
+            setattr_(self, "plain", not (self.forward_query or self.forward_path))
+            setattr_(self, "weight", weight)
+            return
         setattr_(
             self,
             "parsed_rules",
             tuple(
                 Rule(to_ascii(r["url"]), r.get("device"), r.get("country"), r.get("language"))
-                for r in self.rules or ()
+                for r in rules or ()
             ),
         )
         setattr_(
             self,
             "parsed_variants",
-            tuple(
-                Variant(to_ascii(v["url"]), int(v.get("weight", 1))) for v in self.variants or ()
-            ),
+            tuple(Variant(to_ascii(v["url"]), int(v.get("weight", 1))) for v in variants or ()),
         )
-        plain = not (self.rules or self.variants or self.forward_query or self.forward_path)
-        setattr_(self, "plain", plain and not self.og)
-        targets = [*(self.rules or ()), *(self.variants or ())]
-        weight = 1000 + 2 * (len(self.location) + len(self.fallback_location or ""))
-        weight += sum(400 + 3 * len(str(t.get("url", ""))) for t in targets)
-        weight += sum(100 + 2 * len(v) for v in (self.og or {}).values())
+        setattr_(self, "plain", False)
+        weight += sum(
+            400 + 3 * len(str(t.get("url", ""))) for t in [*(rules or ()), *(variants or ())]
+        )
+        weight += sum(100 + 2 * len(v) for v in (og or {}).values())
         setattr_(self, "weight", weight)
 
     def to_json(self) -> bytes:
@@ -82,15 +87,17 @@ class CachedLink:
     @classmethod
     def of(cls, link: Link, *, owner_active: bool = True) -> CachedLink:
         """From a Link, or a row of the links table's columns (read the same way)."""
-        og = {
-            name: value
-            for name, value in (
-                ("title", link.og_title),
-                ("description", link.og_description),
-                ("image", link.og_image),
-            )
-            if value
-        }
+        og = None
+        if link.og_title or link.og_description or link.og_image:
+            og = {
+                name: value
+                for name, value in (
+                    ("title", link.og_title),
+                    ("description", link.og_description),
+                    ("image", link.og_image),
+                )
+                if value
+            }
         return cls(
             id=link.id or 0,
             key=link.key,
@@ -105,7 +112,7 @@ class CachedLink:
             forward_query=link.forward_query,
             forward_path=link.forward_path,
             fallback_location=to_ascii(link.fallback_url) if link.fallback_url else None,
-            og=og or None,
+            og=og,
         )
 
 
