@@ -361,7 +361,9 @@ class ClickRollup(SQLModel, table=True):
 class ClickDimension(SQLModel, table=True):
     """Clicks per link, hour and value of one dimension (referrer, country, browser, os, device).
 
-    An unknown value (no referrer, no country) is the empty string: key columns cannot be NULL.
+    An unknown value (no referrer, no country) has no row: it is the rest of click_rollups'
+    clicks (stats/service.py, with_unknown). Rows of the empty string written before that are
+    left out when read.
     """
 
     __tablename__ = "click_dimensions"

@@ -250,7 +250,11 @@ def _write_rollups(
         key = (link_id, hour, is_bot)
         clicks[key] += n
         for dimension, value in zip(DIMENSIONS, values, strict=True):
-            dimensions[(*key, dimension, value or "")] += n
+            # An unknown value (no referrer, no country) has no row: the statistics count it
+            # as what the known values leave of click_rollups' clicks. Direct visits without
+            # GeoIP were four of a click's ten dimension rows, each an upsert.
+            if value:
+                dimensions[(*key, dimension, value)] += n
         if variant is not None:  # only links with an A/B split have this dimension
             dimensions[(*key, "variant", str(variant))] += n
     for row in first_visits:

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, and_, false, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from shortener.clicks.rows import DIMENSIONS
 from shortener.domains.hostnames import short_url
 from shortener.links.service import get_link
 from shortener.models import (
@@ -108,17 +109,18 @@ async def _link_stats(
         include_bots,
     )
     shares = await session.execute(_shares_query(link.id or 0, window, include_bots))
+    total = sum(clicks_by_bucket.values())
     return LinkStats(
         key=link.key,
         from_=window.start_at,
         to=window.end_at,
         interval=window.interval,
         include_bots=include_bots,
-        total_clicks=sum(clicks_by_bucket.values()),
+        total_clicks=total,
         bot_clicks=bot_clicks,
         unique_visitors=visitors,
         timeseries=series(window, clicks_by_bucket),
-        **breakdowns(shares, BREAKDOWNS, top),
+        **breakdowns(with_unknown(shares, total), BREAKDOWNS, top),
     )
 
 
@@ -147,6 +149,23 @@ def _shares_query(link_id: int, window: Window, include_bots: bool) -> Any:
         )
         .group_by(col(hourly.dimension), col(hourly.value))
     )
+
+
+def with_unknown(rows: Iterable[Any], total: int) -> list[tuple[str, str, int]]:
+    """The (dimension, value, clicks) rows of a window, each dimension's unknown value ("")
+    added as what its known values leave of the window's `total` clicks: the click writer
+    stores no row for an unknown value. Such rows stored before that are left out (their
+    clicks are in the total already)."""
+    known: dict[str, int] = defaultdict(int)
+    found = []
+    for dimension, value, clicks in rows:
+        if dimension in DIMENSIONS:
+            if not value:
+                continue
+            known[dimension] += int(clicks)
+        found.append((dimension, value, int(clicks)))
+    found.extend((d, "", total - known[d]) for d in DIMENSIONS if total > known[d])
+    return found
 
 
 def breakdowns(rows: Iterable[Any], fields: dict[str, str], top: int) -> dict[str, list[Share]]:

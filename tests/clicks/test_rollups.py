@@ -61,7 +61,8 @@ async def direct_counts(app) -> tuple[Counter, Counter, Counter, Counter]:  # ty
         values = {"referrer": ref, "country": country, "browser": browser, "os": os}
         values["device"] = device
         for dimension, value in values.items():
-            raw_dims[(link_id, hour, is_bot, dimension, value or "")] += 1
+            if value:  # an unknown value has no row: the stats derive it (with_unknown)
+                raw_dims[(link_id, hour, is_bot, dimension, value)] += 1
         if vh is not None:
             key = (link_id, day_of(at.timestamp()), vh, is_bot)
             firsts.add(key)

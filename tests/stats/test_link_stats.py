@@ -6,7 +6,9 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import func, select
 
+from shortener.models import ClickDimension, ClickDimensionDaily, Link
 from tests.clicks import traffic as ua
 from tests.clicks.traffic import visit, wait_written
 from tests.factories import make_link, make_user
@@ -147,3 +149,46 @@ async def test_answers_are_cached_until_a_new_batch_or_a_change(client, app) -> 
     assert patched.status_code == 200
     assert await total() == 1
     assert cache.info().misses == misses + 1  # the change made a new key
+
+
+async def test_unknown_values_are_what_the_known_ones_leave(client, app) -> None:  # type: ignore[no-untyped-def]
+    """No row is stored for an unknown value (no referrer, no country): the statistics count
+    it as the rest of the clicks. Rows of the empty string that earlier versions stored are
+    not counted twice, in day or hour windows."""
+    headers = await make_user(client)
+    await make_link(client, headers, alias="unknowns")
+    base = (int(time.time()) // DAY - 1) * DAY  # yesterday, 00:00 UTC
+    app.runtime.click_recorder.clock = lambda: base + 3600 + 59
+    await visit(client, "unknowns")  # direct, from an address with no country
+    await visit(client, "unknowns", ip="81.2.69.142", referrer="https://t.co/x")
+    await visit(client, "unknowns")
+    await wait_written(app, 3)
+    async with app.runtime.sessionmaker() as session, session.begin():
+        link_id = (await session.execute(select(Link.id).where(Link.key == "unknowns"))).scalar()
+        empty = select(func.count()).where(
+            ClickDimension.link_id == link_id, ClickDimension.value == ""
+        )
+        assert (await session.execute(empty)).scalar() == 0
+        # As if an earlier version had written the first direct visit: its rows of "".
+        for dimension in ("referrer", "country"):
+            legacy = {"link_id": link_id, "is_bot": False, "dimension": dimension, "value": ""}
+            session.add(ClickDimension(**legacy, hour=base // 3600 + 1, clicks=1))
+            session.add(ClickDimensionDaily(**legacy, day=base // DAY, clicks=1))
+
+    day = await client.get("/api/links/unknowns/stats", headers=headers)
+    hour = await client.get(
+        "/api/links/unknowns/stats",
+        params={
+            "from": datetime.fromtimestamp(base, UTC).isoformat(),
+            "to": datetime.fromtimestamp(base + 6 * 3600, UTC).isoformat(),
+            "interval": "hour",
+        },
+        headers=headers,
+    )
+    for response in (day, hour):
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["total_clicks"] == 3
+        assert body["referrers"] == [{"value": None, "clicks": 2}, {"value": "t.co", "clicks": 1}]
+        assert body["countries"] == [{"value": None, "clicks": 2}, {"value": "GB", "clicks": 1}]
+        assert body["browsers"] == [{"value": "Chrome", "clicks": 3}]
