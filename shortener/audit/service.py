@@ -56,6 +56,7 @@ ACTIONS = (
     "workspace.created",
     "workspace.updated",
     "invitation.created",
+    "invitation.revoked",
     "member.joined",
     "member.role_changed",
     "member.removed",

@@ -37,6 +37,7 @@ router = APIRouter(prefix="/dashboard", include_in_schema=False)
 Csrf = Depends(check_csrf)
 PAGE = "/dashboard/workspace"
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+InvitationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 INVITE_FIELDS = ("role", "email")
 CREATE_FIELDS = ("name", "slug")
 
@@ -56,6 +57,11 @@ async def _page(
         "may_manage": acting.may("members:write"),
         "may_own": acting.may("owners:write"),
         "members": await members.list_members(session, workspace=workspace),
+        "invitations": (
+            await members.list_invitations(session, by_role=acting.role, workspace=workspace)
+            if acting.may("members:write")
+            else []
+        ),
         "roles": ROLES,
         "mine": [
             (w, role, home_of(w))
@@ -98,6 +104,23 @@ async def invite(request: Request, acting: PageActing, session: SessionDep) -> R
         "mailed": body.email if invited.mailed else None,
     }
     return await _page(request, session, acting, extra={"invited": shown}, status=201)
+
+
+@router.post("/workspace/invitations/{invitation_id}/revoke", dependencies=[Csrf])
+async def revoke_invitation(
+    request: Request, invitation_id: InvitationId, acting: PageActing, session: SessionDep
+) -> Response:
+    try:
+        await members.revoke_invitation(
+            session,
+            by=acting.user,
+            by_role=acting.role,
+            workspace=acting.workspace,
+            invitation_id=invitation_id,
+        )
+    except DomainError as exc:
+        return redirect(request, PAGE, _why(exc), kind="error")
+    return redirect(request, PAGE, "The invitation is revoked: its link opens nothing now.")
 
 
 @router.post("/workspace/members/{user_id}/role", dependencies=[Csrf])

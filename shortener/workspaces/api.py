@@ -19,6 +19,7 @@ from shortener.workspaces.roles import Role, as_role, may
 from shortener.workspaces.schemas import (
     InvitationCreate,
     InvitationCreated,
+    InvitationPublic,
     MemberPublic,
     RoleChange,
     WorkspaceCreate,
@@ -30,6 +31,7 @@ router = APIRouter(tags=["workspaces"], responses=errors(401, 403, 404))
 
 Slug = Annotated[str, Path(max_length=40)]
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+InvitationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 async def member_of(slug: Slug, user: CurrentUser, session: SessionDep) -> tuple[Workspace, Role]:
@@ -170,6 +172,39 @@ async def invite(
         role=body.role,
         expires_at=invited.invitation.expires_at,
     )
+
+
+@router.get("/api/workspaces/{slug}/invitations", response_model=list[InvitationPublic])
+async def list_invitations(member: Member, session: SessionDep) -> list[InvitationPublic]:
+    """Invitations not yet accepted nor expired (owners and admins)."""
+    workspace, role = member
+    found = await members.list_invitations(session, by_role=role, workspace=workspace)
+    return [
+        InvitationPublic(
+            id=invitation.id or 0,
+            role=as_role(invitation.role),
+            email=invitation.email,
+            invited_by=invited_by,
+            created_at=invitation.created_at,
+            expires_at=invitation.expires_at,
+        )
+        for invitation, invited_by in found
+    ]
+
+
+@router.delete(
+    "/api/workspaces/{slug}/invitations/{invitation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+)
+async def revoke_invitation(
+    invitation_id: InvitationId, member: Member, user: CurrentUser, session: SessionDep
+) -> Response:
+    """Its link opens nothing from now on (an accepted invitation is not found)."""
+    workspace, role = member
+    await members.revoke_invitation(
+        session, by=user, by_role=role, workspace=workspace, invitation_id=invitation_id
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(

@@ -161,6 +161,53 @@ async def invite(
     return invitation, token
 
 
+async def list_invitations(
+    session: AsyncSession, *, by_role: Role, workspace: Workspace, now: datetime | None = None
+) -> list[tuple[Invitation, str | None]]:
+    """The invitations that still open the workspace (neither accepted nor expired), newest
+    first, each with its maker's e-mail address (None once that account is gone)."""
+    _check_may_manage(by_role, target_role="")
+    rows = await session.execute(
+        select(Invitation, col(User.email))
+        .outerjoin(User, col(User.id) == col(Invitation.created_by))
+        .where(
+            col(Invitation.workspace_id) == workspace.id,
+            col(Invitation.accepted_at).is_(None),
+            col(Invitation.expires_at) > (now or utcnow()),
+        )
+        .order_by(col(Invitation.created_at).desc(), col(Invitation.id).desc())
+    )
+    return list(rows.tuples())
+
+
+async def revoke_invitation(
+    session: AsyncSession, *, by: User, by_role: Role, workspace: Workspace, invitation_id: int
+) -> None:
+    """Delete an invitation that has not been accepted, so its link opens nothing. An
+    accepted one stays (it is the record of who let a member in): NotFound, as for another
+    workspace's. Managing an owner's invitation takes an owner, as making one does."""
+    invitation = (
+        await session.execute(
+            select(Invitation).where(
+                col(Invitation.id) == invitation_id,
+                col(Invitation.workspace_id) == workspace.id,
+            )
+        )
+    ).scalar_one_or_none()
+    if invitation is None or invitation.accepted_at is not None:
+        raise NotFound("invitation not found (it may have been accepted already)")
+    _check_may_manage(by_role, target_role=invitation.role)
+    await session.delete(invitation)
+    await record(
+        session,
+        actor=by,
+        action="invitation.revoked",
+        target=invitation_id,
+        detail={"role": invitation.role},
+        workspace_id=workspace.id,
+    )
+
+
 async def pending(
     session: AsyncSession, *, token: str, now: datetime | None = None, lock: bool = False
 ) -> tuple[Invitation, Workspace]:

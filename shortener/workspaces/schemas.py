@@ -77,3 +77,14 @@ class InvitationCreated(BaseModel):
     url: str
     role: Role
     expires_at: datetime
+
+
+class InvitationPublic(BaseModel):
+    """An invitation that still opens the workspace (its token was shown once, at creation)."""
+
+    id: int
+    role: Role
+    email: str | None
+    invited_by: str | None  # the maker's e-mail address; None once that account is gone
+    created_at: datetime
+    expires_at: datetime

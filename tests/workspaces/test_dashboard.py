@@ -187,6 +187,31 @@ async def test_members_roles_leaving_and_new_workspaces_from_the_page(browsers) 
     assert taken.status_code == 422 and "taken" in taken.text
 
 
+async def test_pending_invitations_are_shown_and_revoked_from_the_page(browsers) -> None:  # type: ignore[no-untyped-def]
+    owner, newcomer = await browsers(), await browsers()
+    slug, _ = await _team(owner)
+    invited = await owner.post(f"/w/{slug}/dashboard/workspace/invitations", role="viewer")
+    token = INVITATION.search(invited.text)
+    assert token
+    page = (await owner.client.get(f"/w/{slug}/dashboard/workspace")).text
+    assert "Waiting to be accepted" in page and f"by {owner.email}" in page
+    found = re.search(rf'action="/w/{slug}/dashboard/workspace/invitations/(\d+)/revoke"', page)
+    assert found
+    revoked = await owner.post(f"/w/{slug}/dashboard/workspace/invitations/{found.group(1)}/revoke")
+    assert revoked.status_code == 303
+    assert "opens nothing now" in (await owner.client.get(revoked.headers["location"])).text
+    assert (
+        "Waiting to be accepted"
+        not in (await owner.client.get(f"/w/{slug}/dashboard/workspace")).text
+    )
+    # The link is dead; revoking again says why, and nothing changes.
+    opened = await newcomer.client.get(f"/dashboard/invitations/{token.group(1)}")
+    assert opened.status_code == 404
+    again = await owner.post(f"/w/{slug}/dashboard/workspace/invitations/{found.group(1)}/revoke")
+    assert again.status_code == 303
+    assert "not found" in (await owner.client.get(again.headers["location"])).text
+
+
 async def test_the_prefix_takes_nothing_from_the_redirect_path(client) -> None:  # type: ignore[no-untyped-def]
     # /w and /w/... without `dashboard` after the slug are still short links' paths.
     for path in ("/w", "/w/abc", "/w/abc/other"):

@@ -135,6 +135,73 @@ async def test_invitations_work_once_and_expire(
     assert gone.status_code == 410 and "expired" in gone.json()["detail"]
 
 
+async def test_pending_invitations_are_listed_and_revoked(
+    client: httpx.AsyncClient, app: ShortenerApp
+) -> None:
+    team = await make_team(client)  # its members joined by invitations: none is pending
+    owner, admin = team.members["owner"], team.members["admin"]
+    path = f"/api/workspaces/{team.slug}/invitations"
+    mailed = {"role": "editor", "email": "newcomer@example.com"}
+    by_admin = (await client.post(path, json=mailed, headers=admin)).json()
+    by_owner = (await invite(client, team.slug, owner, "owner")).json()
+    stale = (await invite(client, team.slug, owner, "viewer")).json()
+    async with app.runtime.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(Invitation)
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+            .where(Invitation.role == "viewer", Invitation.accepted_at.is_(None))  # type: ignore[union-attr]
+        )
+
+    listed = await client.get(path, headers=admin)
+    assert listed.status_code == 200, listed.text
+    rows = listed.json()
+    admin_email = (await client.get("/api/users/me", headers=admin)).json()["email"]
+    owner_email = (await client.get("/api/users/me", headers=owner)).json()["email"]
+    # Newest first, the expired one left out; the token was shown once and never again.
+    assert [(r["role"], r["email"], r["invited_by"]) for r in rows] == [
+        ("owner", None, owner_email),
+        ("editor", "newcomer@example.com", admin_email),
+    ]
+    assert all("token" not in r for r in rows) and stale["token"]
+    owners_id, admins_id = rows[0]["id"], rows[1]["id"]
+    # Editors and viewers neither see nor revoke them; outsiders do not see the workspace.
+    assert (await client.get(path, headers=team.members["editor"])).status_code == 403
+    assert (
+        await client.delete(f"{path}/{admins_id}", headers=team.members["viewer"])
+    ).status_code == 403
+    assert (await client.get(path, headers=team.outsider)).status_code == 404
+    # An admin may not revoke an owner's invitation (nor make one); their own, yes.
+    assert (await client.delete(f"{path}/{owners_id}", headers=admin)).status_code == 403
+    assert (await client.delete(f"{path}/{admins_id}", headers=admin)).status_code == 204
+    newcomer = await make_user(client)
+    revoked = await client.post(f"/api/invitations/{by_admin['token']}/accept", headers=newcomer)
+    assert revoked.status_code == 404  # its link opens nothing
+    assert (await client.delete(f"{path}/{admins_id}", headers=admin)).status_code == 404
+    # An accepted invitation is the record of who let a member in: not revoked, not listed.
+    joined = await client.post(f"/api/invitations/{by_owner['token']}/accept", headers=newcomer)
+    assert joined.status_code == 200
+    assert (await client.delete(f"{path}/{owners_id}", headers=owner)).status_code == 404
+    assert (await client.get(path, headers=owner)).json() == []
+    # Another workspace's invitation is not found through this one.
+    other = await make_team(client)
+    await invite(client, other.slug, other.members["owner"], "viewer")
+    theirs = f"/api/workspaces/{other.slug}/invitations"
+    their_id = (await client.get(theirs, headers=other.members["owner"])).json()[0]["id"]
+    assert (await client.delete(f"{path}/{their_id}", headers=owner)).status_code == 404
+    assert len((await client.get(theirs, headers=other.members["owner"])).json()) == 1
+    async with app.runtime.sessionmaker() as session:
+        audited = (
+            (
+                await session.execute(
+                    select(AuditEvent.target).where(AuditEvent.action == "invitation.revoked")
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert audited == [str(admins_id)]
+
+
 async def test_links_belong_to_the_workspace_acted_in(client: httpx.AsyncClient) -> None:
     team = await make_team(client)
     editor = team.acting("editor")
