@@ -186,12 +186,17 @@ async def revoke_invitation(
     """Delete an invitation that has not been accepted, so its link opens nothing. An
     accepted one stays (it is the record of who let a member in): NotFound, as for another
     workspace's. Managing an owner's invitation takes an owner, as making one does."""
+    _check_may_manage(by_role, target_role="")  # first: a viewer learns nothing of ids
+    # Locked, as accepting locks it: a revocation racing an acceptance either comes first
+    # (the link then opens nothing) or finds the invitation accepted (404), never both.
     invitation = (
         await session.execute(
-            select(Invitation).where(
+            select(Invitation)
+            .where(
                 col(Invitation.id) == invitation_id,
                 col(Invitation.workspace_id) == workspace.id,
             )
+            .with_for_update()
         )
     ).scalar_one_or_none()
     if invitation is None or invitation.accepted_at is not None:

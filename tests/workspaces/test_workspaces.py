@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlalchemy import select, update
 
+from shortener.errors import NotFound
 from shortener.main import ShortenerApp
-from shortener.models import AuditEvent, Invitation, utcnow
+from shortener.models import AuditEvent, Invitation, User, Workspace, utcnow
+from shortener.workspaces import members
 from tests.factories import make_link, make_user
 from tests.workspaces.helpers import invite, make_team, me, new_slug
 
@@ -166,9 +170,9 @@ async def test_pending_invitations_are_listed_and_revoked(
     owners_id, admins_id = rows[0]["id"], rows[1]["id"]
     # Editors and viewers neither see nor revoke them; outsiders do not see the workspace.
     assert (await client.get(path, headers=team.members["editor"])).status_code == 403
-    assert (
-        await client.delete(f"{path}/{admins_id}", headers=team.members["viewer"])
-    ).status_code == 403
+    viewer = team.members["viewer"]
+    assert (await client.delete(f"{path}/{admins_id}", headers=viewer)).status_code == 403
+    assert (await client.delete(f"{path}/2000000", headers=viewer)).status_code == 403  # no probing
     assert (await client.get(path, headers=team.outsider)).status_code == 404
     # An admin may not revoke an owner's invitation (nor make one); their own, yes.
     assert (await client.delete(f"{path}/{owners_id}", headers=admin)).status_code == 403
@@ -200,6 +204,42 @@ async def test_pending_invitations_are_listed_and_revoked(
             .all()
         )
     assert audited == [str(admins_id)]
+
+
+async def test_a_revocation_racing_an_acceptance_waits_and_finds_it_accepted(
+    client: httpx.AsyncClient, app: ShortenerApp
+) -> None:
+    team = await make_team(client)
+    owner = team.members["owner"]
+    token = (await invite(client, team.slug, owner, "viewer")).json()["token"]
+    path = f"/api/workspaces/{team.slug}/invitations"
+    invitation_id = (await client.get(path, headers=owner)).json()[0]["id"]
+    newcomer_id = await me(client, await make_user(client))
+    owner_id = await me(client, owner)
+    sessions = app.runtime.sessionmaker
+
+    async def revoke() -> None:
+        async with sessions() as session, session.begin():
+            workspace = (
+                await session.execute(select(Workspace).where(Workspace.slug == team.slug))
+            ).scalar_one()
+            by = await session.get(User, owner_id)
+            assert by is not None
+            await members.revoke_invitation(
+                session, by=by, by_role="owner", workspace=workspace, invitation_id=invitation_id
+            )
+
+    async with sessions() as accepting, accepting.begin():
+        newcomer = await accepting.get(User, newcomer_id)
+        assert newcomer is not None
+        await members.accept(accepting, user=newcomer, token=token)  # locked, not committed
+        revoking = asyncio.create_task(revoke())
+        await asyncio.sleep(0.3)
+        assert not revoking.done()  # it waits for the acceptance
+    with pytest.raises(NotFound):
+        await revoking
+    joined = await client.get(f"/api/workspaces/{team.slug}/members", headers=owner)
+    assert newcomer_id in {m["user_id"] for m in joined.json()}
 
 
 async def test_links_belong_to_the_workspace_acted_in(client: httpx.AsyncClient) -> None:
