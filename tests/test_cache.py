@@ -289,13 +289,13 @@ async def test_a_change_returns_only_once_every_worker_has_it(app, settings) -> 
         change = asyncio.ensure_future(cache.invalidate("slow-to-hear"))
         message = None
         while message is None:
-            message = await other.get_message(timeout=5)
+            message = await other.get_message(timeout=LIVE_TIMEOUT)
         ack, key = message["data"].decode().split(" ")
         assert key == "slow-to-hear"
         done, _ = await asyncio.wait({change}, timeout=0.3)
         assert not done, "returned before every worker had the change"
         await redis.publish(f"{settings.redis_prefix}link-ack", ack)
-        await asyncio.wait_for(change, timeout=5)
+        await asyncio.wait_for(change, timeout=LIVE_TIMEOUT)
     finally:
         await other.aclose()
         await redis.aclose()

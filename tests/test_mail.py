@@ -11,6 +11,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from shortener.config import ConfigError, load_settings
 from shortener.mail import Mailer, parse_smtp_url
+from tests.conftest import LIVE_TIMEOUT
 from tests.mailbox import Mailbox, free_port
 
 
@@ -99,7 +100,7 @@ NO_TLS_ON_LOOPBACK = pytest.mark.filterwarnings("ignore:Requiring AUTH while not
 @NO_TLS_ON_LOOPBACK
 async def test_the_credentials_of_the_url_sign_in(authenticating_mailbox: Mailbox) -> None:
     url = authenticating_mailbox.url.replace("smtp://", "smtp://bot:p%40ss@")
-    mailer = Mailer(url, sender="Shortener <noreply@sho.rt>", timeout=5)
+    mailer = Mailer(url, sender="Shortener <noreply@sho.rt>", timeout=LIVE_TIMEOUT)
     message = mailer.message(to="ada@example.com", subject="Hello", body="Hi Ada")
     assert await mailer.send(message, about="a test") is True
     (received,) = authenticating_mailbox.messages("ada@example.com")
@@ -113,7 +114,7 @@ async def test_a_refused_sign_in_is_logged_not_raised(
     authenticating_mailbox: Mailbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     url = authenticating_mailbox.url.replace("smtp://", "smtp://bot:wrong@")
-    mailer = Mailer(url, sender="noreply@sho.rt", timeout=5)
+    mailer = Mailer(url, sender="noreply@sho.rt", timeout=LIVE_TIMEOUT)
     message = mailer.message(to="ada@example.com", subject="Hello", body="Hi")
     with caplog.at_level("ERROR", logger="shortener.mail"):
         assert await mailer.send(message, about="a test") is False

@@ -62,7 +62,7 @@ def server(settings) -> Iterator[ThreadedServer]:  # type: ignore[no-untyped-def
 
 def raw_get(port: int, target: bytes) -> tuple[int, dict[bytes, bytes]]:
     """One GET of `target` exactly as given; the status and headers of the answer."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+    with socket.create_connection(("127.0.0.1", port), timeout=LIVE_TIMEOUT) as sock:
         sock.sendall(
             b"GET " + target + b" HTTP/1.1\r\nHost: short.test\r\nConnection: close\r\n\r\n"
         )

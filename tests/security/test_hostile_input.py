@@ -268,7 +268,7 @@ async def _raw(port: int, request: bytes) -> tuple[int, bytes]:
     try:
         writer.write(request)
         await writer.drain()
-        response = await asyncio.wait_for(reader.read(65536), timeout=10)
+        response = await asyncio.wait_for(reader.read(65536), timeout=LIVE_TIMEOUT)
     finally:
         writer.close()
     status_line = response.split(b"\r\n", 1)[0]

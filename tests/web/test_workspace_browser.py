@@ -90,4 +90,18 @@ def test_a_team_shares_links_through_a_workspace(live_server: LiveServer, browse
     expect(colleague.locator("table.links tbody tr", has_text="editor-made")).to_have_count(1)
     owner.goto("/w/growth/dashboard")
     expect(owner.locator("table.links tbody tr", has_text="editor-made")).to_have_count(1)
+
+    # An editor's link, not wanted after all: it waits in the list (the accepted one does
+    # not), and its Revoke button makes the link open nothing.
+    owner.goto("/w/growth/dashboard/workspace")
+    owner.get_by_label("Role", exact=True).select_option("editor")
+    owner.get_by_role("button", name="Create invitation link").click()
+    spare = owner.locator("#invitation-url").inner_text()
+    waiting = owner.locator("li[data-invitation]", has_text="editor")
+    expect(waiting).to_have_count(1)
+    waiting.get_by_role("button", name="Revoke the editor invitation").click()
+    expect(owner.get_by_role("status")).to_contain_text("its link opens nothing now")
+    expect(owner.locator("li[data-invitation]", has_text="editor")).to_have_count(0)
+    colleague.goto(spare)
+    expect(colleague.get_by_text(re.compile("invitation not found"))).to_be_visible()
     assert problems == []
