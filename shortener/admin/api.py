@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from shortener.admin import service
 from shortener.admin.schemas import AdminUserPage, AdminUserPublic, AdminUserUpdate
 from shortener.auth.deps import BearerAdmin
 from shortener.db import SessionDep
-from shortener.fields import OneLine
+from shortener.fields import Offset, OneLine, RowId
 from shortener.links.deps import LinkContextDep
 from shortener.models import User
 from shortener.openapi import errors
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], responses=errors(401, 403, 404, 409))
-
-UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _public(user: User, links: int) -> AdminUserPublic:
@@ -36,7 +34,7 @@ async def list_users(
     admin: BearerAdmin,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
+    offset: Offset = 0,
     q: Annotated[
         str | None, Query(max_length=320, description="part of the email"), OneLine
     ] = None,
@@ -48,7 +46,7 @@ async def list_users(
 
 @router.patch("/users/{user_id}", response_model=AdminUserPublic)
 async def update_user(
-    user_id: UserId,
+    user_id: RowId,
     body: AdminUserUpdate,
     admin: BearerAdmin,
     session: SessionDep,
@@ -62,7 +60,7 @@ async def update_user(
 
 @router.delete("/users/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_user(
-    user_id: UserId, admin: BearerAdmin, session: SessionDep, ctx: LinkContextDep
+    user_id: RowId, admin: BearerAdmin, session: SessionDep, ctx: LinkContextDep
 ) -> Response:
     await service.delete_user(session, admin=admin, user_id=user_id, cache=ctx.cache)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

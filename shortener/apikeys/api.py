@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Response, status
 
 from shortener.apikeys import service
 from shortener.apikeys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 from shortener.db import SessionDep
+from shortener.fields import RowId
 from shortener.models import ApiKey
 from shortener.openapi import errors
 from shortener.workspaces.deps import KeysWriter
 
 router = APIRouter(prefix="/api/keys", tags=["api keys"], responses=errors(401, 403, 404))
-
-KeyId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _public(key: ApiKey) -> ApiKeyPublic:
@@ -43,6 +40,6 @@ async def list_keys(acting: KeysWriter, session: SessionDep) -> list[ApiKeyPubli
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_key(key_id: KeyId, acting: KeysWriter, session: SessionDep) -> Response:
+async def revoke_key(key_id: RowId, acting: KeysWriter, session: SessionDep) -> Response:
     await service.revoke_key(session, acting=acting, key_id=key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -14,7 +14,7 @@ from shortener.audit.schemas import AuditEventPublic, AuditPage
 from shortener.audit.service import AuditFilter, list_events, public_filter
 from shortener.db import SessionDep
 from shortener.errors import Forbidden
-from shortener.fields import OneLine
+from shortener.fields import Offset, OneLine
 from shortener.openapi import errors
 from shortener.workspaces.acting import Acting
 from shortener.workspaces.deps import WORKSPACE_HEADER, acts
@@ -31,7 +31,7 @@ async def audit_log(
     reader: AuditReader,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
+    offset: Offset = 0,
     action: Annotated[
         str | None, Query(max_length=40, description="e.g. link.created"), OneLine
     ] = None,

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from shortener.auth import reset, service, sessions
-from shortener.auth.deps import AnyPrincipal, CurrentSignIn, CurrentUser, SessionId
+from shortener.auth.deps import AnyPrincipal, CurrentSignIn, CurrentUser
 from shortener.auth.limits import limit_registration, login_attempt, login_failed
 from shortener.auth.schemas import (
     PasswordChange,
@@ -23,6 +23,7 @@ from shortener.auth.schemas import (
 from shortener.auth.second_factor import check_second_factor
 from shortener.db import SessionDep
 from shortener.errors import Forbidden, Unauthorized
+from shortener.fields import RowId
 from shortener.openapi import errors
 from shortener.runtime import runtime_of
 
@@ -132,7 +133,7 @@ async def end_all_sessions(user: CurrentUser, session: SessionDep) -> Response:
 
 
 @router.delete("/auth/sessions/{session_id}", status_code=NO_CONTENT, responses=errors(404))
-async def end_session(session_id: SessionId, user: CurrentUser, session: SessionDep) -> Response:
+async def end_session(session_id: RowId, user: CurrentUser, session: SessionDep) -> Response:
     await sessions.end_session(session, user=user, session_id=session_id)
     return Response(status_code=NO_CONTENT)
 

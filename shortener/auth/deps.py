@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -154,4 +154,3 @@ BearerPrincipal = Annotated[Principal, Depends(bearer_principal)]
 BearerAdmin = Annotated[User, Depends(bearer_admin)]
 
 # A sign-in session's id in a path (DELETE /api/auth/sessions/{id}, the Security page).
-SessionId = Annotated[int, Path(ge=1, le=2**31 - 1)]

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
 
 from shortener.db import SessionDep
 from shortener.domains import service
 from shortener.domains.schemas import DomainCreate, DomainPublic, DomainUpdate
 from shortener.errors import NotFound
+from shortener.fields import MAX_ROW_ID
 from shortener.links.deps import LinkContextDep
 from shortener.openapi import errors
 from shortener.runtime import runtime_of
 from shortener.workspaces.deps import DomainsWriter, LinksReader
+
+# The default domain (BASE_URL's, no row) answers to id 0.
+DomainId = Annotated[int, Path(ge=service.DEFAULT_ID, le=MAX_ROW_ID)]
 
 router = APIRouter(prefix="/api/domains", tags=["domains"], responses=errors(401, 403, 404, 409))
 well_known = APIRouter(tags=["domains"], responses=errors(404))
@@ -37,7 +41,7 @@ async def list_domains(
 
 @router.patch("/{domain_id}", response_model=DomainPublic)
 async def update_domain(
-    domain_id: int,
+    domain_id: DomainId,
     body: DomainUpdate,
     acting: DomainsWriter,
     session: SessionDep,
@@ -53,7 +57,7 @@ async def update_domain(
 
 @router.delete("/{domain_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_domain(
-    domain_id: int,
+    domain_id: DomainId,
     acting: DomainsWriter,
     session: SessionDep,
     ctx: LinkContextDep,
@@ -65,7 +69,7 @@ async def delete_domain(
 
 @router.post("/{domain_id}/verify", response_model=DomainPublic)
 async def verify_domain(
-    domain_id: int,
+    domain_id: DomainId,
     request: Request,
     acting: DomainsWriter,
     session: SessionDep,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from shortener.db import SessionDep
 from shortener.domains import service as domains
-from shortener.fields import OneLine
+from shortener.fields import Offset, OneLine
 from shortener.links import service
 from shortener.links.deps import LinkContextDep, LinkQuotaDep
 from shortener.links.keypath import KEY
@@ -54,7 +54,7 @@ async def list_links(
     session: SessionDep,
     ctx: LinkContextDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
+    offset: Offset = 0,
     q: Annotated[str | None, Query(max_length=200), OneLine] = None,
     tag: Annotated[
         str | None,

@@ -21,6 +21,7 @@ from sqlmodel import col
 from shortener.audit.service import record
 from shortener.db import after_commit
 from shortener.errors import Invalid
+from shortener.fields import MAX_ROW_ID
 from shortener.keys import link_ident
 from shortener.links.context import LinkContext
 from shortener.links.schemas import MAX_TAGS, Tags
@@ -31,7 +32,6 @@ from shortener.workspaces.acting import Acting
 BulkAction = Literal["delete", "add_tag", "remove_tag", "activate", "deactivate"]
 ACTIONS: tuple[str, ...] = get_args(BulkAction)
 MAX_BULK = 1000  # as POST /api/links/bulk: one request, one bounded transaction
-MAX_ID = 2**31 - 1  # links.id is a 32-bit integer in PostgreSQL
 _TAG = TypeAdapter(Tags)
 
 
@@ -60,7 +60,7 @@ async def bulk_action(
 ) -> int:
     """Apply `action` to the links among `ids` that `acting` may see; how many changed (a link
     that already was as asked, e.g. active, is not counted and announces nothing)."""
-    wanted = sorted({i for i in ids if 0 < i <= MAX_ID})  # larger ones name no link
+    wanted = sorted({i for i in ids if 0 < i <= MAX_ROW_ID})  # larger ones name no link
     if not wanted:
         raise Invalid("select at least one link", field="ids")
     if len(wanted) > MAX_BULK:

@@ -5,9 +5,9 @@ Thin routes over domains.service, the same service the API uses.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -15,6 +15,7 @@ from shortener.db import SessionDep
 from shortener.domains import service
 from shortener.domains.schemas import DomainCreate
 from shortener.errors import Conflict, Invalid
+from shortener.fields import RowId
 from shortener.links.deps import LinkContextDep
 from shortener.runtime import runtime_of
 from shortener.web.csrf import check_csrf
@@ -25,7 +26,6 @@ from shortener.workspaces.acting import Acting
 
 router = APIRouter(prefix="/dashboard/domains", include_in_schema=False)
 Csrf = Depends(check_csrf)
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 FIELDS = ("hostname",)
 
 
@@ -69,7 +69,11 @@ async def add_domain(
 
 @router.post("/{domain_id}/verify", dependencies=[Csrf])
 async def verify_domain(
-    request: Request, domain_id: Id, acting: PageDomains, session: SessionDep, ctx: LinkContextDep
+    request: Request,
+    domain_id: RowId,
+    acting: PageDomains,
+    session: SessionDep,
+    ctx: LinkContextDep,
 ) -> Response:
     runtime = runtime_of(request)
     try:
@@ -88,7 +92,11 @@ async def verify_domain(
 
 @router.post("/{domain_id}/delete", dependencies=[Csrf])
 async def delete_domain(
-    request: Request, domain_id: Id, acting: PageDomains, session: SessionDep, ctx: LinkContextDep
+    request: Request,
+    domain_id: RowId,
+    acting: PageDomains,
+    session: SessionDep,
+    ctx: LinkContextDep,
 ) -> Response:
     try:
         await service.delete_domain(

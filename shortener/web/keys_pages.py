@@ -6,9 +6,9 @@ redirect: it exists in clear only in that one response (sent with cache-control:
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -17,6 +17,7 @@ from shortener.apikeys.schemas import ALL_SCOPES, DEFAULT_SCOPES, ApiKeyCreate
 from shortener.compat.yourls.auth import signature_token
 from shortener.db import SessionDep
 from shortener.errors import Invalid
+from shortener.fields import RowId
 from shortener.runtime import runtime_of
 from shortener.web.csrf import check_csrf
 from shortener.web.forms import form_errors, text_and_choices
@@ -26,7 +27,6 @@ from shortener.workspaces.acting import Acting
 
 router = APIRouter(prefix="/dashboard/keys", include_in_schema=False)
 Csrf = Depends(check_csrf)
-KeyId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 SCOPES = sorted(ALL_SCOPES)
 KEY_FIELDS = ("name", "scopes")
 
@@ -72,7 +72,7 @@ async def create_key(request: Request, acting: PageKeys, session: SessionDep) ->
 
 @router.get("/{key_id}/revoke")
 async def confirm_revoke(
-    request: Request, key_id: KeyId, acting: PageKeys, session: SessionDep
+    request: Request, key_id: RowId, acting: PageKeys, session: SessionDep
 ) -> Response:
     """Revoking asks first, also without JavaScript: this page holds the form that revokes."""
     user = acting.user
@@ -82,7 +82,7 @@ async def confirm_revoke(
 
 @router.post("/{key_id}/revoke", dependencies=[Csrf])
 async def revoke_key(
-    request: Request, key_id: KeyId, acting: PageKeys, session: SessionDep
+    request: Request, key_id: RowId, acting: PageKeys, session: SessionDep
 ) -> Response:
     await service.revoke_key(session, acting=acting, key_id=key_id)
     return redirect(request, "/dashboard/keys", "The API key is revoked.")

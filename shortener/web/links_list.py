@@ -19,7 +19,7 @@ from starlette.responses import Response
 from shortener.db import SessionDep
 from shortener.domains import service as domains
 from shortener.errors import Invalid
-from shortener.fields import OneLine
+from shortener.fields import MAX_ROW_ID, OneLine
 from shortener.links import bulk, service
 from shortener.links.deps import LinkContextDep
 from shortener.links.schemas import LinkPublic
@@ -216,7 +216,7 @@ async def bulk_action(
     back = _back(form.get("back"))
     # Ids no link can have (the column is a 32-bit integer) are ignored like others' links.
     ids = [int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit()]
-    ids = [i for i in ids if 0 < i <= bulk.MAX_ID]
+    ids = [i for i in ids if 0 < i <= MAX_ROW_ID]
     action, tag = form.get("action"), form.get("tag")
     if not isinstance(action, str) or action not in ACTION_NAMES:
         raise Invalid(f"the action is one of {', '.join(ACTION_NAMES)}", field="action")

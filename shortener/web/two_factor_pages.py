@@ -19,12 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from shortener.auth import sessions, totp
-from shortener.auth.deps import SessionId
 from shortener.auth.limits import login_attempt
 from shortener.auth.second_factor import check_second_factor, counting_wrong_codes, issuer_of
 from shortener.auth.tokens import read_token
 from shortener.db import SessionDep
 from shortener.errors import Conflict, Invalid, NotFound, Unauthorized
+from shortener.fields import RowId
 from shortener.models import User
 from shortener.runtime import runtime_of
 from shortener.web.csrf import check_csrf
@@ -185,7 +185,7 @@ async def disable(request: Request, user: PageUser, session: SessionDep) -> Resp
 
 @router.post(SECURITY_PAGE + "/sessions/{session_id}/end", dependencies=[Csrf])
 async def end_session(
-    request: Request, session_id: SessionId, user: PageUser, session: SessionDep
+    request: Request, session_id: RowId, user: PageUser, session: SessionDep
 ) -> Response:
     """Sign out one other browser or token (this browser signs out with "Sign out")."""
     try:

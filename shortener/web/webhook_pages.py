@@ -6,14 +6,15 @@ to the creating POST only (no-store), never carried in a cookie or a redirect.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
 from shortener.db import SessionDep, after_commit
 from shortener.errors import Invalid
+from shortener.fields import RowId
 from shortener.runtime import runtime_of
 from shortener.web.csrf import check_csrf
 from shortener.web.forms import form_errors, text_and_choices
@@ -25,7 +26,6 @@ from shortener.workspaces.acting import Acting
 
 router = APIRouter(prefix="/dashboard/webhooks", include_in_schema=False)
 Csrf = Depends(check_csrf)
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 HOOK_FIELDS = ("url", "events")
 LOG_SIZE = 50
 
@@ -73,7 +73,7 @@ async def create_webhook(
 
 @router.get("/{hook_id}")
 async def webhook_page(
-    request: Request, hook_id: Id, acting: PageHooksReader, session: SessionDep
+    request: Request, hook_id: RowId, acting: PageHooksReader, session: SessionDep
 ) -> Response:
     user = acting.user
     hook = await service.get_webhook(session, acting=acting, webhook_id=hook_id)
@@ -86,7 +86,7 @@ async def webhook_page(
 
 @router.post("/{hook_id}/delete", dependencies=[Csrf])
 async def delete_webhook(
-    request: Request, hook_id: Id, acting: PageHooksWriter, session: SessionDep
+    request: Request, hook_id: RowId, acting: PageHooksWriter, session: SessionDep
 ) -> Response:
     await service.delete_webhook(session, acting=acting, webhook_id=hook_id)
     return redirect(request, "/dashboard/webhooks", "The webhook endpoint is deleted.")
@@ -94,7 +94,11 @@ async def delete_webhook(
 
 @router.post("/{hook_id}/deliveries/{delivery_id}/replay", dependencies=[Csrf])
 async def replay_delivery(
-    request: Request, hook_id: Id, delivery_id: Id, acting: PageHooksWriter, session: SessionDep
+    request: Request,
+    hook_id: RowId,
+    delivery_id: RowId,
+    acting: PageHooksWriter,
+    session: SessionDep,
 ) -> Response:
     await service.replay_delivery(
         session, acting=acting, webhook_id=hook_id, delivery_id=delivery_id

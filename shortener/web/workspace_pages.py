@@ -8,14 +8,15 @@ posts back under the prefix it was shown with, so it changes the workspace on th
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
 from shortener.db import SessionDep
 from shortener.errors import DomainError, Forbidden
+from shortener.fields import RowId
 from shortener.runtime import runtime_of
 from shortener.web.csrf import check_csrf
 from shortener.web.forms import form_errors, form_values
@@ -36,8 +37,6 @@ from shortener.workspaces.schemas import (
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 Csrf = Depends(check_csrf)
 PAGE = "/dashboard/workspace"
-UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-InvitationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 INVITE_FIELDS = ("role", "email")
 CREATE_FIELDS = ("name", "slug")
 
@@ -108,7 +107,7 @@ async def invite(request: Request, acting: PageActing, session: SessionDep) -> R
 
 @router.post("/workspace/invitations/{invitation_id}/revoke", dependencies=[Csrf])
 async def revoke_invitation(
-    request: Request, invitation_id: InvitationId, acting: PageActing, session: SessionDep
+    request: Request, invitation_id: RowId, acting: PageActing, session: SessionDep
 ) -> Response:
     try:
         await members.revoke_invitation(
@@ -125,7 +124,7 @@ async def revoke_invitation(
 
 @router.post("/workspace/members/{user_id}/role", dependencies=[Csrf])
 async def change_role(
-    request: Request, user_id: UserId, acting: PageActing, session: SessionDep
+    request: Request, user_id: RowId, acting: PageActing, session: SessionDep
 ) -> Response:
     try:
         body = RoleChange.model_validate(form_values(await request.form(), ("role",)))
@@ -144,7 +143,7 @@ async def change_role(
 
 @router.post("/workspace/members/{user_id}/remove", dependencies=[Csrf])
 async def remove_member(
-    request: Request, user_id: UserId, acting: PageActing, session: SessionDep
+    request: Request, user_id: RowId, acting: PageActing, session: SessionDep
 ) -> Response:
     try:
         await members.remove_member(

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from shortener.db import SessionDep, after_commit
 from shortener.errors import Forbidden
+from shortener.fields import Offset, RowId
 from shortener.models import Webhook, WebhookDelivery
 from shortener.openapi import errors
 from shortener.runtime import runtime_of
@@ -25,7 +26,6 @@ from shortener.workspaces.deps import acts
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"], responses=errors(401, 403, 404))
 
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Reader = Annotated[Acting, Depends(acts("webhooks:read"))]
 Writer = Annotated[Acting, Depends(acts("webhooks:write"))]
 
@@ -67,18 +67,18 @@ async def list_webhooks(principal: Reader, session: SessionDep) -> list[WebhookP
 
 
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_webhook(webhook_id: Id, principal: Writer, session: SessionDep) -> Response:
+async def delete_webhook(webhook_id: RowId, principal: Writer, session: SessionDep) -> Response:
     await service.delete_webhook(session, acting=principal, webhook_id=webhook_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{webhook_id}/deliveries", response_model=list[DeliveryPublic])
 async def list_deliveries(
-    webhook_id: Id,
+    webhook_id: RowId,
     principal: Reader,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
+    offset: Offset = 0,
 ) -> list[DeliveryPublic]:
     """Newest first."""
     deliveries = await service.list_deliveries(
@@ -93,7 +93,7 @@ async def list_deliveries(
     response_model=DeliveryPublic,
 )
 async def replay_delivery(
-    webhook_id: Id, delivery_id: Id, principal: Writer, session: SessionDep, request: Request
+    webhook_id: RowId, delivery_id: RowId, principal: Writer, session: SessionDep, request: Request
 ) -> DeliveryPublic:
     """Send a delivery's body again, as a new delivery (signed afresh)."""
     replay = await service.replay_delivery(

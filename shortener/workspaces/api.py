@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response, status
 from shortener.auth.deps import CurrentUser
 from shortener.db import SessionDep
 from shortener.errors import Forbidden
+from shortener.fields import RowId
 from shortener.models import Membership, Workspace
 from shortener.openapi import errors
 from shortener.runtime import runtime_of
@@ -30,8 +31,6 @@ from shortener.workspaces.schemas import (
 router = APIRouter(tags=["workspaces"], responses=errors(401, 403, 404))
 
 Slug = Annotated[str, Path(max_length=40)]
-UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-InvitationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 async def member_of(slug: Slug, user: CurrentUser, session: SessionDep) -> tuple[Workspace, Role]:
@@ -121,7 +120,7 @@ def _member(m: Membership, email: str) -> MemberPublic:
     responses=errors(409, 422),
 )
 async def change_role(
-    user_id: UserId, body: RoleChange, member: Member, user: CurrentUser, session: SessionDep
+    user_id: RowId, body: RoleChange, member: Member, user: CurrentUser, session: SessionDep
 ) -> MemberPublic:
     workspace, role = member
     changed, email = await members.change_role(
@@ -136,7 +135,7 @@ async def change_role(
     responses=errors(409),
 )
 async def remove_member(
-    user_id: UserId, member: Member, user: CurrentUser, session: SessionDep
+    user_id: RowId, member: Member, user: CurrentUser, session: SessionDep
 ) -> Response:
     workspace, role = member
     await members.remove_member(
@@ -197,7 +196,7 @@ async def list_invitations(member: Member, session: SessionDep) -> list[Invitati
     status_code=status.HTTP_204_NO_CONTENT,
 )
 async def revoke_invitation(
-    invitation_id: InvitationId, member: Member, user: CurrentUser, session: SessionDep
+    invitation_id: RowId, member: Member, user: CurrentUser, session: SessionDep
 ) -> Response:
     """Its link opens nothing from now on (an accepted invitation is not found)."""
     workspace, role = member

@@ -315,3 +315,19 @@ async def test_deleting_a_domain_in_use(client) -> None:
     assert moved.status_code == 200 and moved.json()["domain"] == DEFAULT_HOST
     assert (await _get(client, "/moves", DEFAULT_HOST)).status_code == 302
     assert (await client.delete(f"/api/domains/{domain['id']}", headers=admin)).status_code == 404
+
+
+@pytest.mark.parametrize("domain_id", ["2147483648", "99999999999999999999", "-1"])
+async def test_a_domain_id_out_of_range_is_a_422(client, domain_id: str) -> None:
+    """Ids are 32-bit integers in PostgreSQL: a larger one is refused before any query (it
+    reached the driver as a 500), as on every other route that takes a row's id."""
+    admin = await make_user(client, admin=True)
+    calls = [
+        client.patch(f"/api/domains/{domain_id}", json={"root_url": None}, headers=admin),
+        client.delete(f"/api/domains/{domain_id}", headers=admin),
+        client.post(f"/api/domains/{domain_id}/verify", headers=admin),
+    ]
+    for call in calls:
+        response = await call
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"][0]["loc"] == ["path", "domain_id"]

@@ -18,6 +18,7 @@ from shortener.compat.kutt import service
 from shortener.compat.kutt.schemas import KuttCreate, KuttEdit, KuttLink, KuttPage
 from shortener.db import ReadSessionDep, SessionDep
 from shortener.errors import DomainError
+from shortener.fields import Offset
 from shortener.links import service as links_service
 from shortener.links.deps import LinkContextDep, LinkQuotaDep
 from shortener.stats.api import StatsCacheDep
@@ -97,7 +98,7 @@ async def list_links(
     session: SessionDep,
     ctx: LinkContextDep,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 10,
-    skip: Annotated[int, Query(ge=0, le=2**31)] = 0,
+    skip: Offset = 0,
     all: bool = False,
     search: Annotated[str | None, Query(max_length=200)] = None,
 ) -> KuttPage:

@@ -14,6 +14,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from shortener.fields import MAX_ROW_ID
 from shortener.urls import MAX_URL_LENGTH
 
 # Kutt's expire_in goes through the `ms` library: "2 minutes", "1 day", "3h", "1.5 hours"...
@@ -109,7 +110,6 @@ class KuttPage(BaseModel):
 # column or a look-up table, and stays the same for the life of the link.
 _ID_PREFIX = 0x4B757474_0000_4000_8000 << 48
 _ID_MASK = (1 << 48) - 1
-MAX_LINK_ID = 2**31 - 1
 
 
 def kutt_id(link_id: int) -> str:
@@ -124,4 +124,4 @@ def link_id_of(kutt: str) -> int | None:
         return None
     link_id = value & _ID_MASK
     # Ids are database integers: a larger number names no link (and must not reach the query).
-    return link_id if value & ~_ID_MASK == _ID_PREFIX and link_id <= MAX_LINK_ID else None
+    return link_id if value & ~_ID_MASK == _ID_PREFIX and link_id <= MAX_ROW_ID else None
