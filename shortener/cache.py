@@ -105,6 +105,9 @@ class LinkCache:
         # Off where no channel tells this worker of other workers' creations (LINK_CACHE_TTL=0).
         self.keys = KeyFilter(engine, enabled=key_filter and ttl > 0)
         self._subscribed: Any = None  # the pub/sub start() opened, for listen() to carry on
+        # Set while listen() holds a subscription: only then does this worker hear the other
+        # workers' acknowledgements of its own changes.
+        self._hearing = asyncio.Event()
         self._closing = asyncio.Event()
 
     def _redis_key(self, key: str) -> str:
@@ -287,16 +290,23 @@ class LinkCache:
             return
         ack = uuid.uuid4().hex
         waiting = self._acks[ack] = _Acks()
+        clock = asyncio.get_running_loop().time
+        deadline = clock() + ACK_TIMEOUT  # for all of it
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for key in keys:
                     pipe.set(self._redis_key(key), _CHANGED, ex=CHANGED_TTL)
                 await pipe.execute()
+            # Redis answers, but this worker's subscription may be a moment away (a node
+            # closes its clients when a failover demotes it): acknowledgements sent before it
+            # is back would go unheard, and the change would wait them out for nothing.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._hearing.wait(), deadline - clock())
             # Every worker that received it acknowledges, this one included.
             waiting.expected = await publish(self._redis, self._channel, f"{ack} {' '.join(keys)}")
             waiting.check()
             try:
-                await asyncio.wait_for(waiting.done.wait(), ACK_TIMEOUT)
+                await asyncio.wait_for(waiting.done.wait(), max(0.0, deadline - clock()))
             except TimeoutError:
                 log.warning(
                     "%d of %d worker(s) did not acknowledge a link change within %s s",
@@ -342,8 +352,9 @@ class LinkCache:
                 await pubsub.subscribe(self._channel, self._ack_channel)
             except REDIS_ERRORS as exc:
                 log.warning("link invalidation channel not reachable at start (%s)", exc)
-                with contextlib.suppress(*REDIS_ERRORS, AttributeError):
-                    await pubsub.aclose()
+                if pubsub is not None:
+                    with contextlib.suppress(*REDIS_ERRORS):
+                        await pubsub.aclose()
                 return
             self._subscribed = pubsub
         self.keys.restart()
@@ -353,6 +364,8 @@ class LinkCache:
             log.warning("could not read the link keys at start (%s); filter off for now", exc)
 
     async def _listen(self, redis: RedisClient) -> None:
+        at_once = True  # the first retry after a subscription that worked: a node that closed
+        # its clients (a failover) takes the next one at once; a Redis that is away does not
         while not self._closing.is_set():
             try:
                 # The subscription start() made, the first time; a new one after a loss.
@@ -368,6 +381,8 @@ class LinkCache:
                         self._forget_all()
                         self.keys.restart()
                     self._breaker.success()
+                    self._hearing.set()
+                    at_once = True
                     while not self._closing.is_set():
                         message = await pubsub.get_message(timeout=LISTEN_POLL_SECONDS)
                         data: Any = message.get("data") if message else None
@@ -381,12 +396,16 @@ class LinkCache:
                         else:
                             await self._announced(redis, data.decode())
                 finally:
+                    self._hearing.clear()
                     with contextlib.suppress(*REDIS_ERRORS):
                         await pubsub.aclose()  # type: ignore[no-untyped-call]
             except REDIS_ERRORS as exc:
                 log.warning("link invalidation channel lost (%s); retrying", exc)
                 self._breaker.failure()
                 self._forget_all()
+                if at_once:
+                    at_once = False
+                    continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._closing.wait(), timeout=1.0)
 

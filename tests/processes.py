@@ -227,6 +227,12 @@ class ServeProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:]
 
+    def events(self) -> str:
+        """The whole log but its access lines (the last 5000 characters of that): what the
+        server had to say besides answering, the first place to look when a test fails."""
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(line for line in lines if " shortener.access: " not in line)[-5000:]
+
     async def terminate(self, timeout: float = 60) -> None:
         """SIGTERM, as a process manager would; fails unless the shutdown was graceful.
 

@@ -100,14 +100,22 @@ class RedisClusterServers:
         return [node for node in self.nodes if node.process is not None]
 
     def settled(self) -> bool:
-        """Every live node says the cluster is ok and agrees on who serves each slot."""
+        """Every live node says the cluster is ok and agrees on who serves each slot, and each
+        of those masters is alive.
+
+        The last part matters right after a kill: until the node timeout has passed, every node
+        still says "ok" and names the dead master; the cluster goes down only then, until its
+        replica is elected."""
         views = set()
         for node in self.alive():
             with contextlib.closing(node.client()) as client:
                 if client.execute_command("CLUSTER INFO").get("cluster_state") != "ok":
                     return False
                 views.add(self._masters_view(client))
-        return len(views) == 1
+        if len(views) != 1:
+            return False
+        alive = {node.port for node in self.alive()}
+        return all(port in alive for _, _, port in views.pop())
 
     @staticmethod
     def _masters_view(client: Redis) -> tuple[tuple[int, int, int], ...]:
