@@ -25,8 +25,6 @@ from dataclasses import dataclass
 
 import pyotp
 import segno
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -35,6 +33,7 @@ from sqlmodel import col
 from shortener.audit.service import record
 from shortener.errors import Conflict, Invalid
 from shortener.models import RecoveryCode, User
+from shortener.sealed import Sealer
 
 RECOVERY_CODE_COUNT = 10
 DRIFT_STEPS = 1  # one 30 s step either side: phones' clocks are rarely better
@@ -58,15 +57,12 @@ def two_factor_required(user: User) -> bool:
 # ---- the secret, encrypted at rest -------------------------------------------------------
 
 
-def _cipher(signing_key: str) -> AESGCM:
-    key = hmac.new(signing_key.encode(), b"shortener totp secret", hashlib.sha256).digest()
-    return AESGCM(key)
+def _sealer(signing_key: str) -> Sealer:
+    return Sealer(signing_key, "shortener totp secret")
 
 
 def _seal(secret: str, *, user_id: int, signing_key: str) -> str:
-    nonce = secrets.token_bytes(12)
-    sealed = _cipher(signing_key).encrypt(nonce, secret.encode(), f"user:{user_id}".encode())
-    return _CIPHER_VERSION + base64.urlsafe_b64encode(nonce + sealed).decode()
+    return _CIPHER_VERSION + _sealer(signing_key).seal(secret.encode(), f"user:{user_id}")
 
 
 def _open(user: User, signing_key: str) -> str | None:
@@ -75,12 +71,8 @@ def _open(user: User, signing_key: str) -> str | None:
     stored = user.totp_secret
     if not stored or not stored.startswith(_CIPHER_VERSION):
         return None
-    try:
-        raw = base64.urlsafe_b64decode(stored.removeprefix(_CIPHER_VERSION))
-        plain = _cipher(signing_key).decrypt(raw[:12], raw[12:], f"user:{user.id}".encode())
-    except (InvalidTag, ValueError):
-        return None
-    return plain.decode()
+    plain = _sealer(signing_key).open(stored.removeprefix(_CIPHER_VERSION), f"user:{user.id}")
+    return None if plain is None else plain.decode()
 
 
 # ---- codes ----------------------------------------------------------------------------------

@@ -64,10 +64,8 @@ async def create_key(request: Request, acting: PageKeys, session: SessionDep) ->
         errors = form_errors(exc, KEY_FIELDS)
         context = await _context(request, session, acting) | {"errors": errors, "values": values}
         return render(request, "keys.html", context, user=user, status=422)
-    context = await _context(request, session, acting) | {
-        "created": {"name": api_key.name, "key": key}
-    }
-    return render(request, "keys.html", context, user=user, status=201)
+    shown = {"what": "api-key", "name": api_key.name, "key": key}
+    return redirect(request, "/dashboard/keys", "API key created.", shown=shown, to=user)
 
 
 @router.get("/{key_id}/revoke")

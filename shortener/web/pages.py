@@ -45,12 +45,14 @@ def render(
     status: int = 200,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    """Render a page with what every page needs: the user, a CSRF token and the flash message."""
+    """Render a page with what every page needs: the user, a CSRF token, the flash message
+    and what it carries to be shown once (`shown`)."""
     flash: Flash | None = read_flash(request)
     full: dict[str, Any] = {
         "user": user,
         "csrf_token": csrf_token(request),
         "flash": flash,
+        "shown": flash.shown_to(user) if flash is not None else None,
         "errors": {},
         "values": {},
         **(context or {}),
@@ -66,13 +68,22 @@ def render(
 
 
 def redirect(
-    request: Request, location: str, flash: str | None = None, kind: FlashKind = "success"
+    request: Request,
+    location: str,
+    flash: str | None = None,
+    kind: FlashKind = "success",
+    *,
+    shown: Mapping[str, str] | None = None,
+    to: User | None = None,
 ) -> Response:
-    """303 See Other after a form post, with an optional message for the next page; a
-    dashboard page stays in the workspace it was asked in (/w/{slug}/dashboard...)."""
+    """303 See Other after a form post, with an optional message for the next page, and
+    values that page shows once to user `to` (a new secret: a reload of the page that made it
+    makes no second one); a dashboard page stays in the workspace it was asked in
+    (/w/{slug}/dashboard...)."""
     response = RedirectResponse(dashboard_url(request, location), status_code=303)
     if flash:
-        set_flash(response, runtime_of(request).settings, flash, kind)
+        made = Flash(flash, kind, dict(shown) if shown else None, to.id if to else None)
+        set_flash(response, runtime_of(request).settings, made)
     return response
 
 

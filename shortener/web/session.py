@@ -12,9 +12,6 @@ Response a page returns, so RenewedSessionCookie adds it to whatever answer goes
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 from dataclasses import dataclass
 from datetime import timedelta
@@ -38,6 +35,7 @@ from shortener.config import Settings
 from shortener.db import SessionDep, settle
 from shortener.models import User
 from shortener.runtime import runtime_of
+from shortener.sealed import Sealer
 from shortener.workspaces import service as workspaces
 from shortener.workspaces.acting import Acting
 from shortener.workspaces.deps import acts
@@ -218,42 +216,54 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-# ---- flash messages: one message carried across a redirect in a signed cookie ------------
+# ---- flash messages: one message carried across a redirect in a sealed cookie -----------
+#
+# Sealed (AES-GCM), not only signed: a flash may carry what a page shows once and never again,
+# a new API key or invitation link, so that the form's answer is a redirect (a reload does not
+# post it again and make a second one) and the secret is readable by nobody on its way.
 
 FlashKind = Literal["success", "error", "info"]
+FLASH_SECONDS = 60
 
 
 @dataclass(frozen=True, slots=True)
 class Flash:
     message: str
     kind: FlashKind = "success"
+    # Values the next page shows once, to the user they were made for (`for_user`).
+    shown: dict[str, str] | None = None
+    for_user: int | None = None
+
+    def shown_to(self, user: User | None) -> dict[str, str] | None:
+        if self.shown is None or user is None or user.id != self.for_user:
+            return None
+        return self.shown
 
 
-def _mac(key: str, payload: bytes) -> str:
-    digest = hmac.new(key.encode(), b"flash|" + payload, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+def _flash_sealer(settings: Settings) -> Sealer:
+    return Sealer(settings.signing_key, "shortener flash")
 
 
-def set_flash(
-    response: Response, settings: Settings, message: str, kind: FlashKind = "success"
-) -> None:
-    # No '=' padding: cookie values with '=' get quoted, and quoting is not worth the doubt.
-    payload = base64.urlsafe_b64encode(json.dumps({"m": message, "k": kind}).encode()).rstrip(b"=")
-    value = f"{payload.decode()}.{_mac(settings.signing_key, payload)}"
-    set_cookie(response, settings, FLASH_COOKIE, value, 60)
+def set_flash(response: Response, settings: Settings, flash: Flash) -> None:
+    data = {"m": flash.message, "k": flash.kind, "s": flash.shown, "u": flash.for_user}
+    sealed = _flash_sealer(settings).seal(json.dumps(data).encode(), FLASH_COOKIE)
+    set_cookie(response, settings, FLASH_COOKIE, sealed, FLASH_SECONDS)
 
 
 def read_flash(request: Request) -> Flash | None:
     raw = request.cookies.get(FLASH_COOKIE)
-    if not raw or "." not in raw:
-        return None
-    payload, mac = raw.rsplit(".", 1)
-    expected = _mac(runtime_of(request).settings.signing_key, payload.encode())
-    if not hmac.compare_digest(mac, expected):
+    plain = _flash_sealer(runtime_of(request).settings).open(raw, FLASH_COOKIE) if raw else None
+    if plain is None:
         return None
     try:
-        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        data = json.loads(plain)
         kind = data.get("k")
-        return Flash(str(data["m"]), kind if kind in ("success", "error", "info") else "info")
-    except (ValueError, KeyError, TypeError):
+        shown = data.get("s")
+        return Flash(
+            str(data["m"]),
+            kind if kind in ("success", "error", "info") else "info",
+            {str(k): str(v) for k, v in shown.items()} if isinstance(shown, dict) else None,
+            data["u"] if isinstance(data.get("u"), int) else None,
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None

@@ -1,7 +1,8 @@
 """/dashboard/webhooks: endpoints (list, create, delete) and each one's delivery log (replay).
 
-Thin routes over webhooks.service. Like an API key, the signing secret is shown in the answer
-to the creating POST only (no-store), never carried in a cookie or a redirect.
+Thin routes over webhooks.service. Like an API key, the signing secret is shown once: the
+creating POST redirects to the list, the secret carried there sealed in the flash cookie and
+shown to its maker only (web/session.py), so a reload of the list makes no second endpoint.
 """
 
 from __future__ import annotations
@@ -65,10 +66,8 @@ async def create_webhook(
         errors = form_errors(exc, HOOK_FIELDS)
         context = await _context(session, acting) | {"errors": errors, "values": values}
         return render(request, "webhooks.html", context, user=user, status=422)
-    context = await _context(session, acting) | {
-        "created": {"url": hook.url, "secret": hook.secret}
-    }
-    return render(request, "webhooks.html", context, user=user, status=201)
+    shown = {"what": "webhook", "url": hook.url, "secret": hook.secret}
+    return redirect(request, "/dashboard/webhooks", "Endpoint added.", shown=shown, to=user)
 
 
 @router.get("/{hook_id}")

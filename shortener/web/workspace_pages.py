@@ -97,12 +97,13 @@ async def invite(request: Request, acting: PageActing, session: SessionDep) -> R
         extra = {"errors": form_errors(exc, INVITE_FIELDS), "values": values}
         return await _page(request, session, acting, extra=extra, status=422)
     shown = {
+        "what": "invitation",
         "url": invited.url,
         "role": body.role,
-        "expires_at": invited.invitation.expires_at,
-        "mailed": body.email if invited.mailed else None,
+        "expires_at": invited.invitation.expires_at.strftime("%b %-d, %Y %H:%M"),
+        "mailed": body.email if body.email and invited.mailed else "",
     }
-    return await _page(request, session, acting, extra={"invited": shown}, status=201)
+    return redirect(request, PAGE, "Invitation made.", shown=shown, to=acting.user)
 
 
 @router.post("/workspace/invitations/{invitation_id}/revoke", dependencies=[Csrf])

@@ -310,3 +310,28 @@ async def test_yourls_password_sign_in_does_not_get_past_2fa(client) -> None:
     key = await client.post("/api/keys", json={"name": "yourls"}, headers=headers)
     by_key = {"action": "version", "format": "json", "signature": key.json()["key"]}
     assert (await client.post("/yourls-api.php", data=by_key)).status_code == 200
+
+
+def test_secrets_stored_before_the_shared_sealer_still_open() -> None:
+    """TOTP secrets sealed by the code before shortener/sealed.py (base64 with '=' padding)
+    open as they did: nobody has to set two-factor sign-in up again after an upgrade."""
+    import base64
+    import hashlib
+    import hmac
+    import os
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from shortener.auth.totp import _open, _seal
+
+    signing_key, secret = "k" * 40, pyotp.random_base32(length=40)
+    key = hmac.new(signing_key.encode(), b"shortener totp secret", hashlib.sha256).digest()
+    nonce = os.urandom(12)
+    sealed = nonce + AESGCM(key).encrypt(nonce, secret.encode(), b"user:7")
+    before = "v1:" + base64.urlsafe_b64encode(sealed).decode()  # the old format, padded
+    assert before.endswith("=")
+    assert _open(User(id=7, totp_secret=before), signing_key) == secret
+    assert _open(User(id=8, totp_secret=before), signing_key) is None  # bound to the user
+    now = _seal(secret, user_id=7, signing_key=signing_key)
+    assert _open(User(id=7, totp_secret=now), signing_key) == secret
+    assert _open(User(id=7, totp_secret=now), "another key" * 4) is None

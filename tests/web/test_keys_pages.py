@@ -12,9 +12,12 @@ KEY = re.compile(r'<code id="new-key">(sk_[A-Za-z0-9_-]+)</code>')
 
 
 async def _create(client: httpx.AsyncClient, name: str, scopes: list[str]) -> httpx.Response:
+    """The form posted as a browser does: a key made is a 303 to the list, followed."""
     token = csrf_of(await client.get("/dashboard/keys"))
     return await client.post(
-        "/dashboard/keys", data={"name": name, "scopes": scopes, "csrf_token": token}
+        "/dashboard/keys",
+        data={"name": name, "scopes": scopes, "csrf_token": token},
+        follow_redirects=True,
     )
 
 
@@ -28,7 +31,8 @@ async def test_keys_page_creates_a_working_key_shown_once_and_revokes_it(
     assert 'href="/dashboard/keys"' in (await client.get("/dashboard")).text
 
     created = await _create(client, "<b>deploy</b>", ["links:read", "stats:read"])
-    assert created.status_code == 201
+    assert [r.status_code for r in created.history] == [303]
+    assert created.status_code == 200
     assert created.headers["cache-control"] == "no-store"
     match = KEY.search(created.text)
     assert match
@@ -78,7 +82,7 @@ async def test_a_key_made_with_no_box_ticked_gets_the_default_scopes(
 ) -> None:
     await register(client)
     made = await _create(client, "deploy", [])
-    assert made.status_code == 201, made.text
+    assert made.status_code == 200, made.text
     key = KEY.search(made.text)
     assert key is not None
     headers = {"X-API-Key": key.group(1)}
@@ -131,3 +135,37 @@ async def test_keys_page_needs_sign_in(client: httpx.AsyncClient) -> None:
     response = await client.get("/dashboard/keys")
     assert response.status_code == 303
     assert response.headers["location"] == "/login?next=/dashboard/keys"
+
+
+async def test_a_new_key_reaches_its_page_sealed_and_is_shown_once_to_its_maker(
+    client: httpx.AsyncClient,
+) -> None:
+    """The form answers with a redirect (a reload of the page makes no second key); the key
+    travels in the flash cookie sealed, shown on the next page only, and only to its maker."""
+    await register(client)
+    token = csrf_of(await client.get("/dashboard/keys"))
+    posted = await client.post(
+        "/dashboard/keys", data={"name": "ci", "scopes": ["links:read"], "csrf_token": token}
+    )
+    assert posted.status_code == 303 and posted.headers["location"] == "/dashboard/keys"
+    sealed = client.cookies["flash"]
+
+    # Altered on the way, the cookie opens to nothing (and breaks no page).
+    altered = sealed[:-2] + ("AA" if sealed[-2:] != "AA" else "BB")
+    client.cookies.set("flash", altered, domain="short.test")
+    assert 'id="new-key"' not in (await client.get("/dashboard/keys")).text
+
+    client.cookies.set("flash", sealed, domain="short.test")
+    shown = await client.get("/dashboard/keys")
+    key = KEY.search(shown.text)
+    assert key, shown.text
+    assert key.group(1) not in sealed and key.group(1) not in posted.headers["set-cookie"]
+    again = await client.get("/dashboard/keys")
+    assert key.group(1) not in again.text and again.text.count("/revoke") == 1
+
+    # Another account in the same browser, given the cookie: nothing shown to it.
+    client.cookies.clear()
+    await register(client)
+    client.cookies.set("flash", sealed, domain="short.test")
+    other = await client.get("/dashboard/keys")
+    assert 'id="new-key"' not in other.text and key.group(1) not in other.text

@@ -37,6 +37,14 @@ class Browser:
         return await self.client.post(path, data={**form, "csrf_token": token})
 
 
+async def _invite(owner: Browser, slug: str, role: str) -> httpx.Response:
+    """An invitation made on the workspace page: a 303 back to it, where the link is shown."""
+    made = await owner.post(f"/w/{slug}/dashboard/workspace/invitations", role=role)
+    assert made.status_code == 303, made.text
+    assert made.headers["location"] == f"/w/{slug}/dashboard/workspace"
+    return await owner.client.get(made.headers["location"])
+
+
 @pytest.fixture
 async def browsers(app: ShortenerApp) -> AsyncIterator[object]:
     clients: list[httpx.AsyncClient] = []
@@ -115,8 +123,8 @@ async def test_outsiders_get_404_and_viewers_read_but_cannot_write(browsers) -> 
         assert hidden.status_code == 404, path
         assert "workspace not found" in hidden.text
 
-    invited = await owner.post(f"/w/{slug}/dashboard/workspace/invitations", role="viewer")
-    assert invited.status_code == 201, invited.text
+    invited = await _invite(owner, slug, "viewer")
+    assert invited.status_code == 200, invited.text
     token = INVITATION.search(invited.text)
     assert token, invited.text
     accepted = await viewer.post(f"/dashboard/invitations/{token.group(1)}")
@@ -141,7 +149,7 @@ async def test_outsiders_get_404_and_viewers_read_but_cannot_write(browsers) -> 
 async def test_members_roles_leaving_and_new_workspaces_from_the_page(browsers) -> None:  # type: ignore[no-untyped-def]
     owner, member = await browsers(), await browsers()
     slug, _ = await _team(owner)
-    invited = await owner.post(f"/w/{slug}/dashboard/workspace/invitations", role="editor")
+    invited = await _invite(owner, slug, "editor")
     token = INVITATION.search(invited.text)
     assert token
     confirm = await member.client.get(f"/dashboard/invitations/{token.group(1)}")
@@ -190,7 +198,7 @@ async def test_members_roles_leaving_and_new_workspaces_from_the_page(browsers) 
 async def test_pending_invitations_are_shown_and_revoked_from_the_page(browsers) -> None:  # type: ignore[no-untyped-def]
     owner, newcomer = await browsers(), await browsers()
     slug, _ = await _team(owner)
-    invited = await owner.post(f"/w/{slug}/dashboard/workspace/invitations", role="viewer")
+    invited = await _invite(owner, slug, "viewer")
     token = INVITATION.search(invited.text)
     assert token
     page = (await owner.client.get(f"/w/{slug}/dashboard/workspace")).text
