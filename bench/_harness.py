@@ -76,9 +76,12 @@ def start_baseline(env: dict[str, str] | None = None, name: str = "baseline") ->
     return start(name, argv, env or {}, ready_path="/bench")
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system, every thread) a process has used so far; Linux only."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """CPU time (user + system) a process has used so far, every thread, or only `thread`
+    (a thread id: the process's own id is its main thread, where uvicorn runs the event
+    loop); Linux only."""
+    stat = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    fields = Path(stat).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 

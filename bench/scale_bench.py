@@ -13,11 +13,13 @@ service round after round, so every ratio compares two figures of the same momen
 `uniform` (every key equally likely), `zipf` (s = 1.0: rank r is hit in proportion to 1/r),
 `unknown` (random keys no link has: a scanner), `hot` (one key: the old benchmark). Printed:
 req/s, p50/p99, the ratios against the bare app, CPU per request (`cpu`: the server process,
-every thread; `db`: every PostgreSQL and Redis process; `all`: every core of the machine, wrk
-included), the worker's RSS, and an exact click check per workload (requests sent one by one
-over the workload's keys; the clicks added must equal the redirects answered). With the
-embedded mode, `sqlite floor` is the bare app reading each key from the service's SQLite file
-(bench/baseline.py): the long tail's ceiling there, a read per request and nothing else.
+every thread; `loop`: its main thread alone, the event loop's, the rest being the click writer
+and the thread pool; `db`: every PostgreSQL and Redis process; `all`: every core of the
+machine, wrk included), the worker's RSS, and an exact click check per workload (requests
+sent one by one over the workload's keys; the clicks added must equal the redirects answered).
+With the embedded mode, `sqlite floor` is the bare app reading each key from the service's
+SQLite file (bench/baseline.py): the long tail's ceiling there, a read per request and nothing
+else.
 """
 
 from __future__ import annotations
@@ -252,13 +254,15 @@ def main() -> None:
             path = "/k0" if workload == "hot" else "/"
             runs: dict[str, list[WrkResult]] = {s.name: [] for s in servers}
             cpu: dict[str, list[float]] = {s.name: [] for s in servers}
+            loop: dict[str, list[float]] = {s.name: [] for s in servers}
             stores: dict[str, list[float]] = {s.name: [] for s in servers}
             machine: dict[str, list[float]] = {s.name: [] for s in servers}
             for server in servers:  # warm-up
                 wrk(server.url + path, duration=1, connections=args.connections, script=lua)
             for _ in range(args.rounds):
                 for server in servers:
-                    before = cpu_seconds(server.process.pid)
+                    pid = server.process.pid
+                    before, before_loop = cpu_seconds(pid), cpu_seconds(pid, thread=pid)
                     before_stores, before_machine = stores_cpu_seconds(), machine_cpu_seconds()
                     run = wrk(
                         server.url + path,
@@ -274,8 +278,11 @@ def main() -> None:
                         time.sleep(1.5)
                     runs[server.name].append(run)
                     per_request = 1e6 / max(1, run.requests)
-                    used = cpu_seconds(server.process.pid) - before
+                    used = cpu_seconds(pid) - before
                     cpu[server.name].append(used * per_request)
+                    loop[server.name].append(
+                        (cpu_seconds(pid, thread=pid) - before_loop) * per_request
+                    )
                     stores[server.name].append((stores_cpu_seconds() - before_stores) * per_request)
                     machine[server.name].append(
                         (machine_cpu_seconds() - before_machine) * per_request
@@ -289,6 +296,7 @@ def main() -> None:
                     "ratio_rps": m["rps"] / base["rps"],
                     "ratio_p99": m["p99_ms"] / base["p99_ms"],
                     "cpu_us": statistics.median(cpu[server.name]),
+                    "loop_cpu_us": statistics.median(loop[server.name]),
                     "stores_cpu_us": statistics.median(stores[server.name]),
                     "machine_cpu_us": statistics.median(machine[server.name]),
                     "rss_mb": rss_mb(server.process.pid),
@@ -320,7 +328,7 @@ def _print(workload: str, args: argparse.Namespace, rows: dict) -> None:
     )
     print(
         f"{'target':<16}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'x rps':>7}{'x p99':>7}"
-        f"{'cpu us':>8}{'db us':>7}{'all us':>8}{'RSS MB':>8}  clicks"
+        f"{'cpu us':>8}{'loop us':>8}{'db us':>7}{'all us':>8}{'RSS MB':>8}  clicks"
     )
     for name, r in rows.items():
         exact = r.get("exact")
@@ -332,7 +340,7 @@ def _print(workload: str, args: argparse.Namespace, rows: dict) -> None:
         )
         print(
             f"{name:<16}{r['rps']:>9.0f}{r['p50_ms']:>8.2f}{r['p99_ms']:>8.2f}"
-            f"{r['ratio_rps']:>7.3f}{r['ratio_p99']:>7.2f}{r['cpu_us']:>8.1f}"
+            f"{r['ratio_rps']:>7.3f}{r['ratio_p99']:>7.2f}{r['cpu_us']:>8.1f}{r['loop_cpu_us']:>8.1f}"
             f"{r['stores_cpu_us']:>7.1f}{r['machine_cpu_us']:>8.1f}{r['rss_mb']:>8.0f}"
             f"  {check}"
         )
