@@ -364,8 +364,9 @@ class LinkCache:
             log.warning("could not read the link keys at start (%s); filter off for now", exc)
 
     async def _listen(self, redis: RedisClient) -> None:
-        at_once = True  # the first retry after a subscription that worked: a node that closed
-        # its clients (a failover) takes the next one at once; a Redis that is away does not
+        # The first retry after a subscription that worked is made at once (a node that closed
+        # its clients in a failover takes the next one); later ones wait, for a Redis that is away.
+        at_once = True
         while not self._closing.is_set():
             try:
                 # The subscription start() made, the first time; a new one after a loss.

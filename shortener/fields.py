@@ -24,8 +24,6 @@ from pydantic import AfterValidator, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
-# One day inside each end of the calendar: aligning to a whole day, or a date's end (the next
-# midnight), stays on it. The upper bound is exclusive.
 # Ids: every table's id is a PostgreSQL integer (32 bits). A larger number names no row; in
 # a path it is refused before any query (PostgreSQL's driver would not bind it, SQLite would
 # just find nothing: two answers for one mistake).
@@ -34,6 +32,8 @@ RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 # Where a page of a list starts (`offset`, Kutt's `skip`).
 Offset = Annotated[int, Query(ge=0, le=2**31)]
 
+# One day inside each end of the calendar: aligning to a whole day, or a date's end (the next
+# midnight), stays on it. The upper bound is exclusive.
 FIRST_MOMENT = datetime(1, 1, 2, tzinfo=UTC)
 END_OF_MOMENTS = datetime(9999, 12, 31, tzinfo=UTC)
 OUT_OF_RANGE = "must lie between 0001-01-02 and 9999-12-30 (UTC)"

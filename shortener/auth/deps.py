@@ -152,5 +152,3 @@ AnyPrincipal = Annotated[Principal, Depends(current_principal)]
 # The user behind a bearer token (a request with only an API key gets a clear 403).
 BearerPrincipal = Annotated[Principal, Depends(bearer_principal)]
 BearerAdmin = Annotated[User, Depends(bearer_admin)]
-
-# A sign-in session's id in a path (DELETE /api/auth/sessions/{id}, the Security page).
