@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
@@ -16,6 +17,23 @@ def _url(context: Any, path: str) -> str:
     """`{{ url('/dashboard/keys') }}`: a dashboard path as this page's workspace shows it."""
     request = context.get("request")
     return path if request is None else dashboard_url(request, path)
+
+
+# How pages write a moment (times are UTC, as stored): one format a precision.
+_TIME_FORMATS = {
+    "short": "%b %-d",
+    "recent": "%b %-d, %H:%M:%S",  # a live feed's latest visits: this year's
+    "day": "%b %-d, %Y",
+    "minute": "%b %-d, %Y %H:%M",
+    "second": "%b %-d, %Y %H:%M:%S",
+}
+Precision = Literal["short", "recent", "day", "minute", "second"]
+
+
+def shown_time(value: datetime, precision: Precision = "minute") -> str:
+    """`{{ link.created_at | when }}`, `{{ member.joined_at | when("day") }}`: a moment as the
+    dashboard writes it (`Nov 29, 2026 18:05`); the pages add "UTC" where it is not obvious."""
+    return value.strftime(_TIME_FORMATS[precision])
 
 
 def templates_dir() -> Path:
@@ -37,4 +55,5 @@ def make_templates() -> Jinja2Templates:
     templates.env.autoescape = True
     templates.env.globals["url"] = _url
     templates.env.globals["workspace_slug"] = _workspace_slug
+    templates.env.filters["when"] = shown_time
     return templates

@@ -18,6 +18,7 @@ from shortener.db import SessionDep
 from shortener.errors import DomainError, Forbidden
 from shortener.fields import RowId
 from shortener.runtime import runtime_of
+from shortener.templating import shown_time
 from shortener.web.csrf import check_csrf
 from shortener.web.forms import form_errors, form_values
 from shortener.web.pages import redirect, render
@@ -100,7 +101,7 @@ async def invite(request: Request, acting: PageActing, session: SessionDep) -> R
         "what": "invitation",
         "url": invited.url,
         "role": body.role,
-        "expires_at": invited.invitation.expires_at.strftime("%b %-d, %Y %H:%M"),
+        "expires_at": shown_time(invited.invitation.expires_at),
         "mailed": body.email if body.email and invited.mailed else "",
     }
     return redirect(request, PAGE, "Invitation made.", shown=shown, to=acting.user)

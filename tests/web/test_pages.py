@@ -401,3 +401,26 @@ async def test_link_page_and_overview_draw_the_stats_service_answers(
     assert re.search(r'href="/dashboard/links/charted">charted</a>.*?<span class="count">3<',
                      overview.text, re.S)  # fmt: skip
     assert 'class="sparkline"' in overview.text
+
+
+# "Nov 29, 2026 18:05": how every page writes a moment to the minute (shortener/templating.py).
+MINUTE = re.compile(r"[A-Z][a-z]{2} \d{1,2}, \d{4} \d{2}:\d{2}")
+
+
+async def test_pages_write_moments_one_way(client: httpx.AsyncClient) -> None:
+    await register(client)
+    token = await page_token(client)
+    await client.post(
+        "/dashboard/links",
+        data={"url": "https://example.com/when", "alias": "when", "csrf_token": token},
+    )
+    link = (await client.get("/dashboard/links/when")).text
+    created = re.search(r"<dt>Created</dt><dd>([^<]*) UTC</dd>", link)
+    assert created and MINUTE.fullmatch(created.group(1)), created
+    # The statistics' window and the security page's sessions wrote theirs differently once
+    # ("Nov 29 2026 18:05", "2026-11-29 18:05").
+    window = re.search(r"<p class=\"muted small\">([^<]*) \u2013 ([^<]*) UTC", link)
+    assert window and all(MINUTE.fullmatch(part) for part in window.groups()), window
+    security = (await client.get("/dashboard/security")).text
+    signed_in = re.search(r'data-label="Signed in"><time datetime="[^"]*">([^<]*) UTC', security)
+    assert signed_in and MINUTE.fullmatch(signed_in.group(1)), signed_in
