@@ -84,21 +84,30 @@ def service(
     redis_url: str | None,
     *,
     flusher_apart: bool = False,
+    unwritten: bool = False,
+    redis_prefix: str | None = None,
     seed: Callable[[str], Awaitable[None]] = seed,
 ) -> Server:
     """The service; with `flusher_apart`, clicks are written by `shortener flush`, a process
-    of its own, as on a deployment whose serving workers run with CLICK_FLUSHER=false."""
+    of its own, as on a deployment whose serving workers run with CLICK_FLUSHER=false.
+
+    With `unwritten` (an experiment: the bound a click writer leaves) no click is written:
+    with Redis they stay queued in it (CLICK_FLUSHER=false and no flusher anywhere), on the
+    embedded store bench/unwritten_serve.py drops them where they would be written."""
     upgrade(database_url)
     asyncio.run(seed(database_url))
     env = {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url or "",
-        "REDIS_PREFIX": f"bench:{uuid.uuid4().hex[:8]}:",
+        "REDIS_PREFIX": redis_prefix or f"bench:{uuid.uuid4().hex[:8]}:",
         "SECRET_KEY": "bench-secret-key-bench-secret-key-bench",
         "ENVIRONMENT": "production",
-        "CLICK_FLUSHER": "false" if flusher_apart else "true",
+        "CLICK_FLUSHER": "false" if flusher_apart or (unwritten and redis_url) else "true",
     }
-    server = start(name, [sys.executable, "-m", "shortener.cli", "serve", "--port", "{port}"], env)
+    command = [sys.executable, "-m", "shortener.cli", "serve"]
+    if unwritten and not redis_url:
+        command = [sys.executable, str(ROOT / "bench" / "unwritten_serve.py")]
+    server = start(name, [*command, "--port", "{port}"], env)
     if flusher_apart:
         log = open(ROOT / "bench" / "results" / f"{name}-flush.log", "wb")  # noqa: SIM115
         server.companions.append(

@@ -3,7 +3,8 @@
 
     python bench/scale_bench.py --links 100000 --keys uniform,unknown,hot
     python bench/scale_bench.py --links 1000000 --keys zipf
-        [--duration 4] [--rounds 3] [--connections 32] [--modes embedded,postgres,flush-apart]
+        [--duration 4] [--rounds 3] [--connections 32]
+        [--modes embedded,postgres,flush-apart,embedded-unwritten,pg-unwritten]
         [--redis-url redis://127.0.0.1:6379/14]
         [--postgres-url postgresql://postgres@127.0.0.1:5432/test]
 
@@ -19,7 +20,10 @@ machine, wrk included), the worker's RSS, and an exact click check per workload 
 sent one by one over the workload's keys; the clicks added must equal the redirects answered).
 With the embedded mode, `sqlite floor` is the bare app reading each key from the service's
 SQLite file (bench/baseline.py): the long tail's ceiling there, a read per request and nothing
-else.
+else. The experiments `embedded-unwritten` and `pg-unwritten` are the service with no click
+written (bench/unwritten_serve.py; CLICK_FLUSHER=false and no flusher): what the redirect
+path reaches when recording clicks costs nothing, so a target above it is out of reach
+whatever a click writer costs.
 """
 
 from __future__ import annotations
@@ -34,9 +38,11 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+import redis
+from sqlalchemy import func, insert, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import (
@@ -69,6 +75,8 @@ from shortener.models import Link
 
 WORKLOADS = ("uniform", "zipf", "unknown", "hot")
 FLOOR = "sqlite floor"
+UNWRITTEN_EMBEDDED = "embedded unwritten"
+UNWRITTEN_PG = "pg+redis unwritten"
 ZIPF_SAMPLES = 400_000
 EXACT_REQUESTS = 5_000
 
@@ -102,6 +110,12 @@ def seeder(links: int, domains: int = 0):  # type: ignore[no-untyped-def]
                     row["owner_id"] = user.id
                     row["workspace_id"] = workspace
                 await session.execute(insert(Link), rows)
+        # Statistics for the planner, as a live database has them: right after a bulk insert
+        # PostgreSQL has none for links yet and may scan the table for each key until
+        # autovacuum gets to it (a warm-up of a second is not enough).
+        async with engine.connect() as conn:
+            await conn.execute(text("ANALYZE links"))
+            await conn.commit()
         await engine.dispose()
 
     return seed
@@ -199,7 +213,8 @@ def main() -> None:
         "--modes",
         default="embedded,postgres",
         help="of embedded, postgres, flush-apart (PostgreSQL + Redis, clicks written by "
-        "`shortener flush` in a process of its own)",
+        "`shortener flush` in a process of its own), and the experiments embedded-unwritten "
+        "and pg-unwritten (no click written: the bound a click writer leaves)",
     )
     parser.add_argument("--duration", type=int, default=4)
     parser.add_argument("--connections", type=int, default=32)
@@ -226,6 +241,7 @@ def main() -> None:
     urls: dict[str, str] = {}
     pg_db = None
     pg_dbs: list[str] = []
+    unwritten_prefix = f"bench:unwritten:{uuid.uuid4().hex[:8]}:"
     try:
         if "embedded" in modes:
             urls["embedded"] = f"sqlite:///{tmp}/embedded.db"
@@ -246,6 +262,24 @@ def main() -> None:
             urls["pg+redis apart"] = apart_db
             servers.append(
                 service("pg+redis apart", apart_db, args.redis_url, seed=seed, flusher_apart=True)
+            )
+        # Experiments: the rate with no click written at all. A target above it is out of
+        # reach whatever writing a click costs. No click check: none is counted.
+        if "embedded-unwritten" in modes:
+            url = f"sqlite:///{tmp}/unwritten.db"
+            servers.append(service(UNWRITTEN_EMBEDDED, url, None, seed=seed, unwritten=True))
+        if "pg-unwritten" in modes:
+            unwritten_db = _create_pg_database(args.postgres_url)
+            pg_dbs.append(unwritten_db)
+            servers.append(
+                service(
+                    UNWRITTEN_PG,
+                    unwritten_db,
+                    args.redis_url,
+                    seed=seed,
+                    unwritten=True,
+                    redis_prefix=unwritten_prefix,
+                )
             )
         print(f"{args.links} links seeded and servers up in {time.monotonic() - started:.0f} s")
         report: dict = {"machine": _machine(), "links": args.links, "workloads": {}}
@@ -303,8 +337,8 @@ def main() -> None:
                 }
             paths = sample_paths(workload, args.links, EXACT_REQUESTS, rng)
             for server in servers[1:]:
-                if server.name == FLOOR:
-                    continue  # it counts no clicks
+                if server.name not in urls:
+                    continue  # the floor and the experiments count no clicks
                 rows[server.name]["exact"] = exact_check(
                     server, urls[server.name], paths, args.connections
                 )
@@ -315,10 +349,22 @@ def main() -> None:
         for db in [pg_db, *pg_dbs]:
             if db:
                 _drop_pg_database(db)
+        if "pg-unwritten" in modes:  # its clicks, still queued in Redis
+            _delete_keys(args.redis_url, unwritten_prefix)
     print(f"\nexit codes after SIGTERM: {codes}; {report['machine']}")
     out = ROOT / "bench" / "results" / args.out  # an absolute --out stays as it is
     out.write_text(json.dumps(report, indent=2))
     print(f"written to {out}")
+
+
+def _delete_keys(redis_url: str, prefix: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 def _print(workload: str, args: argparse.Namespace, rows: dict) -> None:
@@ -327,7 +373,7 @@ def _print(workload: str, args: argparse.Namespace, rows: dict) -> None:
         f"{args.rounds} rounds, medians"
     )
     print(
-        f"{'target':<16}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'x rps':>7}{'x p99':>7}"
+        f"{'target':<20}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'x rps':>7}{'x p99':>7}"
         f"{'cpu us':>8}{'loop us':>8}{'db us':>7}{'all us':>8}{'RSS MB':>8}  clicks"
     )
     for name, r in rows.items():
@@ -339,7 +385,7 @@ def _print(workload: str, args: argparse.Namespace, rows: dict) -> None:
             else ""
         )
         print(
-            f"{name:<16}{r['rps']:>9.0f}{r['p50_ms']:>8.2f}{r['p99_ms']:>8.2f}"
+            f"{name:<20}{r['rps']:>9.0f}{r['p50_ms']:>8.2f}{r['p99_ms']:>8.2f}"
             f"{r['ratio_rps']:>7.3f}{r['ratio_p99']:>7.2f}{r['cpu_us']:>8.1f}{r['loop_cpu_us']:>8.1f}"
             f"{r['stores_cpu_us']:>7.1f}{r['machine_cpu_us']:>8.1f}{r['rss_mb']:>8.0f}"
             f"  {check}"
