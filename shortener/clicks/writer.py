@@ -74,9 +74,7 @@ def _write_link_clicks(session: Session, clicks: Sequence[ClickRecord]) -> int:
     if not clicks:
         return 0
     dialect = session.get_bind().dialect.name
-    # On PostgreSQL this also locks the links, in id order, until the commit: their counters
-    # are updated below, and a link deleted meanwhile would fail the batch's foreign keys.
-    live = _live_links(session, dialect, {c.link_id for c in clicks})
+    live = _lock_live_links(session, dialect, {c.link_id for c in clicks})
     # Clicks of links deleted since the redirect have nothing left to count on.
     # The same click twice in one batch (a redelivery that met its original) is one click: the
     # insert would skip the second copy, but the counts below are made from these rows.
@@ -107,7 +105,7 @@ def _write_link_clicks(session: Session, clicks: Sequence[ClickRecord]) -> int:
     link_ids = sorted(people | bots)
     conn = session.connection()
     if dialect == "postgresql":
-        # One UPDATE for the batch; its rows were locked in id order by _live_links (the
+        # One UPDATE for the batch; its rows were locked in id order by _lock_live_links (the
         # UPDATE's join order is the planner's to choose).
         counts = ([people[i] for i in link_ids], [bots[i] for i in link_ids])
         conn.exec_driver_sql(_PG_ADD_CLICKS, (link_ids, *counts))
@@ -116,12 +114,15 @@ def _write_link_clicks(session: Session, clicks: Sequence[ClickRecord]) -> int:
     return len(inserted)
 
 
-def _live_links(session: Session, dialect: str, link_ids: set[int]) -> set[int]:
-    """The links of these ids that still exist; on PostgreSQL locked until the commit, in id
-    order, so that concurrent flushers in several workers cannot deadlock each other (SQLite's
-    transactions begin IMMEDIATE: one writer at a time)."""
+def _lock_live_links(session: Session, dialect: str, link_ids: set[int]) -> set[int]:
+    """The links of these ids that still exist, locked until the commit: the batch updates
+    their counters, and a link deleted in between would fail the batch's foreign keys.
+
+    On PostgreSQL the statement locks them in id order (its ORDER BY), so that concurrent
+    flushers in several workers cannot deadlock each other. SQLite's transactions begin
+    IMMEDIATE: one writer at a time, the whole database locked already."""
     if dialect == "postgresql":  # an array: one statement text whatever the count
-        result = session.connection().exec_driver_sql(_PG_LOCK_LINKS, (sorted(link_ids),))
+        result = session.connection().exec_driver_sql(_PG_LOCK_LINKS, (list(link_ids),))
         return set(result.scalars())
     query = select(col(Link.id)).where(col(Link.id).in_(link_ids))
     return {link_id for link_id in session.execute(query).scalars() if link_id is not None}
