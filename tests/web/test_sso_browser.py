@@ -9,11 +9,13 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import pyotp
 import pytest
 from playwright.sync_api import expect
 
 from tests.oidc.provider import Provider, running_provider
 from tests.web.conftest import PAGE_TIMEOUT_MS, LiveServer
+from tests.web.test_two_factor_browser import pass_second_step
 
 PASSWORD = "correct horse battery"
 
@@ -81,6 +83,38 @@ def test_an_existing_account_is_matched_and_next_is_kept(
 
     page.goto("/dashboard/keys")  # signed out: sent to /login?next=/dashboard/keys
     sign_in_at_provider(page, provider, "ada")
+    expect(page).to_have_url(f"{live_server.url}/dashboard/keys")
+    expect(page.locator(".who:visible")).to_have_text("ada@example.com")
+
+
+def test_an_account_with_two_factor_is_asked_for_its_code_after_the_provider(
+    live_server: LiveServer, provider: Provider, page: Any
+) -> None:
+    """The provider's sign-in is the password's equal, not more: the account's second step
+    follows it, and the page it was going to is kept through both."""
+    page.goto("/register")
+    page.get_by_label("Email").fill("ada@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    page.get_by_role("link", name="Security").click()
+    page.get_by_role("button", name="Set up two-factor sign-in").click()
+    totp = pyotp.TOTP(page.locator("#totp-secret").inner_text())
+    page.get_by_label("Code from the app").fill(totp.now())
+    page.get_by_role("button", name="Turn on").click()
+    expect(page.locator("#twofa-state")).to_contain_text("On. 10 recovery codes left.")
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    expect(page).to_have_url(f"{live_server.url}/login")
+
+    page.goto("/dashboard/keys")  # signed out: sent to /login?next=/dashboard/keys
+    sign_in_at_provider(page, provider, "ada")
+    # Back from the provider: not signed in yet, the second step asks for a code.
+    expect(page.get_by_role("heading", name="Two-factor code")).to_be_visible()
+    expect(page.locator("input[name=password]")).to_have_count(0)
+    # The browser's cookies as they stand hold no session yet.
+    before = page.request.get(f"{live_server.url}/dashboard", max_redirects=0)
+    assert before.status in (302, 303) and before.headers["location"].startswith("/login")
+
+    pass_second_step(page, totp)
     expect(page).to_have_url(f"{live_server.url}/dashboard/keys")
     expect(page.locator(".who:visible")).to_have_text("ada@example.com")
 
