@@ -85,6 +85,7 @@ def service(
     *,
     flusher_apart: bool = False,
     unwritten: bool = False,
+    writer_process: str | None = None,
     redis_prefix: str | None = None,
     seed: Callable[[str], Awaitable[None]] = seed,
 ) -> Server:
@@ -93,7 +94,10 @@ def service(
 
     With `unwritten` (an experiment: the bound a click writer leaves) no click is written:
     with Redis they stay queued in it (CLICK_FLUSHER=false and no flusher anywhere), on the
-    embedded store bench/unwritten_serve.py drops them where they would be written."""
+    embedded store bench/unwritten_serve.py drops them where they would be written.
+    With `writer_process` ("write" or "drop", another experiment, embedded store only)
+    bench/writer_process_serve.py hands each batch to a process of its own, which writes or
+    drops it."""
     upgrade(database_url)
     asyncio.run(seed(database_url))
     env = {
@@ -107,6 +111,9 @@ def service(
     command = [sys.executable, "-m", "shortener.cli", "serve"]
     if unwritten and not redis_url:
         command = [sys.executable, str(ROOT / "bench" / "unwritten_serve.py")]
+    if writer_process:
+        command = [sys.executable, str(ROOT / "bench" / "writer_process_serve.py")]
+        env["BENCH_WRITER"] = writer_process
     server = start(name, [*command, "--port", "{port}"], env)
     if flusher_apart:
         log = open(ROOT / "bench" / "results" / f"{name}-flush.log", "wb")  # noqa: SIM115

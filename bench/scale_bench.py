@@ -4,7 +4,8 @@
     python bench/scale_bench.py --links 100000 --keys uniform,unknown,hot
     python bench/scale_bench.py --links 1000000 --keys zipf
         [--duration 4] [--rounds 3] [--connections 32]
-        [--modes embedded,postgres,flush-apart,embedded-unwritten,pg-unwritten]
+        [--modes embedded,postgres,flush-apart,embedded-unwritten,pg-unwritten,
+                 embedded-process,embedded-process-dropped]
         [--redis-url redis://127.0.0.1:6379/14]
         [--postgres-url postgresql://postgres@127.0.0.1:5432/test]
 
@@ -23,7 +24,11 @@ SQLite file (bench/baseline.py): the long tail's ceiling there, a read per reque
 else. The experiments `embedded-unwritten` and `pg-unwritten` are the service with no click
 written (bench/unwritten_serve.py; CLICK_FLUSHER=false and no flusher): what the redirect
 path reaches when recording clicks costs nothing, so a target above it is out of reach
-whatever a click writer costs.
+whatever a click writer costs. The experiments `embedded-process` and
+`embedded-process-dropped` hand the embedded store's click batches to a process of their own
+(bench/writer_process_serve.py), which writes them (their clicks are checked like the
+service's) or drops them: whether the writer lengthens the tail by holding the serving
+process's interpreter lock or by needing CPU on the same cores.
 """
 
 from __future__ import annotations
@@ -77,6 +82,17 @@ WORKLOADS = ("uniform", "zipf", "unknown", "hot")
 FLOOR = "sqlite floor"
 UNWRITTEN_EMBEDDED = "embedded unwritten"
 UNWRITTEN_PG = "pg+redis unwritten"
+PROCESS_WRITER = "writer process"
+PROCESS_DROPPED = "process, dropped"
+MODES = (
+    "embedded",
+    "postgres",
+    "flush-apart",
+    "embedded-unwritten",
+    "pg-unwritten",
+    "embedded-process",
+    "embedded-process-dropped",
+)
 ZIPF_SAMPLES = 400_000
 EXACT_REQUESTS = 5_000
 
@@ -214,7 +230,9 @@ def main() -> None:
         default="embedded,postgres",
         help="of embedded, postgres, flush-apart (PostgreSQL + Redis, clicks written by "
         "`shortener flush` in a process of its own), and the experiments embedded-unwritten "
-        "and pg-unwritten (no click written: the bound a click writer leaves)",
+        "and pg-unwritten (no click written: the bound a click writer leaves), "
+        "embedded-process and embedded-process-dropped (the embedded store's clicks handed "
+        "to a process of their own, written or dropped there)",
     )
     parser.add_argument("--duration", type=int, default=4)
     parser.add_argument("--connections", type=int, default=32)
@@ -230,6 +248,8 @@ def main() -> None:
     if unknown := set(workloads) - set(WORKLOADS):
         parser.error(f"unknown workloads: {unknown}")
     modes = args.modes.split(",")
+    if unknown_modes := set(modes) - set(MODES):
+        parser.error(f"unknown modes: {unknown_modes}")
     (ROOT / "bench" / "results").mkdir(exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="shortener-scale-"))
     rng = random.Random(12)
@@ -268,6 +288,15 @@ def main() -> None:
         if "embedded-unwritten" in modes:
             url = f"sqlite:///{tmp}/unwritten.db"
             servers.append(service(UNWRITTEN_EMBEDDED, url, None, seed=seed, unwritten=True))
+        if "embedded-process" in modes:
+            urls[PROCESS_WRITER] = f"sqlite:///{tmp}/process.db"
+            writes = service(
+                PROCESS_WRITER, urls[PROCESS_WRITER], None, seed=seed, writer_process="write"
+            )
+            servers.append(writes)
+        if "embedded-process-dropped" in modes:
+            url = f"sqlite:///{tmp}/process-dropped.db"
+            servers.append(service(PROCESS_DROPPED, url, None, seed=seed, writer_process="drop"))
         if "pg-unwritten" in modes:
             unwritten_db = _create_pg_database(args.postgres_url)
             pg_dbs.append(unwritten_db)
