@@ -4,22 +4,19 @@ X-Workspace reads every event."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
 
 from shortener.audit.schemas import AuditEventPublic, AuditPage
-from shortener.audit.service import AuditFilter, list_events, public_filter
+from shortener.audit.service import list_events, public_filter
 from shortener.db import SessionDep
-from shortener.errors import Forbidden
 from shortener.fields import Offset, OneLine
 from shortener.openapi import errors
 from shortener.workspaces.acting import Acting
 from shortener.workspaces.deps import WORKSPACE_HEADER, acts
 
-ADMINS_ONLY = "this needs an administrator"
 # Reading a workspace's log is managing it: its owners and admins, with a bearer token.
 AuditReader = Annotated[Acting, Depends(acts("members:write", bearer_only=True))]
 
@@ -43,15 +40,14 @@ async def audit_log(
     x_workspace: Annotated[str | None, Header(alias=WORKSPACE_HEADER, max_length=40)] = None,
 ) -> AuditPage:
     """Newest first. `from`/`to` without a zone are taken as UTC."""
-    where: AuditFilter = public_filter(action=action, actor=actor, since=since, until=until)
-    if not reader.user.is_admin:
-        if reader.workspace.personal_user_id is not None:
-            # As before workspaces: an account alone reads no log; a shared workspace's
-            # owners and admins read its own.
-            raise Forbidden(ADMINS_ONLY)
-        where = replace(where, workspace_id=reader.workspace_id)
-    elif x_workspace is not None:
-        where = replace(where, workspace_id=reader.workspace_id)
+    where = public_filter(
+        reader,
+        workspace_named=x_workspace is not None,
+        action=action,
+        actor=actor,
+        since=since,
+        until=until,
+    )
     rows, total = await list_events(session, where=where, limit=limit, offset=offset)
     items = [
         AuditEventPublic(

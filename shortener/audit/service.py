@@ -21,8 +21,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from shortener.errors import Invalid
+from shortener.errors import Forbidden, Invalid
 from shortener.models import AuditEvent, User, Workspace, utcnow
+from shortener.workspaces.acting import Acting
+
+ADMINS_ONLY = "this needs an administrator"
 
 # Where shortener.db.get_session leaves the caller's address for `record`.
 CLIENT_IP = "client_ip"
@@ -119,14 +122,27 @@ class AuditFilter:
 
 
 def public_filter(
+    reader: Acting,
     *,
+    workspace_named: bool,
     action: str | None,
     actor: str | None,
     since: datetime | None,
     until: datetime | None,
 ) -> AuditFilter:
     """The filter the API and the page were given: times without a zone are UTC; an empty
-    text is no filter; a window that ends before it starts is a 422."""
+    text is no filter; a window that ends before it starts is a 422.
+
+    And whose events `reader` reads, one rule for both: a site administrator every event,
+    unless a workspace was named (X-Workspace, a /w/{slug}/ page), then that one's; the owners
+    and admins of a shared workspace its own (the role is the caller's dependency's to check);
+    an account in its personal workspace none, as before workspaces (403)."""
+    if reader.user.is_admin:
+        workspace_id = reader.workspace_id if workspace_named else None
+    elif reader.workspace.personal_user_id is not None:
+        raise Forbidden(ADMINS_ONLY)
+    else:
+        workspace_id = reader.workspace_id
     since, until = (_utc(t) for t in (since, until))
     if since is not None and until is not None and until <= since:
         raise Invalid("`to` must be after `from`")
@@ -135,6 +151,7 @@ def public_filter(
         actor=(actor or "").strip() or None,
         since=since,
         until=until,
+        workspace_id=workspace_id,
     )
 
 

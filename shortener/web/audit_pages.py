@@ -1,4 +1,6 @@
-"""/dashboard/audit: the audit log for administrators, over the service GET /api/audit uses.
+"""/dashboard/audit: the audit log, over the service GET /api/audit uses and with its rule of
+who reads what (audit.service.public_filter): a site administrator every event, or under
+/w/{slug}/ that workspace's; a shared workspace's owners and admins its own, under its prefix.
 
 Filters are a GET form (nothing changes, so no CSRF token); dates are whole UTC days, `to`
 included.
@@ -15,11 +17,12 @@ from starlette.responses import Response
 
 from shortener.audit.service import ACTIONS, list_events, public_filter
 from shortener.db import SessionDep
-from shortener.errors import Forbidden, Invalid
+from shortener.errors import Invalid
 from shortener.fields import OneLine
 from shortener.web.links_list import page_numbers
 from shortener.web.pages import render
-from shortener.web.session import PageUser
+from shortener.web.session import PageAuditReader
+from shortener.workspaces.paths import workspace_slug
 
 router = APIRouter(prefix="/dashboard/audit", include_in_schema=False)
 PAGE_SIZE = 50
@@ -44,7 +47,7 @@ def _day(day: date | None, *, after: bool = False) -> datetime | None:
 @router.get("")
 async def audit_page(
     request: Request,
-    user: PageUser,
+    reader: PageAuditReader,
     session: SessionDep,
     action: Annotated[str | None, Query(max_length=40), OneLine] = None,
     actor: Annotated[str | None, Query(max_length=320), OneLine] = None,
@@ -52,11 +55,14 @@ async def audit_page(
     to_text: Annotated[str | None, Query(alias="to", max_length=10)] = None,
     page: Annotated[int, Query(ge=1, le=2**31 // PAGE_SIZE)] = 1,
 ) -> Response:
-    if not user.is_admin:
-        raise Forbidden("this needs an administrator")
     since, until = _date(from_text, "from"), _date(to_text, "to")
     where = public_filter(
-        action=action, actor=actor, since=_day(since), until=_day(until, after=True)
+        reader,
+        workspace_named=workspace_slug(request) is not None,
+        action=action,
+        actor=actor,
+        since=_day(since),
+        until=_day(until, after=True),
     )
     rows, total = await list_events(
         session, where=where, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
@@ -70,7 +76,9 @@ async def audit_page(
     }
     kept = {name: value for name, value in filters.items() if value}
     context = {
-        "events": [event for event, _ in rows],
+        "events": rows,  # (event, its workspace's slug)
+        # Every workspace's events: each says whose it is.
+        "site_wide": where.workspace_id is None,
         "total": total,
         "page": page,
         "pages": pages,
@@ -79,4 +87,4 @@ async def audit_page(
         "actions": ACTIONS,
         "page_url": lambda number: "/dashboard/audit?" + urlencode({**kept, "page": number}),
     }
-    return render(request, "audit.html", context, user=user)
+    return render(request, "audit.html", context, user=reader.user)

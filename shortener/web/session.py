@@ -198,6 +198,8 @@ PageDomains = Annotated[Acting, _page_acts("domains:write")]
 PageKeys = Annotated[Acting, _page_acts("keys:write")]
 PageHooksReader = Annotated[Acting, _page_acts("webhooks:read")]
 PageHooksWriter = Annotated[Acting, _page_acts("webhooks:write")]
+# Reading a workspace's audit log is managing it, as in the API (audit/api.py).
+PageAuditReader = Annotated[Acting, _page_acts("members:write")]
 
 
 def safe_next(value: str | None) -> str:

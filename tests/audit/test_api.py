@@ -1,9 +1,12 @@
-"""GET /api/audit and /dashboard/audit: admins only, filters, pages; no secret in any event;
-old events go with the retention cleanup (API and `shortener cleanup`)."""
+"""GET /api/audit and /dashboard/audit: administrators, and a shared workspace's owners and
+admins for its events; filters, pages; no secret in any event; old events go with the
+retention cleanup (API and `shortener cleanup`)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 
 import httpx
@@ -230,3 +233,54 @@ async def test_a_shared_workspaces_owners_and_admins_read_its_own_events(client)
     assert {i["workspace"] for i in one.json()["items"]} == {team.slug}
     every = await client.get("/api/audit?limit=100", headers=admin)
     assert "elsewhere-audited" in {i["target"] for i in every.json()["items"]}
+
+
+async def test_a_shared_workspaces_owners_and_admins_have_its_audit_page(client, app) -> None:
+    """The page follows the API's rule (one rule, audit.service.public_filter): under the
+    workspace's /w/{slug}/ prefix its owners and admins read its events, nobody else's."""
+    from tests.workspaces.helpers import make_team
+
+    team = await make_team(client)
+    body = {"url": "https://example.com/team", "alias": "team-page-audited"}
+    made = await client.post("/api/links", json=body, headers=team.acting("editor"))
+    assert made.status_code == 201, made.text
+    await make_link(client, team.outsider, alias="elsewhere-page-audited")
+    audit_page = f"/w/{team.slug}/dashboard/audit"
+    transport = httpx.ASGITransport(app=app)
+
+    @contextlib.asynccontextmanager
+    async def signed_in(headers: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+        email = (await client.get("/api/users/me", headers=headers)).json()["email"]
+        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as browser:
+            await sign_in_page(browser, email)
+            yield browser
+
+    for role in ("owner", "admin", "editor", "viewer"):
+        async with signed_in(team.members[role]) as browser:
+            workspace_page = (await browser.get(f"/w/{team.slug}/dashboard/workspace")).text
+            page = await browser.get(audit_page, headers=HTML)
+            if role in ("owner", "admin"):
+                assert page.status_code == 200, (role, page.text)
+                assert "team-page-audited<" in page.text
+                assert "elsewhere-page-audited" not in page.text
+                assert '<th scope="col">Workspace</th>' not in page.text  # one workspace's
+                assert f'href="{audit_page}"' in workspace_page
+                older = await browser.get(audit_page, params={"action": "link.created"})
+                assert "team-page-audited<" in older.text
+            else:
+                assert page.status_code == 403, role
+                assert f'href="{audit_page}"' not in workspace_page
+            # Their personal workspace has no log of its own, as in the API.
+            assert (await browser.get("/dashboard/audit", headers=HTML)).status_code == 403
+    async with signed_in(team.outsider) as browser:
+        assert (await browser.get(audit_page, headers=HTML)).status_code == 404
+
+    # A site administrator: every workspace's events, each with its workspace; under the
+    # prefix, that workspace's.
+    async with signed_in(await make_user(client, admin=True)) as browser:
+        every = await browser.get("/dashboard/audit", params={"action": "link.created"})
+        assert '<th scope="col">Workspace</th>' in every.text
+        assert "team-page-audited<" in every.text and "elsewhere-page-audited<" in every.text
+        assert f"<td>{team.slug}</td>" in every.text
+        one = await browser.get(audit_page, params={"action": "link.created"})
+        assert "team-page-audited<" in one.text and "elsewhere-page-audited" not in one.text
