@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
 
 from shortener.apikeys import service
 from shortener.apikeys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
@@ -15,7 +17,7 @@ from shortener.workspaces.deps import KeysWriter
 router = APIRouter(prefix="/api/keys", tags=["api keys"], responses=errors(401, 403, 404))
 
 
-def _public(key: ApiKey) -> ApiKeyPublic:
+def _public(key: ApiKey, created_by: str) -> ApiKeyPublic:
     return ApiKeyPublic(
         id=key.id or 0,
         name=key.name,
@@ -23,6 +25,7 @@ def _public(key: ApiKey) -> ApiKeyPublic:
         prefix=key.prefix,
         created_at=key.created_at,
         last_used_at=key.last_used_at,
+        created_by=created_by,
     )
 
 
@@ -31,12 +34,21 @@ async def create_key(body: ApiKeyCreate, acting: KeysWriter, session: SessionDep
     api_key, key = await service.create_key(
         session, acting=acting, name=body.name, scopes=list(body.scopes)
     )
-    return ApiKeyCreated(**_public(api_key).model_dump(), key=key)
+    return ApiKeyCreated(**_public(api_key, acting.user.email).model_dump(), key=key)
 
 
 @router.get("", response_model=list[ApiKeyPublic])
-async def list_keys(acting: KeysWriter, session: SessionDep) -> list[ApiKeyPublic]:
-    return [_public(k) for k in await service.list_keys(session, acting=acting)]
+async def list_keys(
+    acting: KeysWriter,
+    session: SessionDep,
+    members: Annotated[
+        bool,
+        Query(description="every member's keys, not only yours (owners and admins only)"),
+    ] = False,
+) -> list[ApiKeyPublic]:
+    if members:
+        return [_public(k, by) for k, by in await service.list_member_keys(session, acting=acting)]
+    return [_public(k, acting.user.email) for k in await service.list_keys(session, acting=acting)]
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)

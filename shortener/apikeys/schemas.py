@@ -43,6 +43,9 @@ class ApiKeyPublic(BaseModel):
     prefix: str
     created_at: datetime
     last_used_at: datetime | None
+    # Who made it (their e-mail address): the caller, unless an owner or admin asked for
+    # every member's keys.
+    created_by: str
 
 
 class ApiKeyCreated(ApiKeyPublic):

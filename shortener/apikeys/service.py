@@ -20,7 +20,7 @@ from sqlmodel import col
 
 from shortener.audit.service import record
 from shortener.errors import Forbidden, Invalid, NotFound, Unauthorized
-from shortener.models import ApiKey, User, utcnow
+from shortener.models import ApiKey, Membership, User, utcnow
 from shortener.workspaces.acting import Acting
 
 KEY_PREFIX = "sk_"
@@ -29,6 +29,7 @@ KEY_SHAPE = re.compile(re.escape(KEY_PREFIX) + r"[A-Za-z0-9_-]+")
 # last_used_at is written at most this often per key, not once per request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 MAX_KEYS_PER_USER = 100
+KEY_NOT_FOUND = "API key not found"
 
 
 def hash_key(key: str) -> str:
@@ -95,17 +96,54 @@ async def list_keys(session: AsyncSession, *, acting: Acting) -> list[ApiKey]:
     return list(rows.scalars())
 
 
+async def list_member_keys(session: AsyncSession, *, acting: Acting) -> list[tuple[ApiKey, str]]:
+    """Every current member's keys in the acting workspace, not revoked, each with its
+    creator's e-mail address: for its owners and admins, who can revoke them (a key of someone
+    who left acts nowhere and is not listed)."""
+    if not acting.may("members:write"):
+        raise Forbidden(
+            f"your role here is {acting.role}: only owners and admins see members' API keys"
+        )
+    rows = await session.execute(
+        select(ApiKey, col(User.email))
+        .join(User, col(User.id) == col(ApiKey.user_id))
+        .join(
+            Membership,
+            (col(Membership.user_id) == col(ApiKey.user_id))
+            & (col(Membership.workspace_id) == col(ApiKey.workspace_id)),
+        )
+        .where(
+            col(ApiKey.workspace_id) == acting.workspace_id,
+            col(ApiKey.revoked_at).is_(None),
+        )
+        .order_by(col(ApiKey.id))
+    )
+    return [(key, email) for key, email in rows.all()]
+
+
 async def get_key(session: AsyncSession, *, acting: Acting, key_id: int) -> ApiKey:
-    """The caller's key in the acting workspace, not revoked; others' keys do not exist for
-    them."""
+    """A key of the acting workspace, not revoked, that the caller may revoke: their own, or
+    for its owners and admins a member's (an owner's only for an owner, as with the owners
+    themselves). To anyone else, others' keys do not exist."""
     api_key = await session.get(ApiKey, key_id)
     if (
         api_key is None
-        or api_key.user_id != acting.user.id
         or api_key.workspace_id != acting.workspace_id
         or api_key.revoked_at is not None
     ):
-        raise NotFound("API key not found")
+        raise NotFound(KEY_NOT_FOUND)
+    if api_key.user_id == acting.user.id:
+        return api_key
+    if not acting.may("members:write"):
+        raise NotFound(KEY_NOT_FOUND)
+    creator_role = await session.scalar(
+        select(col(Membership.role)).where(
+            col(Membership.user_id) == api_key.user_id,
+            col(Membership.workspace_id) == api_key.workspace_id,
+        )
+    )
+    if creator_role == "owner" and not acting.may("owners:write"):
+        raise Forbidden("only an owner may revoke an owner's API key")
     return api_key
 
 
@@ -115,7 +153,16 @@ async def revoke_key(session: AsyncSession, *, acting: Acting, key_id: int) -> N
     api_key.revoked_at = utcnow()
     session.add(api_key)
     await session.flush()
-    await record(session, actor=acting.user, action="apikey.revoked", target=key_id)
+    # Someone else's key: the event says whose (its creator's id; the address may change).
+    detail = None if api_key.user_id == acting.user.id else {"created_by": api_key.user_id}
+    await record(
+        session,
+        actor=acting.user,
+        action="apikey.revoked",
+        target=key_id,
+        detail=detail,
+        workspace_id=acting.workspace_id,
+    )
 
 
 async def authenticate(session: AsyncSession, key: str) -> tuple[ApiKey, User]:

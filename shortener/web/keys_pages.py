@@ -18,6 +18,7 @@ from shortener.compat.yourls.auth import signature_token
 from shortener.db import SessionDep
 from shortener.errors import Invalid
 from shortener.fields import RowId
+from shortener.models import User
 from shortener.runtime import runtime_of
 from shortener.web.csrf import check_csrf
 from shortener.web.forms import form_errors, text_and_choices
@@ -34,8 +35,16 @@ KEY_FIELDS = ("name", "scopes")
 async def _context(request: Request, session: SessionDep, acting: Acting) -> dict[str, Any]:
     keys = await service.list_keys(session, acting=acting)
     signing_key = runtime_of(request).settings.signing_key
+    member_keys = None  # not a section of the page
+    if acting.may("members:write") and acting.workspace.personal_user_id is None:
+        member_keys = [
+            (key, created_by, service.scopes_of(key))
+            for key, created_by in await service.list_member_keys(session, acting=acting)
+            if key.user_id != acting.user.id
+        ]
     return {
-        "keys": [(key, service.scopes_of(key)) for key in keys],
+        "keys": [(key, None, service.scopes_of(key)) for key in keys],
+        "member_keys": member_keys,
         # What YOURLS clients that sign with a timestamp need (see compat/yourls/auth.py).
         "signature_tokens": {key.id: signature_token(signing_key, key.key_hash) for key in keys},
         "all_scopes": SCOPES,
@@ -75,7 +84,10 @@ async def confirm_revoke(
     """Revoking asks first, also without JavaScript: this page holds the form that revokes."""
     user = acting.user
     api_key = await service.get_key(session, acting=acting, key_id=key_id)
-    return render(request, "key_revoke.html", {"key": api_key}, user=user)
+    # A member's key (an owner or admin revoking it): the page says whose.
+    creator = None if api_key.user_id == user.id else await session.get(User, api_key.user_id)
+    context = {"key": api_key, "created_by": creator.email if creator else None}
+    return render(request, "key_revoke.html", context, user=user)
 
 
 @router.post("/{key_id}/revoke", dependencies=[Csrf])
