@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
-from shortener.audit.service import record
+from shortener.audit.service import record_acting
 from shortener.errors import Forbidden, Invalid, NotFound, Unauthorized
 from shortener.models import ApiKey, Membership, User, utcnow
 from shortener.workspaces.acting import Acting
@@ -72,14 +72,7 @@ async def create_key(
     await session.flush()
     # The name and scopes, never the key (nor its prefix).
     detail = {"name": name, "scopes": scopes}
-    await record(
-        session,
-        actor=acting.user,
-        action="apikey.created",
-        target=api_key.id,
-        detail=detail,
-        workspace_id=acting.workspace_id,
-    )
+    await record_acting(session, acting, "apikey.created", target=api_key.id, detail=detail)
     return api_key, key
 
 
@@ -155,14 +148,7 @@ async def revoke_key(session: AsyncSession, *, acting: Acting, key_id: int) -> N
     await session.flush()
     # Someone else's key: the event says whose (its creator's id; the address may change).
     detail = None if api_key.user_id == acting.user.id else {"created_by": api_key.user_id}
-    await record(
-        session,
-        actor=acting.user,
-        action="apikey.revoked",
-        target=key_id,
-        detail=detail,
-        workspace_id=acting.workspace_id,
-    )
+    await record_acting(session, acting, "apikey.revoked", target=key_id, detail=detail)
 
 
 async def authenticate(session: AsyncSession, key: str) -> tuple[ApiKey, User]:

@@ -110,6 +110,27 @@ async def record(
     await session.flush()
 
 
+async def record_acting(
+    session: AsyncSession,
+    acting: Acting,
+    action: str,
+    *,
+    target: str | int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """`record` for something done through a workspace: the actor and the workspace both come
+    from `acting`, so no call site can leave the workspace out (its owners' log would miss
+    the event, as it once missed revoked keys, bulk actions, imports and exports)."""
+    await record(
+        session,
+        actor=acting.user,
+        action=action,
+        target=target,
+        detail=detail,
+        workspace_id=acting.workspace_id,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class AuditFilter:
     action: str | None = None

@@ -230,7 +230,12 @@ async def delete_domain(
     _announce(session, ctx)
     detail = {"links_moved": len(keys)} if keys else None
     await record(
-        session, actor=acting.user, action="domain.deleted", target=domain.hostname, detail=detail
+        session,
+        actor=acting.user,
+        action="domain.deleted",
+        target=domain.hostname,
+        detail=detail,
+        workspace_id=domain.workspace_id,  # the domain's: an administrator acts across them
     )
     after_commit(session, partial(ctx.cache.invalidate_many, idents))
 
@@ -259,7 +264,13 @@ async def verify_domain(
         session.add(domain)
         await session.flush()
         _announce(session, ctx)
-        await record(session, actor=acting.user, action="domain.verified", target=domain.hostname)
+        await record(
+            session,
+            actor=acting.user,
+            action="domain.verified",
+            target=domain.hostname,
+            workspace_id=domain.workspace_id,
+        )
     return domain
 
 

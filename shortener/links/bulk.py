@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from shortener.audit.service import record
+from shortener.audit.service import record_acting
 from shortener.db import after_commit
 from shortener.errors import Invalid
 from shortener.fields import MAX_ROW_ID
@@ -90,7 +90,7 @@ async def bulk_action(
     idents = [link_ident(link.domain_id, link.key) for link in changed]
     after_commit(session, partial(ctx.cache.invalidate_many, idents))
     detail = {"action": action, "count": len(changed), **({"tag": name} if name else {})}
-    await record(session, actor=acting.user, action="links.bulk", detail=detail)
+    await record_acting(session, acting, "links.bulk", detail=detail)
     return len(changed)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from shortener.audit.service import record
+from shortener.audit.service import record, record_acting
 from shortener.auth.passwords import hash_password
 from shortener.db import after_commit
 from shortener.domains import service as domains
@@ -101,13 +101,7 @@ async def add_prepared(
         await _set_tags(session, link, new.tags)
         after_commit(session, partial(ctx.cache.invalidate, link_ident(domain_id, key)))
         await _emit(session, ctx, link, "link.created")
-        await record(
-            session,
-            actor=acting.user,
-            action="link.created",
-            target=link_ident(domain_id, key),
-            workspace_id=acting.workspace_id,
-        )
+        await record_acting(session, acting, "link.created", target=link_ident(domain_id, key))
         return link, True
     raise Conflict("could not find a free key; try again or choose an alias")
 

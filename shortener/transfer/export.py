@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from shortener.audit.service import record
+from shortener.audit.service import record_acting
 from shortener.db import commit, read_errors
 from shortener.domains.service import hostnames
 from shortener.links.service import tags_of
@@ -48,7 +48,7 @@ async def export_started(
     read_errors), not a download cut short. `separate`: the sessions are DATABASE_READ_URL's.
     The export is audited on `session`, the request's own, committed here, before the export's
     session begins: on SQLite each would otherwise wait for the other's write lock."""
-    await record(session, actor=acting.user, action="export", detail={"format": "csv"})
+    await record_acting(session, acting, "export", detail={"format": "csv"})
     await commit(session)
     rows = export_csv(sessionmaker, workspace_id=acting.workspace_id)
     async with read_errors(separate):

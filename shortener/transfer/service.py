@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from shortener.audit.service import record
+from shortener.audit.service import record_acting
 from shortener.db import after_commit
 from shortener.domains import service as domains_service
 from shortener.errors import DomainError, Invalid, TooManyRequests
@@ -267,7 +267,7 @@ async def import_links(
     await flush()
     result.errors.sort(key=lambda e: e.line)
     counts = {"format": format_name, "created": len(created), "skipped": result.skipped}
-    await record(session, actor=acting.user, action="links.imported", detail=counts)
+    await record_acting(session, acting, "links.imported", detail=counts)
     return result
 
 

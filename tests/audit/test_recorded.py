@@ -200,3 +200,49 @@ async def test_an_admin_disabling_enabling_and_deleting_an_account(client, app) 
         ("user.enabled", email),
         ("user.deleted", email),
     ]
+
+
+async def test_what_is_done_in_a_shared_workspace_is_in_its_log(client, app) -> None:
+    """Every event of an action taken in a workspace carries the workspace, so its owners'
+    log has it: imports, exports, bulk actions, domains and keys once went without it."""
+    from tests.audit.test_api import sign_in_page
+    from tests.web.test_links_list import link_id
+    from tests.web.test_pages import csrf_of
+    from tests.workspaces.helpers import make_team
+
+    team = await make_team(client)
+    editor, admin = team.acting("editor"), team.acting("admin")
+    csv = b"url,key\nhttps://a.example/1,team-imp-one\nhttps://a.example/2,team-imp-two\n"
+    files = {"file": ("links.csv", csv, "text/csv")}
+    assert (await client.post("/api/links/import", files=files, headers=editor)).status_code == 200
+    assert (await client.get("/api/links/export", headers=editor)).status_code == 200
+    body = {"name": "k", "scopes": ["links:read"]}
+    key = await client.post("/api/keys", json=body, headers=editor)
+    assert (await client.delete(f"/api/keys/{key.json()['id']}", headers=editor)).status_code == 204
+    made = await client.post("/api/domains", json={"hostname": "go.team.example"}, headers=admin)
+    assert made.status_code == 201, made.text
+    domain = made.json()["id"]
+    assert (await client.delete(f"/api/domains/{domain}", headers=admin)).status_code == 204
+    editor_email = (await client.get("/api/users/me", headers=editor)).json()["email"]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as page:
+        await sign_in_page(page, editor_email)
+        dashboard = f"/w/{team.slug}/dashboard"
+        form = {
+            "csrf_token": csrf_of(await page.get(dashboard)),
+            "action": "deactivate",
+            "ids": [await link_id(client, "team-imp-one")],
+        }
+        assert (await page.post(f"{dashboard}/bulk", data=form)).status_code == 303
+
+    seen = await client.get("/api/audit?limit=100", headers=team.acting("owner"))
+    actions = {item["action"] for item in seen.json()["items"]}
+    assert actions >= {
+        "links.imported",
+        "export",
+        "apikey.created",
+        "apikey.revoked",
+        "domain.created",
+        "domain.deleted",
+        "links.bulk",
+    }, actions
