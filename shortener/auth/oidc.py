@@ -154,7 +154,7 @@ class SingleSignOn:
         return Identity(
             subject=str(claims["sub"]),
             email=email,
-            email_verified=_is_true(claims.get("email_verified")),
+            email_verified=_email_verified(claims),
         )
 
     async def _userinfo(self, token: dict[str, Any], *, subject: str) -> dict[str, Any]:
@@ -168,6 +168,18 @@ class SingleSignOn:
         if info.get("sub") != subject:
             raise SsoFailed("the provider's userinfo is about someone else (its `sub` differs)")
         return {key: info[key] for key in ("email", "email_verified") if key in info}
+
+
+def _email_verified(claims: dict[str, Any]) -> bool:
+    """The provider vouches for the address: `email_verified` (OpenID Connect Core 5.1), or,
+    when it sends none at all, Microsoft Entra ID's optional ID-token claim `xms_edov` (the
+    address's domain is one the user's tenant has proven it owns). Entra sends no
+    `email_verified` for work accounts, and its plain `email` claim is an editable profile
+    field (signing in on it alone is the "nOAuth" account takeover), so one of the two is
+    required. A provider's own `email_verified: false` is never overruled."""
+    if "email_verified" in claims:
+        return _is_true(claims["email_verified"])
+    return claims.get("xms_edov") is True
 
 
 def _is_true(value: object) -> bool:

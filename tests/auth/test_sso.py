@@ -370,3 +370,25 @@ async def test_the_address_may_come_in_the_id_token(make_settings) -> None:
             assert await user_named(client, "newcomer@example.com") is not None
             refused = await sso_sign_in(client, "mallory")
             assert refused.status_code == 403 and "has not verified" in refused.text
+
+
+async def test_entra_ids_domain_owner_claim_stands_in_for_email_verified(make_settings) -> None:
+    # Microsoft Entra ID sends work accounts' e-mail claims in the ID token, without
+    # email_verified; its optional claim xms_edov says the tenant owns the address's domain.
+    with running_provider(claims_in_id_token=True) as provider:
+        async with sso_app(make_settings, **provider.settings(signup=True)) as client:
+            done = await sso_sign_in(client, "entra")
+            assert (done.status_code, done.headers["location"]) == (303, "/dashboard")
+            assert await user_named(client, "entra@example.com") is not None
+            # Without it, or with it false, the address is not vouched for; and a provider's
+            # own email_verified: false is never overruled by it.
+            for login, email in [
+                ("entra-unproven", "unproven@example.com"),
+                ("entra-plain", "plain@example.com"),
+                ("contradicted", "contradicted@example.com"),
+            ]:
+                client.cookies.clear()
+                refused = await sso_sign_in(client, login)
+                assert refused.status_code == 403, login
+                assert f"has not verified the e-mail address {email}" in refused.text
+                assert await user_named(client, email) is None

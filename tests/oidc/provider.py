@@ -36,6 +36,16 @@ ACCOUNTS = {
     "mallory": {"email": "mallory@example.com", "email_verified": False},
     "twofa": {"email": "twofa@example.com", "email_verified": True},
     "disabled": {"email": "disabled@example.com", "email_verified": True},
+    # As Microsoft Entra ID gives work accounts: no email_verified; with the optional claim
+    # xms_edov the tenant vouches for the address's domain (or does not).
+    "entra": {"email": "entra@example.com", "xms_edov": True},
+    "entra-unproven": {"email": "unproven@example.com", "xms_edov": False},
+    "entra-plain": {"email": "plain@example.com"},
+    "contradicted": {
+        "email": "contradicted@example.com",
+        "email_verified": False,
+        "xms_edov": True,
+    },
 }
 CLIENTS = [
     {

@@ -6,7 +6,7 @@
 //   node provider.mjs PORT   with   OIDC_TEST_CONFIG='{"accounts": {...}, "clients": [...],
 //                                                       "claimsInIdToken": false}'
 //
-// Accounts: the login name typed on the sign-in page -> {email, email_verified}; any password
+// Accounts: the login name typed on the sign-in page -> {email, email_verified, xms_edov}; any password
 // is accepted. Clients: oidc-provider client metadata. Prints "ready <issuer>" once listening.
 import Provider from 'oidc-provider';
 
@@ -23,7 +23,8 @@ const provider = new Provider(issuer, {
     if (!account) return undefined;
     return { accountId: id, claims: async () => ({ sub: id, ...account }) };
   },
-  claims: { openid: ['sub'], email: ['email', 'email_verified'] },
+  // xms_edov: Microsoft Entra ID's optional claim, given with the email scope like its others.
+  claims: { openid: ['sub'], email: ['email', 'email_verified', 'xms_edov'] },
   // Every client must use PKCE here, so a client that forgot it fails the tests.
   pkce: { required: () => true },
   cookies: { keys: ['tests-only-not-a-secret'] },
