@@ -109,9 +109,16 @@ async def test_a_look_up_does_not_wait_for_a_writer_on_sqlite(client, app, setti
     headers = await make_user(client)
     await make_link(client, headers, alias="unlocked")
     writer = sqlite3.connect(
-        make_url(settings.database_url).database or "", timeout=LIVE_TIMEOUT, isolation_level=None
+        make_url(settings.database_url).database or "",
+        timeout=LIVE_TIMEOUT,
+        isolation_level=None,
+        check_same_thread=False,
     )
-    writer.execute("BEGIN IMMEDIATE")  # holds the write lock, as a batch being written does
+    # Taken on a thread: the app's background tasks run on this test's event loop, and one of
+    # them may be inside a short write transaction right now. Waiting for it on the loop
+    # itself would keep it from ever committing (the loop blocked until the 30 s timeout,
+    # then "database is locked": a CI run met it once).
+    await asyncio.to_thread(writer.execute, "BEGIN IMMEDIATE")  # as a batch being written
     try:
         async with asyncio.timeout(15):  # busy_timeout is 30 s: waiting would fail here
             response = await client.get("/unlocked")
