@@ -18,8 +18,9 @@ Permission = Literal[
     "domains:write",  # add, verify, change and delete custom domains
     "webhooks:read",  # webhooks and their deliveries
     "webhooks:write",  # add, delete webhooks; redeliver
-    # API keys of one's own, within one's role. Nobody sees another member's keys; demoting
-    # or removing a member cuts their keys' reach (workspaces/deps.py).
+    # API keys of one's own, within one's role (members:write adds seeing and revoking the
+    # members' keys, apikeys/service.py); demoting or removing a member cuts their keys' reach
+    # (workspaces/deps.py).
     "keys:write",
     "members:write",  # invite, remove and change members (not owners)
     "owners:write",  # make, demote and remove owners; the workspace's settings
