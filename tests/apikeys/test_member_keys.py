@@ -11,7 +11,7 @@ from tests.audit.helpers import events
 from tests.audit.test_api import sign_in_page
 from tests.conftest import BASE_URL
 from tests.web.test_pages import HTML, csrf_of
-from tests.workspaces.helpers import Team, make_team
+from tests.workspaces.helpers import Team, email_of, make_team, me
 
 
 async def _keys(client: httpx.AsyncClient, team: Team) -> dict[str, dict]:
@@ -28,14 +28,10 @@ async def _keys(client: httpx.AsyncClient, team: Team) -> dict[str, dict]:
     return made
 
 
-async def _email(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
-    return str((await client.get("/api/users/me", headers=headers)).json()["email"])
-
-
 async def test_owners_and_admins_list_and_revoke_members_keys(client, app) -> None:
     team = await make_team(client)
     keys = await _keys(client, team)
-    emails = {role: await _email(client, team.members[role]) for role in keys}
+    emails = {role: await email_of(client, team.members[role]) for role in keys}
     assert keys["editor"]["created_by"] == emails["editor"]
 
     for role in ("owner", "admin"):
@@ -74,11 +70,7 @@ async def test_owners_and_admins_list_and_revoke_members_keys(client, app) -> No
     # The workspace's log says who revoked whose key.
     [event] = await events(app, action="apikey.revoked", target=str(keys["editor"]["id"]))
     assert event.actor == emails["admin"]
-    assert event.detail == {
-        "created_by": (await client.get("/api/users/me", headers=team.members["editor"])).json()[
-            "id"
-        ]
-    }
+    assert event.detail == {"created_by": await me(client, team.members["editor"])}
     seen = await client.get("/api/audit?action=apikey.revoked", headers=team.acting("owner"))
     assert {i["target"] for i in seen.json()["items"]} == {
         str(keys["editor"]["id"]),
@@ -98,7 +90,7 @@ async def test_the_keys_page_shows_owners_and_admins_the_members_keys(client, ap
     page_path = f"/w/{team.slug}/dashboard/keys"
     for role in ("owner", "admin", "editor", "viewer"):
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as browser:
-            await sign_in_page(browser, await _email(client, team.members[role]))
+            await sign_in_page(browser, await email_of(client, team.members[role]))
             page = await browser.get(page_path)
             assert page.status_code == 200, (role, page.text)
             if role in ("owner", "admin"):
@@ -111,10 +103,10 @@ async def test_the_keys_page_shows_owners_and_admins_the_members_keys(client, ap
                 assert "admin&#39;s script" not in page.text
     # The owner revokes the viewer's key through the page: asked first, then revoked.
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as browser:
-        await sign_in_page(browser, await _email(client, team.members["owner"]))
+        await sign_in_page(browser, await email_of(client, team.members["owner"]))
         viewer_key = keys["viewer"]["id"]
         confirm = await browser.get(f"{page_path}/{viewer_key}/revoke")
-        viewer_email = await _email(client, team.members["viewer"])
+        viewer_email = await email_of(client, team.members["viewer"])
         assert f"Revoke {viewer_email}'s key “viewer&#39;s script”?" in confirm.text
         done = await browser.post(
             f"{page_path}/{viewer_key}/revoke", data={"csrf_token": csrf_of(confirm)}
@@ -123,6 +115,6 @@ async def test_the_keys_page_shows_owners_and_admins_the_members_keys(client, ap
         assert "viewer&#39;s script" not in (await browser.get(page_path)).text
     # An editor's page cannot reach another member's key.
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as browser:
-        await sign_in_page(browser, await _email(client, team.members["editor"]))
+        await sign_in_page(browser, await email_of(client, team.members["editor"]))
         other = keys["admin"]["id"]
         assert (await browser.get(f"{page_path}/{other}/revoke", headers=HTML)).status_code == 404

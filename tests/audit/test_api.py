@@ -238,7 +238,7 @@ async def test_a_shared_workspaces_owners_and_admins_read_its_own_events(client)
 async def test_a_shared_workspaces_owners_and_admins_have_its_audit_page(client, app) -> None:
     """The page follows the API's rule (one rule, audit.service.public_filter): under the
     workspace's /w/{slug}/ prefix its owners and admins read its events, nobody else's."""
-    from tests.workspaces.helpers import make_team
+    from tests.workspaces.helpers import email_of, make_team
 
     team = await make_team(client)
     body = {"url": "https://example.com/team", "alias": "team-page-audited"}
@@ -250,7 +250,7 @@ async def test_a_shared_workspaces_owners_and_admins_have_its_audit_page(client,
 
     @contextlib.asynccontextmanager
     async def signed_in(headers: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
-        email = (await client.get("/api/users/me", headers=headers)).json()["email"]
+        email = await email_of(client, headers)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as browser:
             await sign_in_page(browser, email)
             yield browser

@@ -208,7 +208,7 @@ async def test_what_is_done_in_a_shared_workspace_is_in_its_log(client, app) -> 
     from tests.audit.test_api import sign_in_page
     from tests.web.test_links_list import link_id
     from tests.web.test_pages import csrf_of
-    from tests.workspaces.helpers import make_team
+    from tests.workspaces.helpers import email_of, make_team
 
     team = await make_team(client)
     editor, admin = team.acting("editor"), team.acting("admin")
@@ -223,7 +223,7 @@ async def test_what_is_done_in_a_shared_workspace_is_in_its_log(client, app) -> 
     assert made.status_code == 201, made.text
     domain = made.json()["id"]
     assert (await client.delete(f"/api/domains/{domain}", headers=admin)).status_code == 204
-    editor_email = (await client.get("/api/users/me", headers=editor)).json()["email"]
+    editor_email = await email_of(client, editor)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as page:
         await sign_in_page(page, editor_email)

@@ -21,6 +21,11 @@ async def me(client: httpx.AsyncClient, headers: dict[str, str]) -> int:
     return int(response.json()["id"])
 
 
+async def email_of(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
+    response = await client.get("/api/users/me", headers=headers)
+    return str(response.json()["email"])
+
+
 async def invite(
     client: httpx.AsyncClient, slug: str, by: dict[str, str], role: str
 ) -> httpx.Response:
