@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from shortener.errors import Forbidden
 from shortener.runtime import runtime_of
-from shortener.web.session import SESSION_COOKIE, set_cookie
+from shortener.web.session import SESSION_COOKIE, session_cookie, set_cookie
 
 CSRF_COOKIE = "csrf"
 CSRF_FIELD = "csrf_token"
@@ -35,8 +35,10 @@ def csrf_token(request: Request) -> str:
     if not seed:
         seed = secrets.token_urlsafe(32)
         request.state.new_csrf_seed = seed
-    session = request.cookies.get(SESSION_COOKIE, "")
-    return _token(runtime_of(request).settings.signing_key, seed, session)
+    # The cookie the browser holds once this page arrives: a page whose request renewed the
+    # session carries the new cookie, and its forms are posted with it. Bound to the cookie
+    # sent, they were refused (403) whenever the renewed token differed from the old one.
+    return _token(runtime_of(request).settings.signing_key, seed, session_cookie(request))
 
 
 def apply_csrf_cookie(request: Request, response: Response) -> None:

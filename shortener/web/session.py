@@ -47,6 +47,15 @@ FLASH_COOKIE = "flash"
 DEFAULT_NEXT = "/dashboard"
 # Where optional_sign_in leaves a renewed cookie's Set-Cookie value for RenewedSessionCookie.
 RENEWED = "renewed_session_cookie"
+# And the renewed token itself: the session cookie the browser holds once this answer lands.
+RENEWED_TOKEN = "renewed_session_token"  # noqa: S105 (a key of the request state)
+
+
+def session_cookie(request: Request) -> str:
+    """The session cookie the browser will send next: the renewed one when this request renewed
+    it, else the one it sent ("" when none). What a page's form tokens must be bound to."""
+    renewed = request.scope.get("state", {}).get(RENEWED_TOKEN)
+    return renewed if isinstance(renewed, str) else request.cookies.get(SESSION_COOKIE, "")
 
 
 class LoginRequired(Exception):
@@ -128,7 +137,9 @@ async def optional_sign_in(request: Request, session: SessionDep) -> SignedIn | 
         if renewed is not None:
             carrier = Response()
             set_cookie(carrier, settings, SESSION_COOKIE, *renewed)
-            request.scope.setdefault("state", {})[RENEWED] = carrier.headers["set-cookie"]
+            state = request.scope.setdefault("state", {})
+            state[RENEWED] = carrier.headers["set-cookie"]
+            state[RENEWED_TOKEN] = renewed[0]
     await settle(session)
     return found
 

@@ -198,3 +198,22 @@ def test_the_sign_in_form_has_remember_me(live_server: Any, browser: Any, rememb
         assert expected - 60 < lasts <= expected + 5, lasts
     finally:
         context.close()
+
+
+async def test_a_form_on_a_page_that_renewed_the_session_posts(client, app) -> None:
+    """The page's form token is bound to the renewed cookie its answer sets, which the next
+    post sends. Here the renewal ends at the cap (SESSION_MAX_DAYS after signing in), so the
+    renewed cookie always differs from the one signed in with; before, its forms answered 403
+    (the test above passed only while both cookies were made in the same second)."""
+    cookie = session_cookie(await sign_in(client))
+    assert cookie is not None
+    sid = claims(cookie["value"])["sid"]
+    now = utcnow()
+    signed_in_at = now - timedelta(days=MAX_DAYS) + timedelta(minutes=30)
+    await move(app, sid, created_at=signed_in_at, expires_at=now + timedelta(minutes=10))
+    page = await client.get("/logout")
+    renewed = [h for h in page.headers.get_list("set-cookie") if h.startswith("session=")]
+    assert len(renewed) == 1 and cookie["value"] not in renewed[0]
+    out = await client.post("/logout", data={"csrf_token": csrf_of(page)})
+    assert out.status_code == 303, out.text
+    assert (await client.get("/dashboard")).status_code == 303
