@@ -39,6 +39,10 @@ class Forbidden(DomainError):
     default_detail = "forbidden"
 
 
+# Every refusal for want of a site administrator says the same thing, wherever it is made.
+ADMINS_ONLY = "this needs an administrator"
+
+
 class Gone(DomainError):
     """It existed and is over: a used or expired link."""
 

@@ -21,11 +21,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from shortener.errors import Forbidden, Invalid
+from shortener.errors import ADMINS_ONLY, Forbidden, Invalid
 from shortener.models import AuditEvent, User, Workspace, utcnow
 from shortener.workspaces.acting import Acting
-
-ADMINS_ONLY = "this needs an administrator"
 
 # Where shortener.db.get_session leaves the caller's address for `record`.
 CLIENT_IP = "client_ip"

@@ -14,7 +14,7 @@ from shortener.apikeys import service as apikeys_service
 from shortener.apikeys.schemas import ALL_SCOPES, Scope
 from shortener.auth.sessions import SignedIn, signed_in
 from shortener.db import SessionDep, settle
-from shortener.errors import Forbidden, Unauthorized
+from shortener.errors import ADMINS_ONLY, Forbidden, Unauthorized
 from shortener.models import User
 from shortener.runtime import runtime_of
 
@@ -62,7 +62,7 @@ async def current_user(sign_in: Annotated[SignedIn, Depends(current_sign_in)]) -
 
 async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
     if not user.is_admin:
-        raise Forbidden("this needs an administrator")
+        raise Forbidden(ADMINS_ONLY)
     return user
 
 
@@ -144,7 +144,7 @@ async def bearer_principal(
 
 async def bearer_admin(principal: Annotated[Principal, Depends(bearer_principal)]) -> User:
     if not principal.user.is_admin:
-        raise Forbidden("this needs an administrator")
+        raise Forbidden(ADMINS_ONLY)
     return principal.user
 
 
