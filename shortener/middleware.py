@@ -147,6 +147,14 @@ def import_too_large(limit: int) -> str:
 _BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 
 
+def route_path(scope: Scope) -> str:
+    """The path the app's routes match: without the root path a proxy's prefix, or a
+    workspace's /w/{slug} (workspaces/paths.py), put there; the ASGI path keeps it."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
 class BodySizeLimit:
     """`limits` gives some paths (the imports) a limit of their own, with their own message."""
 
@@ -163,7 +171,7 @@ class BodySizeLimit:
         if scope["type"] != "http" or scope["method"] in _BODILESS:
             await self.app(scope, receive, send)
             return
-        max_bytes, detail = self.limits.get(scope["path"], (self.max_bytes, None))
+        max_bytes, detail = self.limits.get(route_path(scope), (self.max_bytes, None))
         too_large = BodyTooLarge(max_bytes, detail)
         refuse_at_once = False
         for name, value in scope["headers"]:

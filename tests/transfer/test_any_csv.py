@@ -9,8 +9,10 @@ import io
 import pytest
 
 from shortener.transfer.formats import count_rows, open_text, read_csv
-from tests.factories import make_user, running
+from tests.factories import make_user, running, token_for
 from tests.transfer.test_csv import upload
+from tests.web.test_pages import csrf_of, register
+from tests.workspaces.helpers import new_slug
 
 
 @pytest.mark.parametrize(
@@ -113,3 +115,37 @@ async def test_imports_have_their_own_size_limit(make_settings) -> None:
         assert too_big.status_code == 413
         detail = too_big.json()["detail"]
         assert "IMPORT_MAX_BYTES" in detail and "shortener import" in detail
+
+
+async def test_a_workspace_dashboard_import_has_the_import_size_limit(make_settings) -> None:
+    """The same import page under /w/{slug}/ takes what IMPORT_MAX_BYTES allows: the limit
+    is chosen by the path the routes see, not the prefixed one."""
+    settings = make_settings(max_body_bytes=64 * 1024, import_max_bytes=1024 * 1024)
+    async with running(settings) as (_, client):
+        email = await register(client)
+        slug = new_slug()
+        bearer = {"Authorization": f"Bearer {await token_for(client, email)}"}
+        made = await client.post(
+            "/api/workspaces", json={"name": "Big", "slug": slug}, headers=bearer
+        )
+        assert made.status_code == 201, made.text
+        page = await client.get(f"/w/{slug}/dashboard/transfer")
+        rows = [f"https://big.example/{i:06d},wbig{i:06d}" for i in range(3_000)]
+        text = "url,key\n" + "\n".join(rows) + "\n"
+        assert 64 * 1024 < len(text) < 1024 * 1024 < 10 * len(text)
+        imported = await client.post(
+            f"/w/{slug}/dashboard/transfer/import",
+            data={"csrf_token": csrf_of(page)},
+            files={"file": ("big.csv", text.encode(), "text/csv")},
+        )
+        assert imported.status_code == 200, imported.text[:500]
+        listed = await client.get("/api/links", headers={**bearer, "X-Workspace": slug})
+        assert listed.json()["total"] == 3_000
+        too_big = await client.post(
+            f"/w/{slug}/dashboard/transfer/import",
+            data={"csrf_token": csrf_of(page)},
+            files={"file": ("big.csv", (text * 10).encode(), "text/csv")},
+            headers={"accept": "application/json"},
+        )
+        assert too_big.status_code == 413
+        assert "IMPORT_MAX_BYTES" in too_big.json()["detail"]
