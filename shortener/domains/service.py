@@ -9,7 +9,7 @@ shared (added by an admin for everyone); links may use it once it is verified.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import partial
 
 from sqlalchemy import func, or_, select, update
@@ -19,7 +19,7 @@ from sqlmodel import col
 
 from shortener.audit.service import record
 from shortener.db import READ_ONLY, after_commit
-from shortener.domains.hostnames import normalise_hostname
+from shortener.domains.hostnames import normalise_hostname, short_url
 from shortener.domains.hosts import DEFAULT_SETTINGS, DOMAINS_CHANGED, REDIRECTS
 from shortener.domains.proofs import DomainProofs, dns_name, http_path
 from shortener.domains.schemas import DomainCreate, DomainPublic, DomainUpdate, Verification
@@ -332,6 +332,12 @@ async def hostnames(session: AsyncSession, domain_ids: set[int]) -> dict[int, st
         select(col(Domain.id), col(Domain.hostname)).where(col(Domain.id).in_(domain_ids))
     )
     return {int(i or 0): h for i, h in rows}
+
+
+async def link_short_urls(session: AsyncSession, links: Sequence[Link], base_url: str) -> list[str]:
+    """Each link's short URL, on its own domain (one look-up for all their domains)."""
+    hosts = await hostnames(session, {link.domain_id for link in links if link.domain_id})
+    return [short_url(base_url, hosts.get(link.domain_id or 0), link.key) for link in links]
 
 
 async def proof_body(session: AsyncSession, *, hostname: str, token: str) -> str | None:

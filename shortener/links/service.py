@@ -70,14 +70,20 @@ async def add_prepared(
     session: AsyncSession, *, acting: Acting, new: NewLink, ctx: LinkContext
 ) -> tuple[Link, bool]:
     """Insert a link `validation.prepare` accepted, after the checks that need the database."""
-    url = new.columns["url"]
+    domain = await domains.domain_for_links(session, acting=acting, hostname=new.domain, ctx=ctx)
+    domain_id = domain.id if domain is not None else None
     if new.alias is None and new.key_strategy == "md5":
-        existing = await _existing_md5_link(session, acting, url, new.columns["url_md5"])
+        existing = await link_for_url(
+            session,
+            acting=acting,
+            url=new.columns["url"],
+            domain_id=domain_id,
+            url_hash=new.columns["url_md5"],
+            strategy="md5",
+        )
         if existing is not None:
             return existing, False
     await validation.check_not_blocked(session, new.fields, ctx)
-    domain = await domains.domain_for_links(session, acting=acting, hostname=new.domain, ctx=ctx)
-    domain_id = domain.id if domain is not None else None
     for candidate, strategy in _candidate_keys(new):
         key = ctx.key(candidate)
         link = Link(
@@ -118,25 +124,23 @@ def _candidate_keys(new: NewLink) -> Iterable[tuple[str, str]]:
             yield random_key(), "random"
 
 
-async def _existing_md5_link(
-    session: AsyncSession, acting: Acting, url: str, url_hash: str
-) -> Link | None:
-    return await link_for_url(session, acting=acting, url=url, url_hash=url_hash, strategy="md5")
-
-
 async def link_for_url(
     session: AsyncSession,
     *,
     acting: Acting,
     url: str,
+    domain_id: int | None,
     url_hash: str | None = None,
     strategy: str | None = None,
 ) -> Link | None:
-    """The workspace's oldest link to `url` (as stored: normalised by validation.check_target),
-    of key `strategy` when given (YOURLS answers "already shortened" with it)."""
+    """The workspace's oldest link to `url` (as stored: normalised by validation.check_target)
+    on the domain of `domain_id` (None: the default), of key `strategy` when given. A link
+    asked for on one domain is never answered with one on another: its short URL would be
+    somewhere else (md5 keys, YOURLS' "already shortened", Kutt's `reuse`)."""
     conditions = [
         col(Link.workspace_id) == acting.workspace_id,
         col(Link.url_md5) == (url_hash or md5_hex(url)),
+        col(Link.domain_id).is_(None) if domain_id is None else col(Link.domain_id) == domain_id,
     ]
     if strategy is not None:
         conditions.append(col(Link.key_strategy) == strategy)

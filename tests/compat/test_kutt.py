@@ -109,6 +109,19 @@ async def test_links_on_a_custom_domain(client) -> None:
     assert edited.status_code == 200, edited.text
     assert edited.json()["target"] == "https://kutt.example/d2"
     assert (await client.get(f"/api/v2/links/{kutt}/stats", headers=key)).status_code == 200
+    # `reuse` answers with the link to the target on the domain asked for, not another's.
+    reuse = {"target": "https://kutt.example/e", "reuse": True}
+    elsewhere = await client.post(
+        "/api/v2/links", json={**reuse, "domain": "go.example.test"}, headers=key
+    )
+    assert elsewhere.status_code == 201, elsewhere.text
+    assert elsewhere.json()["link"].startswith("http://go.example.test/")
+    again = await client.post(
+        "/api/v2/links", json={**reuse, "domain": "go.example.test"}, headers=key
+    )
+    assert (again.status_code, again.json()["link"]) == (200, elsewhere.json()["link"])
+    reused = await client.post("/api/v2/links", json=reuse, headers=key)
+    assert (reused.status_code, reused.json()["link"]) == (200, "http://short.test/same")
     there = await client.get("/same", headers={"Host": "go.example.test"})
     assert there.headers["location"] == "https://kutt.example/d2"
     assert (await client.delete(f"/api/v2/links/{kutt}", headers=key)).status_code == 200

@@ -308,3 +308,79 @@ async def test_dashboard_shows_each_keys_signature_token(client) -> None:
     [token] = re.findall(r'<code class="yourls-token">([0-9a-f]{32})</code>', listed.text)
     ok = await yourls(client, action="version", format="json", signature=token)
     assert ok.status_code == 200
+
+
+async def test_links_on_a_custom_domain(client) -> None:
+    """A link's short URL is on its own domain in every answer; `shorturl` finds a link by its
+    whole short URL on any domain of the workspace's, the keyword alone on the default one."""
+    admin = await make_user(client, admin=True)
+    added = await client.post(
+        "/api/domains", json={"hostname": "go.example.test", "verified": True}, headers=admin
+    )
+    assert added.status_code == 201, added.text
+    key = await new_key(client, admin)
+    await make_link(
+        client, admin, url="https://dom.example/c", alias="cdom", domain="go.example.test"
+    )
+    await make_link(client, admin, url="https://dom.example/d", alias="cdom")
+    custom = "http://go.example.test/cdom"
+
+    # "Already shortened" is a link on the default domain, where YOURLS's links are made.
+    made = await yourls(client, action="shorturl", url="https://dom.example/c", format="json",
+                        signature=key)  # fmt: skip
+    assert made.json()["status"] == "success"
+    assert made.json()["shorturl"].startswith("http://short.test/")
+
+    async def ask(action: str, shorturl: str) -> dict:
+        r = await yourls(client, action=action, shorturl=shorturl, format="json", signature=key)
+        return dict(r.json()) | {"status": r.status_code}
+
+    there = await ask("expand", custom)
+    assert (there["status"], there["shorturl"], there["longurl"]) == (
+        200, custom, "https://dom.example/c"
+    )  # fmt: skip
+    assert (await ask("expand", "http://go.example.test:8080/cdom"))["shorturl"] == custom
+    assert (await ask("expand", "cdom"))["longurl"] == "https://dom.example/d"
+    assert (await ask("expand", "http://short.test/cdom"))["longurl"] == "https://dom.example/d"
+    stats = await ask("url-stats", custom)
+    assert (stats["status"], stats["link"]["shorturl"]) == (200, custom)
+    for unknown in ("http://elsewhere.example/cdom", "https://bad host/cdom"):
+        assert (await ask("expand", unknown))["status"] == 404, unknown
+    listed = await yourls(client, action="stats", filter="last", limit="10", format="json",
+                          signature=key)  # fmt: skip
+    urls = {v["shorturl"] for v in listed.json()["links"].values()}
+    assert custom in urls and "http://short.test/cdom" in urls
+
+
+async def test_x_workspace_names_where_the_call_acts(client) -> None:
+    """As on every workspace-scoped route: a member's password acts in the workspace named, a
+    workspace they are not in is not found, and a key only ever acts in its own."""
+    email = new_email()
+    headers = await make_user(client, email=email)
+    team = await client.post(
+        "/api/workspaces", json={"name": "Team", "slug": "yourls-team"}, headers=headers
+    )
+    assert team.status_code == 201, team.text
+    signed = {"username": email, "password": PASSWORD, "format": "json"}
+
+    async def shorten(url: str, workspace: str) -> dict:
+        r = await client.post(API, data={**signed, "action": "shorturl", "url": url},
+                              headers={"X-Workspace": workspace})  # fmt: skip
+        return dict(r.json()) | {"http": r.status_code}
+
+    made = await shorten("https://team.example/1", "yourls-team")
+    assert made["status"] == "success", made
+    in_team = await client.get("/api/links", headers={**headers, "X-Workspace": "yourls-team"})
+    assert [i["url"] for i in in_team.json()["items"]] == ["https://team.example/1"]
+    personal = await client.get("/api/links", headers=headers)
+    assert personal.json()["items"] == []
+    nowhere = await shorten("https://team.example/2", "not-a-workspace")
+    assert (nowhere["http"], nowhere["errorCode"]) == (404, 404), nowhere
+    key = await new_key(client, headers)  # made in the personal workspace
+    refused = await client.post(
+        API,
+        data={"signature": key, "action": "shorturl", "url": "https://team.example/3",
+              "format": "json"},
+        headers={"X-Workspace": "yourls-team"},
+    )  # fmt: skip
+    assert refused.status_code == 404, refused.text

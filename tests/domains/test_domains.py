@@ -331,3 +331,21 @@ async def test_a_domain_id_out_of_range_is_a_422(client, domain_id: str) -> None
         response = await call
         assert response.status_code == 422, response.text
         assert response.json()["detail"][0]["loc"] == ["path", "domain_id"]
+
+
+async def test_an_md5_link_is_made_on_the_domain_asked_for(client) -> None:
+    """md5 answers 200 with the user's existing link to the URL on the same domain only: a link
+    on another domain would have another short URL than the one asked for."""
+    admin = await make_user(client, admin=True)
+    await _admin_domain(client, admin)
+    body = {"url": "https://md5.example/x", "key_strategy": "md5"}
+    default = await client.post("/api/links", json=body, headers=admin)
+    assert default.status_code == 201, default.text
+    custom = await client.post("/api/links", json={**body, "domain": HOST}, headers=admin)
+    assert custom.status_code == 201, custom.text
+    assert custom.json()["domain"] == HOST
+    assert custom.json()["short_url"] == f"http://{HOST}/{default.json()['key']}"
+    again = await client.post("/api/links", json={**body, "domain": HOST}, headers=admin)
+    assert (again.status_code, again.json()["short_url"]) == (200, custom.json()["short_url"])
+    plain = await client.post("/api/links", json=body, headers=admin)
+    assert (plain.status_code, plain.json()["short_url"]) == (200, default.json()["short_url"])

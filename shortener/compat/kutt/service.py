@@ -17,7 +17,6 @@ from shortener.compat.kutt.schemas import (
     parse_expire_in,
 )
 from shortener.domains import service as domains_service
-from shortener.domains.hostnames import short_url
 from shortener.errors import Invalid, NotFound
 from shortener.links import service as links_service
 from shortener.links import validation
@@ -36,22 +35,21 @@ MAX_LIMIT = 50  # Kutt's own cap on a page
 
 async def to_kutt(session: AsyncSession, links: list[Link], base_url: str) -> list[KuttLink]:
     """Kutt's link objects, each with the short URL on its own domain."""
-    domain_ids = {link.domain_id for link in links if link.domain_id}
-    hosts = await domains_service.hostnames(session, domain_ids)
+    urls = await domains_service.link_short_urls(session, links, base_url)
     return [
         KuttLink(
             id=kutt_id(link.id or 0),
             address=link.key,
             description=link.title,
             expire_in=link.expires_at,
-            link=short_url(base_url, hosts.get(link.domain_id or 0), link.key),
+            link=url,
             password=link.password_hash is not None,
             target=link.url,
             visit_count=link.clicks,
             created_at=link.created_at,
             updated_at=link.updated_at,
         )
-        for link in links
+        for link, url in zip(links, urls, strict=True)
     ]
 
 
@@ -73,7 +71,12 @@ async def create(
     )
     if body.reuse:
         stored = validation.check_target(data.url, ctx)
-        existing = await links_service.link_for_url(session, acting=acting, url=stored)
+        domain = await domains_service.domain_for_links(
+            session, acting=acting, hostname=data.domain, ctx=ctx
+        )
+        existing = await links_service.link_for_url(
+            session, acting=acting, url=stored, domain_id=domain.id if domain else None
+        )
         if existing is not None:
             return existing, False
     return await links_service.create_link(session, acting=acting, data=data, ctx=ctx, quota=quota)

@@ -17,7 +17,7 @@ from shortener.db import SessionDep
 from shortener.errors import Unauthorized
 from shortener.fields import utc_moment
 from shortener.workspaces.acting import Acting
-from shortener.workspaces.deps import act, refusal
+from shortener.workspaces.deps import WORKSPACE_HEADER, act, refusal
 
 LIST_FIELDS = ("tags",)
 
@@ -29,7 +29,7 @@ async def query_key_writer(
     if not apiKey:
         raise Unauthorized()
     principal: Principal = await current_principal(request, session, None, apiKey)
-    acting = await act(session, principal, None)
+    acting = await act(session, principal, request.headers.get(WORKSPACE_HEADER))
     if not acting.may("links:write"):
         raise refusal(acting, "links:write")
     return acting

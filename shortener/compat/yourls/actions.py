@@ -12,14 +12,16 @@ empty (this service never stores visitors' or creators' addresses).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shortener.domains import service as domains_service
 from shortener.errors import Conflict, DomainError, Invalid, NotFound
 from shortener.links import service as links_service
 from shortener.links import validation
@@ -63,8 +65,12 @@ class Call:
         if not self.acting.may(scope):
             raise refusal(self.acting, scope)
 
-    def short_url(self, key: str) -> str:
-        return f"{self.ctx.base_url}/{key}"
+    async def short_urls(self, links: Sequence[Link]) -> list[str]:
+        """Each link's short URL, on its own domain."""
+        return await domains_service.link_short_urls(self.session, links, self.ctx.base_url)
+
+    async def short_url(self, link: Link) -> str:
+        return (await self.short_urls([link]))[0]
 
 
 def _date(moment: datetime) -> str:
@@ -92,19 +98,22 @@ async def shorturl(call: Call) -> Result:
         data = LinkCreate(url=url, alias=keyword, title=title)
         # YOURLS_UNIQUE_URLS: a URL this user shortened before is answered with its link.
         stored = validation.check_target(data.url, call.ctx)
-        existing = await links_service.link_for_url(call.session, acting=call.acting, url=stored)
+        existing = await links_service.link_for_url(
+            call.session, acting=call.acting, url=stored, domain_id=None
+        )
         if existing is not None:
+            existing_url = await call.short_url(existing)
             return {
                 "status": "fail",
                 "code": "error:url",
                 "url": _url_of(existing) | {"clicks": existing.clicks},
                 "message": f"{stored} already exists in database",
                 "title": existing.title or "",
-                "shorturl": call.short_url(existing.key),
+                "shorturl": existing_url,
                 # 200 as in YOURLS 1.7 ("still a valid request"; 1.8 made it 400): ShareX and
                 # the WordPress plugins then show the short URL instead of an error.
                 "statusCode": 200,
-                "simple": call.short_url(existing.key),
+                "simple": existing_url,
             }
         link, _ = await links_service.create_link(
             call.session, acting=call.acting, data=data, ctx=call.ctx, quota=call.quota
@@ -119,30 +128,43 @@ async def shorturl(call: Call) -> Result:
         if message.startswith("alias"):
             return _fail("error:keyword", message)
         return _fail("error:noloop" if "point back" in message else "error:nourl", message)
+    made = await call.short_url(link)
     return {
         "url": _url_of(link),
         "status": "success",
         "message": f"{link.url} added to database",
         "title": link.title or "",
-        "shorturl": call.short_url(link.key),
+        "shorturl": made,
         "statusCode": 200,
-        "simple": call.short_url(link.key),
+        "simple": made,
     }
 
 
-def _keyword(call: Call) -> str | None:
-    """The key of `shorturl`, which may be the whole short URL or the keyword alone."""
+def _keyword(call: Call) -> tuple[str | None, str] | None:
+    """The domain and key `shorturl` names: the whole short URL, on any domain (None: the
+    default one), or the keyword alone, on the default domain."""
     shorturl = call.params.get("shorturl")
     if shorturl is None:
         return None
     prefix = call.ctx.base_url + "/"
-    return shorturl[len(prefix) :] if shorturl.startswith(prefix) else shorturl
+    if shorturl.startswith(prefix):
+        return None, shorturl[len(prefix) :]
+    parts = urlsplit(shorturl) if "://" in shorturl else None
+    if parts is not None and parts.scheme in ("http", "https") and parts.hostname:
+        return parts.hostname, parts.path.removeprefix("/")
+    return None, shorturl
 
 
-async def _own_link(call: Call, keyword: str) -> Link | None:
+async def _own_link(call: Call, named: tuple[str | None, str]) -> Link | None:
+    hostname, key = named
     try:
-        return await links_service.get_link(call.session, acting=call.acting, key=keyword)
-    except NotFound:
+        domain_id = await domains_service.domain_id_of(
+            call.session, acting=call.acting, hostname=hostname, ctx=call.ctx
+        )
+        return await links_service.get_link(
+            call.session, acting=call.acting, key=key, domain_id=domain_id
+        )
+    except (NotFound, Invalid):  # a domain not theirs, or no host name at all: not found
         return None
 
 
@@ -152,16 +174,16 @@ MISSING_SHORTURL = {"errorCode": 400, "message": "Missing shorturl parameter",
 
 async def expand(call: Call) -> Result:
     call.need("links:read")
-    keyword = _keyword(call)
-    if keyword is None:
+    named = _keyword(call)
+    if named is None:
         return dict(MISSING_SHORTURL)
-    link = await _own_link(call, keyword)
+    link = await _own_link(call, named)
     if link is None:
-        return {"keyword": keyword, "simple": "not found",
+        return {"keyword": named[1], "simple": "not found",
                 "message": "Error: short URL not found", "errorCode": 404}  # fmt: skip
     return {
         "keyword": link.key,
-        "shorturl": call.short_url(link.key),
+        "shorturl": await call.short_url(link),
         "longurl": link.url,
         "title": link.title or "",
         "simple": link.url,
@@ -170,9 +192,9 @@ async def expand(call: Call) -> Result:
     }
 
 
-def _link_stats(call: Call, link: Link) -> Result:
+def _link_stats(link: Link, short_url: str) -> Result:
     return {
-        "shorturl": call.short_url(link.key),
+        "shorturl": short_url,
         "url": link.url,
         "title": link.title or "",
         "timestamp": _date(link.created_at),
@@ -183,14 +205,15 @@ def _link_stats(call: Call, link: Link) -> Result:
 
 async def url_stats(call: Call) -> Result:
     call.need("stats:read")
-    keyword = _keyword(call)
-    if keyword is None:
+    named = _keyword(call)
+    if named is None:
         return dict(MISSING_SHORTURL)
-    link = await _own_link(call, keyword)
+    link = await _own_link(call, named)
     if link is None:
         return {"statusCode": 404, "message": "Error: short URL not found",
                 "simple": "Error: short URL not found"}  # fmt: skip
-    return {"statusCode": 200, "message": "success", "link": _link_stats(call, link),
+    found = _link_stats(link, await call.short_url(link))
+    return {"statusCode": 200, "message": "success", "link": found,
             "simple": NEED_FORMAT}  # fmt: skip
 
 
@@ -209,8 +232,9 @@ async def stats(call: Call) -> Result:
         links = await links_service.ranked_links(
             call.session, acting=call.acting, order=order, limit=limit, offset=start
         )
-        result["links"] = {f"link_{i}": _link_stats(call, link) for i, link in
-                           enumerate(links, 1)}  # fmt: skip
+        urls = await call.short_urls(links)
+        result["links"] = {f"link_{i}": _link_stats(link, url) for i, (link, url) in
+                           enumerate(zip(links, urls, strict=True), 1)}  # fmt: skip
     return result | {"stats": await _db_stats(call), "statusCode": 200, "message": "success",
                      "simple": NEED_FORMAT}  # fmt: skip
 
@@ -254,5 +278,10 @@ async def run(call: Call) -> Result:
     try:
         return await action(call)
     except DomainError as exc:
-        message = describe(exc.detail)
-        return {"errorCode": exc.status_code, "message": message, "simple": message}
+        return failure(exc)
+
+
+def failure(exc: DomainError) -> Result:
+    """A refusal outside any action's own failures (a scope, a workspace), as YOURLS answers."""
+    message = describe(exc.detail)
+    return {"errorCode": exc.status_code, "message": message, "simple": message}

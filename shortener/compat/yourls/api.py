@@ -16,11 +16,11 @@ from shortener.compat.yourls import actions
 from shortener.compat.yourls.auth import signature_token, yourls_principal
 from shortener.compat.yourls.output import FORMATS, render, valid_callback
 from shortener.db import SessionDep
-from shortener.errors import TooManyRequests, Unauthorized
+from shortener.errors import DomainError, TooManyRequests, Unauthorized
 from shortener.links.deps import LinkContextDep, quota_for
 from shortener.openapi import errors
 from shortener.runtime import runtime_of
-from shortener.workspaces.deps import KeysWriter, act
+from shortener.workspaces.deps import WORKSPACE_HEADER, KeysWriter, act
 
 router = APIRouter(tags=["compatibility"])
 MAX_PARAM = 10_000  # characters: longer than any URL, keyword or title can be
@@ -81,7 +81,11 @@ async def yourls_api(request: Request, session: SessionDep, ctx: LinkContextDep)
                         callback)  # fmt: skip
         answer.headers.update(exc.headers or {})
         return answer
-    acting = await act(session, principal, None)
+    try:
+        # X-Workspace, as on every workspace-scoped route (a key acts in its own only).
+        acting = await act(session, principal, request.headers.get(WORKSPACE_HEADER))
+    except DomainError as exc:
+        return render(actions.failure(exc) | extra, fmt, callback)
     call = actions.Call(session, acting, ctx, quota_for(request, principal.user), params)
     return render(await actions.run(call) | extra, fmt, callback)
 

@@ -156,6 +156,13 @@ async def test_shorten_by_get(client: httpx.AsyncClient) -> None:
         f"{V3}/short-urls/shorten", params={"apiKey": "sk_x", "longUrl": "https://e.com/"}
     )
     assert_problem(bad_key, 401, "invalid-api-key")
+    # X-Workspace as on every route: a key acts in its own workspace, never another named.
+    elsewhere = await client.get(
+        f"{V3}/short-urls/shorten",
+        params={"apiKey": key, "longUrl": "https://e.com/w"},
+        headers={"X-Workspace": "not-this-keys"},
+    )
+    assert elsewhere.status_code == 404, elsewhere.text
 
 
 async def test_get_edit_delete(client: httpx.AsyncClient) -> None:
