@@ -2,7 +2,8 @@
 
 No FastAPI here. The rules: admins manage members but not owners; only owners make, demote or
 remove owners; anyone may leave; a workspace always keeps one owner (Conflict otherwise); in a
-workspace that requires two-factor sign-in, managing it takes that too.
+workspace that requires two-factor sign-in, managing it takes that too; an invitation admits
+only while its maker may still invite as its role.
 """
 
 from __future__ import annotations
@@ -20,11 +21,15 @@ from shortener.audit.service import record
 from shortener.errors import Conflict, Forbidden, Gone, NotFound
 from shortener.models import Invitation, Membership, User, Workspace, utcnow
 from shortener.workspaces.roles import Role, as_role, may
-from shortener.workspaces.service import check_two_factor, count_owners
+from shortener.workspaces.service import check_two_factor, count_owners, membership
 
 INVITATION_LIFETIME = timedelta(days=7)
 INVITATION_GONE = "this invitation has expired; ask for a new one"
 LAST_OWNER = "a workspace keeps at least one owner: make another member an owner first"
+MAKER_CANNOT = (
+    "this invitation opens nothing any more: whoever made it may no longer invite as {role}; "
+    "ask for a new one"
+)
 
 
 async def list_members(
@@ -176,8 +181,9 @@ async def list_invitations(
     workspace: Workspace,
     now: datetime | None = None,
 ) -> list[tuple[Invitation, str | None]]:
-    """The invitations that still open the workspace (neither accepted nor expired), newest
-    first, each with its maker's e-mail address (None once that account is gone)."""
+    """The invitations neither accepted nor expired, newest first, each with its maker's
+    e-mail address (None once that account is gone; its link then opens nothing, see
+    _check_maker, until revoked)."""
     _check_may_manage(by, by_role, workspace, target_role="")
     rows = await session.execute(
         select(Invitation, col(User.email))
@@ -230,7 +236,7 @@ async def pending(
     session: AsyncSession, *, token: str, now: datetime | None = None, lock: bool = False
 ) -> tuple[Invitation, Workspace]:
     """The invitation `token` opens and its workspace; NotFound for an unknown or used token,
-    Gone once it expired."""
+    or one its maker may no longer make (see _check_maker), Gone once it expired."""
     query = select(Invitation).where(col(Invitation.token_hash) == _hash(token))
     invitation = (
         await session.execute(query.with_for_update() if lock else query)
@@ -242,7 +248,24 @@ async def pending(
     workspace = await session.get(Workspace, invitation.workspace_id)
     if workspace is None:  # pragma: no cover - the invitation goes with its workspace
         raise NotFound("invitation not found")
+    await _check_maker(session, invitation, workspace)
     return invitation, workspace
+
+
+async def _check_maker(session: AsyncSession, invitation: Invitation, workspace: Workspace) -> None:
+    """An invitation admits with its maker's say-so, as an API key acts with its creator's
+    role: checked again when it is used, by the rule that let them make it. A maker since
+    removed, demoted below its role, disabled or deleted would otherwise keep a way back in
+    (a removed admin accepting their own link from a second account)."""
+    refused = NotFound(MAKER_CANNOT.format(role=invitation.role))
+    maker = await session.get(User, invitation.created_by) if invitation.created_by else None
+    if maker is None or not maker.is_active:
+        raise refused
+    try:
+        _, role = await membership(session, user=maker, workspace_id=workspace.id)
+        _check_may_manage(maker, role, workspace, target_role=invitation.role)
+    except (NotFound, Forbidden):
+        raise refused from None
 
 
 async def accept(

@@ -354,6 +354,48 @@ async def test_changes_are_audited_with_their_workspace(
     assert len({workspace for _, workspace in rows}) == 1
 
 
+async def test_an_invitation_admits_no_more_than_its_maker_may_still_grant(
+    client: httpx.AsyncClient,
+) -> None:
+    """An invitation carries its maker's say-so: once they are removed or demoted below the
+    role it grants, its link opens nothing (else a removed admin who kept a link joins again,
+    as admin, from another account)."""
+    team = await make_team(client)
+    owner, admin = team.members["owner"], team.members["admin"]
+    path = f"/api/workspaces/{team.slug}/members"
+    kept = (await invite(client, team.slug, admin, "admin")).json()["token"]
+    also_kept = (await invite(client, team.slug, admin, "viewer")).json()["token"]
+    removed = await client.delete(f"{path}/{await me(client, admin)}", headers=owner)
+    assert removed.status_code == 204
+    second_account = await make_user(client)
+    refused = await client.post(f"/api/invitations/{kept}/accept", headers=second_account)
+    assert refused.status_code == 404, refused.text
+    assert (
+        await client.post(f"/api/invitations/{also_kept}/accept", headers=second_account)
+    ).status_code == 404
+    listed = await client.get(path, headers=owner)
+    assert await me(client, second_account) not in {m["user_id"] for m in listed.json()}
+
+    # Demoted below what it grants: the same; an owner's invitation stays good.
+    editor = team.members["editor"]
+    promoted = await client.patch(
+        f"{path}/{await me(client, editor)}", json={"role": "admin"}, headers=owner
+    )
+    assert promoted.status_code == 200
+    by_editor = (await invite(client, team.slug, editor, "editor")).json()["token"]
+    by_owner = (await invite(client, team.slug, owner, "editor")).json()["token"]
+    demoted = await client.patch(
+        f"{path}/{await me(client, editor)}", json={"role": "editor"}, headers=owner
+    )
+    assert demoted.status_code == 200
+    newcomer = await make_user(client)
+    assert (
+        await client.post(f"/api/invitations/{by_editor}/accept", headers=newcomer)
+    ).status_code == 404
+    joined = await client.post(f"/api/invitations/{by_owner}/accept", headers=newcomer)
+    assert joined.status_code == 200 and joined.json()["role"] == "editor"
+
+
 async def test_a_workspace_that_requires_two_factor_is_managed_only_with_it(
     client: httpx.AsyncClient,
 ) -> None:
