@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from shortener.db import SessionDep
-from shortener.errors import DomainError, Forbidden
+from shortener.errors import DomainError
 from shortener.fields import RowId
 from shortener.runtime import runtime_of
 from shortener.templating import shown_time
@@ -58,7 +58,9 @@ async def _page(
         "may_own": acting.may("owners:write"),
         "members": await members.list_members(session, workspace=workspace),
         "invitations": (
-            await members.list_invitations(session, by_role=acting.role, workspace=workspace)
+            await members.list_invitations(
+                session, by=acting.user, by_role=acting.role, workspace=workspace
+            )
             if acting.may("members:write")
             else []
         ),
@@ -168,14 +170,13 @@ async def update_settings(request: Request, acting: PageActing, session: Session
     form = await request.form()
     values = form_values(form, ("name",))
     try:
-        if not acting.may("owners:write"):
-            raise Forbidden("only an owner may change the workspace's settings")
         body = WorkspaceUpdate(
             name=values["name"], require_two_factor=form.get("require_two_factor") == "true"
         )
         await service.update_workspace(
             session,
             user=acting.user,
+            role=acting.role,
             workspace=acting.workspace,
             name=body.name,
             require_two_factor=body.require_two_factor,

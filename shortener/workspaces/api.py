@@ -9,14 +9,13 @@ from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from shortener.auth.deps import CurrentUser
 from shortener.db import SessionDep
-from shortener.errors import Forbidden
 from shortener.fields import RowId
 from shortener.models import Membership, Workspace
 from shortener.openapi import errors
 from shortener.runtime import runtime_of
 from shortener.workspaces import deletion, members, service
 from shortener.workspaces.invitations import send_invitation
-from shortener.workspaces.roles import Role, as_role, may
+from shortener.workspaces.roles import Role, as_role
 from shortener.workspaces.schemas import (
     InvitationCreate,
     InvitationCreated,
@@ -76,11 +75,10 @@ async def update_workspace(
     body: WorkspaceUpdate, member: Member, user: CurrentUser, session: SessionDep
 ) -> WorkspacePublic:
     workspace, role = member
-    if not may(role, "owners:write"):
-        raise Forbidden("only an owner may change the workspace's settings")
     await service.update_workspace(
         session,
         user=user,
+        role=role,
         workspace=workspace,
         name=body.name,
         require_two_factor=body.require_two_factor,
@@ -174,10 +172,12 @@ async def invite(
 
 
 @router.get("/api/workspaces/{slug}/invitations", response_model=list[InvitationPublic])
-async def list_invitations(member: Member, session: SessionDep) -> list[InvitationPublic]:
+async def list_invitations(
+    member: Member, user: CurrentUser, session: SessionDep
+) -> list[InvitationPublic]:
     """Invitations not yet accepted nor expired (owners and admins)."""
     workspace, role = member
-    found = await members.list_invitations(session, by_role=role, workspace=workspace)
+    found = await members.list_invitations(session, by=user, by_role=role, workspace=workspace)
     return [
         InvitationPublic(
             id=invitation.id or 0,

@@ -17,6 +17,7 @@ from shortener.errors import Conflict, Forbidden
 from shortener.keys import link_ident
 from shortener.models import Domain, Link, Membership, User, Webhook, Workspace
 from shortener.workspaces.roles import Role, may
+from shortener.workspaces.service import check_two_factor
 
 PERSONAL = "a personal workspace goes only with its account"
 
@@ -27,6 +28,7 @@ async def delete_workspace(
     """An owner deletes a shared workspace: its links (with their clicks), domains, API keys,
     webhooks, members and invitations go with it (the foreign keys cascade), and every worker
     forgets its links and domains once this commits. Returns how many links went."""
+    check_two_factor(workspace, by)
     if not may(role, "owners:write"):
         raise Forbidden(f"your role here is {role}: only an owner may delete the workspace")
     if workspace.personal_user_id is not None:

@@ -1,7 +1,9 @@
 """Members of a workspace: who they are, changing roles, leaving, and invitations by link.
 
 No FastAPI here. The rules: admins manage members but not owners; only owners make, demote or
-remove owners; anyone may leave; a workspace always keeps one owner (Conflict otherwise).
+remove owners; anyone may leave; a workspace always keeps one owner (Conflict otherwise); in a
+workspace that requires two-factor sign-in, managing it takes that too; an invitation admits
+only while its maker may still invite as its role.
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ from shortener.audit.service import record
 from shortener.errors import Conflict, Forbidden, Gone, NotFound
 from shortener.models import Invitation, Membership, User, Workspace, utcnow
 from shortener.workspaces.roles import Role, as_role, may
-from shortener.workspaces.service import count_owners
+from shortener.workspaces.service import check_two_factor, count_owners, membership
 
 INVITATION_LIFETIME = timedelta(days=7)
 INVITATION_GONE = "this invitation has expired; ask for a new one"
 LAST_OWNER = "a workspace keeps at least one owner: make another member an owner first"
+MAKER_CANNOT = (
+    "this invitation opens nothing any more: whoever made it may no longer invite as {role}; "
+    "ask for a new one"
+)
 
 
 async def list_members(
@@ -60,7 +66,13 @@ async def _lock(session: AsyncSession, workspace: Workspace) -> None:
     )
 
 
-def _check_may_manage(by_role: Role, *, target_role: str, new_role: str | None = None) -> None:
+def _check_may_manage(
+    by: User, by_role: Role, workspace: Workspace, *, target_role: str, new_role: str | None = None
+) -> None:
+    """The one check of who may manage the members (and invitations) of `workspace`."""
+    # First, as for every other route of the workspace (workspaces/deps.py): a password alone
+    # must not manage a workspace that asks for more, nor invite whoever stole it.
+    check_two_factor(workspace, by)
     if not may(by_role, "members:write"):
         raise Forbidden(f"your role here is {by_role}: only owners and admins manage members")
     if "owner" in (target_role, new_role) and not may(by_role, "owners:write"):
@@ -78,7 +90,7 @@ async def change_role(
 ) -> tuple[Membership, str]:
     await _lock(session, workspace)
     member = await _member(session, workspace, user_id)
-    _check_may_manage(by_role, target_role=member.role, new_role=role)
+    _check_may_manage(by, by_role, workspace, target_role=member.role, new_role=role)
     if (
         member.role == "owner"
         and role != "owner"
@@ -109,7 +121,7 @@ async def remove_member(
     await _lock(session, workspace)
     member = await _member(session, workspace, user_id)
     if user_id != by.id:
-        _check_may_manage(by_role, target_role=member.role)
+        _check_may_manage(by, by_role, workspace, target_role=member.role)
     if member.role == "owner" and await count_owners(session, workspace.id or 0) <= 1:
         raise Conflict(LAST_OWNER)
     await session.delete(member)
@@ -138,7 +150,7 @@ async def invite(
     email: str | None,
 ) -> tuple[Invitation, str]:
     """A new invitation and its token (kept only as a hash: shown this once)."""
-    _check_may_manage(by_role, target_role=role)
+    _check_may_manage(by, by_role, workspace, target_role=role)
     token = secrets.token_urlsafe(32)
     invitation = Invitation(
         workspace_id=workspace.id or 0,
@@ -162,11 +174,17 @@ async def invite(
 
 
 async def list_invitations(
-    session: AsyncSession, *, by_role: Role, workspace: Workspace, now: datetime | None = None
+    session: AsyncSession,
+    *,
+    by: User,
+    by_role: Role,
+    workspace: Workspace,
+    now: datetime | None = None,
 ) -> list[tuple[Invitation, str | None]]:
-    """The invitations that still open the workspace (neither accepted nor expired), newest
-    first, each with its maker's e-mail address (None once that account is gone)."""
-    _check_may_manage(by_role, target_role="")
+    """The invitations neither accepted nor expired, newest first, each with its maker's
+    e-mail address (None once that account is gone; its link then opens nothing, see
+    _check_maker, until revoked)."""
+    _check_may_manage(by, by_role, workspace, target_role="")
     rows = await session.execute(
         select(Invitation, col(User.email))
         .outerjoin(User, col(User.id) == col(Invitation.created_by))
@@ -186,7 +204,8 @@ async def revoke_invitation(
     """Delete an invitation that has not been accepted, so its link opens nothing. An
     accepted one stays (it is the record of who let a member in): NotFound, as for another
     workspace's. Managing an owner's invitation takes an owner, as making one does."""
-    _check_may_manage(by_role, target_role="")  # first: a viewer learns nothing of ids
+    # First: a viewer learns nothing of ids.
+    _check_may_manage(by, by_role, workspace, target_role="")
     # Locked, as accepting locks it: a revocation racing an acceptance either comes first
     # (the link then opens nothing) or finds the invitation accepted (404), never both.
     invitation = (
@@ -201,7 +220,7 @@ async def revoke_invitation(
     ).scalar_one_or_none()
     if invitation is None or invitation.accepted_at is not None:
         raise NotFound("invitation not found (it may have been accepted already)")
-    _check_may_manage(by_role, target_role=invitation.role)
+    _check_may_manage(by, by_role, workspace, target_role=invitation.role)
     await session.delete(invitation)
     await record(
         session,
@@ -217,7 +236,7 @@ async def pending(
     session: AsyncSession, *, token: str, now: datetime | None = None, lock: bool = False
 ) -> tuple[Invitation, Workspace]:
     """The invitation `token` opens and its workspace; NotFound for an unknown or used token,
-    Gone once it expired."""
+    or one its maker may no longer make (see _check_maker), Gone once it expired."""
     query = select(Invitation).where(col(Invitation.token_hash) == _hash(token))
     invitation = (
         await session.execute(query.with_for_update() if lock else query)
@@ -229,7 +248,24 @@ async def pending(
     workspace = await session.get(Workspace, invitation.workspace_id)
     if workspace is None:  # pragma: no cover - the invitation goes with its workspace
         raise NotFound("invitation not found")
+    await _check_maker(session, invitation, workspace)
     return invitation, workspace
+
+
+async def _check_maker(session: AsyncSession, invitation: Invitation, workspace: Workspace) -> None:
+    """An invitation admits with its maker's say-so, as an API key acts with its creator's
+    role: checked again when it is used, by the rule that let them make it. A maker since
+    removed, demoted below its role, disabled or deleted would otherwise keep a way back in
+    (a removed admin accepting their own link from a second account)."""
+    refused = NotFound(MAKER_CANNOT.format(role=invitation.role))
+    maker = await session.get(User, invitation.created_by) if invitation.created_by else None
+    if maker is None or not maker.is_active:
+        raise refused
+    try:
+        _, role = await membership(session, user=maker, workspace_id=workspace.id)
+        _check_may_manage(maker, role, workspace, target_role=invitation.role)
+    except (NotFound, Forbidden):
+        raise refused from None
 
 
 async def accept(

@@ -14,7 +14,7 @@ from shortener.audit.service import record
 from shortener.errors import Conflict, Forbidden, Invalid, NotFound
 from shortener.models import Membership, User, Workspace
 from shortener.workspaces.acting import Acting
-from shortener.workspaces.roles import PERMISSIONS, Role, as_role
+from shortener.workspaces.roles import PERMISSIONS, Role, as_role, may
 from shortener.workspaces.slugs import slug_base
 
 NOT_FOUND = "workspace not found"
@@ -124,11 +124,16 @@ async def update_workspace(
     session: AsyncSession,
     *,
     user: User,
+    role: Role,
     workspace: Workspace,
     name: str | None = None,
     require_two_factor: bool | None = None,
 ) -> Workspace:
-    """An owner's change of the workspace's name or two-factor rule."""
+    """An owner's change of the workspace's name or two-factor rule (an owner without
+    two-factor sign-in may not switch off a rule that asks for it)."""
+    check_two_factor(workspace, user)
+    if not may(role, "owners:write"):
+        raise Forbidden("only an owner may change the workspace's settings")
     changed: list[str] = []
     if name is not None and name != workspace.name:
         workspace.name = name

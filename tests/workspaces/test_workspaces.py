@@ -352,3 +352,89 @@ async def test_changes_are_audited_with_their_workspace(
         actions
     )
     assert len({workspace for _, workspace in rows}) == 1
+
+
+async def test_an_invitation_admits_no_more_than_its_maker_may_still_grant(
+    client: httpx.AsyncClient,
+) -> None:
+    """An invitation carries its maker's say-so: once they are removed or demoted below the
+    role it grants, its link opens nothing (else a removed admin who kept a link joins again,
+    as admin, from another account)."""
+    team = await make_team(client)
+    owner, admin = team.members["owner"], team.members["admin"]
+    path = f"/api/workspaces/{team.slug}/members"
+    kept = (await invite(client, team.slug, admin, "admin")).json()["token"]
+    also_kept = (await invite(client, team.slug, admin, "viewer")).json()["token"]
+    removed = await client.delete(f"{path}/{await me(client, admin)}", headers=owner)
+    assert removed.status_code == 204
+    second_account = await make_user(client)
+    refused = await client.post(f"/api/invitations/{kept}/accept", headers=second_account)
+    assert refused.status_code == 404, refused.text
+    assert (
+        await client.post(f"/api/invitations/{also_kept}/accept", headers=second_account)
+    ).status_code == 404
+    listed = await client.get(path, headers=owner)
+    assert await me(client, second_account) not in {m["user_id"] for m in listed.json()}
+
+    # Demoted below what it grants: the same; an owner's invitation stays good.
+    editor = team.members["editor"]
+    promoted = await client.patch(
+        f"{path}/{await me(client, editor)}", json={"role": "admin"}, headers=owner
+    )
+    assert promoted.status_code == 200
+    by_editor = (await invite(client, team.slug, editor, "editor")).json()["token"]
+    by_owner = (await invite(client, team.slug, owner, "editor")).json()["token"]
+    demoted = await client.patch(
+        f"{path}/{await me(client, editor)}", json={"role": "editor"}, headers=owner
+    )
+    assert demoted.status_code == 200
+    newcomer = await make_user(client)
+    assert (
+        await client.post(f"/api/invitations/{by_editor}/accept", headers=newcomer)
+    ).status_code == 404
+    joined = await client.post(f"/api/invitations/{by_owner}/accept", headers=newcomer)
+    assert joined.status_code == 200 and joined.json()["role"] == "editor"
+
+
+async def test_a_workspace_that_requires_two_factor_is_managed_only_with_it(
+    client: httpx.AsyncClient,
+) -> None:
+    """Without two-factor sign-in a member of such a workspace may list its members and leave
+    it, nothing more: not invite (a stolen password would invite its thief), change roles,
+    remove members, nor change or delete the workspace (an owner without it: switch it off)."""
+    from tests.auth.test_two_factor import turn_on
+
+    team = await make_team(client)
+    owner, admin = team.members["owner"], team.members["admin"]
+    await turn_on(client, owner)
+    base = f"/api/workspaces/{team.slug}"
+    required = await client.patch(base, json={"require_two_factor": True}, headers=owner)
+    assert required.status_code == 200, required.text
+    editor_id = await me(client, team.members["editor"])
+    viewer_id = await me(client, team.members["viewer"])
+    # A second owner, without two-factor sign-in.
+    second = team.members["editor"]
+    made = await client.patch(f"{base}/members/{editor_id}", json={"role": "owner"}, headers=owner)
+    assert made.status_code == 200, made.text
+
+    invited = await invite(client, team.slug, admin, "admin")
+    assert invited.status_code == 403 and "two-factor" in invited.json()["detail"]
+    assert (await client.get(f"{base}/invitations", headers=admin)).status_code == 403
+    changed = await client.patch(
+        f"{base}/members/{viewer_id}", json={"role": "admin"}, headers=admin
+    )
+    assert changed.status_code == 403
+    assert (await client.delete(f"{base}/members/{viewer_id}", headers=admin)).status_code == 403
+    off = await client.patch(base, json={"require_two_factor": False}, headers=second)
+    assert off.status_code == 403 and "two-factor" in off.json()["detail"]
+    assert (await client.delete(base, headers=second)).status_code == 403
+    # With it on, the owner manages as before.
+    assert (await client.get(f"{base}/invitations", headers=owner)).status_code == 200
+    assert (await invite(client, team.slug, owner, "viewer")).status_code == 201
+
+    # Listing and leaving stay open.
+    assert (await client.get(f"{base}/members", headers=admin)).status_code == 200
+    admin_id = await me(client, admin)
+    assert (await client.delete(f"{base}/members/{admin_id}", headers=admin)).status_code == 204
+    members_now = (await client.get(f"{base}/members", headers=owner)).json()
+    assert {m["user_id"]: m["role"] for m in members_now}[viewer_id] == "viewer"
