@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from shortener.db import SessionDep
+from shortener.db import ReadSessionDep, SessionDep
 from shortener.openapi import errors
 from shortener.orphans import service
 from shortener.orphans.schemas import OrphanStats
@@ -26,7 +26,7 @@ Domain = Annotated[
 @router.get("/api/visits/orphan", response_model=OrphanStats)
 async def orphan_stats(
     acting: StatsReader,
-    session: SessionDep,
+    session: ReadSessionDep,  # statistics: DATABASE_READ_URL's, as every stats route's
     domain: Domain = None,
     from_: From = None,
     to: To = None,

@@ -121,6 +121,10 @@ async def test_read_database_away_is_a_503_that_names_it(make_settings: Any, mod
         shlink = await client.get("/rest/v3/visits", headers=await api_key(client, bearer=headers))
         assert shlink.status_code == 503, shlink.text
         assert "DATABASE_READ_URL" in shlink.json()["detail"]
+        admin = await make_user(client, admin=True)  # every domain's visits to unknown links
+        orphans = await client.get("/api/visits/orphan", headers=admin)
+        assert orphans.status_code == 503, orphans.text
+        assert "DATABASE_READ_URL" in orphans.json()["detail"]
         # Reported, but the host stays ready: redirects and link management need no replica.
         ready = await client.get("/readyz")
         assert ready.status_code == 200, ready.text
