@@ -26,7 +26,8 @@ from shortener.clicks.enrich import parse_agent, referrer_host
 from shortener.clicks.events import ClickRecord
 from shortener.countries import country_name
 from shortener.live.broker import LiveBroker
-from shortener.models import Click, Link, Membership, User
+from shortener.models import Click, Link, Membership, User, Workspace
+from shortener.workspaces.service import meets_two_factor
 
 log = logging.getLogger(__name__)
 
@@ -157,15 +158,22 @@ class Viewer:
 
 async def may_watch(sessionmaker: async_sessionmaker[AsyncSession], viewer: Viewer) -> bool:
     """Whether the viewer may still follow the link: their session stands, and the link
-    exists in a workspace they are still a member of (or they are an administrator)."""
+    exists in a workspace they are still a member of (or they are an administrator) and
+    whose two-factor requirement, if it has one, they meet (as every route asks)."""
     async with sessionmaker() as session:
         if not await session_alive(session, session_id=viewer.session_id):
             return False
         row = (
             await session.execute(
-                select(col(Membership.id), col(User.is_admin))
+                select(
+                    col(Membership.id),
+                    col(User.is_admin),
+                    col(User.totp_enabled),
+                    col(Workspace.require_two_factor),
+                )
                 .select_from(Link)
                 .join(User, col(User.id) == viewer.user_id)
+                .join(Workspace, col(Workspace.id) == col(Link.workspace_id))
                 .outerjoin(
                     Membership,
                     (col(Membership.workspace_id) == col(Link.workspace_id))
@@ -174,4 +182,8 @@ async def may_watch(sessionmaker: async_sessionmaker[AsyncSession], viewer: View
                 .where(col(Link.id) == viewer.link_id)
             )
         ).first()
-    return row is not None and (row[0] is not None or bool(row.is_admin))
+    if row is None or not meets_two_factor(
+        required=row.require_two_factor, enabled=row.totp_enabled
+    ):
+        return False
+    return row[0] is not None or bool(row.is_admin)

@@ -162,9 +162,15 @@ async def update_workspace(
     return workspace
 
 
+def meets_two_factor(*, required: bool, enabled: bool) -> bool:
+    """The workspace rule: a workspace that requires two-factor sign-in admits only users who
+    have it on (the live feed asks this of plain columns; check_two_factor of models)."""
+    return enabled or not required
+
+
 def check_two_factor(workspace: Workspace, user: User) -> None:
     """Forbidden when `workspace` requires two-factor sign-in and `user` has it off."""
-    if workspace.require_two_factor and not user.totp_enabled:
+    if not meets_two_factor(required=workspace.require_two_factor, enabled=user.totp_enabled):
         raise Forbidden(
             f"the workspace '{workspace.slug}' requires two-factor sign-in: turn it on "
             "(POST /api/auth/2fa/setup, then /enable) to act in it"
