@@ -195,6 +195,14 @@ async def page_acting(request: Request, session: SessionDep, user: PageUser) -> 
     return acting
 
 
+async def page_member(request: Request, session: SessionDep, user: PageUser) -> Acting:
+    """page_acting for the workspace page and leaving: open to a member the workspace's
+    two-factor rule shuts out of everything else, as the API's member routes are."""
+    acting = await workspaces.member_as(session, user=user, slug=workspace_slug(request))
+    await settle(session)
+    return acting
+
+
 def _page_acts(permission: Permission) -> Any:
     return Depends(acts(permission, source=page_acting))
 
@@ -202,6 +210,7 @@ def _page_acts(permission: Permission) -> Any:
 # What each page needs of the user's role there (workspaces/roles.py), checked as the API
 # checks it: a viewer's form post is a 403 page, not a change.
 PageActing = Annotated[Acting, Depends(page_acting)]
+PageMember = Annotated[Acting, Depends(page_member)]
 PageReader = Annotated[Acting, _page_acts("links:read")]
 PageStats = Annotated[Acting, _page_acts("stats:read")]
 PageWriter = Annotated[Acting, _page_acts("links:write")]

@@ -22,7 +22,7 @@ from shortener.templating import shown_time
 from shortener.web.csrf import check_csrf
 from shortener.web.forms import form_errors, form_values
 from shortener.web.pages import redirect, render
-from shortener.web.session import PageActing, PageUser
+from shortener.web.session import PageActing, PageMember, PageUser
 from shortener.workspaces import deletion, members, service
 from shortener.workspaces.acting import Acting
 from shortener.workspaces.invitations import send_invitation
@@ -51,17 +51,23 @@ async def _page(
     status: int = 200,
 ) -> Response:
     workspace = acting.workspace
+    # A member the workspace's two-factor rule shuts out sees its members and may leave.
+    shut_out = not service.meets_two_factor(
+        required=workspace.require_two_factor, enabled=acting.user.totp_enabled
+    )
+    may_manage = acting.may("members:write") and not shut_out
     context = {
         "workspace": workspace,
         "role": acting.role,
-        "may_manage": acting.may("members:write"),
-        "may_own": acting.may("owners:write"),
+        "needs_two_factor": shut_out,
+        "may_manage": may_manage,
+        "may_own": acting.may("owners:write") and not shut_out,
         "members": await members.list_members(session, workspace=workspace),
         "invitations": (
             await members.list_invitations(
                 session, by=acting.user, by_role=acting.role, workspace=workspace
             )
-            if acting.may("members:write")
+            if may_manage
             else []
         ),
         "roles": ROLES,
@@ -76,7 +82,7 @@ async def _page(
 
 
 @router.get("/workspace")
-async def workspace_page(request: Request, acting: PageActing, session: SessionDep) -> Response:
+async def workspace_page(request: Request, acting: PageMember, session: SessionDep) -> Response:
     return await _page(request, session, acting)
 
 
@@ -147,7 +153,7 @@ async def change_role(
 
 @router.post("/workspace/members/{user_id}/remove", dependencies=[Csrf])
 async def remove_member(
-    request: Request, user_id: RowId, acting: PageActing, session: SessionDep
+    request: Request, user_id: RowId, acting: PageMember, session: SessionDep
 ) -> Response:
     try:
         await members.remove_member(

@@ -241,3 +241,40 @@ async def test_deleting_a_workspace_from_its_page_asks_for_its_slug(browsers) ->
     assert f"/w/{slug}/" not in gone.headers["location"]
     assert "Growth team is deleted" in (await owner.client.get(gone.headers["location"])).text
     assert (await owner.client.get(f"/w/{slug}/dashboard")).status_code == 404
+
+
+async def test_a_member_without_two_factor_sees_the_members_and_may_leave(browsers) -> None:  # type: ignore[no-untyped-def]
+    """As the API allows: in a workspace that requires two-factor sign-in, a member without it
+    gets the workspace page (its members, a note saying what to do, no managing) and leaves
+    from it; every other page of the workspace is a 403 page."""
+    from tests.auth.test_two_factor import turn_on
+
+    owner, member = await browsers(), await browsers()
+    slug, _ = await _team(owner)
+    invited = await _invite(owner, slug, "admin")
+    token = INVITATION.search(invited.text)
+    assert token
+    assert (await member.post(f"/dashboard/invitations/{token.group(1)}")).status_code == 303
+    owner_headers = await owner.bearer()
+    await turn_on(owner.client, owner_headers)
+    required = await owner.client.patch(
+        f"/api/workspaces/{slug}", json={"require_two_factor": True}, headers=owner_headers
+    )
+    assert required.status_code == 200, required.text
+
+    assert (await member.client.get(f"/w/{slug}/dashboard")).status_code == 403
+    page = await member.client.get(f"/w/{slug}/dashboard/workspace")
+    assert page.status_code == 200, page.text
+    assert 'id="needs-two-factor"' in page.text and owner.email in page.text
+    assert "/workspace/invitations" not in page.text  # an admin, but not managing here
+    mine = re.search(
+        rf'action="/w/{slug}/dashboard/workspace/members/(\d+)/remove"',
+        page.text.split(member.email, 1)[1],
+    )
+    assert mine, "no way to leave"
+    left = await member.client.post(
+        f"/w/{slug}/dashboard/workspace/members/{mine.group(1)}/remove",
+        data={"csrf_token": csrf_of(page)},
+    )
+    assert left.status_code == 303 and f"/w/{slug}/" not in left.headers["location"]
+    assert (await member.client.get(f"/w/{slug}/dashboard/workspace")).status_code == 404
