@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from functools import partial
 
 from sqlalchemy import func, or_, select, update
@@ -27,10 +28,14 @@ from shortener.errors import Conflict, Forbidden, NotFound
 from shortener.keys import link_ident
 from shortener.links import validation
 from shortener.links.context import LinkContext
-from shortener.models import Domain, Link, SiteSetting
+from shortener.models import Domain, Link, SiteSetting, utcnow
 from shortener.workspaces.acting import Acting
 
 DEFAULT_ID = 0
+# A host name has one row. Until it is proven, a claim keeps everyone else from adding the
+# name; past this it lapses, and whoever adds the name next takes it over: a claim made only to
+# keep a domain from its owner holds it this long (an administrator may delete it sooner).
+UNPROVEN_CLAIM = timedelta(days=3)
 
 
 def public(domain: Domain) -> DomainPublic:
@@ -131,6 +136,7 @@ async def create_domain(
         raise Forbidden("only administrators may add shared or pre-verified domains")
     if hostname == ctx.own_host:
         raise Conflict(f"{hostname} is the default domain")
+    await _lapse_unproven_claim(session, hostname)
     domain = Domain(
         hostname=hostname,
         owner_id=None if data.shared or acting is None else acting.user.id,
@@ -154,6 +160,35 @@ async def create_domain(
         workspace_id=domain.workspace_id,
     )
     return domain
+
+
+async def _lapse_unproven_claim(session: AsyncSession, hostname: str) -> None:
+    """Make way for a new claim of `hostname`: delete an unproven one past UNPROVEN_CLAIM
+    (no link can be on a domain before it is proven); Conflict while another claim holds."""
+    found = (
+        await session.execute(select(Domain).where(col(Domain.hostname) == hostname))
+    ).scalar_one_or_none()
+    if found is None:
+        return
+    lapses = found.created_at + UNPROVEN_CLAIM
+    if found.verified:
+        raise Conflict(f"the domain {hostname} is already taken")
+    if lapses > utcnow():
+        raise Conflict(
+            f"the domain {hostname} is already claimed and not proven yet; an unproven claim "
+            f"lapses {UNPROVEN_CLAIM.days} days after it is made (at "
+            f"{lapses:%Y-%m-%d %H:%M} UTC), or an administrator may delete it sooner"
+        )
+    await session.delete(found)
+    await session.flush()
+    await record(
+        session,
+        actor=None,
+        action="domain.deleted",
+        target=hostname,
+        detail={"reason": "an unproven claim lapsed"},
+        workspace_id=found.workspace_id,
+    )
 
 
 async def list_domains(session: AsyncSession, *, acting: Acting) -> list[Domain]:

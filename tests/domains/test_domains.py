@@ -14,8 +14,11 @@ import dns.rdatatype
 import dns.rrset
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlmodel import col
 
 from shortener.domains.proofs import DomainProofs
+from shortener.models import Domain
 from tests.conftest import BASE_URL
 from tests.factories import make_link, make_user
 
@@ -349,3 +352,41 @@ async def test_an_md5_link_is_made_on_the_domain_asked_for(client) -> None:
     assert (again.status_code, again.json()["short_url"]) == (200, custom.json()["short_url"])
     plain = await client.post("/api/links", json=body, headers=admin)
     assert (plain.status_code, plain.json()["short_url"]) == (200, default.json()["short_url"])
+
+
+async def test_an_unproven_claim_lapses_and_the_name_is_taken_over(client, app) -> None:
+    """A claim nobody proves cannot keep a domain from its owner for ever: until it lapses
+    the name is refused (saying when it lapses), then the next claim takes it over."""
+    squatter, owner = await make_user(client), await make_user(client)
+    claimed = await client.post(
+        "/api/domains", json={"hostname": "owned.example"}, headers=squatter
+    )
+    assert claimed.status_code == 201, claimed.text
+    held = await client.post("/api/domains", json={"hostname": "owned.example"}, headers=owner)
+    assert held.status_code == 409
+    assert "not proven yet" in held.json()["detail"] and "lapses 3 days" in held.json()["detail"]
+
+    async with app.runtime.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(Domain)
+            .where(col(Domain.hostname) == "owned.example")
+            .values(created_at=datetime.now(UTC) - timedelta(days=3, minutes=1))
+        )
+    taken = await client.post("/api/domains", json={"hostname": "owned.example"}, headers=owner)
+    assert taken.status_code == 201, taken.text
+    assert taken.json()["verification"]["dns_value"] != claimed.json()["verification"]["dns_value"]
+    gone = await client.post(f"/api/domains/{claimed.json()['id']}/verify", headers=squatter)
+    assert gone.status_code == 404
+    mine = (await client.get("/api/domains", headers=squatter)).json()
+    assert "owned.example" not in {d["hostname"] for d in mine}
+    # A proven domain never lapses.
+    admin = await make_user(client, admin=True)
+    await _admin_domain(client, admin)
+    async with app.runtime.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(Domain)
+            .where(col(Domain.hostname) == HOST)
+            .values(created_at=datetime.now(UTC) - timedelta(days=30))
+        )
+    kept = await client.post("/api/domains", json={"hostname": HOST}, headers=owner)
+    assert kept.status_code == 409 and "already taken" in kept.json()["detail"]
