@@ -242,6 +242,20 @@ async def test_auth_health_users_and_errors(client) -> None:
         assert list(response.json()) == ["error"], response.text
 
 
+async def test_search_refuses_control_characters(client) -> None:
+    """A NUL in `search` was a generic 422 on PostgreSQL (not Kutt's error shape) and, on
+    SQLite, ended the LIKE pattern early: search=%00 listed every link."""
+    headers = await make_user(client)
+    await make_link(client, headers, url="https://e.com/kutt-search")
+    key = await new_key(client, headers)
+    for value in ("\x00", "kutt\x00", "a\x1bb"):
+        response = await client.get("/api/v2/links", params={"search": value}, headers=key)
+        assert response.status_code == 400, response.text
+        assert list(response.json()) == ["error"] and "control characters" in response.text
+    found = await client.get("/api/v2/links", params={"search": "KUTT-SEARCH"}, headers=key)
+    assert found.json()["total"] == 1
+
+
 def test_ids_and_durations() -> None:
     for link_id in (1, 42, 2**31 - 1):
         assert link_id_of(kutt_id(link_id)) == link_id

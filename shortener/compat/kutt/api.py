@@ -18,7 +18,7 @@ from shortener.compat.kutt import service
 from shortener.compat.kutt.schemas import KuttCreate, KuttEdit, KuttLink, KuttPage
 from shortener.db import ReadSessionDep, SessionDep
 from shortener.errors import DomainError
-from shortener.fields import Offset
+from shortener.fields import Offset, OneLine
 from shortener.links import service as links_service
 from shortener.links.deps import LinkContextDep, LinkQuotaDep
 from shortener.stats.api import StatsCacheDep
@@ -100,7 +100,7 @@ async def list_links(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 10,
     skip: Offset = 0,
     all: bool = False,
-    search: Annotated[str | None, Query(max_length=200)] = None,
+    search: Annotated[str | None, Query(max_length=200), OneLine] = None,
 ) -> KuttPage:
     limit = min(limit, service.MAX_LIMIT)
     links, total = await links_service.list_links(

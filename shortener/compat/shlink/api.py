@@ -55,6 +55,7 @@ from shortener.compat.shlink.schemas import (
 from shortener.compat.shlink.visits import link_visit_count, visit_page
 from shortener.db import ReadSessionDep, SessionDep
 from shortener.errors import Conflict, NotFound
+from shortener.fields import OneLine
 from shortener.links import service as links
 from shortener.links import tags as tag_service
 from shortener.links.deps import LinkContextDep, quota_for
@@ -99,6 +100,9 @@ async def health() -> Health:
 
 # ---- short URLs ----------------------------------------------------------------------------
 
+# A tag to filter by: one line of text, as everywhere (a NUL failed on PostgreSQL).
+TagText = Annotated[str, OneLine]
+
 
 @router.get("/short-urls", response_model=ShortUrlList)
 async def list_short_urls(
@@ -109,10 +113,10 @@ async def list_short_urls(
     end: EndDate,
     page: Page = 1,
     itemsPerPage: ItemsPerPage = 10,
-    searchTerm: Annotated[str | None, Query(max_length=200)] = None,
-    tags: Annotated[list[str], Query(alias="tags[]", max_length=50)] = [],  # noqa: B006
+    searchTerm: Annotated[str | None, Query(max_length=200), OneLine] = None,
+    tags: Annotated[list[TagText], Query(alias="tags[]", max_length=50)] = [],  # noqa: B006
     tagsMode: Literal["any", "all"] | None = None,
-    excludeTags: Annotated[list[str], Query(alias="excludeTags[]", max_length=50)] = [],  # noqa: B006
+    excludeTags: Annotated[list[TagText], Query(alias="excludeTags[]", max_length=50)] = [],  # noqa: B006
     excludeTagsMode: Literal["any", "all"] | None = None,
     orderBy: Annotated[str | None, Query(max_length=40)] = None,
     excludeMaxVisitsReached: bool = False,

@@ -281,6 +281,19 @@ async def test_list_filters_order_and_pagination(client: httpx.AsyncClient) -> N
     assert_problem(bad_page, 400, "invalid-data")
 
 
+@pytest.mark.parametrize("name", ["searchTerm", "tags[]", "excludeTags[]"])
+async def test_list_filters_refuse_control_characters(client: httpx.AsyncClient, name: str) -> None:
+    """A NUL in a filter was a generic 422 on PostgreSQL (the driver refused it) and, on
+    SQLite, ended the LIKE pattern early: searchTerm=%00 listed every link."""
+    bearer = await make_user(client)
+    key = await api_key(client, bearer=bearer)
+    await make_link(client, bearer, url="https://e.com/apple", alias="aaa", tags=["fruit"])
+    for value in ("\x00", "fruit\x00", "a\x1bb"):
+        response = await client.get(f"{V3}/short-urls", params={name: value}, headers=key)
+        body = assert_problem(response, 400, "invalid-data")
+        assert body["invalidElements"] == [name], body
+
+
 @pytest.mark.parametrize("version", ["v2", "v3"])
 async def test_both_versions_answer(client: httpx.AsyncClient, version: str) -> None:
     key = await api_key(client)
