@@ -62,7 +62,7 @@ from shortener.links.deps import LinkContextDep, quota_for
 from shortener.links.schemas import LinkUpdate
 from shortener.stats.api import StatsCacheDep
 from shortener.stats.visits import of_link, of_links, totals_of
-from shortener.workspaces.deps import LinksReader, LinksWriter, StatsReader
+from shortener.workspaces.deps import DomainsWriter, LinksReader, LinksWriter, StatsReader
 
 # The Shlink version clients see: 4.4 has every feature the SDK offers that this API serves
 # (redirect rules, visitedUrl, hasRedirectRules); clients switch features on it.
@@ -362,7 +362,7 @@ async def orphan_visits(
 
 @router.delete("/visits/orphan", response_model=DeletedVisits)
 async def delete_orphan_visits(
-    acting: LinksWriter, session: SessionDep, ctx: LinkContextDep
+    acting: DomainsWriter, session: SessionDep, ctx: LinkContextDep
 ) -> DeletedVisits:
     return DeletedVisits(
         deletedVisits=await orphans.delete_orphans(session, acting=acting, ctx=ctx)
@@ -443,7 +443,7 @@ async def list_domains(acting: LinksReader, session: SessionDep, ctx: LinkContex
 
 @router.patch("/domains/redirects", response_model=DomainRedirects)
 async def edit_domain_redirects(
-    body: DomainRedirectsIn, acting: LinksWriter, session: SessionDep, ctx: LinkContextDep
+    body: DomainRedirectsIn, acting: DomainsWriter, session: SessionDep, ctx: LinkContextDep
 ) -> DomainRedirects:
     return await redirects.edit_redirects(session, acting=acting, body=body, ctx=ctx)
 
