@@ -172,8 +172,9 @@ def check_two_factor(workspace: Workspace, user: User) -> None:
     """Forbidden when `workspace` requires two-factor sign-in and `user` has it off."""
     if not meets_two_factor(required=workspace.require_two_factor, enabled=user.totp_enabled):
         raise Forbidden(
-            f"the workspace '{workspace.slug}' requires two-factor sign-in: turn it on "
-            "(POST /api/auth/2fa/setup, then /enable) to act in it"
+            f"the workspace '{workspace.slug}' requires two-factor sign-in: turn it on to act "
+            "in it (the dashboard's Security page, or POST /api/auth/2fa/setup then /enable); "
+            "until then you may see its members or leave it"
         )
 
 
