@@ -170,9 +170,9 @@ async def _lapse_unproven_claim(session: AsyncSession, hostname: str) -> None:
     ).scalar_one_or_none()
     if found is None:
         return
-    lapses = found.created_at + UNPROVEN_CLAIM
     if found.verified:
         raise Conflict(f"the domain {hostname} is already taken")
+    lapses = found.created_at + UNPROVEN_CLAIM
     if lapses > utcnow():
         raise Conflict(
             f"the domain {hostname} is already claimed and not proven yet; an unproven claim "

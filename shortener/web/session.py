@@ -187,19 +187,20 @@ MaybeUser = Annotated[User | None, Depends(optional_user)]
 PageUser = Annotated[User, Depends(page_user)]
 
 
-async def page_acting(request: Request, session: SessionDep, user: PageUser) -> Acting:
+async def page_member(request: Request, session: SessionDep, user: PageUser) -> Acting:
     """The signed-in user in the workspace of the page's /w/{slug}/ prefix, or without one in
-    their personal workspace; a workspace they are no member of is a 404, as in the API."""
-    acting = await workspaces.acting_as(session, user=user, slug=workspace_slug(request))
+    their personal workspace; a workspace they are no member of is a 404, as in the API.
+    As such it serves the workspace page and leaving: open to a member the workspace's
+    two-factor rule shuts out of everything else, as the API's member routes are."""
+    acting = await workspaces.member_as(session, user=user, slug=workspace_slug(request))
     await settle(session)  # see shortener.workspaces.deps.act
     return acting
 
 
-async def page_member(request: Request, session: SessionDep, user: PageUser) -> Acting:
-    """page_acting for the workspace page and leaving: open to a member the workspace's
-    two-factor rule shuts out of everything else, as the API's member routes are."""
-    acting = await workspaces.member_as(session, user=user, slug=workspace_slug(request))
-    await settle(session)
+async def page_acting(request: Request, session: SessionDep, user: PageUser) -> Acting:
+    """page_member held to the workspace's two-factor rule: every other page."""
+    acting = await page_member(request, session, user)
+    workspaces.check_two_factor(acting.workspace, user)
     return acting
 
 
