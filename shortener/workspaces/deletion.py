@@ -17,7 +17,7 @@ from shortener.errors import Conflict, Forbidden
 from shortener.keys import link_ident
 from shortener.models import Domain, Link, Membership, User, Webhook, Workspace
 from shortener.workspaces.roles import Role, may
-from shortener.workspaces.service import check_two_factor
+from shortener.workspaces.service import check_two_factor, lock_workspaces
 
 PERSONAL = "a personal workspace goes only with its account"
 
@@ -61,7 +61,17 @@ async def delete_workspace(
 
 async def only_owner_of(session: AsyncSession, user_id: int) -> list[str]:
     """The shared workspaces whose one owner is `user_id` (deleting the account would leave
-    them without one)."""
+    them without one), each of the account's workspaces locked until the transaction ends.
+
+    Without the locks, the other owner leaving, being demoted or being deleted at the same
+    moment saw `user_id` still an owner, as this saw them: both went, and the workspace was
+    left with no owner (PostgreSQL; SQLite serialises writers by itself)."""
+    await lock_workspaces(
+        session,
+        col(Workspace.id).in_(
+            select(col(Membership.workspace_id)).where(col(Membership.user_id) == user_id)
+        ),
+    )
     owners = (
         select(col(Membership.workspace_id))
         .where(col(Membership.role) == "owner")

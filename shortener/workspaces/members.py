@@ -21,7 +21,12 @@ from shortener.audit.service import record
 from shortener.errors import Conflict, Forbidden, Gone, NotFound
 from shortener.models import Invitation, Membership, User, Workspace, utcnow
 from shortener.workspaces.roles import Role, as_role, may
-from shortener.workspaces.service import check_two_factor, count_owners, membership
+from shortener.workspaces.service import (
+    check_two_factor,
+    count_owners,
+    lock_workspaces,
+    membership,
+)
 
 INVITATION_LIFETIME = timedelta(days=7)
 INVITATION_GONE = "this invitation has expired; ask for a new one"
@@ -59,11 +64,7 @@ async def _member(session: AsyncSession, workspace: Workspace, user_id: int) -> 
 
 
 async def _lock(session: AsyncSession, workspace: Workspace) -> None:
-    """Serialise changes to the owners of `workspace` (two owners demoting each other at once
-    would otherwise both see another owner). SQLite serialises writers by itself."""
-    await session.execute(
-        select(col(Workspace.id)).where(col(Workspace.id) == workspace.id).with_for_update()
-    )
+    await lock_workspaces(session, col(Workspace.id) == workspace.id)
 
 
 def _check_may_manage(

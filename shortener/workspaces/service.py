@@ -5,7 +5,7 @@ No FastAPI here. Members and invitations are in workspaces/members.py.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -176,6 +176,17 @@ def check_two_factor(workspace: Workspace, user: User) -> None:
             "in it (the dashboard's Security page, or POST /api/auth/2fa/setup then /enable); "
             "until then you may see its members or leave it"
         )
+
+
+async def lock_workspaces(session: AsyncSession, where: ColumnElement[bool]) -> None:
+    """Take the row locks of the workspaces `where` picks, in id order (so that two callers
+    locking several never deadlock), until the transaction ends. Who owns a workspace changes
+    only under its lock (workspaces/members.py, an account's deletion): without it, two
+    changes at once would each see another owner and leave none. SQLite serialises writers
+    by itself (db.py: BEGIN IMMEDIATE)."""
+    await session.execute(
+        select(col(Workspace.id)).where(where).order_by(col(Workspace.id)).with_for_update()
+    )
 
 
 async def count_owners(session: AsyncSession, workspace_id: int) -> int:
