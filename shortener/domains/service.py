@@ -30,6 +30,7 @@ from shortener.links import validation
 from shortener.links.context import LinkContext
 from shortener.models import Domain, Link, SiteSetting, utcnow
 from shortener.workspaces.acting import Acting
+from shortener.workspaces.service import hold_workspace
 
 DEFAULT_ID = 0
 # A host name has one row. Until it is proven, a claim keeps everyone else from adding the
@@ -209,8 +210,11 @@ def _check_manages(acting: Acting, domain: Domain | None) -> Domain:
     return domain
 
 
-async def get_managed(session: AsyncSession, *, acting: Acting, domain_id: int) -> Domain:
-    return _check_manages(acting, await session.get(Domain, domain_id))
+async def get_managed(
+    session: AsyncSession, *, acting: Acting, domain_id: int, lock: bool = False
+) -> Domain:
+    """The domain, if `acting` may change it; `lock`: locked to be deleted (see _usable)."""
+    return _check_manages(acting, await session.get(Domain, domain_id, with_for_update=lock))
 
 
 async def update_domain(
@@ -233,7 +237,7 @@ async def delete_domain(
     naming them, when their keys are taken there: nothing is lost)."""
     if domain_id == DEFAULT_ID:
         raise Conflict("the default domain (BASE_URL's) cannot be removed")
-    domain = await get_managed(session, acting=acting, domain_id=domain_id)
+    domain = await get_managed(session, acting=acting, domain_id=domain_id, lock=True)
     keys = list(
         (await session.execute(select(col(Link.key)).where(col(Link.domain_id) == domain.id)))
         .scalars()
@@ -329,8 +333,14 @@ async def domain_for_links(
     """The domain a link of `acting` goes on (None: the default), from a hostname they gave.
 
     Only verified domains that are theirs or shared (any, for admins); any other answers as
-    if it did not exist, so nobody learns which domains others have."""
-    domain = await _usable(session, acting=acting, hostname=hostname, ctx=ctx)
+    if it did not exist, so nobody learns which domains others have.
+
+    The workspace the links go into and the domain are both held until the transaction ends
+    (hold_workspace, _usable), in that order, as every creator of links takes them: deleting a
+    workspace locks it, then deletes its domains (the other order could deadlock with it)."""
+    if hostname is not None:
+        await hold_workspace(session, acting.workspace_id)
+    domain = await _usable(session, acting=acting, hostname=hostname, ctx=ctx, hold=True)
     if domain is not None and not domain.verified:
         raise Conflict(
             f"{domain.hostname} is not verified yet: prove it first (POST /api/domains/ID/verify)"
@@ -339,20 +349,32 @@ async def domain_for_links(
 
 
 async def _usable(
-    session: AsyncSession, *, acting: Acting, hostname: str | None, ctx: LinkContext
+    session: AsyncSession,
+    *,
+    acting: Acting,
+    hostname: str | None,
+    ctx: LinkContext,
+    hold: bool = False,
 ) -> Domain | None:
     """The domain `hostname` names, if `acting` may use it: its workspace's, shared, or any
     for admins
     (None: the default domain). Any other answers as if it did not exist, so nobody learns
-    which domains others have."""
+    which domains others have.
+
+    `hold`: kept from being deleted until the transaction ends, for links about to be written
+    on it. Its deletion locks it first (delete_domain), so it either waits for them and sees
+    them (409 while links use it) or they wait for it and find no domain; without this, a
+    link written between its check for links and its delete made it fail on the foreign key
+    (a 500)."""
     if hostname is None:
         return None
     name = normalise_hostname(hostname, field="domain")
     if name == ctx.own_host:
         return None
-    domain = (
-        await session.execute(select(Domain).where(col(Domain.hostname) == name))
-    ).scalar_one_or_none()
+    query = select(Domain).where(col(Domain.hostname) == name)
+    if hold:
+        query = query.with_for_update(read=True, key_share=True)  # FOR KEY SHARE
+    domain = (await session.execute(query)).scalar_one_or_none()
     if domain is None or not (
         acting.user.is_admin or domain.shared or domain.workspace_id == acting.workspace_id
     ):

@@ -26,6 +26,7 @@ from shortener.links.schemas import LinkCreate, LinkPublic, LinkUpdate, tag_form
 from shortener.links.validation import NewLink
 from shortener.models import Link, LinkTag, utcnow
 from shortener.workspaces.acting import Acting
+from shortener.workspaces.service import hold_workspace
 
 RANDOM_KEY_ATTEMPTS = 8
 MD5_MAX_LENGTH = 22  # a 128-bit digest has at most 22 base62 digits
@@ -70,6 +71,7 @@ async def add_prepared(
     session: AsyncSession, *, acting: Acting, new: NewLink, ctx: LinkContext
 ) -> tuple[Link, bool]:
     """Insert a link `validation.prepare` accepted, after the checks that need the database."""
+    await hold_workspace(session, acting.workspace_id)
     domain = await domains.domain_for_links(session, acting=acting, hostname=new.domain, ctx=ctx)
     domain_id = domain.id if domain is not None else None
     if new.alias is None and new.key_strategy == "md5":

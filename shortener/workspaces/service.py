@@ -178,15 +178,36 @@ def check_two_factor(workspace: Workspace, user: User) -> None:
         )
 
 
-async def lock_workspaces(session: AsyncSession, where: ColumnElement[bool]) -> None:
+async def lock_workspaces(
+    session: AsyncSession, where: ColumnElement[bool], *, to_delete: bool = False
+) -> None:
     """Take the row locks of the workspaces `where` picks, in id order (so that two callers
     locking several never deadlock), until the transaction ends. Who owns a workspace changes
     only under its lock (workspaces/members.py, an account's deletion): without it, two
-    changes at once would each see another owner and leave none. SQLite serialises writers
-    by itself (db.py: BEGIN IMMEDIATE)."""
+    changes at once would each see another owner and leave none. `to_delete` takes the lock
+    that also waits for the links being written there (see hold_workspace). SQLite
+    serialises writers by itself (db.py: BEGIN IMMEDIATE)."""
     await session.execute(
-        select(col(Workspace.id)).where(where).order_by(col(Workspace.id)).with_for_update()
+        select(col(Workspace.id))
+        .where(where)
+        .order_by(col(Workspace.id))
+        .with_for_update(key_share=not to_delete)  # else FOR NO KEY UPDATE
     )
+
+
+async def hold_workspace(session: AsyncSession, workspace_id: int) -> None:
+    """Keep the workspace from being deleted until the transaction ends, before writing a row
+    of it (a link); NotFound when it is gone. Its deletion (workspaces/deletion.py) waits for
+    the rows being written and sees them, or they wait for it and find no workspace: without
+    this, a link written as its workspace was deleted failed on its foreign key, which read
+    as "the alias is already taken"."""
+    held = await session.execute(
+        select(col(Workspace.id))
+        .where(col(Workspace.id) == workspace_id)
+        .with_for_update(read=True, key_share=True)  # FOR KEY SHARE
+    )
+    if held.first() is None:
+        raise NotFound(NOT_FOUND)
 
 
 async def count_owners(session: AsyncSession, workspace_id: int) -> int:
