@@ -177,21 +177,31 @@ def visible_to(acting: Acting) -> ColumnElement[bool]:
 
 
 async def get_link(
-    session: AsyncSession, *, acting: Acting, key: str, domain_id: int | None = None
+    session: AsyncSession,
+    *,
+    acting: Acting,
+    key: str,
+    domain_id: int | None = None,
+    lock: bool = False,
 ) -> Link:
     """The link, if `acting` may see it; other workspaces' links do not exist for them.
-    `domain_id` is the link's domain (None: the default; see domains.service.domain_id_of)."""
+    `domain_id` is the link's domain (None: the default; see domains.service.domain_id_of).
+
+    `lock`: to change or delete it. Two changes at once then take turns, the second reading
+    what the first left: a link deleted meanwhile is not found (404). Without the lock, a
+    PATCH of a link deleted meanwhile failed on its UPDATE (a 500), and two DELETEs at once
+    both answered 204 and both announced and audited the deletion."""
     if not is_key(key):
         # No key has these characters; and a NUL would make PostgreSQL fail, not miss.
         raise NotFound("link not found")
     on_domain = (
         col(Link.domain_id).is_(None) if domain_id is None else col(Link.domain_id) == domain_id
     )
-    link = (
-        await session.execute(
-            select(Link).where(col(Link.key) == key, on_domain, visible_to(acting))
-        )
-    ).scalar_one_or_none()
+    query = select(Link).where(col(Link.key) == key, on_domain, visible_to(acting))
+    if lock:
+        # populate_existing: the link may be in the session already, read before the lock.
+        query = query.with_for_update().execution_options(populate_existing=True)
+    link = (await session.execute(query)).scalar_one_or_none()
     if link is None:
         raise NotFound("link not found")
     return link
@@ -337,7 +347,7 @@ async def update_link(
     if "password" in changes:
         password = changes.pop("password")
         changes["password_hash"] = await hash_password(password) if password else None
-    link = await get_link(session, acting=acting, key=key, domain_id=domain_id)
+    link = await get_link(session, acting=acting, key=key, domain_id=domain_id, lock=True)
     await validation.check_not_blocked(
         session, validation.targets(changes.get("url"), options), ctx
     )
@@ -400,7 +410,7 @@ async def delete_link(
     ctx: LinkContext,
     domain_id: int | None = None,
 ) -> None:
-    link = await get_link(session, acting=acting, key=key, domain_id=domain_id)
+    link = await get_link(session, acting=acting, key=key, domain_id=domain_id, lock=True)
     await _emit(session, ctx, link, "link.deleted")
     await session.delete(link)
     await session.flush()
