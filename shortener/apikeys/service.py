@@ -114,11 +114,16 @@ async def list_member_keys(session: AsyncSession, *, acting: Acting) -> list[tup
     return [(key, email) for key, email in rows.all()]
 
 
-async def get_key(session: AsyncSession, *, acting: Acting, key_id: int) -> ApiKey:
+async def get_key(
+    session: AsyncSession, *, acting: Acting, key_id: int, lock: bool = False
+) -> ApiKey:
     """A key of the acting workspace, not revoked, that the caller may revoke: their own, or
     for its owners and admins a member's (an owner's only for an owner, as with the owners
-    themselves). To anyone else, others' keys do not exist."""
-    api_key = await session.get(ApiKey, key_id)
+    themselves). To anyone else, others' keys do not exist.
+
+    `lock`: to revoke it, until the transaction ends. Two revocations at once both found it
+    unrevoked, and both answered 204 and audited it; the second now finds it revoked (404)."""
+    api_key = await session.get(ApiKey, key_id, with_for_update=lock, populate_existing=lock)
     if (
         api_key is None
         or api_key.workspace_id != acting.workspace_id
@@ -141,7 +146,7 @@ async def get_key(session: AsyncSession, *, acting: Acting, key_id: int) -> ApiK
 
 
 async def revoke_key(session: AsyncSession, *, acting: Acting, key_id: int) -> None:
-    api_key = await get_key(session, acting=acting, key_id=key_id)
+    api_key = await get_key(session, acting=acting, key_id=key_id, lock=True)
     # Kept (revoked) rather than deleted, so the list of what existed stays auditable.
     api_key.revoked_at = utcnow()
     session.add(api_key)

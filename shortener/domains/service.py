@@ -210,11 +210,12 @@ def _check_manages(acting: Acting, domain: Domain | None) -> Domain:
     return domain
 
 
-async def get_managed(
-    session: AsyncSession, *, acting: Acting, domain_id: int, lock: bool = False
-) -> Domain:
-    """The domain, if `acting` may change it; `lock`: locked to be deleted (see _usable)."""
-    return _check_manages(acting, await session.get(Domain, domain_id, with_for_update=lock))
+async def get_managed(session: AsyncSession, *, acting: Acting, domain_id: int) -> Domain:
+    """The domain, if `acting` may change it, locked until the transaction ends: changes to it
+    take turns, each reading what the last left (a PATCH of a domain deleted meanwhile failed
+    on its UPDATE, a 500), and a deletion waits for the links being created on it (_usable)."""
+    found = await session.get(Domain, domain_id, with_for_update=True, populate_existing=True)
+    return _check_manages(acting, found)
 
 
 async def update_domain(
@@ -237,7 +238,7 @@ async def delete_domain(
     naming them, when their keys are taken there: nothing is lost)."""
     if domain_id == DEFAULT_ID:
         raise Conflict("the default domain (BASE_URL's) cannot be removed")
-    domain = await get_managed(session, acting=acting, domain_id=domain_id, lock=True)
+    domain = await get_managed(session, acting=acting, domain_id=domain_id)
     keys = list(
         (await session.execute(select(col(Link.key)).where(col(Link.domain_id) == domain.id)))
         .scalars()
