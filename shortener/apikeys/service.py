@@ -22,6 +22,7 @@ from shortener.audit.service import record_acting
 from shortener.errors import Forbidden, Invalid, NotFound, Unauthorized
 from shortener.models import ApiKey, Membership, User, utcnow
 from shortener.workspaces.acting import Acting
+from shortener.workspaces.service import hold_workspace
 
 KEY_PREFIX = "sk_"
 # What create_key makes (the prefix, then URL-safe base64); a JWT starts "eyJ", never this.
@@ -56,6 +57,7 @@ async def create_key(
             f"your role in the workspace '{acting.workspace.slug}' is {acting.role}: an API "
             f"key you make there cannot carry {', '.join(wider)}"
         )
+    await hold_workspace(session, acting.workspace_id)
     count = len(await list_keys(session, acting=acting))
     if count >= MAX_KEYS_PER_USER:
         raise Invalid(f"at most {MAX_KEYS_PER_USER} API keys per account; revoke some first")

@@ -137,6 +137,8 @@ async def create_domain(
         raise Forbidden("only administrators may add shared or pre-verified domains")
     if hostname == ctx.own_host:
         raise Conflict(f"{hostname} is the default domain")
+    if not data.shared and acting is not None:
+        await hold_workspace(session, acting.workspace_id)
     await _lapse_unproven_claim(session, hostname)
     domain = Domain(
         hostname=hostname,

@@ -24,6 +24,7 @@ from shortener.workspaces.roles import Role, as_role, may
 from shortener.workspaces.service import (
     check_two_factor,
     count_owners,
+    hold_workspace,
     lock_workspaces,
     membership,
 )
@@ -152,6 +153,7 @@ async def invite(
 ) -> tuple[Invitation, str]:
     """A new invitation and its token (kept only as a hash: shown this once)."""
     _check_may_manage(by, by_role, workspace, target_role=role)
+    await hold_workspace(session, workspace.id or 0)
     token = secrets.token_urlsafe(32)
     invitation = Invitation(
         workspace_id=workspace.id or 0,

@@ -134,6 +134,7 @@ async def update_workspace(
     check_two_factor(workspace, user)
     if not may(role, "owners:write"):
         raise Forbidden("only an owner may change the workspace's settings")
+    await hold_workspace(session, workspace.id or 0)
     changed: list[str] = []
     if name is not None and name != workspace.name:
         workspace.name = name
@@ -197,10 +198,11 @@ async def lock_workspaces(
 
 async def hold_workspace(session: AsyncSession, workspace_id: int) -> None:
     """Keep the workspace from being deleted until the transaction ends, before writing a row
-    of it (a link); NotFound when it is gone. Its deletion (workspaces/deletion.py) waits for
-    the rows being written and sees them, or they wait for it and find no workspace: without
-    this, a link written as its workspace was deleted failed on its foreign key, which read
-    as "the alias is already taken"."""
+    of it (a link, an API key, a webhook, a domain, an invitation) or the workspace itself;
+    NotFound when it is gone. Its deletion (workspaces/deletion.py) locks it first, so it
+    waits for those writers and sees their rows, or they wait for it and find no workspace:
+    without this, a row written as its workspace was deleted broke its foreign key (a 500,
+    or a link's "the alias is already taken") and a change of its settings matched no row."""
     held = await session.execute(
         select(col(Workspace.id))
         .where(col(Workspace.id) == workspace_id)

@@ -9,7 +9,7 @@ import asyncio
 import httpx
 
 from tests.factories import make_user
-from tests.workspaces.helpers import new_slug
+from tests.workspaces.helpers import new_workspace
 
 # Several rounds: one decides nothing every time (a round in three or so lost the race on
 # PostgreSQL before the fix).
@@ -54,34 +54,11 @@ async def test_a_domain_deleted_as_links_are_created_on_it(client: httpx.AsyncCl
             assert listed.json()["total"] == CREATORS
 
 
-async def test_a_workspace_deleted_as_links_are_created_in_it(client: httpx.AsyncClient) -> None:
-    owner = await make_user(client)
-    for round_ in range(ROUNDS):
-        slug = new_slug()
-        made = await client.post("/api/workspaces", json={"name": "T", "slug": slug}, headers=owner)
-        assert made.status_code == 201, made.text
-        acting = {**owner, "X-Workspace": slug}
-        deleted, *created = await asyncio.gather(
-            client.delete(f"/api/workspaces/{slug}", headers=owner),
-            *(_create(client, acting, f"in-{round_}-{i}") for i in range(CREATORS)),
-        )
-        assert deleted.status_code == 204, deleted.text
-        # Each came first (and went with the workspace) or found it gone: never "the alias is
-        # already taken", which it was not.
-        assert all(r.status_code in (201, 404) for r in created), [r.text for r in created]
-        for i, r in enumerate(created):
-            if r.status_code == 404:
-                assert r.json()["detail"] == "workspace not found"
-            assert (await client.get(f"/in-{round_}-{i}")).status_code == 404
-
-
 async def test_a_workspace_deleted_during_an_import_into_it(client: httpx.AsyncClient) -> None:
     owner = await make_user(client)
     csv = "url,key\n" + "".join(f"https://example.com/{i},row{i}\n" for i in range(50))
     for _ in range(ROUNDS):
-        slug = new_slug()
-        made = await client.post("/api/workspaces", json={"name": "T", "slug": slug}, headers=owner)
-        assert made.status_code == 201, made.text
+        slug = await new_workspace(client, owner)
         imported, deleted = await asyncio.gather(
             client.post(
                 "/api/links/import",

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from shortener.main import ShortenerApp
 from shortener.models import Membership, Workspace
 from tests.factories import make_user
-from tests.workspaces.helpers import join, me, new_slug
+from tests.workspaces.helpers import join, me, new_workspace
 
 # Requests at once decide nothing every time: a few workspaces each, so that a lost race
 # shows up (one round was enough to lose one, on PostgreSQL, before the fix).
@@ -33,9 +33,7 @@ async def owners_of(app: ShortenerApp, slug: str) -> int:
 async def two_owners(client: httpx.AsyncClient) -> tuple[str, dict[str, str], int, int]:
     """A new shared workspace with two owners: its slug, the second's headers, both ids."""
     first = await make_user(client)
-    slug = new_slug()
-    made = await client.post("/api/workspaces", json={"name": "Team", "slug": slug}, headers=first)
-    assert made.status_code == 201, made.text
+    slug = await new_workspace(client, first)
     second = await join(client, slug, first, "owner")
     return slug, second, await me(client, first), await me(client, second)
 

@@ -1,0 +1,58 @@
+"""A workspace deleted while rows are being made in it or it is being changed: each comes
+first (and goes with the workspace) or finds it gone (404), never a 500 nor a refusal that
+names the wrong cause (both storage modes). Imports: tests/links/test_creation_races.py."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from tests.factories import make_user
+from tests.workspaces.helpers import new_workspace
+
+# Several rounds: one decides nothing every time.
+ROUNDS = 5
+
+
+@pytest.fixture
+def settings(make_settings):  # type: ignore[no-untyped-def]
+    # A webhook to a loopback address (never called here) needs no DNS.
+    return make_settings(allow_private_webhooks=True)
+
+
+async def test_a_workspace_deleted_as_rows_are_made_in_it(client: httpx.AsyncClient) -> None:
+    owner = await make_user(client)
+    for round_ in range(ROUNDS):
+        slug = await new_workspace(client, owner)
+        acting = {**owner, "X-Workspace": slug}
+        deleted, *answers = await asyncio.gather(
+            client.delete(f"/api/workspaces/{slug}", headers=owner),
+            client.post(
+                f"/api/workspaces/{slug}/invitations", json={"role": "editor"}, headers=owner
+            ),
+            client.post("/api/keys", json={"name": "k", "scopes": ["links:read"]}, headers=acting),
+            client.post(
+                "/api/domains", json={"hostname": f"gone{round_}.example.org"}, headers=acting
+            ),
+            client.post(
+                "/api/webhooks",
+                json={"url": "http://127.0.0.1:9/hook", "events": ["link.created"]},
+                headers=acting,
+            ),
+            client.patch(f"/api/workspaces/{slug}", json={"name": "Renamed"}, headers=owner),
+            client.post(
+                "/api/links",
+                json={"url": "https://example.com/", "alias": f"in-{round_}"},
+                headers=acting,
+            ),
+        )
+        assert deleted.status_code == 204, deleted.text
+        for answer in answers:
+            assert answer.status_code in (200, 201, 404), answer.text
+            if answer.status_code == 404:
+                assert answer.json()["detail"] == "workspace not found"
+        # The link came first and went with the workspace, or was never made: either way
+        # every worker forgets it (never "the alias is already taken": it was not).
+        assert (await client.get(f"/in-{round_}")).status_code == 404
