@@ -74,17 +74,9 @@ async def add_prepared(
     await hold_workspace(session, acting.workspace_id)
     domain = await domains.domain_for_links(session, acting=acting, hostname=new.domain, ctx=ctx)
     domain_id = domain.id if domain is not None else None
-    if new.alias is None and new.key_strategy == "md5":
-        existing = await link_for_url(
-            session,
-            acting=acting,
-            url=new.columns["url"],
-            domain_id=domain_id,
-            url_hash=new.columns["url_md5"],
-            strategy="md5",
-        )
-        if existing is not None:
-            return existing, False
+    md5 = new.alias is None and new.key_strategy == "md5"
+    if md5 and (existing := await _md5_link(session, acting, new, domain_id)) is not None:
+        return existing, False
     await validation.check_not_blocked(session, new.fields, ctx)
     for candidate, strategy in _candidate_keys(new):
         key = ctx.key(candidate)
@@ -105,6 +97,10 @@ async def add_prepared(
         except IntegrityError:
             if new.alias is not None:
                 raise Conflict(f"the alias '{new.alias}' is already taken") from None
+            # The key may be taken by the same URL, shortened by a request at the same
+            # moment: its link is the answer, not a second one under a longer key.
+            if md5 and (existing := await _md5_link(session, acting, new, domain_id)) is not None:
+                return existing, False
             continue
         await _set_tags(session, link, new.tags)
         after_commit(session, partial(ctx.cache.invalidate, link_ident(domain_id, key)))
@@ -112,6 +108,20 @@ async def add_prepared(
         await record_acting(session, acting, "link.created", target=link_ident(domain_id, key))
         return link, True
     raise Conflict("could not find a free key; try again or choose an alias")
+
+
+async def _md5_link(
+    session: AsyncSession, acting: Acting, new: NewLink, domain_id: int | None
+) -> Link | None:
+    """The workspace's md5 link to the URL of `new` on its domain, if there is one."""
+    return await link_for_url(
+        session,
+        acting=acting,
+        url=new.columns["url"],
+        domain_id=domain_id,
+        url_hash=new.columns["url_md5"],
+        strategy="md5",
+    )
 
 
 def _candidate_keys(new: NewLink) -> Iterable[tuple[str, str]]:

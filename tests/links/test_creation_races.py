@@ -74,3 +74,18 @@ async def test_a_workspace_deleted_during_an_import_into_it(client: httpx.AsyncC
             assert imported.json()["created"] == 50
         else:
             assert imported.json()["detail"] == "workspace not found"
+
+
+async def test_one_url_shortened_with_md5_at_once_makes_one_link(
+    client: httpx.AsyncClient,
+) -> None:
+    user = await make_user(client)
+    for round_ in range(ROUNDS):
+        body = {"url": f"https://example.com/same/{round_}", "key_strategy": "md5"}
+        answers = await asyncio.gather(
+            *(client.post("/api/links", json=body, headers=user) for _ in range(CREATORS))
+        )
+        # One made it; the others were answered with it, as if they had come after.
+        codes = sorted(r.status_code for r in answers)
+        assert codes == [200] * (CREATORS - 1) + [201], [r.text for r in answers]
+        assert len({r.json()["key"] for r in answers}) == 1
