@@ -8,6 +8,7 @@ only while its maker may still invite as its role.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -241,6 +242,8 @@ async def pending(
     """The invitation `token` opens and its workspace; NotFound for an unknown or used token,
     or one its maker may no longer make (see _check_maker), Gone once it expired."""
     query = select(Invitation).where(col(Invitation.token_hash) == _hash(token))
+    if lock:
+        await _hold_workspace_of(session, token)
     invitation = (
         await session.execute(query.with_for_update() if lock else query)
     ).scalar_one_or_none()
@@ -253,6 +256,21 @@ async def pending(
         raise NotFound("invitation not found")
     await _check_maker(session, invitation, workspace)
     return invitation, workspace
+
+
+async def _hold_workspace_of(session: AsyncSession, token: str) -> None:
+    """Hold the workspace of the invitation `token` opens before locking the invitation, as
+    every writer of a workspace's rows holds it first: its deletion locks the workspace, then
+    deletes its invitations, and the other order deadlocked (a 500 on either side). A
+    workspace gone meanwhile took the invitation along: the look-up after this finds none."""
+    workspace_id = (
+        await session.execute(
+            select(col(Invitation.workspace_id)).where(col(Invitation.token_hash) == _hash(token))
+        )
+    ).scalar_one_or_none()
+    if workspace_id is not None:
+        with contextlib.suppress(NotFound):
+            await hold_workspace(session, workspace_id)
 
 
 async def _check_maker(session: AsyncSession, invitation: Invitation, workspace: Workspace) -> None:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.factories import make_user
-from tests.workspaces.helpers import new_workspace
+from tests.workspaces.helpers import invite, new_workspace
 
 # Several rounds: one decides nothing every time.
 ROUNDS = 5
@@ -56,3 +56,23 @@ async def test_a_workspace_deleted_as_rows_are_made_in_it(client: httpx.AsyncCli
         # The link came first and went with the workspace, or was never made: either way
         # every worker forgets it (never "the alias is already taken": it was not).
         assert (await client.get(f"/in-{round_}")).status_code == 404
+
+
+async def test_a_workspace_deleted_as_an_invitation_to_it_is_accepted(
+    client: httpx.AsyncClient,
+) -> None:
+    owner = await make_user(client)
+    for _ in range(ROUNDS):
+        slug = await new_workspace(client, owner)
+        token = (await invite(client, slug, owner, "editor")).json()["token"]
+        newcomer = await make_user(client)
+        accepted, deleted = await asyncio.gather(
+            client.post(f"/api/invitations/{token}/accept", headers=newcomer),
+            client.delete(f"/api/workspaces/{slug}", headers=owner),
+        )
+        # Joined, then the workspace went (with the membership); or the invitation went
+        # with it first. Never a 500 on either side.
+        assert deleted.status_code == 204, deleted.text
+        assert accepted.status_code in (200, 404), accepted.text
+        listed = await client.get("/api/workspaces", headers=newcomer)
+        assert slug not in {w["slug"] for w in listed.json()}
