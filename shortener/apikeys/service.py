@@ -57,7 +57,7 @@ async def create_key(
             f"your role in the workspace '{acting.workspace.slug}' is {acting.role}: an API "
             f"key you make there cannot carry {', '.join(wider)}"
         )
-    await hold_workspace(session, acting.workspace_id)
+    await hold_workspace(session, acting.workspace_id, writer=acting.user)
     count = len(await list_keys(session, acting=acting))
     if count >= MAX_KEYS_PER_USER:
         raise Invalid(f"at most {MAX_KEYS_PER_USER} API keys per account; revoke some first")

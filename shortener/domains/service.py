@@ -138,7 +138,7 @@ async def create_domain(
     if hostname == ctx.own_host:
         raise Conflict(f"{hostname} is the default domain")
     if not data.shared and acting is not None:
-        await hold_workspace(session, acting.workspace_id)
+        await hold_workspace(session, acting.workspace_id, writer=acting.user)
     await _lapse_unproven_claim(session, hostname)
     domain = Domain(
         hostname=hostname,

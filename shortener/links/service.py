@@ -71,7 +71,7 @@ async def add_prepared(
     session: AsyncSession, *, acting: Acting, new: NewLink, ctx: LinkContext
 ) -> tuple[Link, bool]:
     """Insert a link `validation.prepare` accepted, after the checks that need the database."""
-    await hold_workspace(session, acting.workspace_id)
+    await hold_workspace(session, acting.workspace_id, writer=acting.user)
     domain = await domains.domain_for_links(session, acting=acting, hostname=new.domain, ctx=ctx)
     domain_id = domain.id if domain is not None else None
     md5 = new.alias is None and new.key_strategy == "md5"

@@ -214,7 +214,7 @@ async def import_links(
     """
     # Held for the whole import (one transaction): its deletion waits for the import, or
     # the import finds it gone (NotFound) rather than failing on the links' foreign key.
-    await hold_workspace(session, acting.workspace_id)
+    await hold_workspace(session, acting.workspace_id, writer=acting.user)
     result = ImportResult(format=format_name)
     existing = _Existing()
     # ident (domain and key) -> (line, url) of rows accepted so far

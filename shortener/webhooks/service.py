@@ -47,7 +47,7 @@ async def create_webhook(
         await check_target(url, allow_private=allow_private)
     except TargetRefused as exc:
         raise Invalid(str(exc), field="url") from None
-    await hold_workspace(session, acting.workspace_id)
+    await hold_workspace(session, acting.workspace_id, writer=acting.user)
     count = (
         await session.execute(
             select(func.count())

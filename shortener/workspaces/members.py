@@ -154,7 +154,7 @@ async def invite(
 ) -> tuple[Invitation, str]:
     """A new invitation and its token (kept only as a hash: shown this once)."""
     _check_may_manage(by, by_role, workspace, target_role=role)
-    await hold_workspace(session, workspace.id or 0)
+    await hold_workspace(session, workspace.id or 0, writer=by)
     token = secrets.token_urlsafe(32)
     invitation = Invitation(
         workspace_id=workspace.id or 0,

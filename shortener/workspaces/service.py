@@ -11,13 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from shortener.audit.service import record
-from shortener.errors import Conflict, Forbidden, Invalid, NotFound
+from shortener.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from shortener.models import Membership, User, Workspace
 from shortener.workspaces.acting import Acting
 from shortener.workspaces.roles import PERMISSIONS, Role, as_role, may
 from shortener.workspaces.slugs import slug_base
 
 NOT_FOUND = "workspace not found"
+ACCOUNT_GONE = "this account has been deleted"
 SLUG_ATTEMPTS = 5
 
 
@@ -196,13 +197,17 @@ async def lock_workspaces(
     )
 
 
-async def hold_workspace(session: AsyncSession, workspace_id: int) -> None:
-    """Keep the workspace from being deleted until the transaction ends, before writing a row
-    of it (a link, an API key, a webhook, a domain, an invitation) or the workspace itself;
-    NotFound when it is gone. Its deletion (workspaces/deletion.py) locks it first, so it
-    waits for those writers and sees their rows, or they wait for it and find no workspace:
-    without this, a row written as its workspace was deleted broke its foreign key (a 500,
-    or a link's "the alias is already taken") and a change of its settings matched no row."""
+async def hold_workspace(
+    session: AsyncSession, workspace_id: int, *, writer: User | None = None
+) -> None:
+    """Keep the workspace (and the account of `writer`, whose rows name it as their maker)
+    from being deleted until the transaction ends, before writing a row of it (a link, an API
+    key, a webhook, a domain, an invitation) or the workspace itself; NotFound when the
+    workspace is gone, Unauthorized when the account is. Their deletions (workspaces/
+    deletion.py, admin/service.py) lock the workspace first, so they wait for those writers
+    and see their rows, or the writers wait for them and find nothing: without this, a row
+    written as its workspace or its maker was deleted broke its foreign key (a 500, or a
+    link's "the alias is already taken") and a change of its settings matched no row."""
     held = await session.execute(
         select(col(Workspace.id))
         .where(col(Workspace.id) == workspace_id)
@@ -210,6 +215,15 @@ async def hold_workspace(session: AsyncSession, workspace_id: int) -> None:
     )
     if held.first() is None:
         raise NotFound(NOT_FOUND)
+    if writer is None:
+        return
+    held = await session.execute(
+        select(col(User.id))
+        .where(col(User.id) == writer.id)
+        .with_for_update(read=True, key_share=True)
+    )
+    if held.first() is None:
+        raise Unauthorized(ACCOUNT_GONE)
 
 
 async def count_owners(session: AsyncSession, workspace_id: int) -> int:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.factories import make_user
-from tests.workspaces.helpers import invite, new_workspace
+from tests.workspaces.helpers import invite, join, me, new_workspace
 
 # Several rounds: one decides nothing every time.
 ROUNDS = 5
@@ -76,3 +76,38 @@ async def test_a_workspace_deleted_as_an_invitation_to_it_is_accepted(
         assert accepted.status_code in (200, 404), accepted.text
         listed = await client.get("/api/workspaces", headers=newcomer)
         assert slug not in {w["slug"] for w in listed.json()}
+
+
+async def test_an_account_deleted_as_it_makes_rows_in_a_shared_workspace(
+    client: httpx.AsyncClient,
+) -> None:
+    admin, owner = await make_user(client, admin=True), await make_user(client)
+    slug = await new_workspace(client, owner)
+    for round_ in range(ROUNDS):
+        member = await join(client, slug, owner, "admin")
+        acting = {**member, "X-Workspace": slug}
+        deleted, *answers = await asyncio.gather(
+            client.delete(f"/api/admin/users/{await me(client, member)}", headers=admin),
+            client.post(
+                "/api/links",
+                json={"url": "https://example.com/", "alias": f"made-{round_}"},
+                headers=acting,
+            ),
+            client.post("/api/links", json={"url": "https://example.com/"}, headers=acting),
+            client.post("/api/keys", json={"name": "k", "scopes": ["links:read"]}, headers=acting),
+            client.post(
+                "/api/webhooks",
+                json={"url": "http://127.0.0.1:9/hook", "events": ["link.created"]},
+                headers=acting,
+            ),
+        )
+        assert deleted.status_code == 204, deleted.text
+        # Each came first or found the account gone (401): never a 500, nor "the alias is
+        # already taken" or "could not find a free key", which it was not.
+        assert all(r.status_code in (201, 401) for r in answers), [r.text for r in answers]
+        # A link that came first stays in the workspace, handed over to its owner.
+        for made in (r for r in answers[:2] if r.status_code == 201):
+            kept = await client.get(
+                f"/api/links/{made.json()['key']}", headers={**owner, "X-Workspace": slug}
+            )
+            assert kept.status_code == 200, kept.text
