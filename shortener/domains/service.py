@@ -252,20 +252,7 @@ async def delete_domain(
             "move them to the default domain"
         )
     if keys:
-        clashes = (
-            await session.execute(
-                select(col(Link.key)).where(col(Link.domain_id).is_(None), col(Link.key).in_(keys))
-            )
-        ).scalars()
-        taken = sorted(clashes)
-        if taken:
-            raise Conflict(
-                f"these keys are taken on the default domain, so their links cannot move "
-                f"there: {', '.join(taken[:20])}"
-            )
-        await session.execute(
-            update(Link).where(col(Link.domain_id) == domain.id).values(domain_id=None)
-        )
+        await _move_to_default(session, domain, keys)
     idents = [link_ident(domain.id, key) for key in keys] + keys
     await session.delete(domain)
     await session.flush()
@@ -280,6 +267,35 @@ async def delete_domain(
         workspace_id=domain.workspace_id,  # the domain's: an administrator acts across them
     )
     after_commit(session, partial(ctx.cache.invalidate_many, idents))
+
+
+async def _move_to_default(session: AsyncSession, domain: Domain, keys: list[str]) -> None:
+    """Move the domain's links (their `keys`) to the default domain; Conflict, naming them,
+    when keys there clash. The unique key decides, not only the look-up before: a link made
+    on the default domain meanwhile with one of the keys made the move fail (a 500)."""
+    try:
+        async with session.begin_nested():
+            await _refuse_clashes(session, keys)
+            await session.execute(
+                update(Link).where(col(Link.domain_id) == domain.id).values(domain_id=None)
+            )
+    except IntegrityError:
+        await _refuse_clashes(session, keys)
+        raise
+
+
+async def _refuse_clashes(session: AsyncSession, keys: list[str]) -> None:
+    clashes = (
+        await session.execute(
+            select(col(Link.key)).where(col(Link.domain_id).is_(None), col(Link.key).in_(keys))
+        )
+    ).scalars()
+    taken = sorted(clashes)
+    if taken:
+        raise Conflict(
+            f"these keys are taken on the default domain, so their links cannot move "
+            f"there: {', '.join(taken[:20])}"
+        )
 
 
 async def verify_domain(
