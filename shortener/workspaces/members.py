@@ -237,13 +237,19 @@ async def revoke_invitation(
 
 
 async def pending(
-    session: AsyncSession, *, token: str, now: datetime | None = None, lock: bool = False
+    session: AsyncSession,
+    *,
+    token: str,
+    now: datetime | None = None,
+    lock: bool = False,
+    joining: User | None = None,
 ) -> tuple[Invitation, Workspace]:
     """The invitation `token` opens and its workspace; NotFound for an unknown or used token,
-    or one its maker may no longer make (see _check_maker), Gone once it expired."""
+    or one its maker may no longer make (see _check_maker), Gone once it expired. `lock`: to
+    accept it, as `joining`."""
     query = select(Invitation).where(col(Invitation.token_hash) == _hash(token))
     if lock:
-        await _hold_workspace_of(session, token)
+        await _hold_workspace_of(session, token, joining)
     invitation = (
         await session.execute(query.with_for_update() if lock else query)
     ).scalar_one_or_none()
@@ -258,11 +264,13 @@ async def pending(
     return invitation, workspace
 
 
-async def _hold_workspace_of(session: AsyncSession, token: str) -> None:
-    """Hold the workspace of the invitation `token` opens before locking the invitation, as
-    every writer of a workspace's rows holds it first: its deletion locks the workspace, then
-    deletes its invitations, and the other order deadlocked (a 500 on either side). A
-    workspace gone meanwhile took the invitation along: the look-up after this finds none."""
+async def _hold_workspace_of(session: AsyncSession, token: str, joining: User | None) -> None:
+    """Hold the workspace of the invitation `token` opens (and the account `joining` it)
+    before locking the invitation, as every writer of a workspace's rows holds it first: its
+    deletion locks the workspace, then deletes its invitations, and the other order
+    deadlocked (a 500 on either side). A workspace gone meanwhile took the invitation along:
+    the look-up after this finds none. An account gone meanwhile: 401 (its membership would
+    break its foreign key, which read as "you are already a member")."""
     workspace_id = (
         await session.execute(
             select(col(Invitation.workspace_id)).where(col(Invitation.token_hash) == _hash(token))
@@ -270,7 +278,7 @@ async def _hold_workspace_of(session: AsyncSession, token: str) -> None:
     ).scalar_one_or_none()
     if workspace_id is not None:
         with contextlib.suppress(NotFound):
-            await hold_workspace(session, workspace_id)
+            await hold_workspace(session, workspace_id, writer=joining)
 
 
 async def _check_maker(session: AsyncSession, invitation: Invitation, workspace: Workspace) -> None:
@@ -294,7 +302,7 @@ async def accept(
 ) -> tuple[Workspace, Role]:
     """Join the invitation's workspace (see `pending` for a token that opens none); Conflict
     for a member already (the invitation stays unused)."""
-    invitation, workspace = await pending(session, token=token, now=now, lock=True)
+    invitation, workspace = await pending(session, token=token, now=now, lock=True, joining=user)
     member = Membership(
         workspace_id=invitation.workspace_id, user_id=user.id or 0, role=invitation.role
     )
