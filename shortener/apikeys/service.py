@@ -22,6 +22,7 @@ from shortener.audit.service import record_acting
 from shortener.errors import Forbidden, Invalid, NotFound, Unauthorized
 from shortener.models import ApiKey, Membership, User, utcnow
 from shortener.workspaces.acting import Acting
+from shortener.workspaces.service import hold_workspace
 
 KEY_PREFIX = "sk_"
 # What create_key makes (the prefix, then URL-safe base64); a JWT starts "eyJ", never this.
@@ -56,6 +57,7 @@ async def create_key(
             f"your role in the workspace '{acting.workspace.slug}' is {acting.role}: an API "
             f"key you make there cannot carry {', '.join(wider)}"
         )
+    await hold_workspace(session, acting.workspace_id, writer=acting.user)
     count = len(await list_keys(session, acting=acting))
     if count >= MAX_KEYS_PER_USER:
         raise Invalid(f"at most {MAX_KEYS_PER_USER} API keys per account; revoke some first")
@@ -114,11 +116,16 @@ async def list_member_keys(session: AsyncSession, *, acting: Acting) -> list[tup
     return [(key, email) for key, email in rows.all()]
 
 
-async def get_key(session: AsyncSession, *, acting: Acting, key_id: int) -> ApiKey:
+async def get_key(
+    session: AsyncSession, *, acting: Acting, key_id: int, lock: bool = False
+) -> ApiKey:
     """A key of the acting workspace, not revoked, that the caller may revoke: their own, or
     for its owners and admins a member's (an owner's only for an owner, as with the owners
-    themselves). To anyone else, others' keys do not exist."""
-    api_key = await session.get(ApiKey, key_id)
+    themselves). To anyone else, others' keys do not exist.
+
+    `lock`: to revoke it, until the transaction ends. Two revocations at once both found it
+    unrevoked, and both answered 204 and audited it; the second now finds it revoked (404)."""
+    api_key = await session.get(ApiKey, key_id, with_for_update=lock, populate_existing=lock)
     if (
         api_key is None
         or api_key.workspace_id != acting.workspace_id
@@ -141,7 +148,7 @@ async def get_key(session: AsyncSession, *, acting: Acting, key_id: int) -> ApiK
 
 
 async def revoke_key(session: AsyncSession, *, acting: Acting, key_id: int) -> None:
-    api_key = await get_key(session, acting=acting, key_id=key_id)
+    api_key = await get_key(session, acting=acting, key_id=key_id, lock=True)
     # Kept (revoked) rather than deleted, so the list of what existed stays auditable.
     api_key.revoked_at = utcnow()
     session.add(api_key)

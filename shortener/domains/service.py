@@ -30,6 +30,7 @@ from shortener.links import validation
 from shortener.links.context import LinkContext
 from shortener.models import Domain, Link, SiteSetting, utcnow
 from shortener.workspaces.acting import Acting
+from shortener.workspaces.service import hold_workspace
 
 DEFAULT_ID = 0
 # A host name has one row. Until it is proven, a claim keeps everyone else from adding the
@@ -136,6 +137,8 @@ async def create_domain(
         raise Forbidden("only administrators may add shared or pre-verified domains")
     if hostname == ctx.own_host:
         raise Conflict(f"{hostname} is the default domain")
+    if not data.shared and acting is not None:
+        await hold_workspace(session, acting.workspace_id, writer=acting.user)
     await _lapse_unproven_claim(session, hostname)
     domain = Domain(
         hostname=hostname,
@@ -210,7 +213,11 @@ def _check_manages(acting: Acting, domain: Domain | None) -> Domain:
 
 
 async def get_managed(session: AsyncSession, *, acting: Acting, domain_id: int) -> Domain:
-    return _check_manages(acting, await session.get(Domain, domain_id))
+    """The domain, if `acting` may change it, locked until the transaction ends: changes to it
+    take turns, each reading what the last left (a PATCH of a domain deleted meanwhile failed
+    on its UPDATE, a 500), and a deletion waits for the links being created on it (_usable)."""
+    found = await session.get(Domain, domain_id, with_for_update=True, populate_existing=True)
+    return _check_manages(acting, found)
 
 
 async def update_domain(
@@ -245,20 +252,7 @@ async def delete_domain(
             "move them to the default domain"
         )
     if keys:
-        clashes = (
-            await session.execute(
-                select(col(Link.key)).where(col(Link.domain_id).is_(None), col(Link.key).in_(keys))
-            )
-        ).scalars()
-        taken = sorted(clashes)
-        if taken:
-            raise Conflict(
-                f"these keys are taken on the default domain, so their links cannot move "
-                f"there: {', '.join(taken[:20])}"
-            )
-        await session.execute(
-            update(Link).where(col(Link.domain_id) == domain.id).values(domain_id=None)
-        )
+        await _move_to_default(session, domain, keys)
     idents = [link_ident(domain.id, key) for key in keys] + keys
     await session.delete(domain)
     await session.flush()
@@ -273,6 +267,35 @@ async def delete_domain(
         workspace_id=domain.workspace_id,  # the domain's: an administrator acts across them
     )
     after_commit(session, partial(ctx.cache.invalidate_many, idents))
+
+
+async def _move_to_default(session: AsyncSession, domain: Domain, keys: list[str]) -> None:
+    """Move the domain's links (their `keys`) to the default domain; Conflict, naming them,
+    when keys there clash. The unique key decides, not only the look-up before: a link made
+    on the default domain meanwhile with one of the keys made the move fail (a 500)."""
+    try:
+        async with session.begin_nested():
+            await _refuse_clashes(session, keys)
+            await session.execute(
+                update(Link).where(col(Link.domain_id) == domain.id).values(domain_id=None)
+            )
+    except IntegrityError:
+        await _refuse_clashes(session, keys)
+        raise
+
+
+async def _refuse_clashes(session: AsyncSession, keys: list[str]) -> None:
+    clashes = (
+        await session.execute(
+            select(col(Link.key)).where(col(Link.domain_id).is_(None), col(Link.key).in_(keys))
+        )
+    ).scalars()
+    taken = sorted(clashes)
+    if taken:
+        raise Conflict(
+            f"these keys are taken on the default domain, so their links cannot move "
+            f"there: {', '.join(taken[:20])}"
+        )
 
 
 async def verify_domain(
@@ -329,8 +352,14 @@ async def domain_for_links(
     """The domain a link of `acting` goes on (None: the default), from a hostname they gave.
 
     Only verified domains that are theirs or shared (any, for admins); any other answers as
-    if it did not exist, so nobody learns which domains others have."""
-    domain = await _usable(session, acting=acting, hostname=hostname, ctx=ctx)
+    if it did not exist, so nobody learns which domains others have.
+
+    The workspace the links go into and the domain are both held until the transaction ends
+    (hold_workspace, _usable), in that order, as every creator of links takes them: deleting a
+    workspace locks it, then deletes its domains (the other order could deadlock with it)."""
+    if hostname is not None:
+        await hold_workspace(session, acting.workspace_id)
+    domain = await _usable(session, acting=acting, hostname=hostname, ctx=ctx, hold=True)
     if domain is not None and not domain.verified:
         raise Conflict(
             f"{domain.hostname} is not verified yet: prove it first (POST /api/domains/ID/verify)"
@@ -339,20 +368,32 @@ async def domain_for_links(
 
 
 async def _usable(
-    session: AsyncSession, *, acting: Acting, hostname: str | None, ctx: LinkContext
+    session: AsyncSession,
+    *,
+    acting: Acting,
+    hostname: str | None,
+    ctx: LinkContext,
+    hold: bool = False,
 ) -> Domain | None:
     """The domain `hostname` names, if `acting` may use it: its workspace's, shared, or any
     for admins
     (None: the default domain). Any other answers as if it did not exist, so nobody learns
-    which domains others have."""
+    which domains others have.
+
+    `hold`: kept from being deleted until the transaction ends, for links about to be written
+    on it. Its deletion locks it first (delete_domain), so it either waits for them and sees
+    them (409 while links use it) or they wait for it and find no domain; without this, a
+    link written between its check for links and its delete made it fail on the foreign key
+    (a 500)."""
     if hostname is None:
         return None
     name = normalise_hostname(hostname, field="domain")
     if name == ctx.own_host:
         return None
-    domain = (
-        await session.execute(select(Domain).where(col(Domain.hostname) == name))
-    ).scalar_one_or_none()
+    query = select(Domain).where(col(Domain.hostname) == name)
+    if hold:
+        query = query.with_for_update(read=True, key_share=True)  # FOR KEY SHARE
+    domain = (await session.execute(query)).scalar_one_or_none()
     if domain is None or not (
         acting.user.is_admin or domain.shared or domain.workspace_id == acting.workspace_id
     ):

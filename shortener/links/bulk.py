@@ -66,8 +66,14 @@ async def bulk_action(
     if len(wanted) > MAX_BULK:
         raise Invalid(f"at most {MAX_BULK:,} links at once", field="ids")
     name = _one_tag(tag) if action in ("add_tag", "remove_tag") else ""
+    # Locked, in id order, as a single change locks its link (links.service.get_link): a link
+    # deleted meanwhile is left out rather than deleted, announced and audited twice.
     rows = await session.execute(
-        select(Link).where(col(Link.id).in_(wanted), visible_to(acting)).order_by(col(Link.id))
+        select(Link)
+        .where(col(Link.id).in_(wanted), visible_to(acting))
+        .order_by(col(Link.id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     links = list(rows.scalars())
     if action == "delete":

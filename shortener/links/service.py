@@ -26,6 +26,7 @@ from shortener.links.schemas import LinkCreate, LinkPublic, LinkUpdate, tag_form
 from shortener.links.validation import NewLink
 from shortener.models import Link, LinkTag, utcnow
 from shortener.workspaces.acting import Acting
+from shortener.workspaces.service import hold_workspace
 
 RANDOM_KEY_ATTEMPTS = 8
 MD5_MAX_LENGTH = 22  # a 128-bit digest has at most 22 base62 digits
@@ -70,19 +71,12 @@ async def add_prepared(
     session: AsyncSession, *, acting: Acting, new: NewLink, ctx: LinkContext
 ) -> tuple[Link, bool]:
     """Insert a link `validation.prepare` accepted, after the checks that need the database."""
+    await hold_workspace(session, acting.workspace_id, writer=acting.user)
     domain = await domains.domain_for_links(session, acting=acting, hostname=new.domain, ctx=ctx)
     domain_id = domain.id if domain is not None else None
-    if new.alias is None and new.key_strategy == "md5":
-        existing = await link_for_url(
-            session,
-            acting=acting,
-            url=new.columns["url"],
-            domain_id=domain_id,
-            url_hash=new.columns["url_md5"],
-            strategy="md5",
-        )
-        if existing is not None:
-            return existing, False
+    md5 = new.alias is None and new.key_strategy == "md5"
+    if md5 and (existing := await _md5_link(session, acting, new, domain_id)) is not None:
+        return existing, False
     await validation.check_not_blocked(session, new.fields, ctx)
     for candidate, strategy in _candidate_keys(new):
         key = ctx.key(candidate)
@@ -103,6 +97,10 @@ async def add_prepared(
         except IntegrityError:
             if new.alias is not None:
                 raise Conflict(f"the alias '{new.alias}' is already taken") from None
+            # The key may be taken by the same URL, shortened by a request at the same
+            # moment: its link is the answer, not a second one under a longer key.
+            if md5 and (existing := await _md5_link(session, acting, new, domain_id)) is not None:
+                return existing, False
             continue
         await _set_tags(session, link, new.tags)
         after_commit(session, partial(ctx.cache.invalidate, link_ident(domain_id, key)))
@@ -110,6 +108,20 @@ async def add_prepared(
         await record_acting(session, acting, "link.created", target=link_ident(domain_id, key))
         return link, True
     raise Conflict("could not find a free key; try again or choose an alias")
+
+
+async def _md5_link(
+    session: AsyncSession, acting: Acting, new: NewLink, domain_id: int | None
+) -> Link | None:
+    """The workspace's md5 link to the URL of `new` on its domain, if there is one."""
+    return await link_for_url(
+        session,
+        acting=acting,
+        url=new.columns["url"],
+        domain_id=domain_id,
+        url_hash=new.columns["url_md5"],
+        strategy="md5",
+    )
 
 
 def _candidate_keys(new: NewLink) -> Iterable[tuple[str, str]]:
@@ -175,21 +187,31 @@ def visible_to(acting: Acting) -> ColumnElement[bool]:
 
 
 async def get_link(
-    session: AsyncSession, *, acting: Acting, key: str, domain_id: int | None = None
+    session: AsyncSession,
+    *,
+    acting: Acting,
+    key: str,
+    domain_id: int | None = None,
+    lock: bool = False,
 ) -> Link:
     """The link, if `acting` may see it; other workspaces' links do not exist for them.
-    `domain_id` is the link's domain (None: the default; see domains.service.domain_id_of)."""
+    `domain_id` is the link's domain (None: the default; see domains.service.domain_id_of).
+
+    `lock`: to change or delete it. Two changes at once then take turns, the second reading
+    what the first left: a link deleted meanwhile is not found (404). Without the lock, a
+    PATCH of a link deleted meanwhile failed on its UPDATE (a 500), and two DELETEs at once
+    both answered 204 and both announced and audited the deletion."""
     if not is_key(key):
         # No key has these characters; and a NUL would make PostgreSQL fail, not miss.
         raise NotFound("link not found")
     on_domain = (
         col(Link.domain_id).is_(None) if domain_id is None else col(Link.domain_id) == domain_id
     )
-    link = (
-        await session.execute(
-            select(Link).where(col(Link.key) == key, on_domain, visible_to(acting))
-        )
-    ).scalar_one_or_none()
+    query = select(Link).where(col(Link.key) == key, on_domain, visible_to(acting))
+    if lock:
+        # populate_existing: the link may be in the session already, read before the lock.
+        query = query.with_for_update().execution_options(populate_existing=True)
+    link = (await session.execute(query)).scalar_one_or_none()
     if link is None:
         raise NotFound("link not found")
     return link
@@ -335,7 +357,7 @@ async def update_link(
     if "password" in changes:
         password = changes.pop("password")
         changes["password_hash"] = await hash_password(password) if password else None
-    link = await get_link(session, acting=acting, key=key, domain_id=domain_id)
+    link = await get_link(session, acting=acting, key=key, domain_id=domain_id, lock=True)
     await validation.check_not_blocked(
         session, validation.targets(changes.get("url"), options), ctx
     )
@@ -398,7 +420,7 @@ async def delete_link(
     ctx: LinkContext,
     domain_id: int | None = None,
 ) -> None:
-    link = await get_link(session, acting=acting, key=key, domain_id=domain_id)
+    link = await get_link(session, acting=acting, key=key, domain_id=domain_id, lock=True)
     await _emit(session, ctx, link, "link.deleted")
     await session.delete(link)
     await session.flush()

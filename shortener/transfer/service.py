@@ -35,6 +35,7 @@ from shortener.links.validation import NewLink
 from shortener.models import Link, LinkTag, utcnow
 from shortener.transfer.formats import ImportRow, RowError
 from shortener.workspaces.acting import Acting
+from shortener.workspaces.service import hold_workspace
 
 links_table: Table = Link.__table__  # type: ignore[attr-defined]
 
@@ -211,6 +212,9 @@ async def import_links(
     `progress` is told, after each CHUNK rows read and at the end, how many rows were read
     since it was last told (the dashboard streams it to a progress bar, the CLI draws one).
     """
+    # Held for the whole import (one transaction): its deletion waits for the import, or
+    # the import finds it gone (NotFound) rather than failing on the links' foreign key.
+    await hold_workspace(session, acting.workspace_id, writer=acting.user)
     result = ImportResult(format=format_name)
     existing = _Existing()
     # ident (domain and key) -> (line, url) of rows accepted so far

@@ -13,6 +13,7 @@ from shortener.models import Webhook, WebhookDelivery, utcnow
 from shortener.urls import URLRefused, canonical_host, parse_web_url
 from shortener.webhooks.targets import TargetRefused, check_target
 from shortener.workspaces.acting import Acting
+from shortener.workspaces.service import hold_workspace
 
 MAX_WEBHOOKS_PER_USER = 20
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a label on generated secrets, not one itself
@@ -46,6 +47,7 @@ async def create_webhook(
         await check_target(url, allow_private=allow_private)
     except TargetRefused as exc:
         raise Invalid(str(exc), field="url") from None
+    await hold_workspace(session, acting.workspace_id, writer=acting.user)
     count = (
         await session.execute(
             select(func.count())

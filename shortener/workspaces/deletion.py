@@ -17,7 +17,7 @@ from shortener.errors import Conflict, Forbidden
 from shortener.keys import link_ident
 from shortener.models import Domain, Link, Membership, User, Webhook, Workspace
 from shortener.workspaces.roles import Role, may
-from shortener.workspaces.service import check_two_factor
+from shortener.workspaces.service import check_two_factor, lock_workspaces
 
 PERSONAL = "a personal workspace goes only with its account"
 
@@ -33,6 +33,9 @@ async def delete_workspace(
         raise Forbidden(f"your role here is {role}: only an owner may delete the workspace")
     if workspace.personal_user_id is not None:
         raise Conflict(PERSONAL)
+    # First: the links being created here are written before their keys are read (or find
+    # the workspace gone), so that every worker forgets them too.
+    await lock_workspaces(session, col(Workspace.id) == workspace.id, to_delete=True)
     rows = await session.execute(
         select(col(Link.domain_id), col(Link.key)).where(col(Link.workspace_id) == workspace.id)
     )
@@ -61,7 +64,21 @@ async def delete_workspace(
 
 async def only_owner_of(session: AsyncSession, user_id: int) -> list[str]:
     """The shared workspaces whose one owner is `user_id` (deleting the account would leave
-    them without one)."""
+    them without one), each of the account's workspaces locked until the transaction ends.
+
+    Without the locks, the other owner leaving, being demoted or being deleted at the same
+    moment saw `user_id` still an owner, as this saw them: both went, and the workspace was
+    left with no owner (PostgreSQL; SQLite serialises writers by itself)."""
+    # As for deleting a workspace (to_delete): links being created in them are written first,
+    # and so handed over (hand_over), and the personal one is locked before the account's row
+    # (a creator there holds the workspace, then the account: the other order deadlocked).
+    await lock_workspaces(
+        session,
+        col(Workspace.id).in_(
+            select(col(Membership.workspace_id)).where(col(Membership.user_id) == user_id)
+        ),
+        to_delete=True,
+    )
     owners = (
         select(col(Membership.workspace_id))
         .where(col(Membership.role) == "owner")

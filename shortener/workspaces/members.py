@@ -8,6 +8,7 @@ only while its maker may still invite as its role.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -21,7 +22,13 @@ from shortener.audit.service import record
 from shortener.errors import Conflict, Forbidden, Gone, NotFound
 from shortener.models import Invitation, Membership, User, Workspace, utcnow
 from shortener.workspaces.roles import Role, as_role, may
-from shortener.workspaces.service import check_two_factor, count_owners, membership
+from shortener.workspaces.service import (
+    check_two_factor,
+    count_owners,
+    hold_workspace,
+    lock_workspaces,
+    membership,
+)
 
 INVITATION_LIFETIME = timedelta(days=7)
 INVITATION_GONE = "this invitation has expired; ask for a new one"
@@ -59,11 +66,7 @@ async def _member(session: AsyncSession, workspace: Workspace, user_id: int) -> 
 
 
 async def _lock(session: AsyncSession, workspace: Workspace) -> None:
-    """Serialise changes to the owners of `workspace` (two owners demoting each other at once
-    would otherwise both see another owner). SQLite serialises writers by itself."""
-    await session.execute(
-        select(col(Workspace.id)).where(col(Workspace.id) == workspace.id).with_for_update()
-    )
+    await lock_workspaces(session, col(Workspace.id) == workspace.id)
 
 
 def _check_may_manage(
@@ -151,6 +154,7 @@ async def invite(
 ) -> tuple[Invitation, str]:
     """A new invitation and its token (kept only as a hash: shown this once)."""
     _check_may_manage(by, by_role, workspace, target_role=role)
+    await hold_workspace(session, workspace.id or 0, writer=by)
     token = secrets.token_urlsafe(32)
     invitation = Invitation(
         workspace_id=workspace.id or 0,
@@ -233,11 +237,19 @@ async def revoke_invitation(
 
 
 async def pending(
-    session: AsyncSession, *, token: str, now: datetime | None = None, lock: bool = False
+    session: AsyncSession,
+    *,
+    token: str,
+    now: datetime | None = None,
+    lock: bool = False,
+    joining: User | None = None,
 ) -> tuple[Invitation, Workspace]:
     """The invitation `token` opens and its workspace; NotFound for an unknown or used token,
-    or one its maker may no longer make (see _check_maker), Gone once it expired."""
+    or one its maker may no longer make (see _check_maker), Gone once it expired. `lock`: to
+    accept it, as `joining`."""
     query = select(Invitation).where(col(Invitation.token_hash) == _hash(token))
+    if lock:
+        await _hold_workspace_of(session, token, joining)
     invitation = (
         await session.execute(query.with_for_update() if lock else query)
     ).scalar_one_or_none()
@@ -250,6 +262,23 @@ async def pending(
         raise NotFound("invitation not found")
     await _check_maker(session, invitation, workspace)
     return invitation, workspace
+
+
+async def _hold_workspace_of(session: AsyncSession, token: str, joining: User | None) -> None:
+    """Hold the workspace of the invitation `token` opens (and the account `joining` it)
+    before locking the invitation, as every writer of a workspace's rows holds it first: its
+    deletion locks the workspace, then deletes its invitations, and the other order
+    deadlocked (a 500 on either side). A workspace gone meanwhile took the invitation along:
+    the look-up after this finds none. An account gone meanwhile: 401 (its membership would
+    break its foreign key, which read as "you are already a member")."""
+    workspace_id = (
+        await session.execute(
+            select(col(Invitation.workspace_id)).where(col(Invitation.token_hash) == _hash(token))
+        )
+    ).scalar_one_or_none()
+    if workspace_id is not None:
+        with contextlib.suppress(NotFound):
+            await hold_workspace(session, workspace_id, writer=joining)
 
 
 async def _check_maker(session: AsyncSession, invitation: Invitation, workspace: Workspace) -> None:
@@ -273,7 +302,7 @@ async def accept(
 ) -> tuple[Workspace, Role]:
     """Join the invitation's workspace (see `pending` for a token that opens none); Conflict
     for a member already (the invitation stays unused)."""
-    invitation, workspace = await pending(session, token=token, now=now, lock=True)
+    invitation, workspace = await pending(session, token=token, now=now, lock=True, joining=user)
     member = Membership(
         workspace_id=invitation.workspace_id, user_id=user.id or 0, role=invitation.role
     )

@@ -5,19 +5,20 @@ No FastAPI here. Members and invitations are in workspaces/members.py.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from shortener.audit.service import record
-from shortener.errors import Conflict, Forbidden, Invalid, NotFound
+from shortener.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from shortener.models import Membership, User, Workspace
 from shortener.workspaces.acting import Acting
 from shortener.workspaces.roles import PERMISSIONS, Role, as_role, may
 from shortener.workspaces.slugs import slug_base
 
 NOT_FOUND = "workspace not found"
+ACCOUNT_GONE = "this account has been deleted"
 SLUG_ATTEMPTS = 5
 
 
@@ -134,6 +135,7 @@ async def update_workspace(
     check_two_factor(workspace, user)
     if not may(role, "owners:write"):
         raise Forbidden("only an owner may change the workspace's settings")
+    await hold_workspace(session, workspace.id or 0)
     changed: list[str] = []
     if name is not None and name != workspace.name:
         workspace.name = name
@@ -176,6 +178,52 @@ def check_two_factor(workspace: Workspace, user: User) -> None:
             "in it (the dashboard's Security page, or POST /api/auth/2fa/setup then /enable); "
             "until then you may see its members or leave it"
         )
+
+
+async def lock_workspaces(
+    session: AsyncSession, where: ColumnElement[bool], *, to_delete: bool = False
+) -> None:
+    """Take the row locks of the workspaces `where` picks, in id order (so that two callers
+    locking several never deadlock), until the transaction ends. Who owns a workspace changes
+    only under its lock (workspaces/members.py, an account's deletion): without it, two
+    changes at once would each see another owner and leave none. `to_delete` takes the lock
+    that also waits for the links being written there (see hold_workspace). SQLite
+    serialises writers by itself (db.py: BEGIN IMMEDIATE)."""
+    await session.execute(
+        select(col(Workspace.id))
+        .where(where)
+        .order_by(col(Workspace.id))
+        .with_for_update(key_share=not to_delete)  # else FOR NO KEY UPDATE
+    )
+
+
+async def hold_workspace(
+    session: AsyncSession, workspace_id: int, *, writer: User | None = None
+) -> None:
+    """Keep the workspace (and the account of `writer`, whose rows name it as their maker)
+    from being deleted until the transaction ends, before writing a row of it (a link, an API
+    key, a webhook, a domain, an invitation) or the workspace itself; NotFound when the
+    workspace is gone, Unauthorized when the account is. Their deletions (workspaces/
+    deletion.py, admin/service.py) lock the workspace first, so they wait for those writers
+    and see their rows, or the writers wait for them and find nothing: without this, a row
+    written as its workspace or its maker was deleted broke its foreign key (a 500, or a
+    link's "the alias is already taken") and a change of its settings matched no row."""
+    held = await session.execute(
+        select(col(Workspace.id))
+        .where(col(Workspace.id) == workspace_id)
+        .with_for_update(read=True, key_share=True)  # FOR KEY SHARE
+    )
+    if held.first() is None:
+        raise NotFound(NOT_FOUND)
+    if writer is None:
+        return
+    held = await session.execute(
+        select(col(User.id))
+        .where(col(User.id) == writer.id)
+        .with_for_update(read=True, key_share=True)
+    )
+    if held.first() is None:
+        raise Unauthorized(ACCOUNT_GONE)
 
 
 async def count_owners(session: AsyncSession, workspace_id: int) -> int:

@@ -16,6 +16,14 @@ def new_slug() -> str:
     return f"team-{next(_slugs)}"
 
 
+async def new_workspace(client: httpx.AsyncClient, owner: dict[str, str]) -> str:
+    """A new shared workspace `owner` made; its slug."""
+    slug = new_slug()
+    made = await client.post("/api/workspaces", json={"name": "Team", "slug": slug}, headers=owner)
+    assert made.status_code == 201, made.text
+    return slug
+
+
 async def me(client: httpx.AsyncClient, headers: dict[str, str]) -> int:
     response = await client.get("/api/users/me", headers=headers)
     return int(response.json()["id"])
