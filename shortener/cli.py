@@ -16,8 +16,15 @@ from types import FrameType
 from typing import IO
 
 from pydantic import ValidationError
+from sqlalchemy import exc as sa_exc
 
-from shortener.cli_database import describe, missing_database
+from shortener.cli_database import (
+    describe,
+    first_line,
+    missing_database,
+    unanswered,
+    unusable_url,
+)
 from shortener.cli_parser import build_parser
 from shortener.config import ConfigError, Settings, derived_base_url, load_settings
 from shortener.observability.logs import configure_logging, logging_config
@@ -31,6 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         configure_logging(settings)
+        unusable = unusable_url(settings.database_url)
+        if unusable is not None:
+            print(f"shortener: {unusable}", file=sys.stderr)
+            return 2
         # The one line every command says: which database, so a wrong folder shows at once.
         # With LOG_FORMAT=json standard error holds log records only: it is one of them.
         database = f"database: {describe(settings.database_url)}"
@@ -47,10 +58,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         alembic_logging(verbose=args.verbose > 0)
         if args.verbose > 1:
             logging.getLogger().setLevel(logging.DEBUG)
+        # doctor asks the database itself, and says more than this would.
+        unreachable = None if args.command == "doctor" else unanswered(settings.database_url)
+        if unreachable is not None:
+            print(f"shortener: {unreachable}", file=sys.stderr)
+            return 1
         return int(args.func(args, settings) or 0)
     except ConfigError as exc:
         print(f"shortener: {exc}", file=sys.stderr)
         return 2
+    except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError) as exc:
+        # It answered the probe above, then stopped (restarted, network gone, locked).
+        print(f"shortener: the database stopped answering: {first_line(exc)}", file=sys.stderr)
+        return 1
 
 
 def _doctor(args: argparse.Namespace, settings: Settings) -> int:
