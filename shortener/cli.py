@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import errno
 import getpass
 import logging
 import os
@@ -11,9 +13,10 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, TextIO
 
 from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
@@ -114,17 +117,60 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
     from shortener.transfer.cli import run_export
 
     if args.file == "-":
-        return asyncio.run(run_export(settings, sys.stdout, args.user))
+        try:
+            return asyncio.run(run_export(settings, sys.stdout, args.user))
+        except BrokenPipeError:
+            # `shortener export | head`: the reader has what it wanted. Nothing more can go
+            # out; the interpreter's own last flush of stdout must not complain either.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
     try:
-        out = open(args.file, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        with _replacing(args.file) as out:
+            code = asyncio.run(run_export(settings, out, args.user))
+            if code != 0:
+                raise _Abandoned(code)
+    except _Abandoned as exc:
+        return exc.code
     except OSError as exc:
         print(f"shortener: {exc}", file=sys.stderr)
         return 1
-    with out:
-        code = asyncio.run(run_export(settings, out, args.user))
-    if code == 0:
-        print(f"links written to {args.file}", file=sys.stderr)
-    return code
+    print(f"links written to {args.file}", file=sys.stderr)
+    return 0
+
+
+class _Abandoned(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+@contextlib.contextmanager
+def _replacing(path: str) -> Iterator[TextIO]:
+    """A file that takes `path`'s place only once the block ends without an error: an export
+    that fails (no such account, the database gone) leaves last week's file as it was, not
+    empty or cut short. Something that is not a regular file (/dev/stdout, a FIFO) is
+    written to as it is."""
+    target = Path(path)
+    if target.exists() and not target.is_file():
+        if target.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
+        with target.open("w", encoding="utf-8", newline="") as out:
+            yield out
+        return
+    fd, part = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            yield out
+        if target.exists():
+            shutil.copymode(target, part)
+        else:  # as open() would have made it (mkstemp's are 0600)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(part, 0o666 & ~umask)
+        os.replace(part, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(part)
+        raise
 
 
 def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
