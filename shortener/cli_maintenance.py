@@ -7,16 +7,14 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from rich.console import Console
-
 from shortener.config import Settings
-from shortener.progress import progress_bar, watched
+from shortener.progress import progress_bar, stderr_console, watched
 
 
 def run_migrate(settings: Settings) -> int:
     from shortener.migrate import apply_key_mode, current_revision, pending_migrations, upgrade
 
-    err = Console(stderr=True)
+    err = stderr_console()
     pending = pending_migrations(settings.database_url) if watched(err) else None
     with progress_bar(err) as bar:
         task = bar.add_task("migrating", total=pending)
@@ -32,7 +30,7 @@ def run_cleanup(settings: Settings) -> int:
     from shortener.clicks.retention import cleanup, count_expired
     from shortener.db import make_engine, make_sessionmaker
 
-    err = Console(stderr=True)
+    err = stderr_console()
     days = settings.click_retention_days
 
     async def run() -> None:
