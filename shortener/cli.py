@@ -283,8 +283,18 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Repeat the password: ") != password:
+        try:
+            password = getpass.getpass("Password: ")
+            repeated = getpass.getpass("Repeat the password: ")
+        except (EOFError, KeyboardInterrupt):
+            # No terminal and nothing on standard input (cron, a container without -t), or
+            # the person gave up at the prompt.
+            print(
+                "\nshortener: no password given: type one, or pipe it in with --password-stdin",
+                file=sys.stderr,
+            )
+            return 1
+        if repeated != password:
             print("shortener: the passwords differ", file=sys.stderr)
             return 1
     try:

@@ -5,7 +5,6 @@ terminal)."""
 from __future__ import annotations
 
 import asyncio
-import sys
 
 from shortener.config import Settings
 from shortener.progress import progress_bar, stderr_console, watched
@@ -66,9 +65,6 @@ def run_partitions(settings: Settings, *, ahead: int) -> int:
     if is_sqlite(settings.database_url):
         print("SQLite keeps raw clicks in one table: nothing to partition")
         return 0
-    if ahead < 0:
-        print("shortener: --ahead must be 0 or more", file=sys.stderr)
-        return 2
 
     async def run() -> partitions.Ensured:
         engine = make_engine(settings.database_url)
