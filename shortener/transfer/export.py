@@ -19,6 +19,7 @@ from shortener.transfer.formats import (
     DOMAIN_COLUMN,
     EXPORT_COLUMNS,
     OPTION_COLUMNS,
+    USES_COLUMN,
     export_line,
     guard_formula,
 )
@@ -118,9 +119,14 @@ async def export_chunks(
             )
         ).first() is not None
         on_options = (await session.execute(_with_options(workspace_id))).first() is not None
+        limited = select(col(Link.id)).where(
+            col(Link.workspace_id) == workspace_id, col(Link.max_clicks).is_not(None)
+        )
+        on_limits = (await session.execute(limited.limit(1))).first() is not None
         columns = (
             *EXPORT_COLUMNS,
             *(OPTION_COLUMNS if on_options else ()),
+            *((USES_COLUMN,) if on_limits else ()),
             *((DOMAIN_COLUMN,) if on_domains else ()),
         )
         yield export_line(columns), 0

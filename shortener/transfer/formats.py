@@ -41,6 +41,10 @@ EXPORT_COLUMNS = (
 # its hash is kept): a row with has_password true is refused unless the file adds a
 # `password` column giving it.
 OPTION_COLUMNS = (*LinkOptions.model_fields, "has_password")
+# Redirects a link with max_clicks has granted so far (the count max_clicks is held to, not
+# the statistics): written only by exports holding such a link; without it an exhausted
+# one-time link would open again once imported.
+USES_COLUMN = "uses"
 PASSWORD_COLUMN = "password"  # noqa: S105 - a column name, not a password
 # Written after the others, and only by exports that hold links on custom domains: a
 # single-domain install's files stay as they were.
@@ -74,6 +78,7 @@ class ImportRow:
     # The redirect options (LinkOptions' fields) the file gives, as the API takes them.
     options: dict[str, Any] = field(default_factory=dict)
     has_password: bool = False
+    uses: int = 0
     password: str | None = None
 
 
@@ -110,7 +115,13 @@ FORMATS: tuple[CsvFormat, ...] = (
         identify=(("key",), ("url",)),
         columns={
             name: (name,)
-            for name in (*EXPORT_COLUMNS, *OPTION_COLUMNS, PASSWORD_COLUMN, DOMAIN_COLUMN)
+            for name in (
+                *EXPORT_COLUMNS,
+                *OPTION_COLUMNS,
+                USES_COLUMN,
+                PASSWORD_COLUMN,
+                DOMAIN_COLUMN,
+            )
             if name != "clicks"
         },
         guarded=True,
@@ -349,8 +360,16 @@ def _row(
         domain=get(DOMAIN_COLUMN) or None,
         options=_options(get),
         has_password=_bool(get("has_password"), "has_password", default=False),
+        uses=_uses(get(USES_COLUMN)),
         password=get(PASSWORD_COLUMN) or None,
     )
+
+
+def _uses(value: str) -> int:
+    uses = _int(value, USES_COLUMN) or 0
+    if uses < 0:
+        raise ValueError(f"{USES_COLUMN}: cannot be negative: {value[:40]!r}")
+    return uses
 
 
 def _options(get: Any) -> dict[str, Any]:

@@ -172,7 +172,7 @@ def _validate(row: ImportRow, acting: Acting, ctx: LinkContext) -> dict[str, Any
         # Kept even when past: an import restores links as they were (they answer 410).
         "expires_at": row.expires_at,
         "max_clicks": data.max_clicks,
-        "uses": 0,
+        "uses": row.uses,  # an exhausted link stays exhausted
         "password_hash": None,
         "redirect_type": data.redirect_type,
         "is_active": row.is_active,

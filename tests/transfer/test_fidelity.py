@@ -151,3 +151,22 @@ async def test_imported_options_follow_the_rules_links_do(client) -> None:
     assert details[7].startswith("rules.0"), details
     assert details[8].startswith("variants.1.url: links to evil.example"), details
     assert details[9].startswith("fallback_url: links to evil.example"), details
+
+
+async def test_a_used_up_link_stays_used_up(client) -> None:
+    # A one-time link already opened must not open again because it moved.
+    user = await make_user(client)
+    await make_link(client, user, alias="fid-once", max_clicks=2)
+    await make_link(client, user, alias="fid-twice", max_clicks=2)
+    assert (await client.get("/fid-once")).status_code == 302
+    assert (await client.get("/fid-once")).status_code == 302
+    assert (await client.get("/fid-once")).status_code == 410
+    assert (await client.get("/fid-twice")).status_code == 302
+    exported = (await client.get("/api/links/export", headers=user)).text
+    for key in ("fid-once", "fid-twice"):
+        assert (await client.delete(f"/api/links/{key}", headers=user)).status_code == 204
+    imported = (await upload(client, user, exported)).json()
+    assert (imported["created"], imported["errors"]) == (2, []), imported
+    assert (await client.get("/fid-once")).status_code == 410
+    assert (await client.get("/fid-twice")).status_code == 302  # one of two left
+    assert (await client.get("/fid-twice")).status_code == 410
