@@ -33,6 +33,8 @@ from shortener.config import ConfigError, Settings, derived_base_url, load_setti
 from shortener.observability.logs import configure_logging, logging_config
 
 log = logging.getLogger("shortener")
+# The commands that read DATABASE_READ_URL when it is set (see transfer/cli.py's _database).
+READS_REPLICA = frozenset({"export"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,6 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             logging.getLogger().setLevel(logging.DEBUG)
         # doctor asks the database itself, and says more than this would.
         unreachable = None if args.command == "doctor" else unanswered(settings.database_url)
+        if unreachable is None and args.command in READS_REPLICA and settings.database_read_url:
+            read = settings.database_read_url
+            unreachable = unusable_url(read, "DATABASE_READ_URL") or unanswered(
+                read, "the read database (DATABASE_READ_URL)"
+            )
         if unreachable is not None:
             print(f"shortener: {unreachable}", file=sys.stderr)
             return 1

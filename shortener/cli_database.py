@@ -23,22 +23,22 @@ CREATES_DATABASE = frozenset({"serve", "migrate"})
 BACKENDS = ("sqlite", "postgresql", "postgres")
 
 
-def unusable_url(database_url: str) -> str | None:
+def unusable_url(database_url: str, name: str = "DATABASE_URL") -> str | None:
     """Why DATABASE_URL cannot be used at all (not a URL, not SQLite or PostgreSQL), or None.
     The URL is not repeated: it may hold a password."""
     try:
         backend = make_url(database_url).get_backend_name()
     except ArgumentError:
         return (
-            "DATABASE_URL is not a database URL (e.g. sqlite:///./shortener.db or "
+            f"{name} is not a database URL (e.g. sqlite:///./shortener.db or "
             "postgresql://user:password@host/name)"
         )
     if backend not in BACKENDS:
-        return f"DATABASE_URL names {backend}: only SQLite and PostgreSQL are supported"
+        return f"{name} names {backend}: only SQLite and PostgreSQL are supported"
     return None
 
 
-def unanswered(database_url: str) -> str | None:
+def unanswered(database_url: str, what: str = "the database") -> str | None:
     """Why the database cannot be used (it does not answer, refuses us), or None when it
     answers: asked once before a command starts, so that a database that is down is one line
     rather than a traceback from wherever the command first touched it."""
@@ -55,7 +55,7 @@ def unanswered(database_url: str) -> str | None:
     try:
         asyncio.run(probe())
     except Exception as exc:  # whatever the driver raises, the command cannot go on
-        return f"the database does not answer ({describe(database_url)}): {first_line(exc)}"
+        return f"{what} does not answer ({describe(database_url)}): {first_line(exc)}"
     return None
 
 

@@ -157,3 +157,25 @@ def test_a_database_url_that_is_not_one_we_take_is_one_line(env, tmp_path, url) 
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("shortener: DATABASE_URL")
+
+
+def test_a_read_database_that_does_not_answer_is_one_line(env, tmp_path) -> None:
+    # export reads DATABASE_READ_URL when it is set: that one may be the one that is down.
+    env = {**env, "DATABASE_URL": f"sqlite:///{tmp_path / 'primary.db'}"}
+    assert run(env, tmp_path, "migrate").returncode == 0
+    read = f"postgresql://reader:not-for-your-eyes@127.0.0.1:{closed_port()}/replica"
+    result = run({**env, "DATABASE_READ_URL": read}, tmp_path, "export", "out.csv")
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("shortener: the read database (DATABASE_READ_URL) does not answer")
+    assert "not-for-your-eyes" not in result.stderr
+    assert not (tmp_path / "out.csv").exists()
+    # Commands that do not read it are not held up by it.
+    made = run(
+        {**env, "DATABASE_READ_URL": read},
+        tmp_path,
+        *("create-user", "me@example.com", "--password-stdin"),
+        stdin=PASSWORD,
+    )
+    assert made.returncode == 0, made.stderr
