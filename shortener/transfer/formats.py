@@ -193,6 +193,9 @@ FORMATS: tuple[CsvFormat, ...] = (
             "max_clicks": ("max_clicks", "maxclicks", "max_visits", "maxvisits"),
             "redirect_type": ("redirect_type",),
             "is_active": ("is_active", "active"),
+            # As in ours: a spreadsheet's password column must not be dropped in silence
+            # (the link would open to anyone), nor its redirect options.
+            **{name: (name,) for name in (*OPTION_COLUMNS, PASSWORD_COLUMN)},
         },
         short_url=("short_url", "shorturl", "short_link"),
         tag_separator="auto",

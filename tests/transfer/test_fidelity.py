@@ -170,3 +170,29 @@ async def test_a_used_up_link_stays_used_up(client) -> None:
     assert (await client.get("/fid-once")).status_code == 410
     assert (await client.get("/fid-twice")).status_code == 302  # one of two left
     assert (await client.get("/fid-twice")).status_code == 410
+
+
+async def test_a_spreadsheet_of_links_with_passwords_and_options_keeps_them(client) -> None:
+    # Any CSV with a URL column (not our export: no `key` column) naming the same columns.
+    user = await make_user(client)
+    text = csv_text(
+        ["URL", "Alias", "Password", "Fallback_URL", "Variants"],
+        [
+            [
+                "https://sheet.example/",
+                "fid-sheet",
+                "open sesame 123",
+                "https://sheet.example/over",
+                [{"url": "https://sheet.example/a"}, {"url": "https://sheet.example/b"}],
+            ]
+        ],
+    )
+    body = (await upload(client, user, text)).json()
+    assert (body["format"], body["created"], body["errors"]) == ("csv", 1, []), body
+    link = (await client.get("/api/links/fid-sheet", headers=user)).json()
+    assert link["has_password"] is True
+    assert link["fallback_url"] == "https://sheet.example/over"
+    assert [v["url"] for v in link["variants"]] == [
+        "https://sheet.example/a",
+        "https://sheet.example/b",
+    ]
