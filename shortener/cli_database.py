@@ -42,7 +42,7 @@ def unanswered(database_url: str, what: str = "the database") -> str | None:
     """Why the database cannot be used (it does not answer, refuses us), or None when it
     answers: asked once before a command starts, so that a database that is down is one line
     rather than a traceback from wherever the command first touched it."""
-    from shortener.db import make_engine
+    from shortener.db import make_engine, make_sync_engine
 
     async def probe() -> None:
         engine = make_engine(database_url, poolclass=NullPool)
@@ -52,8 +52,21 @@ def unanswered(database_url: str, what: str = "the database") -> str | None:
         finally:
             await engine.dispose()
 
+    def probe_sqlite() -> None:
+        # Plain sqlite3: aiosqlite's thread, answering a failed connect after asyncio.run
+        # has closed the loop, printed a traceback of its own under load.
+        engine = make_sync_engine(database_url)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        finally:
+            engine.dispose()
+
     try:
-        asyncio.run(probe())
+        if make_url(database_url).get_backend_name() == "sqlite":
+            probe_sqlite()
+        else:
+            asyncio.run(probe())
     except Exception as exc:  # whatever the driver raises, the command cannot go on
         return f"{what} does not answer ({describe(database_url)}): {first_line(exc)}"
     return None
