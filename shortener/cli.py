@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import errno
 import getpass
 import logging
 import os
@@ -11,18 +13,28 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, TextIO
 
 from pydantic import ValidationError
+from sqlalchemy import exc as sa_exc
 
-from shortener.cli_database import describe, missing_database
+from shortener.cli_database import (
+    describe,
+    first_line,
+    missing_database,
+    unanswered,
+    unusable_url,
+)
 from shortener.cli_parser import build_parser
 from shortener.config import ConfigError, Settings, derived_base_url, load_settings
 from shortener.observability.logs import configure_logging, logging_config
 
 log = logging.getLogger("shortener")
+# The commands that read DATABASE_READ_URL when it is set (see transfer/cli.py's _database).
+READS_REPLICA = frozenset({"export"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,6 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         configure_logging(settings)
+        unusable = unusable_url(settings.database_url)
+        if unusable is not None:
+            print(f"shortener: {unusable}", file=sys.stderr)
+            return 2
         # The one line every command says: which database, so a wrong folder shows at once.
         # With LOG_FORMAT=json standard error holds log records only: it is one of them.
         database = f"database: {describe(settings.database_url)}"
@@ -47,10 +63,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         alembic_logging(verbose=args.verbose > 0)
         if args.verbose > 1:
             logging.getLogger().setLevel(logging.DEBUG)
+        # doctor asks the database itself, and says more than this would.
+        unreachable = None if args.command == "doctor" else unanswered(settings.database_url)
+        if unreachable is None and args.command in READS_REPLICA and settings.database_read_url:
+            read = settings.database_read_url
+            unreachable = unusable_url(read, "DATABASE_READ_URL") or unanswered(
+                read, "the read database (DATABASE_READ_URL)"
+            )
+        if unreachable is not None:
+            print(f"shortener: {unreachable}", file=sys.stderr)
+            return 1
         return int(args.func(args, settings) or 0)
     except ConfigError as exc:
         print(f"shortener: {exc}", file=sys.stderr)
         return 2
+    except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError) as exc:
+        # It answered the probe above, then stopped (restarted, network gone, locked).
+        print(f"shortener: the database stopped answering: {first_line(exc)}", file=sys.stderr)
+        return 1
 
 
 def _doctor(args: argparse.Namespace, settings: Settings) -> int:
@@ -94,17 +124,60 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
     from shortener.transfer.cli import run_export
 
     if args.file == "-":
-        return asyncio.run(run_export(settings, sys.stdout, args.user))
+        try:
+            return asyncio.run(run_export(settings, sys.stdout, args.user))
+        except BrokenPipeError:
+            # `shortener export | head`: the reader has what it wanted. Nothing more can go
+            # out; the interpreter's own last flush of stdout must not complain either.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
     try:
-        out = open(args.file, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        with _replacing(args.file) as out:
+            code = asyncio.run(run_export(settings, out, args.user))
+            if code != 0:
+                raise _Abandoned(code)
+    except _Abandoned as exc:
+        return exc.code
     except OSError as exc:
         print(f"shortener: {exc}", file=sys.stderr)
         return 1
-    with out:
-        code = asyncio.run(run_export(settings, out, args.user))
-    if code == 0:
-        print(f"links written to {args.file}", file=sys.stderr)
-    return code
+    print(f"links written to {args.file}", file=sys.stderr)
+    return 0
+
+
+class _Abandoned(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+@contextlib.contextmanager
+def _replacing(path: str) -> Iterator[TextIO]:
+    """A file that takes `path`'s place only once the block ends without an error: an export
+    that fails (no such account, the database gone) leaves last week's file as it was, not
+    empty or cut short. Something that is not a regular file (/dev/stdout, a FIFO) is
+    written to as it is."""
+    target = Path(path)
+    if target.exists() and not target.is_file():
+        if target.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
+        with target.open("w", encoding="utf-8", newline="") as out:
+            yield out
+        return
+    fd, part = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            yield out
+        if target.exists():
+            shutil.copymode(target, part)
+        else:  # as open() would have made it (mkstemp's are 0600)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(part, 0o666 & ~umask)
+        os.replace(part, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(part)
+        raise
 
 
 def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
@@ -217,8 +290,18 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Repeat the password: ") != password:
+        try:
+            password = getpass.getpass("Password: ")
+            repeated = getpass.getpass("Repeat the password: ")
+        except (EOFError, KeyboardInterrupt):
+            # No terminal and nothing on standard input (cron, a container without -t), or
+            # the person gave up at the prompt.
+            print(
+                "\nshortener: no password given: type one, or pipe it in with --password-stdin",
+                file=sys.stderr,
+            )
+            return 1
+        if repeated != password:
             print("shortener: the passwords differ", file=sys.stderr)
             return 1
     try:

@@ -5,18 +5,15 @@ terminal)."""
 from __future__ import annotations
 
 import asyncio
-import sys
-
-from rich.console import Console
 
 from shortener.config import Settings
-from shortener.progress import progress_bar, watched
+from shortener.progress import progress_bar, stderr_console, watched
 
 
 def run_migrate(settings: Settings) -> int:
     from shortener.migrate import apply_key_mode, current_revision, pending_migrations, upgrade
 
-    err = Console(stderr=True)
+    err = stderr_console()
     pending = pending_migrations(settings.database_url) if watched(err) else None
     with progress_bar(err) as bar:
         task = bar.add_task("migrating", total=pending)
@@ -32,7 +29,7 @@ def run_cleanup(settings: Settings) -> int:
     from shortener.clicks.retention import cleanup, count_expired
     from shortener.db import make_engine, make_sessionmaker
 
-    err = Console(stderr=True)
+    err = stderr_console()
     days = settings.click_retention_days
 
     async def run() -> None:
@@ -68,9 +65,6 @@ def run_partitions(settings: Settings, *, ahead: int) -> int:
     if is_sqlite(settings.database_url):
         print("SQLite keeps raw clicks in one table: nothing to partition")
         return 0
-    if ahead < 0:
-        print("shortener: --ahead must be 0 or more", file=sys.stderr)
-        return 2
 
     async def run() -> partitions.Ensured:
         engine = make_engine(settings.database_url)

@@ -109,6 +109,33 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+def port(value: str) -> int:
+    """A TCP port, as argparse's type: uvicorn would bind 99999 as 34463 (mod 65536)."""
+    number = _whole(value)
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port (0-65535)")
+    return number
+
+
+def at_least(lowest: int) -> Callable[[str], int]:
+    """A whole number of `lowest` or more, as argparse's type."""
+
+    def parse(value: str) -> int:
+        number = _whole(value)
+        if number < lowest:
+            raise argparse.ArgumentTypeError(f"{value} is not a whole number of {lowest} or more")
+        return number
+
+    return parse
+
+
+def _whole(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+
+
 def build_parser(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
     """The parser; `handlers` run the commands, by command name."""
     parser = argparse.ArgumentParser(
@@ -139,12 +166,15 @@ def build_parser(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
 
     doctor = sub["doctor"]
     doctor.add_argument("--host", default="127.0.0.1", help="as given to serve (%(default)s)")
-    doctor.add_argument("--port", type=int, default=8000, help="as given to serve (%(default)s)")
+    doctor.add_argument("--port", type=port, default=8000, help="as given to serve (%(default)s)")
     serve = sub["serve"]
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
-    serve.add_argument("--port", type=int, default=8000, help="port (%(default)s)")
+    serve.add_argument("--port", type=port, default=8000, help="port (%(default)s)")
     serve.add_argument(
-        "--workers", type=int, default=1, help="processes (%(default)s; more need REDIS_URL)"
+        "--workers",
+        type=at_least(1),
+        default=1,
+        help="processes (%(default)s; more need REDIS_URL)",
     )
     serve.add_argument(
         "--forwarded-allow-ips",
@@ -152,7 +182,10 @@ def build_parser(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
         help="proxies whose X-Forwarded-For is trusted (default: TRUSTED_PROXIES)",
     )
     sub["partitions"].add_argument(
-        "--ahead", type=int, default=3, help="months after this one to create (%(default)s)"
+        "--ahead",
+        type=at_least(0),
+        default=3,
+        help="months after this one to create (%(default)s)",
     )
     create_user = sub["create-user"]
     create_user.add_argument("email")
@@ -164,8 +197,10 @@ def build_parser(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
     domain = sub["domain"]
     domain.add_argument("action", choices=["add"])
     domain.add_argument("hostname")
-    domain.add_argument("--shared", action="store_true", help="every user may use it")
-    domain.add_argument(
+    # A shared domain has no owner: --user with it was dropped without a word.
+    whose = domain.add_mutually_exclusive_group()
+    whose.add_argument("--shared", action="store_true", help="every user may use it")
+    whose.add_argument(
         "--user", metavar="EMAIL", help="its owner (default: nobody, so admins only)"
     )
     import_ = sub["import"]

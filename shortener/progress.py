@@ -8,6 +8,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 
+def stderr_console() -> Console:
+    """Standard error, for the bar and the messages around it. soft_wrap: a message stays one
+    line however long (rich would break it at 80 columns where there is no terminal, so a
+    log, a pipe to grep or a test saw half a line)."""
+    return Console(stderr=True, soft_wrap=True)
+
+
 def progress_bar(console: Console) -> Progress:
     return Progress(
         TextColumn("{task.description}"),

@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from shortener.cli import HANDLERS
+from shortener.cli_parser import build_parser
 from tests.conftest import LIVE_TIMEOUT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -264,3 +266,46 @@ def test_base_url_follows_the_served_port_when_unset() -> None:
     )
     assert mismatch.level == "warn" and "http://127.0.0.1:8765" in mismatch.what
     assert [f.level for f in check_base_url(unset, "127.0.0.1", 8765)] == ["ok"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["serve", "--port", "99999"], "--port: 99999 is not a port (0-65535)"),
+        (["serve", "--port", "-1"], "--port: -1 is not a port (0-65535)"),
+        (["doctor", "--port", "70000"], "--port: 70000 is not a port (0-65535)"),
+        (["serve", "--workers", "0"], "--workers: 0 is not a whole number of 1 or more"),
+        (["partitions", "--ahead", "-1"], "--ahead: -1 is not a whole number of 0 or more"),
+        (
+            ["domain", "add", "go.example.com", "--shared", "--user", "me@example.com"],
+            "argument --user: not allowed with argument --shared",
+        ),
+    ],
+)
+def test_values_out_of_range_and_conflicting_flags_are_usage_errors(args, message, capsys) -> None:
+    # Before: --port 99999 served on port 34463 (99999 mod 65536) while saying 99999,
+    # --workers 0 served one worker, and --shared dropped --user without a word.
+    with pytest.raises(SystemExit) as exited:
+        build_parser(HANDLERS).parse_args(args)  # parsing only: nothing may start
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: shortener"), err
+    assert err.strip().splitlines()[-1].endswith(message), err
+
+
+def test_create_user_without_a_password_to_read_says_so(migrated, tmp_path) -> None:
+    # No terminal to prompt on (cron, a container without -t) and nothing on stdin.
+    result = subprocess.run(
+        [sys.executable, "-m", "shortener.cli", "create-user", "cron@example.com"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=migrated,
+        cwd=tmp_path,
+        timeout=60,
+        start_new_session=True,  # no controlling terminal: getpass reads standard input
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == "shortener: no password given: type one, or pipe it in with --password-stdin"

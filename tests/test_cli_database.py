@@ -1,11 +1,14 @@
 """Issue 18, item 5: every command says which database it uses, and only `serve` and `migrate`
 create a SQLite database; the others refuse a file that is not there (run from the wrong
-folder, the relative default would otherwise make an empty one). Real subprocesses."""
+folder, the relative default would otherwise make an empty one). A database that does not
+answer, or a DATABASE_URL that is not one, is one line too, never a traceback. Real
+subprocesses."""
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -104,3 +107,75 @@ def test_with_json_logs_the_line_is_a_log_record(env, tmp_path) -> None:
     assert result.returncode == 0, result.stderr
     (record,) = [json.loads(line) for line in result.stderr.splitlines()]
     assert record["message"] == f"database: SQLite {tmp_path.resolve() / 'shortener.db'}"
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+EVERY_COMMAND = [
+    ("migrate",),
+    ("import", "links.csv", "--user", "me@example.com"),
+    ("export", "out.csv", "--user", "me@example.com"),
+    ("create-user", "me@example.com", "--password-stdin"),
+    ("reset-link", "me@example.com"),
+    ("domain", "add", "go.example.com", "--shared"),
+    ("cleanup",),
+    ("partitions",),
+]
+
+
+@pytest.mark.parametrize("args", EVERY_COMMAND, ids=[c[0] for c in EVERY_COMMAND])
+def test_a_database_that_does_not_answer_is_one_line(env, tmp_path, args) -> None:
+    (tmp_path / "links.csv").write_text("url\nhttps://example.com/\n")
+    (tmp_path / "out.csv").write_text("kept\n")
+    url = f"postgresql://shortener:not-for-your-eyes@127.0.0.1:{closed_port()}/shortener"
+    result = run({**env, "DATABASE_URL": url}, tmp_path, *args, stdin=PASSWORD)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("shortener: the database does not answer"), result.stderr
+    assert "127.0.0.1" in last and "not-for-your-eyes" not in result.stderr
+    assert (tmp_path / "out.csv").read_text() == "kept\n"  # the failed export wrote nothing
+
+
+def test_a_sqlite_database_that_cannot_be_opened_is_one_line(env, tmp_path) -> None:
+    # A folder where the file should be: sqlite3 cannot open it.
+    (tmp_path / "links.db").mkdir()
+    result = run({**env, "DATABASE_URL": f"sqlite:///{tmp_path / 'links.db'}"}, tmp_path, "export")
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("shortener: the database does not")
+
+
+@pytest.mark.parametrize("url", ["not a url", "mysql://someone@db.example/links"])
+def test_a_database_url_that_is_not_one_we_take_is_one_line(env, tmp_path, url) -> None:
+    result = run({**env, "DATABASE_URL": url}, tmp_path, "export")
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("shortener: DATABASE_URL")
+
+
+def test_a_read_database_that_does_not_answer_is_one_line(env, tmp_path) -> None:
+    # export reads DATABASE_READ_URL when it is set: that one may be the one that is down.
+    env = {**env, "DATABASE_URL": f"sqlite:///{tmp_path / 'primary.db'}"}
+    assert run(env, tmp_path, "migrate").returncode == 0
+    read = f"postgresql://reader:not-for-your-eyes@127.0.0.1:{closed_port()}/replica"
+    result = run({**env, "DATABASE_READ_URL": read}, tmp_path, "export", "out.csv")
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("shortener: the read database (DATABASE_READ_URL) does not answer")
+    assert "not-for-your-eyes" not in result.stderr
+    assert not (tmp_path / "out.csv").exists()
+    # Commands that do not read it are not held up by it.
+    made = run(
+        {**env, "DATABASE_READ_URL": read},
+        tmp_path,
+        *("create-user", "me@example.com", "--password-stdin"),
+        stdin=PASSWORD,
+    )
+    assert made.returncode == 0, made.stderr

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from typing import IO, TextIO
 
 import httpx
-from rich.console import Console
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
@@ -20,7 +19,7 @@ from shortener.config import Settings
 from shortener.db import commit, make_engine, make_sessionmaker
 from shortener.links.context import make_link_context
 from shortener.models import Link, User
-from shortener.progress import progress_bar
+from shortener.progress import progress_bar, stderr_console
 from shortener.transfer import export, service
 from shortener.transfer.formats import (
     ImportRow,
@@ -73,7 +72,7 @@ async def _account(session: AsyncSession, email: str | None) -> User:
 
 
 async def run_import(settings: Settings, raw: IO[bytes], email: str | None) -> int:
-    err = Console(stderr=True)
+    err = stderr_console()
     try:
         text = open_text(raw)
         total = count_rows(text)
@@ -126,7 +125,7 @@ async def run_remote_import(
     """`shortener import --from SOURCE URL --api-key KEY`: every link of a running instance
     (and, from Shlink, every visit as a click), through the same import as a CSV file: the
     same checks, keys kept where free, and a second run skips what the first created."""
-    err = Console(stderr=True)
+    err = stderr_console()
     totals = service.ImportResult(format=source)
     visits = 0
     async with (
@@ -156,8 +155,12 @@ async def run_remote_import(
                         if source == "shlink":
                             visits += await _import_visits(session, remote, owner, page.rows)
                 await commit(session)
-        except (CliError, RemoteError) as exc:
+        except CliError as exc:
             err.print(f"shortener: {exc}", markup=False)
+            return 1
+        except RemoteError as exc:
+            # One transaction: what earlier pages created is rolled back with it.
+            err.print(f"shortener: {exc}; nothing was imported", markup=False)
             return 1
     for error in totals.errors:
         err.print(f"link {error.line}: {error.detail}", markup=False)
@@ -203,7 +206,7 @@ async def _audit_export(settings: Settings, *, owner: Acting) -> None:
 
 
 async def run_export(settings: Settings, out: TextIO, email: str | None) -> int:
-    err = Console(stderr=True)
+    err = stderr_console()
     async with _database(settings, read=True) as sessionmaker:
         try:
             async with sessionmaker() as session:

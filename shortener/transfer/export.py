@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, and_, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -14,7 +15,14 @@ from shortener.db import commit, read_errors
 from shortener.domains.service import hostnames
 from shortener.links.service import tags_of
 from shortener.models import Link
-from shortener.transfer.formats import DOMAIN_COLUMN, EXPORT_COLUMNS, export_line, guard_formula
+from shortener.transfer.formats import (
+    DOMAIN_COLUMN,
+    EXPORT_COLUMNS,
+    OPTION_COLUMNS,
+    USES_COLUMN,
+    export_line,
+    guard_formula,
+)
 from shortener.workspaces.acting import Acting
 
 
@@ -25,7 +33,41 @@ def _cell(value: Any) -> Any:
         return "true" if value else "false"
     if hasattr(value, "isoformat"):
         return value.isoformat()
+    if isinstance(value, list):  # rules, variants: JSON, as the API takes them
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value else ""
     return guard_formula(value)
+
+
+def _set(column: Any) -> Any:
+    """A JSON column holding something: neither SQL NULL nor JSON null (what None becomes)."""
+    return and_(column.is_not(None), cast(column, String) != "null")
+
+
+def _with_options(workspace_id: int) -> Any:
+    """The workspace's links that use a redirect option or a password (see OPTION_COLUMNS)."""
+    return (
+        select(col(Link.id))
+        .where(
+            col(Link.workspace_id) == workspace_id,
+            or_(
+                _set(col(Link.rules)),
+                _set(col(Link.variants)),
+                col(Link.forward_query),
+                col(Link.forward_path),
+                *(
+                    column.is_not(None)
+                    for column in (
+                        col(Link.fallback_url),
+                        col(Link.og_title),
+                        col(Link.og_description),
+                        col(Link.og_image),
+                        col(Link.password_hash),
+                    )
+                ),
+            ),
+        )
+        .limit(1)
+    )
 
 
 async def export_csv(
@@ -76,7 +118,17 @@ async def export_chunks(
                 .limit(1)
             )
         ).first() is not None
-        columns = (*EXPORT_COLUMNS, DOMAIN_COLUMN) if on_domains else EXPORT_COLUMNS
+        on_options = (await session.execute(_with_options(workspace_id))).first() is not None
+        limited = select(col(Link.id)).where(
+            col(Link.workspace_id) == workspace_id, col(Link.max_clicks).is_not(None)
+        )
+        on_limits = (await session.execute(limited.limit(1))).first() is not None
+        columns = (
+            *EXPORT_COLUMNS,
+            *(OPTION_COLUMNS if on_options else ()),
+            *((USES_COLUMN,) if on_limits else ()),
+            *((DOMAIN_COLUMN,) if on_domains else ()),
+        )
         yield export_line(columns), 0
         while True:
             links = list(
@@ -96,6 +148,8 @@ async def export_chunks(
             lines = []
             for link in links:
                 values = [getattr(link, name, None) for name in columns]
+                if on_options:
+                    values[columns.index("has_password")] = link.password_hash is not None
                 values[columns.index("tags")] = "|".join(tags.get(link.id or 0, []))
                 if on_domains:
                     values[-1] = hosts.get(link.domain_id or 0)

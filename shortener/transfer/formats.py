@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import IO, Any, TextIO
 from urllib.parse import urlsplit
 
 from shortener.fields import utc_moment
+from shortener.links.options import LinkOptions
 
 # Our own format, in this order. tags are separated by "|"; datetimes are ISO 8601 in UTC;
 # clicks is written for information and ignored on import (statistics start afresh).
@@ -33,6 +35,17 @@ EXPORT_COLUMNS = (
     "is_active",
     "clicks",
 )
+# The redirect options and whether a password protects the link: written after the others,
+# and only by exports that hold a link using one, so that files of plain links stay as they
+# were. rules and variants are JSON (as the API takes them). A password cannot travel (only
+# its hash is kept): a row with has_password true is refused unless the file adds a
+# `password` column giving it.
+OPTION_COLUMNS = (*LinkOptions.model_fields, "has_password")
+# Redirects a link with max_clicks has granted so far (the count max_clicks is held to, not
+# the statistics): written only by exports holding such a link; without it an exhausted
+# one-time link would open again once imported.
+USES_COLUMN = "uses"
+PASSWORD_COLUMN = "password"  # noqa: S105 - a column name, not a password
 # Written after the others, and only by exports that hold links on custom domains: a
 # single-domain install's files stay as they were.
 DOMAIN_COLUMN = "domain"
@@ -62,6 +75,11 @@ class ImportRow:
     redirect_type: int = 302
     is_active: bool = True
     domain: str | None = None  # a custom domain's hostname; None: the default domain
+    # The redirect options (LinkOptions' fields) the file gives, as the API takes them.
+    options: dict[str, Any] = field(default_factory=dict)
+    has_password: bool = False
+    uses: int = 0
+    password: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +113,17 @@ FORMATS: tuple[CsvFormat, ...] = (
     CsvFormat(
         "shortener",
         identify=(("key",), ("url",)),
-        columns={name: (name,) for name in (*EXPORT_COLUMNS, DOMAIN_COLUMN) if name != "clicks"},
+        columns={
+            name: (name,)
+            for name in (
+                *EXPORT_COLUMNS,
+                *OPTION_COLUMNS,
+                USES_COLUMN,
+                PASSWORD_COLUMN,
+                DOMAIN_COLUMN,
+            )
+            if name != "clicks"
+        },
         guarded=True,
     ),
     # YOURLS: keyword,url,title,timestamp,ip,clicks (its yourls_url table).
@@ -165,6 +193,9 @@ FORMATS: tuple[CsvFormat, ...] = (
             "max_clicks": ("max_clicks", "maxclicks", "max_visits", "maxvisits"),
             "redirect_type": ("redirect_type",),
             "is_active": ("is_active", "active"),
+            # As in ours: a spreadsheet's password column must not be dropped in silence
+            # (the link would open to anyone), nor its redirect options.
+            **{name: (name,) for name in (*OPTION_COLUMNS, PASSWORD_COLUMN)},
         },
         short_url=("short_url", "shorturl", "short_link"),
         tag_separator="auto",
@@ -330,7 +361,37 @@ def _row(
         redirect_type=_int(get("redirect_type"), "redirect_type") or 302,
         is_active=_bool(get("is_active"), "is_active"),
         domain=get(DOMAIN_COLUMN) or None,
+        options=_options(get),
+        has_password=_bool(get("has_password"), "has_password", default=False),
+        uses=_uses(get(USES_COLUMN)),
+        password=get(PASSWORD_COLUMN) or None,
     )
+
+
+def _uses(value: str) -> int:
+    uses = _int(value, USES_COLUMN) or 0
+    if uses < 0:
+        raise ValueError(f"{USES_COLUMN}: cannot be negative: {value[:40]!r}")
+    return uses
+
+
+def _options(get: Any) -> dict[str, Any]:
+    """The redirect options of a row, only those it has a value for (the rest keep their
+    defaults); checked by the import service with LinkCreate, as the API's are."""
+    options: dict[str, Any] = {}
+    for name in ("rules", "variants"):
+        if value := get(name):
+            try:
+                options[name] = json.loads(value)
+            except ValueError:
+                raise ValueError(f"{name}: not JSON: {value[:40]!r}") from None
+    for name in ("forward_query", "forward_path"):
+        if value := get(name):
+            options[name] = _bool(value, name)
+    for name in ("fallback_url", "og_title", "og_description", "og_image"):
+        if value := get(name):
+            options[name] = value
+    return options
 
 
 def key_of_short_url(value: str) -> str:
@@ -383,8 +444,10 @@ _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 
 
-def _bool(value: str, name: str) -> bool:
-    if not value or value.lower() in _TRUE:
+def _bool(value: str, name: str, *, default: bool = True) -> bool:
+    if not value:
+        return default
+    if value.lower() in _TRUE:
         return True
     if value.lower() in _FALSE:
         return False

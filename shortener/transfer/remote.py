@@ -96,8 +96,22 @@ class Remote:
         except ValueError:
             raise RemoteError(f"{self.url}{path} did not answer JSON") from None
 
-    def pages(self) -> AsyncIterator[Page]:
-        return {"yourls": self._yourls, "kutt": self._kutt, "shlink": self._shlink}[self.source]()
+    async def pages(self) -> AsyncIterator[Page]:
+        """The source's links, a page at a time. JSON of another shape than the source's API
+        documents (a list for an object, a word for a count: not that software, or a proxy's
+        page) is a RemoteError, not whatever Python says about it."""
+        read = {"yourls": self._yourls, "kutt": self._kutt, "shlink": self._shlink}[self.source]
+        pages = read()
+        while True:
+            try:
+                page = await anext(pages)
+            except StopAsyncIteration:
+                return
+            except (AttributeError, TypeError, ValueError, KeyError) as exc:
+                raise RemoteError(
+                    f"{self.url} did not answer as {self.source} does ({exc})"
+                ) from None
+            yield page
 
     def _row(self, url: Any, key: Any, **fields: Any) -> ImportRow | RowError:
         self.line += 1

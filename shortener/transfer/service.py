@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from shortener.audit.service import record_acting
+from shortener.auth.passwords import hash_password
 from shortener.db import after_commit
 from shortener.domains import service as domains_service
 from shortener.errors import DomainError, Invalid, TooManyRequests
@@ -134,14 +135,26 @@ def _validate(row: ImportRow, acting: Acting, ctx: LinkContext) -> dict[str, Any
                 "max_clicks": row.max_clicks,
                 "redirect_type": row.redirect_type,
                 "tags": row.tags,
+                "password": row.password,
+                **row.options,
             }
         )
     except ValidationError as exc:
         return describe(exc.errors())
     try:
         url = validation.check_target(data.url, ctx)  # stored as browsers read it
+        # Checked as the API checks them: their targets are web URLs that do not loop.
+        options = validation.option_columns(
+            data.model_dump(include=set(validation.OPTION_FIELDS)), ctx
+        )
     except Invalid as exc:
         return describe(exc.detail)
+    if row.has_password and data.password is None:
+        # Imported without one, the link would open to anyone who has it.
+        return (
+            "password: the link was password-protected, and an export holds no passwords: "
+            "give it in a password column, or leave has_password out to import it open"
+        )
     if row.key is not None:
         problem = validation.imported_key_problem(row.key)
         if problem:
@@ -160,15 +173,19 @@ def _validate(row: ImportRow, acting: Acting, ctx: LinkContext) -> dict[str, Any
         # Kept even when past: an import restores links as they were (they answer 410).
         "expires_at": row.expires_at,
         "max_clicks": data.max_clicks,
-        "uses": 0,
+        "uses": row.uses,  # an exhausted link stays exhausted
         "password_hash": None,
         "redirect_type": data.redirect_type,
         "is_active": row.is_active,
         "clicks": 0,
         "domain_id": None,
+        **options,
         "_tags": data.tags,
         "_line": row.line,
         "_created_given": row.created_at is not None,
+        "_password": data.password,
+        # Every URL a visitor may be sent to, for the blocklist (as targets() names them).
+        "_targets": validation.targets(url, options),
     }
 
 
@@ -245,6 +262,8 @@ async def import_links(
             result.errors.append(row)
         else:
             values = _validate(row, acting, ctx)
+            if not isinstance(values, str) and values["_password"] is not None:
+                values["password_hash"] = await hash_password(values["_password"])
             if not isinstance(values, str) and row.domain is not None:
                 values = await _on_domain(session, acting, row.domain, values, ctx, domain_ids)
             ident = (
@@ -309,11 +328,15 @@ async def _import_chunk(
     existing: _Existing,
 ) -> list[str]:
     """Insert the chunk's rows that may and can be links; the idents created."""
-    blocked = await validation.blocked_urls(session, (values["url"] for values in chunk), ctx)
+    blocked = await validation.blocked_urls(
+        session, (url for values in chunk for _, url in values["_targets"]), ctx
+    )
     by_domain: dict[int | None, list[dict[str, Any]]] = {}
     for values in chunk:
-        if values["url"] in blocked:
-            detail = f"url: links to {blocked[values['url']]} (and its subdomains) are not allowed"
+        refused = next(((f, url) for f, url in values["_targets"] if url in blocked), None)
+        if refused is not None:
+            name, url = refused
+            detail = f"{name}: links to {blocked[url]} (and its subdomains) are not allowed"
             result.errors.append(RowError(values["_line"], detail))
         else:
             by_domain.setdefault(values["domain_id"], []).append(dict(values))

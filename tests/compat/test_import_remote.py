@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import http.server
+import json
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -207,3 +210,59 @@ def _country_clicks(settings: Settings) -> dict[str, int]:
             await engine.dispose()
 
     return asyncio.run(read())
+
+
+class _Canned(http.server.BaseHTTPRequestHandler):
+    """Answers every GET with the JSON the test put in `answers` for its path."""
+
+    answers: dict[str, Any] = {}
+
+    def do_GET(self) -> None:
+        body = json.dumps(self.answers.get(self.path.split("?")[0], {})).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+ODD_ANSWERS = [
+    ("kutt", "/api/v2/links", []),
+    ("kutt", "/api/v2/links", {"data": ["not a link"], "total": 1}),
+    ("kutt", "/api/v2/links", {"data": [{"target": "https://a.example/"}], "total": "lots"}),
+    ("yourls", "/yourls-api.php", {"links": ["not", "a", "map"]}),
+    ("shlink", "/rest/v3/short-urls", {"shortUrls": {"data": [], "pagination": "none"}}),
+    (
+        "shlink",
+        "/rest/v3/short-urls",
+        {
+            "shortUrls": {
+                "data": [{"longUrl": "https://a.example/", "shortCode": "odd1"}],
+                "pagination": {"pagesCount": "many"},
+            }
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "path", "answer"), ODD_ANSWERS)
+def test_a_source_answering_odd_json_is_one_line(kind, path, answer, cli_env, capsys) -> None:
+    cli_env("odd@example.com")
+    handler = type("Handler", (_Canned,), {"answers": {path: answer}})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        assert main(["import", "--from", kind, url, "--api-key", "k"]) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"shortener: {url} did not answer as {kind} does"), err
+    assert err[-1].endswith("nothing was imported"), err
+    assert main(["export"]) == 0
+    assert capsys.readouterr().out.strip().count("\n") == 0  # the header only

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import os
+import subprocess
+import sys
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -12,6 +15,7 @@ from shortener.cli import main
 from shortener.config import Settings
 from shortener.db import make_engine, make_sessionmaker
 from shortener.models import AuditEvent
+from tests.test_cli import ROOT
 
 
 def exports_recorded(settings: Settings) -> list[tuple[str | None, dict | None]]:
@@ -70,3 +74,45 @@ def test_import_then_export(cli_env, settings, tmp_path, capsys) -> None:
     assert "0 created, 2 skipped, 0 errors" in capsys.readouterr().out
     assert main(["import", str(tmp_path / "missing.csv")]) == 1
     assert main(["export", "--user", "nobody@example.com"]) == 1
+
+
+def test_a_failed_export_leaves_the_file_it_would_have_replaced(cli_env, tmp_path, capsys) -> None:
+    cli_env("cli-keep@example.com")
+    source = tmp_path / "links.csv"
+    source.write_text("url,alias\nhttps://keep.example/,kept-link\n")
+    assert main(["import", str(source)]) == 0
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    target = folder / "backup.csv"
+    target.write_text("last week's export\n")
+    capsys.readouterr()
+    assert main(["export", str(target), "--user", "nobody@example.com"]) == 1
+    assert "no account has the email nobody@example.com" in capsys.readouterr().err
+    assert target.read_text() == "last week's export\n"
+    assert [p.name for p in folder.iterdir()] == ["backup.csv"]  # no temporary file left
+
+    assert main(["export", str(target)]) == 0
+    assert "kept-link" in target.read_text()
+    assert [p.name for p in folder.iterdir()] == ["backup.csv"]
+
+
+def test_export_into_a_closed_pipe_stops_quietly(cli_env, tmp_path) -> None:
+    # `shortener export | head -1`: the reader has gone before the export ends.
+    cli_env("cli-pipe@example.com")
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "shortener.cli", "export"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            cwd=tmp_path,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "BrokenPipe" not in result.stderr, result.stderr
