@@ -81,6 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # It answered the probe above, then stopped (restarted, network gone, locked).
         print(f"shortener: the database stopped answering: {first_line(exc)}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # Ctrl-C. What a command leaves is its own rule (an import is one transaction, rolled
+        # back; an export replaces its file only when done): the user needs no traceback.
+        print("shortener: interrupted", file=sys.stderr)
+        return 130  # 128 + SIGINT, as a shell reports it
 
 
 def _doctor(args: argparse.Namespace, settings: Settings) -> int:

@@ -309,3 +309,30 @@ def test_create_user_without_a_password_to_read_says_so(migrated, tmp_path) -> N
     assert "Traceback" not in result.stderr, result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last == "shortener: no password given: type one, or pipe it in with --password-stdin"
+
+
+def test_ctrl_c_is_one_line_not_a_traceback(migrated, tmp_path) -> None:
+    # `shortener import -` waiting for its file on standard input when the user gives up.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shortener.cli", "import", "-"],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=migrated,
+        cwd=tmp_path,
+    )
+    try:
+        assert proc.stderr is not None
+        # The database line is said inside main(), where a Ctrl-C is answered.
+        assert proc.stderr.readline().startswith("database: ")
+        time.sleep(0.5)  # into the probe or the read of standard input: either must answer
+        proc.send_signal(signal.SIGINT)
+        err = proc.stderr.read()
+        assert proc.wait(timeout=LIVE_TIMEOUT) == 130, err
+    finally:
+        proc.kill()
+        proc.wait()
+        assert proc.stdin is not None
+        proc.stdin.close()
+    assert "Traceback" not in err, err
+    assert err.strip().splitlines()[-1] == "shortener: interrupted"
