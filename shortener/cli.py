@@ -105,7 +105,11 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
             print("shortener: --from needs --api-key KEY (or - to read it)", file=sys.stderr)
             return 2
         upgrade(settings.database_url)
-        return asyncio.run(run_remote_import(settings, args.source, args.file, api_key, args.user))
+        return asyncio.run(
+            run_remote_import(
+                settings, args.source, args.file, api_key, args.user, workspace=args.workspace
+            )
+        )
     if args.api_key:
         print("shortener: --api-key goes with --from", file=sys.stderr)
         return 2
@@ -122,15 +126,18 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     with raw:
         upgrade(settings.database_url)
-        return asyncio.run(run_import(settings, raw, args.user))
+        return asyncio.run(run_import(settings, raw, args.user, workspace=args.workspace))
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:
     from shortener.transfer.cli import run_export
 
+    def export(out: TextIO) -> int:
+        return asyncio.run(run_export(settings, out, args.user, workspace=args.workspace))
+
     if args.file == "-":
         try:
-            return asyncio.run(run_export(settings, sys.stdout, args.user))
+            return export(sys.stdout)
         except BrokenPipeError:
             # `shortener export | head`: the reader has what it wanted. Nothing more can go
             # out; the interpreter's own last flush of stdout must not complain either.
@@ -138,7 +145,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
             return 1
     try:
         with _replacing(args.file) as out:
-            code = asyncio.run(run_export(settings, out, args.user))
+            code = export(out)
             if code != 0:
                 raise _Abandoned(code)
     except _Abandoned as exc:

@@ -103,6 +103,7 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
         "write a user's links as CSV",
         (
             "shortener export links.csv --user me@example.com",
+            "shortener export team.csv --user me@example.com --workspace acme",
             "shortener export | head   # to standard output",
         ),
     ),
@@ -219,9 +220,19 @@ def build_parser(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
         help="with --from: its API key (YOURLS: a signature token); '-' reads it from stdin",
     )
     import_.add_argument("--user", metavar="EMAIL", help="the owner (needed with several accounts)")
+    import_.add_argument(
+        "--workspace",
+        metavar="SLUG",
+        help="a team workspace of theirs (default: their personal one)",
+    )
     export = sub["export"]
     export.add_argument("file", nargs="?", default="-", help="where to (default: standard output)")
     export.add_argument(
         "--user", metavar="EMAIL", help="whose links (needed with several accounts)"
+    )
+    export.add_argument(
+        "--workspace",
+        metavar="SLUG",
+        help="a team workspace of theirs (default: their personal one)",
     )
     return parser

@@ -26,7 +26,6 @@ from shortener.live.feed import Viewer, event_payload, link_total, may_watch
 from shortener.runtime import runtime_of
 from shortener.web.session import MaybeSignIn
 from shortener.workspaces import service as workspaces
-from shortener.workspaces.deps import refusal
 from shortener.workspaces.paths import workspace_slug
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -54,7 +53,7 @@ async def live_feed(
     # The workspace of the link page that opened the feed (/w/{slug}/dashboard/...).
     acting = await workspaces.acting_as(session, user=current.user, slug=workspace_slug(request))
     if not acting.may("stats:read"):
-        raise refusal(acting, "stats:read")
+        raise acting.refusal("stats:read")
     domain_id = await domains.domain_id_of(session, acting=acting, hostname=domain, ctx=ctx)
     link = await service.get_link(session, acting=acting, key=ctx.key(key), domain_id=domain_id)
     state = runtime_of(request)

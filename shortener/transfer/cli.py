@@ -17,6 +17,7 @@ from shortener.auth.service import get_by_email
 from shortener.clicks.writer import write_clicks
 from shortener.config import Settings
 from shortener.db import commit, make_engine, make_sessionmaker
+from shortener.errors import DomainError, NotFound
 from shortener.links.context import make_link_context
 from shortener.models import Link, User
 from shortener.progress import progress_bar, stderr_console
@@ -31,6 +32,7 @@ from shortener.transfer.formats import (
 )
 from shortener.transfer.remote import Remote, RemoteError, SourceName, clicks_of
 from shortener.workspaces.acting import Acting
+from shortener.workspaces.roles import Permission
 from shortener.workspaces.service import acting_as
 
 
@@ -50,9 +52,22 @@ async def _database(
         await engine.dispose()
 
 
-async def _owner(session: AsyncSession, email: str | None) -> Acting:
-    """The account whose links these are, in its personal workspace."""
-    return await acting_as(session, user=await _account(session, email))
+async def _owner(
+    session: AsyncSession, email: str | None, workspace: str | None, permission: Permission
+) -> Acting:
+    """The account whose links these are, in its personal workspace or the team workspace
+    `workspace` (a slug), held to the rules the API holds it to there: a member (a site admin
+    anywhere), two-factor if the workspace asks for it, a role that allows `permission`."""
+    user = await _account(session, email)
+    try:
+        acting = await acting_as(session, user=user, slug=workspace)
+    except NotFound:
+        raise CliError(f"{user.email} is not a member of a workspace '{workspace}'") from None
+    except DomainError as exc:  # the workspace's two-factor rule
+        raise CliError(f"{user.email}: {exc.detail}") from None
+    if not acting.may(permission):
+        raise CliError(f"{user.email}: {acting.refusal(permission).detail}")
+    return acting
 
 
 async def _account(session: AsyncSession, email: str | None) -> User:
@@ -71,7 +86,9 @@ async def _account(session: AsyncSession, email: str | None) -> User:
     return users[0]
 
 
-async def run_import(settings: Settings, raw: IO[bytes], email: str | None) -> int:
+async def run_import(
+    settings: Settings, raw: IO[bytes], email: str | None, *, workspace: str | None = None
+) -> int:
     err = stderr_console()
     try:
         text = open_text(raw)
@@ -87,7 +104,7 @@ async def run_import(settings: Settings, raw: IO[bytes], email: str | None) -> i
         ctx = await make_link_context(settings, engine, None).fresh()  # the loop check's domains
         try:
             async with sessionmaker() as session:
-                owner = await _owner(session, email)
+                owner = await _owner(session, email, workspace, "links:write")
                 with progress_bar(err) as progress:
                     task = progress.add_task(f"importing ({parsed.format})", total=total)
                     result = await service.import_links(
@@ -120,6 +137,7 @@ async def run_remote_import(
     api_key: str,
     email: str | None,
     *,
+    workspace: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> int:
     """`shortener import --from SOURCE URL --api-key KEY`: every link of a running instance
@@ -135,7 +153,7 @@ async def run_remote_import(
         ctx = await make_link_context(settings, sessionmaker.kw["bind"], None).fresh()
         try:
             async with sessionmaker() as session:
-                owner = await _owner(session, email)
+                owner = await _owner(session, email, workspace, "links:write")
                 with progress_bar(err) as progress:
                     task = progress.add_task(f"importing from {source}", total=None)
                     async for page in remote.pages():
@@ -205,12 +223,14 @@ async def _audit_export(settings: Settings, *, owner: Acting) -> None:
         await commit(session)
 
 
-async def run_export(settings: Settings, out: TextIO, email: str | None) -> int:
+async def run_export(
+    settings: Settings, out: TextIO, email: str | None, *, workspace: str | None = None
+) -> int:
     err = stderr_console()
     async with _database(settings, read=True) as sessionmaker:
         try:
             async with sessionmaker() as session:
-                owner = await _owner(session, email)
+                owner = await _owner(session, email, workspace, "links:read")
                 count = (
                     await session.execute(
                         select(func.count())

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, true
 from sqlalchemy.orm import Mapped
 
+from shortener.errors import Forbidden
 from shortener.models import User, Workspace
-from shortener.workspaces.roles import Permission, Role
+from shortener.workspaces.roles import PERMISSIONS, Permission, Role, scope_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,16 @@ class Acting:
 
     def may(self, permission: Permission) -> bool:
         return permission in self.permissions
+
+    def refusal(self, permission: Permission) -> Forbidden:
+        """Why this may not do `permission`: the key's scopes, or the role."""
+        if self.api_key_id is not None and permission in PERMISSIONS[self.role]:
+            scope = scope_for(permission) or permission
+            return Forbidden(f"this API key lacks the '{scope}' scope")
+        return Forbidden(
+            f"your role in the workspace '{self.workspace.slug}' is {self.role}, "
+            f"which does not allow '{permission}'"
+        )
 
     def scope(self, column: Mapped[int] | Mapped[int | None]) -> ColumnElement[bool]:
         """Rows of this workspace (`column` is the table's workspace_id); a site admin keeps

@@ -18,7 +18,7 @@ from shortener.db import SessionDep, settle
 from shortener.errors import Forbidden, NotFound
 from shortener.workspaces import service
 from shortener.workspaces.acting import Acting
-from shortener.workspaces.roles import PERMISSIONS, Permission, key_permissions, scope_for
+from shortener.workspaces.roles import PERMISSIONS, Permission, key_permissions
 
 WORKSPACE_HEADER = "X-Workspace"
 
@@ -68,16 +68,6 @@ async def acting(
     return await act(session, await identify(request, session, token, api_key), x_workspace)
 
 
-def refusal(acting: Acting, permission: Permission) -> Forbidden:
-    """Why `acting` may not do `permission`: the key's scopes, or the role."""
-    if acting.api_key_id is not None and permission in PERMISSIONS[acting.role]:
-        return Forbidden(f"this API key lacks the '{scope_for(permission) or permission}' scope")
-    return Forbidden(
-        f"your role in the workspace '{acting.workspace.slug}' is {acting.role}, "
-        f"which does not allow '{permission}'"
-    )
-
-
 def acts(
     permission: Permission,
     *,
@@ -93,7 +83,7 @@ def acts(
         if bearer_only and found.api_key_id is not None:
             raise Forbidden(BEARER_ONLY)
         if not found.may(permission):
-            raise refusal(found, permission)
+            raise found.refusal(permission)
         return found
 
     return dependency

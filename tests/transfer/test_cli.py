@@ -7,6 +7,7 @@ import csv
 import os
 import subprocess
 import sys
+from collections.abc import Awaitable
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -16,6 +17,7 @@ from shortener.config import Settings
 from shortener.db import make_engine, make_sessionmaker
 from shortener.models import AuditEvent
 from tests.test_cli import ROOT
+from tests.workspaces.helpers import email_of, make_team
 
 
 def exports_recorded(settings: Settings) -> list[tuple[str | None, dict | None]]:
@@ -116,3 +118,49 @@ def test_export_into_a_closed_pipe_stops_quietly(cli_env, tmp_path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr, result.stderr
     assert "BrokenPipe" not in result.stderr, result.stderr
+
+
+async def test_a_team_workspace_by_its_slug(client, cli_env, tmp_path, capsys) -> None:
+    team = await make_team(client)
+    made = await client.post(
+        "/api/links",
+        json={"url": "https://team.example/1", "alias": "team-cli-1"},
+        headers=team.acting("editor"),
+    )
+    assert made.status_code == 201, made.text
+    email = {role: await email_of(client, h) for role, h in team.members.items()}
+    outsider = await email_of(client, team.outsider)
+    target = tmp_path / "team.csv"
+    in_team = ("--workspace", team.slug)
+
+    def shortener(*argv: str) -> Awaitable[int]:
+        return asyncio.to_thread(main, list(argv))
+
+    # Reading needs links:read (a viewer has it); the team's links, not the personal ones.
+    assert await shortener("export", str(target), "--user", email["viewer"], *in_team) == 0
+    assert [row["key"] for row in csv.DictReader(target.open(newline=""))] == ["team-cli-1"]
+    assert await shortener("export", str(target), "--user", email["viewer"]) == 0
+    assert list(csv.DictReader(target.open(newline=""))) == []
+
+    source = tmp_path / "more.csv"
+    source.write_text("url\nhttps://team.example/2\n")
+    capsys.readouterr()
+    # Writing needs links:write, as through the API: a viewer is told their role.
+    assert await shortener("import", str(source), "--user", email["viewer"], *in_team) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"shortener: {email['viewer']}: your role in the workspace '{team.slug}' is viewer, "
+        "which does not allow 'links:write'"
+    )
+    assert await shortener("import", str(source), "--user", email["editor"], *in_team) == 0
+    assert "1 created" in capsys.readouterr().out
+    listed = await client.get("/api/links", headers=team.acting("owner"))
+    assert {link["url"] for link in listed.json()["items"]} == {
+        "https://team.example/1",
+        "https://team.example/2",
+    }
+
+    # Someone else's workspace answers as one that does not exist, as the API does.
+    assert await shortener("export", "--user", outsider, *in_team) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"shortener: {outsider} is not a member of a workspace '{team.slug}'"
+    )

@@ -17,7 +17,7 @@ from shortener.db import SessionDep
 from shortener.errors import Unauthorized
 from shortener.fields import utc_moment
 from shortener.workspaces.acting import Acting
-from shortener.workspaces.deps import WORKSPACE_HEADER, act, refusal
+from shortener.workspaces.deps import WORKSPACE_HEADER, act
 
 LIST_FIELDS = ("tags",)
 
@@ -31,7 +31,7 @@ async def query_key_writer(
     principal: Principal = await current_principal(request, session, None, apiKey)
     acting = await act(session, principal, request.headers.get(WORKSPACE_HEADER))
     if not acting.may("links:write"):
-        raise refusal(acting, "links:write")
+        raise acting.refusal("links:write")
     return acting
 
 

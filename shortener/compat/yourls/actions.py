@@ -32,7 +32,6 @@ from shortener.links.service import LinkOrder
 from shortener.models import Link
 from shortener.transfer.service import describe
 from shortener.workspaces.acting import Acting
-from shortener.workspaces.deps import refusal
 from shortener.workspaces.roles import Permission
 
 VERSION = "1.9.2"  # the YOURLS release whose API this follows (clients may check it)
@@ -63,7 +62,7 @@ class Call:
 
     def need(self, scope: Permission) -> None:
         if not self.acting.may(scope):
-            raise refusal(self.acting, scope)
+            raise self.acting.refusal(scope)
 
     async def short_urls(self, links: Sequence[Link]) -> list[str]:
         """Each link's short URL, on its own domain."""
