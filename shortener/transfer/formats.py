@@ -217,11 +217,14 @@ def detect(headers: Iterable[str]) -> CsvFormat | None:
 
 def open_text(binary: IO[bytes]) -> TextIO:
     """The file's text, read as it is needed: UTF-8 (with or without a BOM), else
-    Windows-1252 (Excel's CSVs). The encoding is settled by one pass over the bytes, a
+    Windows-1252 (Excel's CSVs), or UTF-16 where its byte-order mark says so (Excel's
+    "Unicode Text", tab-separated). The encoding is settled by one pass over the bytes, a
     megabyte at a time, so an upload spooled to disk is never held in memory whole."""
-    if b"\x00" in binary.read(4096):
+    head = binary.read(4096)
+    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if b"\x00" in head and not utf16:
         raise UnreadableFile("this is not a CSV file (it contains NUL bytes)")
-    for encoding in ("utf-8-sig", "cp1252"):
+    for encoding in ("utf-16",) if utf16 else ("utf-8-sig", "cp1252"):
         binary.seek(0)
         decoder = codecs.getincrementaldecoder(encoding)()
         try:
@@ -232,6 +235,8 @@ def open_text(binary: IO[bytes]) -> TextIO:
             continue
         binary.seek(0)
         return io.TextIOWrapper(binary, encoding=encoding, newline="")  # type: ignore[arg-type]
+    if utf16:
+        raise UnreadableFile("the file starts as UTF-16 text but is not")
     raise UnreadableFile("the file is neither UTF-8 nor Windows-1252 text")
 
 

@@ -4,6 +4,7 @@ nothing, and a size limit of their own."""
 
 from __future__ import annotations
 
+import codecs
 import io
 
 import pytest
@@ -45,11 +46,17 @@ def test_a_file_without_a_url_column_is_told_which_column_is_missing() -> None:
 
 def test_a_stream_is_read_as_the_text_is() -> None:
     data = "url;title\r\nhttps://a.example/;Café\r\nhttps://b.example/;B\r\n"
-    for encoding in ("utf-8-sig", "cp1252"):
-        text = open_text(io.BytesIO(data.encode(encoding)))
+    # UTF-16 (Excel's "Unicode Text") carries its byte-order mark: "utf-16" writes one.
+    for encoding in ("utf-8-sig", "cp1252", "utf-16", "utf-16-be"):
+        raw = data.encode(encoding)
+        if encoding == "utf-16-be":
+            raw = codecs.BOM_UTF16_BE + raw
+        text = open_text(io.BytesIO(raw))
         assert count_rows(text) == 2
         rows = list(read_csv(text).rows)
         assert [r.title for r in rows] == ["Café", "B"]  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="NUL bytes"):  # UTF-16 without its mark: not text
+        open_text(io.BytesIO(data.encode("utf-16-le")))
 
 
 async def test_plain_csvs_import_through_the_api(client) -> None:
